@@ -1,0 +1,6 @@
+/** The declarative spec: cairn.yaml's schema, its loader with file:line:column diagnostics, and its JSON Schema. */
+export { toJsonSchema } from './json-schema.js';
+export { type CheckedSpec, checkSpecFile, findSpecFile, loadSpec, SPEC_FILE } from './load.js';
+export { DEFAULT_CANARY_STEPS, type ParseResult, parseSpec } from './parse.js';
+export type { FileKind } from './rules.js';
+export * from './types.js';

@@ -1,0 +1,65 @@
+/** Reads cairn.yaml from disk and parses it; the file-system edge of the spec capability. */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { NotFoundError, sha256Digest, ValidationError } from '../lib/index.js';
+import { type ParseResult, parseSpec } from './parse.js';
+import type { FileKind } from './rules.js';
+import type { LoadedSpec } from './types.js';
+
+export const SPEC_FILE = 'cairn.yaml';
+
+/** Finds cairn.yaml: the given file, or the nearest one in this folder or a parent. */
+export function findSpecFile(file: string | undefined, cwd: string = process.cwd()): string {
+  if (file) return file;
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const candidate = resolve(dir, SPEC_FILE);
+    if (kindOf(candidate) === 'file') return candidate;
+    if (dirname(dir) === dir) break;
+  }
+  throw new NotFoundError(`finding ${SPEC_FILE}: none in this folder or its parents`, {
+    hint: 'run cairn from your project folder, or pass -f path/to/cairn.yaml',
+  });
+}
+
+export interface CheckedSpec extends ParseResult {
+  file: string;
+  dir: string;
+  digest: string;
+}
+
+/** Reads and checks a spec, returning diagnostics rather than throwing on invalid content. */
+export function checkSpecFile(file: string): CheckedSpec {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new NotFoundError(`reading ${file}: ${(error as NodeJS.ErrnoException).code ?? 'failed'}`, {
+      hint: 'check the path given with -f',
+      cause: error,
+    });
+  }
+  const dir = dirname(resolve(file));
+  const result = parseSpec(bytes.toString('utf8'), file, (rel) => kindOf(resolve(dir, rel)));
+  return { ...result, file, dir, digest: sha256Digest(bytes) };
+}
+
+/** Loads a valid spec or throws a ValidationError carrying every diagnostic. */
+export function loadSpec(file: string): LoadedSpec {
+  const checked = checkSpecFile(file);
+  if (!checked.spec) {
+    const errors = checked.diagnostics.filter((d) => d.severity === 'error').length;
+    throw new ValidationError(`validating ${file}: ${errors} problem(s)`, checked.diagnostics, {
+      hint: `run \`cairn validate -f ${file}\` to see them all`,
+    });
+  }
+  return { spec: checked.spec, file, dir: checked.dir, digest: checked.digest };
+}
+
+function kindOf(path: string): FileKind {
+  try {
+    const st = statSync(path);
+    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
+  } catch {
+    return undefined;
+  }
+}

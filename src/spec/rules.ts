@@ -1,0 +1,169 @@
+/**
+ * Rules that span more than one value of cairn.yaml: references between sections, cycles, secrets
+ * written where they would be baked in, conflicting listeners. Pure: file existence is asked of a
+ * function passed in. Works on a partial spec (values that failed the schema are absent).
+ */
+import { closest } from '../lib/index.js';
+import type { PathPart } from './validate.js';
+
+type Obj = Record<string, unknown>;
+export type FileKind = 'file' | 'dir' | undefined;
+
+export interface RuleContext {
+  /** Reports a problem at the value (or, with `at: 'key'`, the key) found at `path`. */
+  error(path: PathPart[], message: string, at?: 'key' | 'value'): void;
+  warn(path: PathPart[], message: string, at?: 'key' | 'value'): void;
+  /** What exists at a path relative to cairn.yaml. */
+  fileKind(relPath: string): FileKind;
+}
+
+const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY)$/i;
+const SECRET_VALUE = [
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /\bAKIA[0-9A-Z]{16}\b/,
+  /\bgh[pousr]_[A-Za-z0-9]{30,}\b/,
+  /\bxox[baprs]-[A-Za-z0-9-]{10,}/,
+  /\bsk_live_[A-Za-z0-9]{16,}/,
+];
+
+const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+export function checkRules(spec: Obj, ctx: RuleContext): void {
+  const services = asObj(spec.services);
+  for (const [name, service] of Object.entries(services)) checkService(name, asObj(service), ctx);
+  checkEnvironments(asObj(spec.environments), ctx);
+  checkRoutes(asList(spec.routes), services, ctx);
+}
+
+function checkService(name: string, service: Obj, ctx: RuleContext): void {
+  const at = ['services', name];
+  const build = asObj(service.build);
+  if (typeof build.context === 'string' && ctx.fileKind(build.context) !== 'dir') {
+    ctx.error([...at, 'build', 'context'], `build context "${build.context}" is not a folder next to cairn.yaml`);
+  }
+  for (const [target, source] of Object.entries(asObj(build.files))) {
+    if (typeof source === 'string' && ctx.fileKind(source) !== 'file') {
+      ctx.error([...at, 'build', 'files', target], `file "${source}" for ${target} does not exist`);
+    }
+  }
+  for (const [key, value] of Object.entries(asObj(build.env))) {
+    if (typeof value !== 'string') continue;
+    if ((SECRET_NAME.test(key) && value !== '') || SECRET_VALUE.some((re) => re.test(value))) {
+      ctx.error(
+        [...at, 'build', 'env', key],
+        `build.env.${key} looks like a secret and would be baked into the image (value not shown); ` +
+          `list ${key} under run.secrets and store it with \`cairn secret set ${key}\``,
+      );
+    }
+  }
+  checkRun(at, asObj(service.run), ctx);
+  checkDeploy(at, asObj(service.deploy), ctx);
+}
+
+function checkRun(at: PathPart[], run: Obj, ctx: RuleContext): void {
+  const tmpfs = asList(run.tmpfs);
+  tmpfs.forEach((p, i) => {
+    if (p === '/') ctx.error([...at, 'run', 'tmpfs', i], 'the root filesystem stays read-only; name a folder such as /tmp');
+    else if (tmpfs.indexOf(p) !== i) ctx.error([...at, 'run', 'tmpfs', i], `"${p}" is listed twice`);
+  });
+  const secrets = asList(run.secrets);
+  secrets.forEach((s, i) => {
+    if (typeof s === 'string' && secrets.indexOf(s) !== i) {
+      ctx.error([...at, 'run', 'secrets', i], `secret ${s} is listed twice`);
+    }
+  });
+}
+
+function checkDeploy(at: PathPart[], deploy: Obj, ctx: RuleContext): void {
+  const steps = asList(deploy.steps);
+  if (deploy.strategy !== 'canary' && steps.length > 0) {
+    ctx.warn([...at, 'deploy', 'steps'], `steps are used by the canary strategy only, not ${String(deploy.strategy)}`, 'key');
+  }
+  let lastWeight = 0;
+  steps.forEach((raw, i) => {
+    const step = asObj(raw);
+    const kinds = ['weight', 'pause', 'analysis'].filter((k) => k in step);
+    const path = [...at, 'deploy', 'steps', i];
+    if (kinds.length !== 1) {
+      ctx.error(path, `a step is exactly one of weight, pause or analysis, this one has ${kinds.length ? kinds.join(' and ') : 'none'}`);
+    }
+    if ('pauseMs' in step && !('weight' in step)) ctx.error(path, 'pauseMs goes with a weight; use pause: {durationMs} on its own');
+    if (typeof step.weight === 'number') {
+      if (step.weight < lastWeight) ctx.error([...path, 'weight'], `weight ${step.weight} is lower than the step before (${lastWeight})`);
+      lastWeight = step.weight;
+    }
+  });
+  if (deploy.strategy === 'rolling' && deploy.maxSurge === 0 && deploy.maxUnavailable === 0) {
+    ctx.error([...at, 'deploy', 'maxSurge'], 'a rolling update with maxSurge 0 and maxUnavailable 0 can never make progress; set maxSurge to 1');
+  }
+}
+
+function checkEnvironments(envs: Obj, ctx: RuleContext): void {
+  const names = Object.keys(envs);
+  const listeners = new Map<string, string>();
+  for (const [name, raw] of Object.entries(envs)) {
+    const env = asObj(raw);
+    if (typeof env.after === 'string' && !(env.after in envs)) {
+      const hint = closest(env.after, names);
+      ctx.error(['environments', name, 'after'], `after: unknown environment "${env.after}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    }
+    const listen = asObj(env.gateway).listen;
+    if (typeof listen === 'string') {
+      const other = listeners.get(listen);
+      if (other) ctx.error(['environments', name, 'gateway', 'listen'], `${listen} is already the gateway of environment ${other}`);
+      else listeners.set(listen, name);
+    }
+    asList(asObj(env.trust).keys).forEach((key, i) => {
+      if (typeof key === 'string' && ctx.fileKind(key) !== 'file') {
+        ctx.error(['environments', name, 'trust', 'keys', i], `trusted key "${key}" does not exist`);
+      }
+    });
+    asList(env.policies).forEach((file, i) => {
+      if (typeof file === 'string' && ctx.fileKind(file) !== 'file') {
+        ctx.error(['environments', name, 'policies', i], `policy file "${file}" does not exist`);
+      }
+    });
+  }
+  for (const cycle of findCycles(envs)) {
+    ctx.error(['environments', cycle[0]!, 'after'], `environments form a cycle through after: ${[...cycle, cycle[0]].join(' → ')}`);
+  }
+}
+
+/** Each cycle of `after:` once, starting from its alphabetically first environment. */
+export function findCycles(envs: Obj): string[][] {
+  const cycles = new Map<string, string[]>();
+  for (const start of Object.keys(envs)) {
+    const seen: string[] = [];
+    let current: string | undefined = start;
+    while (current !== undefined && !seen.includes(current)) {
+      seen.push(current);
+      const after: unknown = asObj(envs[current]).after;
+      current = typeof after === 'string' && after in envs ? after : undefined;
+    }
+    if (current === undefined) continue;
+    const cycle = seen.slice(seen.indexOf(current));
+    const first = [...cycle].sort()[0]!;
+    const rotated = [...cycle.slice(cycle.indexOf(first)), ...cycle.slice(0, cycle.indexOf(first))];
+    cycles.set(rotated.join('>'), rotated);
+  }
+  return [...cycles.values()];
+}
+
+function checkRoutes(routes: unknown[], services: Obj, ctx: RuleContext): void {
+  const seen = new Map<string, number>();
+  routes.forEach((raw, i) => {
+    const route = asObj(raw);
+    if (typeof route.service === 'string') {
+      const target = services[route.service];
+      if (target === undefined) {
+        const hint = closest(route.service, Object.keys(services));
+        ctx.error(['routes', i, 'service'], `route to unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      }
+    }
+    const key = `${String(route.host)} ${String(route.path)}`;
+    const first = seen.get(key);
+    if (first !== undefined) ctx.error(['routes', i], `routes[${first}] already matches host ${String(route.host)} and path ${String(route.path)}`);
+    else seen.set(key, i);
+  });
+}

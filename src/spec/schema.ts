@@ -1,0 +1,177 @@
+/** The schema of cairn.yaml. Keep `types.ts` in step with it; `defaults.ts` reads defaults from here. */
+import type { Field, ObjectSchema, Schema } from './schema-types.js';
+
+const str = (description: string, extra: Partial<Schema> = {}): Schema =>
+  ({ kind: 'string', description, ...extra }) as Schema;
+const int = (description: string, min: number, max: number, dflt?: number): Schema => ({
+  kind: 'number',
+  integer: true,
+  min,
+  max,
+  description,
+  ...(dflt === undefined ? {} : { default: dflt }),
+});
+const duration = (description: string, dflt?: number, min = 0): Schema => ({
+  kind: 'duration',
+  description,
+  min,
+  ...(dflt === undefined ? {} : { default: dflt }),
+});
+const list = (items: Schema, description: string, dflt?: unknown[]): Schema => ({
+  kind: 'array',
+  items,
+  description,
+  ...(dflt === undefined ? {} : { default: dflt }),
+});
+const obj = (description: string, fields: Record<string, Field>): ObjectSchema => ({
+  kind: 'object',
+  description,
+  fields,
+});
+const req = (schema: Schema): Field => ({ schema, required: true });
+const opt = (schema: Schema): Field => ({ schema });
+
+export const DEFAULT_USER_UID = 65532;
+
+const health = obj('HTTP health check; an instance takes traffic only once healthy.', {
+  path: opt(str('Path probed with GET; 2xx/3xx is healthy.', { format: 'urlPath', default: '/healthz' })),
+  intervalMs: opt(duration('Time between probes.', 1000, 50)),
+  timeoutMs: opt(duration('Probe timeout.', 500, 10)),
+  healthyThreshold: opt(int('Consecutive successes before healthy.', 1, 100, 1)),
+  unhealthyThreshold: opt(int('Consecutive failures before the instance is replaced.', 1, 100, 3)),
+  startPeriodMs: opt(duration('Grace period after start during which failures do not count.', 30_000)),
+});
+
+const analysis = obj('Automated canary analysis: canary metrics from the gateway against thresholds.', {
+  maxErrorRate: opt({ kind: 'number', min: 0, max: 1, default: 0.01, description: 'Highest 5xx ratio.' }),
+  maxP99Ms: opt(duration('Highest 99th percentile latency.', 1000)),
+  maxP95Ms: opt(duration('Highest 95th percentile latency.')),
+  minRequests: opt(int('Fewer requests than this makes the analysis inconclusive.', 0, 1e9, 100)),
+  windowMs: opt(duration('How far back the analysis looks.', 60_000, 100)),
+  inconclusive: opt(
+    str('What an inconclusive analysis does.', { enum: ['hold', 'fail'], default: 'hold' }),
+  ),
+});
+
+const step: ObjectSchema = { fillDefaults: false, ...obj('One canary step: a weight (optionally with a pause), a pause, or an analysis.', {
+  weight: opt(int('Percent of traffic to the canary.', 0, 100)),
+  pauseMs: opt(duration('Wait after setting the weight.')),
+  pause: opt(
+    obj('Pause; without durationMs it waits for `cairn resume`.', {
+      durationMs: opt(duration('How long to pause.')),
+    }),
+  ),
+  analysis: opt({
+    kind: 'object',
+    fillDefaults: false,
+    fields: analysis.fields,
+    description: 'Run the analysis now; fields given override deploy.analysis.',
+  }),
+}) };
+
+export const serviceSchema = obj('A service: how its image is built, how it runs, how it is deployed.', {
+  build: req(
+    obj('Image build inputs.', {
+      context: req(str('Folder with the service files, relative to cairn.yaml.', { format: 'relPath' })),
+      base: opt(
+        str('Base: host:node, oci:PATH:REF, or REGISTRY/REPO@sha256:…', { default: 'host:node' }),
+      ),
+      include: opt(list(str('Glob.', { format: 'glob' }), 'Files of the context to include.', ['**/*'])),
+      exclude: opt(list(str('Glob.', { format: 'glob' }), 'Files to leave out.', [])),
+      entrypoint: req({ kind: 'array', minItems: 1, items: str('Argument.'), description: 'Command run.' }),
+      workdir: opt(str('Working directory in the image.', { format: 'absPath', default: '/app' })),
+      user: opt(int('Numeric uid the service runs as (never 0).', 1, 2 ** 31 - 1, DEFAULT_USER_UID)),
+      env: opt({
+        kind: 'map',
+        keys: { kind: 'string', format: 'envName' },
+        values: str('Value baked into the image; never a secret.'),
+        description: 'Environment baked into the image.',
+      }),
+      files: opt({
+        kind: 'map',
+        keys: { kind: 'string', format: 'absPath' },
+        values: str('Source file relative to cairn.yaml.', { format: 'relPath' }),
+        description: 'Configuration files baked into the image: image path → source file.',
+      }),
+    }),
+  ),
+  run: req(
+    obj('How instances run.', {
+      port: req(int('Port the service listens on (cairn passes the real one in PORT).', 1, 65535)),
+      replicas: opt(int('Instances per environment.', 0, 1000, 1)),
+      health: opt(health),
+      tmpfs: opt(list(str('Path.', { format: 'absPath' }), 'The only writable paths.', [])),
+      secrets: opt(list(str('Secret name.', { format: 'secretRef' }), 'Secret references.', [])),
+      stopGraceMs: opt(duration('Time between SIGTERM and SIGKILL.', 10_000)),
+      memoryMb: opt(int('Memory limit in MiB.', 16, 1_048_576)),
+      cpus: opt({ kind: 'number', min: 0.01, max: 1024, description: 'CPU limit in cores.' }),
+    }),
+  ),
+  deploy: opt(
+    obj('How a new release replaces the running one.', {
+      strategy: opt(str('Strategy.', { enum: ['bluegreen', 'canary', 'rolling'], default: 'rolling' })),
+      steps: opt(list(step, 'Canary steps, in order.')),
+      analysis: opt(analysis),
+      maxSurge: opt(int('Rolling: extra instances at a time.', 0, 1000, 1)),
+      maxUnavailable: opt(int('Rolling: instances that may be missing at a time.', 0, 1000, 0)),
+      scaleDownDelayMs: opt(duration('Keep the old release warm this long after a switch.', 600_000)),
+      drainTimeoutMs: opt(duration('Longest wait for in-flight requests of a removed instance.', 30_000)),
+      progressDeadlineMs: opt(duration('A rollout that makes no progress this long fails.', 600_000)),
+    }),
+  ),
+});
+
+const environmentSchema = obj('A target environment.', {
+  after: opt(str('Predecessor: a release must have completed there first.', { format: 'name' })),
+  approval: opt({ kind: 'boolean', default: false, description: 'Promotion needs --approve.' }),
+  driver: opt(
+    str('Runtime driver.', { enum: ['auto', 'runc', 'bwrap', 'process', 'kubernetes'], default: 'auto' }),
+  ),
+  gateway: req(
+    obj('The front door of this environment.', {
+      listen: req(str('host:port of the gateway listener.', { format: 'listen' })),
+      pinHeader: opt({
+        kind: 'boolean',
+        default: true,
+        description: 'Honour x-cairn-release to pin a request to a release.',
+      }),
+    }),
+  ),
+  trust: opt(
+    obj('Who may sign what runs here.', {
+      keys: opt(list(str('Public key (PEM).', { format: 'relPath' }), 'Trusted keys.', [])),
+    }),
+  ),
+  policies: opt(list(str('Policy file.', { format: 'relPath' }), 'CEL policy files.', [])),
+});
+
+const routeSchema = obj('Sends requests matching host and path prefix to a service.', {
+  host: opt(str('Host, "*" or "*.example.com".', { format: 'host', default: '*' })),
+  path: opt(str('Path prefix.', { format: 'urlPath', default: '/' })),
+  service: req(str('Service name.', { format: 'name' })),
+  rateLimit: opt(
+    obj('Token bucket per client IP.', {
+      rps: req({ kind: 'number', min: 0.001, max: 1e7, description: 'Refill rate per second.' }),
+      burst: opt(int('Bucket size.', 1, 1e7)),
+    }),
+  ),
+  maxBodyBytes: opt(int('Largest request body.', 0, 2 ** 40)),
+  timeoutMs: opt(duration('Time to the first response byte.')),
+});
+
+export const specSchema: ObjectSchema = obj('cairn.yaml: the whole desired state of a project.', {
+  project: req(str('Project name.', { format: 'name' })),
+  services: req({
+    kind: 'map',
+    keys: { kind: 'string', format: 'name' },
+    values: serviceSchema,
+    description: 'Services by name.',
+  }),
+  environments: req({
+    kind: 'map',
+    keys: { kind: 'string', format: 'name' },
+    values: environmentSchema,
+    description: 'Environments by name.',
+  }),
+  routes: opt(list(routeSchema, 'Gateway routes.', [])),
+});

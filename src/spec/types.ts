@@ -1,0 +1,105 @@
+/** The typed, defaulted form of cairn.yaml that every other capability reads. Mirrors `schema.ts`. */
+
+export type Strategy = 'bluegreen' | 'canary' | 'rolling';
+export type DriverKind = 'auto' | 'runc' | 'bwrap' | 'process' | 'kubernetes';
+
+export interface BuildSpec {
+  context: string;
+  base: string;
+  include: string[];
+  exclude: string[];
+  entrypoint: string[];
+  workdir: string;
+  user: number;
+  env: Record<string, string>;
+  files: Record<string, string>;
+}
+
+export interface HealthSpec {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  startPeriodMs: number;
+}
+
+export interface RunSpec {
+  port: number;
+  replicas: number;
+  health: HealthSpec;
+  tmpfs: string[];
+  secrets: string[];
+  stopGraceMs: number;
+  memoryMb?: number;
+  cpus?: number;
+}
+
+export interface AnalysisSpec {
+  maxErrorRate: number;
+  maxP99Ms: number;
+  maxP95Ms?: number;
+  minRequests: number;
+  windowMs: number;
+  inconclusive: 'hold' | 'fail';
+}
+
+export interface CanaryStep {
+  weight?: number;
+  pauseMs?: number;
+  pause?: { durationMs?: number };
+  analysis?: Partial<AnalysisSpec>;
+}
+
+export interface DeploySpec {
+  strategy: Strategy;
+  steps: CanaryStep[];
+  analysis: AnalysisSpec;
+  maxSurge: number;
+  maxUnavailable: number;
+  scaleDownDelayMs: number;
+  drainTimeoutMs: number;
+  progressDeadlineMs: number;
+}
+
+export interface ServiceSpec {
+  build: BuildSpec;
+  run: RunSpec;
+  deploy: DeploySpec;
+}
+
+export interface EnvironmentSpec {
+  after?: string;
+  approval: boolean;
+  driver: DriverKind;
+  gateway: { listen: string; pinHeader: boolean };
+  trust: { keys: string[] };
+  policies: string[];
+}
+
+export interface RouteSpec {
+  host: string;
+  path: string;
+  service: string;
+  rateLimit?: { rps: number; burst?: number };
+  maxBodyBytes?: number;
+  timeoutMs?: number;
+}
+
+export interface Spec {
+  project: string;
+  services: Record<string, ServiceSpec>;
+  environments: Record<string, EnvironmentSpec>;
+  routes: RouteSpec[];
+}
+
+/** A spec together with where it came from; relative paths in it resolve against `dir`. */
+export interface LoadedSpec {
+  spec: Spec;
+  /** Path of cairn.yaml as the user named it (used in diagnostics). */
+  file: string;
+  /** Absolute folder of cairn.yaml. */
+  dir: string;
+  /** sha256 of the file's bytes. */
+  digest: string;
+}

@@ -1,0 +1,188 @@
+/** `StateStore` on SQLite (better-sqlite3): WAL, foreign keys, migrations, one writer at a time. */
+import Database from 'better-sqlite3';
+import { ConflictError } from '../../lib/index.js';
+import type { StateStore, StateWriter } from '../state-store.js';
+import type {
+  AttestationRecord,
+  DeploymentRecord,
+  EventRecord,
+  InstanceFilter,
+  InstanceRecord,
+  NewEvent,
+  ReleaseRecord,
+  TargetRecord,
+} from '../types.js';
+import { type Migration, MIGRATIONS } from './migrations.js';
+import * as rows from './rows.js';
+
+export interface SqliteStateStoreConfig {
+  /** Path of state.db, or ":memory:". */
+  path: string;
+  readonly?: boolean;
+  /** Extra migrations of other capabilities (e.g. the audit log), applied after the core ones. */
+  migrations?: Migration[];
+  busyTimeoutMs?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+export function createSqliteStateStore(config: SqliteStateStoreConfig): SqliteStateStore {
+  return new SqliteStateStore(config);
+}
+
+export class SqliteStateStore implements StateStore, StateWriter {
+  readonly kind = 'sqlite';
+  /** The connection, for capabilities that keep their own tables in state.db (audit). */
+  readonly db: Database.Database;
+
+  constructor(config: SqliteStateStoreConfig) {
+    this.db = new Database(config.path, { readonly: config.readonly ?? false });
+    this.db.pragma(`busy_timeout = ${config.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
+    if (!config.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      migrate(this.db, [...MIGRATIONS, ...(config.migrations ?? [])]);
+    }
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  transaction<T>(fn: (tx: StateWriter) => T): T {
+    return this.db.transaction(() => fn(this)).immediate();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  getRelease(id: string): ReleaseRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM releases WHERE id = ?').get(id);
+    return row ? rows.toRelease(row) : undefined;
+  }
+
+  listReleases(service?: string): ReleaseRecord[] {
+    const sql = service
+      ? 'SELECT * FROM releases WHERE service = ? ORDER BY created_at, id'
+      : 'SELECT * FROM releases ORDER BY created_at, id';
+    return (service ? this.db.prepare(sql).all(service) : this.db.prepare(sql).all()).map(rows.toRelease);
+  }
+
+  putRelease(release: ReleaseRecord): void {
+    const existing = this.getRelease(release.id);
+    if (existing) {
+      if (existing.imageDigest !== release.imageDigest || existing.configDigest !== release.configDigest) {
+        throw new ConflictError(`writing release ${release.id}: a different release already has this id`);
+      }
+      return;
+    }
+    this.db.prepare(rows.INSERT_RELEASE).run(rows.fromRelease(release));
+  }
+
+  listAttestations(releaseId: string): AttestationRecord[] {
+    return this.db
+      .prepare('SELECT * FROM attestations WHERE release_id = ? ORDER BY created_at, kind')
+      .all(releaseId)
+      .map(rows.toAttestation);
+  }
+
+  addAttestation(a: AttestationRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO attestations (release_id, kind, digest, media_type, created_at)
+         VALUES (@releaseId, @kind, @digest, @mediaType, @createdAt)`,
+      )
+      .run(a);
+  }
+
+  getDeployment(id: string): DeploymentRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM deployments WHERE id = ?').get(id);
+    return row ? rows.toDeployment(row) : undefined;
+  }
+
+  listDeployments(filter: { env?: string; service?: string; active?: boolean } = {}): DeploymentRecord[] {
+    const where: string[] = [];
+    if (filter.env) where.push('env = @env');
+    if (filter.service) where.push('service = @service');
+    if (filter.active) where.push(`phase IN ('pending', 'progressing', 'paused')`);
+    const sql = `SELECT * FROM deployments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
+    return this.db.prepare(sql).all(filter).map(rows.toDeployment);
+  }
+
+  putDeployment(d: DeploymentRecord): void {
+    this.db.prepare(rows.UPSERT_DEPLOYMENT).run(rows.fromDeployment(d));
+  }
+
+  getInstance(id: string): InstanceRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM instances WHERE id = ?').get(id);
+    return row ? rows.toInstance(row) : undefined;
+  }
+
+  listInstances(filter: InstanceFilter = {}): InstanceRecord[] {
+    const where: string[] = [];
+    if (filter.env) where.push('env = @env');
+    if (filter.service) where.push('service = @service');
+    if (filter.releaseId) where.push('release_id = @releaseId');
+    if (filter.live) where.push(`state NOT IN ('stopped', 'failed')`);
+    const sql = `SELECT * FROM instances ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
+    const params = { env: filter.env, service: filter.service, releaseId: filter.releaseId };
+    return this.db.prepare(sql).all(params).map(rows.toInstance);
+  }
+
+  putInstance(i: InstanceRecord): void {
+    this.db.prepare(rows.UPSERT_INSTANCE).run(rows.fromInstance(i));
+  }
+
+  getTarget(env: string, service: string): TargetRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM targets WHERE env = ? AND service = ?').get(env, service);
+    return row ? rows.toTarget(row) : undefined;
+  }
+
+  listTargets(env?: string): TargetRecord[] {
+    const stmt = env
+      ? this.db.prepare('SELECT * FROM targets WHERE env = ? ORDER BY env, service').all(env)
+      : this.db.prepare('SELECT * FROM targets ORDER BY env, service').all();
+    return stmt.map(rows.toTarget);
+  }
+
+  setTarget(t: TargetRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO targets (env, service, release_id, previous_release_id, updated_at)
+         VALUES (@env, @service, @releaseId, @previousReleaseId, @updatedAt)
+         ON CONFLICT (env, service) DO UPDATE SET release_id = excluded.release_id,
+           previous_release_id = excluded.previous_release_id, updated_at = excluded.updated_at`,
+      )
+      .run({ ...t, previousReleaseId: t.previousReleaseId ?? null });
+  }
+
+  listEvents(filter: { afterSeq?: number; env?: string; service?: string; limit?: number } = {}): EventRecord[] {
+    const where = ['seq > @afterSeq'];
+    if (filter.env) where.push('env = @env');
+    if (filter.service) where.push('service = @service');
+    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
+    return this.db
+      .prepare(sql)
+      .all({ afterSeq: filter.afterSeq ?? 0, env: filter.env, service: filter.service, limit: filter.limit ?? -1 })
+      .map(rows.toEvent);
+  }
+
+  appendEvent(e: NewEvent): EventRecord {
+    const time = e.time ?? new Date().toISOString();
+    const info = this.db
+      .prepare(
+        `INSERT INTO events (time, kind, env, service, subject, detail_json)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(time, e.kind, e.env ?? null, e.service ?? null, e.subject ?? null, JSON.stringify(e.detail ?? {}));
+    return { ...e, seq: Number(info.lastInsertRowid), time, detail: e.detail ?? {} };
+  }
+}
+
+function migrate(db: Database.Database, migrations: Migration[]): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const pending = migrations.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  if (pending.length === 0) return;
+  db.transaction(() => {
+    for (const m of pending) db.exec(m.sql);
+    db.pragma(`user_version = ${pending.at(-1)!.version}`);
+  }).immediate();
+}
