@@ -82,14 +82,22 @@ export function parseCommandArgs(command: Command, argv: string[]): Parsed {
     ]),
   );
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: config,
+      allowPositionals: true,
+      strict: true,
+    });
     const options = { ...values } as CommandContext['options'];
     for (const [name, o] of Object.entries(all)) {
       if (options[name] === undefined && o.default !== undefined) options[name] = o.default;
     }
     return { args: positionals, options };
   } catch (error) {
-    throw new UsageError(`reading arguments of cairn ${command.name}: ${(error as Error).message}`, command.usage);
+    throw new UsageError(
+      `reading arguments of cairn ${command.name}: ${(error as Error).message}`,
+      command.usage,
+    );
   }
 }
 
@@ -105,7 +113,10 @@ export function renderHelp(command: Command): string {
   const all = { ...command.options, ...COMMON_OPTIONS };
   const rows = Object.entries(all).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
-    return [flag, o.description + (o.default !== undefined && o.default !== false ? ` (default: ${o.default})` : '')];
+    return [
+      flag,
+      o.description + (o.default !== undefined && o.default !== false ? ` (default: ${o.default})` : ''),
+    ];
   });
   const width = Math.max(...rows.map(([f]) => f!.length));
   const lines = [`${command.summary}`, '', `Usage: ${command.usage}`];

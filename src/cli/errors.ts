@@ -1,5 +1,11 @@
 /** The one place where errors become exit codes and what the user reads. */
-import { CairnError, formatDiagnostic, GateDeniedError, IntegrityError, ValidationError } from '../lib/index.js';
+import {
+  CairnError,
+  formatDiagnostic,
+  GateDeniedError,
+  IntegrityError,
+  ValidationError,
+} from '../lib/index.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;

@@ -66,10 +66,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   if (!command) {
     const { closest } = await import('../lib/index.js');
     const hint = closest(verb, verbNames());
-    io.stderr(`error: unknown command "${verb}"\nhint: ${hint ? `did you mean \`cairn ${hint}\`? ` : ''}run \`cairn --help\` for the list\n`);
+    io.stderr(
+      `error: unknown command "${verb}"\nhint: ${hint ? `did you mean \`cairn ${hint}\`? ` : ''}run \`cairn --help\` for the list\n`,
+    );
     return EXIT_ERROR;
   }
-  let json = rest.includes('--output=json') || rest.join(' ').includes('-o json') || rest.join(' ').includes('--output json');
+  let json =
+    rest.includes('--output=json') ||
+    rest.join(' ').includes('-o json') ||
+    rest.join(' ').includes('--output json');
   try {
     const parsed = parseCommandArgs(command, rest);
     if (parsed.options.help) {
@@ -89,6 +94,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
 async function version(): Promise<string> {
   const { readFileSync } = await import('node:fs');
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return `cairn ${pkg.version}`;
 }

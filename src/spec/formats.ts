@@ -22,7 +22,9 @@ export function checkFormat(format: Format, value: string): string | undefined {
       if (value.includes('=') || value.includes(':')) {
         return 'secrets lists names only, this looks like a value written inline (value not shown); store it with `cairn secret set NAME` and list just NAME';
       }
-      return ENV_NAME.test(value) ? undefined : 'a secret name uses letters, digits and "_" (value not shown)';
+      return ENV_NAME.test(value)
+        ? undefined
+        : 'a secret name uses letters, digits and "_" (value not shown)';
     case 'duration':
       return parseDurationMs(value) === undefined
         ? `"${value}" is not a duration: write milliseconds or a value like 500ms, 10s, 5m`

@@ -27,7 +27,11 @@ function convert(schema: Schema): Record<string, unknown> {
   switch (schema.kind) {
     case 'string':
       if (schema.enum) return { ...base, enum: [...schema.enum] };
-      return { ...base, type: 'string', ...(schema.format && PATTERNS[schema.format] ? { pattern: PATTERNS[schema.format] } : {}) };
+      return {
+        ...base,
+        type: 'string',
+        ...(schema.format && PATTERNS[schema.format] ? { pattern: PATTERNS[schema.format] } : {}),
+      };
     case 'number':
       return {
         ...base,
@@ -36,20 +40,38 @@ function convert(schema: Schema): Record<string, unknown> {
         ...(schema.max === undefined ? {} : { maximum: schema.max }),
       };
     case 'duration':
-      return { ...base, anyOf: [{ type: 'integer', minimum: schema.min ?? 0 }, { type: 'string', pattern: PATTERNS.duration }] };
+      return {
+        ...base,
+        anyOf: [
+          { type: 'integer', minimum: schema.min ?? 0 },
+          { type: 'string', pattern: PATTERNS.duration },
+        ],
+      };
     case 'boolean':
       return { ...base, type: 'boolean' };
     case 'array':
-      return { ...base, type: 'array', items: convert(schema.items), ...(schema.minItems ? { minItems: schema.minItems } : {}) };
+      return {
+        ...base,
+        type: 'array',
+        items: convert(schema.items),
+        ...(schema.minItems ? { minItems: schema.minItems } : {}),
+      };
     case 'map':
-      return { ...base, type: 'object', propertyNames: convert(schema.keys), additionalProperties: convert(schema.values) };
+      return {
+        ...base,
+        type: 'object',
+        propertyNames: convert(schema.keys),
+        additionalProperties: convert(schema.values),
+      };
     case 'object':
       return {
         ...base,
         type: 'object',
         additionalProperties: false,
         properties: Object.fromEntries(Object.entries(schema.fields).map(([k, f]) => [k, convert(f.schema)])),
-        required: Object.entries(schema.fields).filter(([, f]) => f.required).map(([k]) => k),
+        required: Object.entries(schema.fields)
+          .filter(([, f]) => f.required)
+          .map(([k]) => k),
       };
   }
 }

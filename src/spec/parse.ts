@@ -31,7 +31,13 @@ export function parseSpec(text: string, file: string, fileKind: (rel: string) =>
   for (const e of [...doc.errors, ...doc.warnings]) {
     const severity = doc.errors.includes(e as never) ? 'error' : 'warning';
     const pos = lines.linePos(e.pos[0]);
-    ctx.diagnostics.push({ severity, message: yamlMessage(e.message), file, line: pos.line, column: pos.col });
+    ctx.diagnostics.push({
+      severity,
+      message: yamlMessage(e.message),
+      file,
+      line: pos.line,
+      column: pos.col,
+    });
   }
   if (ctx.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: ctx.diagnostics };
   if (doc.contents === null) {
@@ -59,7 +65,13 @@ function withStrategyDefaults(spec: Spec): Spec {
   return spec;
 }
 
-function reportAt(ctx: WalkContext, path: PathPart[], message: string, severity: 'error' | 'warning', at?: 'key' | 'value') {
+function reportAt(
+  ctx: WalkContext,
+  path: PathPart[],
+  message: string,
+  severity: 'error' | 'warning',
+  at?: 'key' | 'value',
+) {
   const offset = offsetOf(ctx.doc, path, at ?? 'value');
   const { line, col } = ctx.lines.linePos(offset);
   ctx.diagnostics.push({ severity, message, file: ctx.file, line, column: col, path: path.join('.') });

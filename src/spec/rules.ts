@@ -40,7 +40,10 @@ function checkService(name: string, service: Obj, ctx: RuleContext): void {
   const at = ['services', name];
   const build = asObj(service.build);
   if (typeof build.context === 'string' && ctx.fileKind(build.context) !== 'dir') {
-    ctx.error([...at, 'build', 'context'], `build context "${build.context}" is not a folder next to cairn.yaml`);
+    ctx.error(
+      [...at, 'build', 'context'],
+      `build context "${build.context}" is not a folder next to cairn.yaml`,
+    );
   }
   for (const [target, source] of Object.entries(asObj(build.files))) {
     if (typeof source === 'string' && ctx.fileKind(source) !== 'file') {
@@ -64,7 +67,11 @@ function checkService(name: string, service: Obj, ctx: RuleContext): void {
 function checkRun(at: PathPart[], run: Obj, ctx: RuleContext): void {
   const tmpfs = asList(run.tmpfs);
   tmpfs.forEach((p, i) => {
-    if (p === '/') ctx.error([...at, 'run', 'tmpfs', i], 'the root filesystem stays read-only; name a folder such as /tmp');
+    if (p === '/')
+      ctx.error(
+        [...at, 'run', 'tmpfs', i],
+        'the root filesystem stays read-only; name a folder such as /tmp',
+      );
     else if (tmpfs.indexOf(p) !== i) ctx.error([...at, 'run', 'tmpfs', i], `"${p}" is listed twice`);
   });
   const secrets = asList(run.secrets);
@@ -78,7 +85,11 @@ function checkRun(at: PathPart[], run: Obj, ctx: RuleContext): void {
 function checkDeploy(at: PathPart[], deploy: Obj, ctx: RuleContext): void {
   const steps = asList(deploy.steps);
   if (deploy.strategy !== 'canary' && steps.length > 0) {
-    ctx.warn([...at, 'deploy', 'steps'], `steps are used by the canary strategy only, not ${String(deploy.strategy)}`, 'key');
+    ctx.warn(
+      [...at, 'deploy', 'steps'],
+      `steps are used by the canary strategy only, not ${String(deploy.strategy)}`,
+      'key',
+    );
   }
   let lastWeight = 0;
   steps.forEach((raw, i) => {
@@ -86,16 +97,24 @@ function checkDeploy(at: PathPart[], deploy: Obj, ctx: RuleContext): void {
     const kinds = ['weight', 'pause', 'analysis'].filter((k) => k in step);
     const path = [...at, 'deploy', 'steps', i];
     if (kinds.length !== 1) {
-      ctx.error(path, `a step is exactly one of weight, pause or analysis, this one has ${kinds.length ? kinds.join(' and ') : 'none'}`);
+      ctx.error(
+        path,
+        `a step is exactly one of weight, pause or analysis, this one has ${kinds.length ? kinds.join(' and ') : 'none'}`,
+      );
     }
-    if ('pauseMs' in step && !('weight' in step)) ctx.error(path, 'pauseMs goes with a weight; use pause: {durationMs} on its own');
+    if ('pauseMs' in step && !('weight' in step))
+      ctx.error(path, 'pauseMs goes with a weight; use pause: {durationMs} on its own');
     if (typeof step.weight === 'number') {
-      if (step.weight < lastWeight) ctx.error([...path, 'weight'], `weight ${step.weight} is lower than the step before (${lastWeight})`);
+      if (step.weight < lastWeight)
+        ctx.error([...path, 'weight'], `weight ${step.weight} is lower than the step before (${lastWeight})`);
       lastWeight = step.weight;
     }
   });
   if (deploy.strategy === 'rolling' && deploy.maxSurge === 0 && deploy.maxUnavailable === 0) {
-    ctx.error([...at, 'deploy', 'maxSurge'], 'a rolling update with maxSurge 0 and maxUnavailable 0 can never make progress; set maxSurge to 1');
+    ctx.error(
+      [...at, 'deploy', 'maxSurge'],
+      'a rolling update with maxSurge 0 and maxUnavailable 0 can never make progress; set maxSurge to 1',
+    );
   }
 }
 
@@ -106,12 +125,19 @@ function checkEnvironments(envs: Obj, ctx: RuleContext): void {
     const env = asObj(raw);
     if (typeof env.after === 'string' && !(env.after in envs)) {
       const hint = closest(env.after, names);
-      ctx.error(['environments', name, 'after'], `after: unknown environment "${env.after}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      ctx.error(
+        ['environments', name, 'after'],
+        `after: unknown environment "${env.after}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+      );
     }
     const listen = asObj(env.gateway).listen;
     if (typeof listen === 'string') {
       const other = listeners.get(listen);
-      if (other) ctx.error(['environments', name, 'gateway', 'listen'], `${listen} is already the gateway of environment ${other}`);
+      if (other)
+        ctx.error(
+          ['environments', name, 'gateway', 'listen'],
+          `${listen} is already the gateway of environment ${other}`,
+        );
       else listeners.set(listen, name);
     }
     asList(asObj(env.trust).keys).forEach((key, i) => {
@@ -126,7 +152,10 @@ function checkEnvironments(envs: Obj, ctx: RuleContext): void {
     });
   }
   for (const cycle of findCycles(envs)) {
-    ctx.error(['environments', cycle[0]!, 'after'], `environments form a cycle through after: ${[...cycle, cycle[0]].join(' → ')}`);
+    ctx.error(
+      ['environments', cycle[0]!, 'after'],
+      `environments form a cycle through after: ${[...cycle, cycle[0]].join(' → ')}`,
+    );
   }
 }
 
@@ -158,12 +187,19 @@ function checkRoutes(routes: unknown[], services: Obj, ctx: RuleContext): void {
       const target = services[route.service];
       if (target === undefined) {
         const hint = closest(route.service, Object.keys(services));
-        ctx.error(['routes', i, 'service'], `route to unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+        ctx.error(
+          ['routes', i, 'service'],
+          `route to unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+        );
       }
     }
     const key = `${String(route.host)} ${String(route.path)}`;
     const first = seen.get(key);
-    if (first !== undefined) ctx.error(['routes', i], `routes[${first}] already matches host ${String(route.host)} and path ${String(route.path)}`);
+    if (first !== undefined)
+      ctx.error(
+        ['routes', i],
+        `routes[${first}] already matches host ${String(route.host)} and path ${String(route.path)}`,
+      );
     else seen.set(key, i);
   });
 }

@@ -48,34 +48,33 @@ const analysis = obj('Automated canary analysis: canary metrics from the gateway
   maxP95Ms: opt(duration('Highest 95th percentile latency.')),
   minRequests: opt(int('Fewer requests than this makes the analysis inconclusive.', 0, 1e9, 100)),
   windowMs: opt(duration('How far back the analysis looks.', 60_000, 100)),
-  inconclusive: opt(
-    str('What an inconclusive analysis does.', { enum: ['hold', 'fail'], default: 'hold' }),
-  ),
+  inconclusive: opt(str('What an inconclusive analysis does.', { enum: ['hold', 'fail'], default: 'hold' })),
 });
 
-const step: ObjectSchema = { fillDefaults: false, ...obj('One canary step: a weight (optionally with a pause), a pause, or an analysis.', {
-  weight: opt(int('Percent of traffic to the canary.', 0, 100)),
-  pauseMs: opt(duration('Wait after setting the weight.')),
-  pause: opt(
-    obj('Pause; without durationMs it waits for `cairn resume`.', {
-      durationMs: opt(duration('How long to pause.')),
+const step: ObjectSchema = {
+  fillDefaults: false,
+  ...obj('One canary step: a weight (optionally with a pause), a pause, or an analysis.', {
+    weight: opt(int('Percent of traffic to the canary.', 0, 100)),
+    pauseMs: opt(duration('Wait after setting the weight.')),
+    pause: opt(
+      obj('Pause; without durationMs it waits for `cairn resume`.', {
+        durationMs: opt(duration('How long to pause.')),
+      }),
+    ),
+    analysis: opt({
+      kind: 'object',
+      fillDefaults: false,
+      fields: analysis.fields,
+      description: 'Run the analysis now; fields given override deploy.analysis.',
     }),
-  ),
-  analysis: opt({
-    kind: 'object',
-    fillDefaults: false,
-    fields: analysis.fields,
-    description: 'Run the analysis now; fields given override deploy.analysis.',
   }),
-}) };
+};
 
 export const serviceSchema = obj('A service: how its image is built, how it runs, how it is deployed.', {
   build: req(
     obj('Image build inputs.', {
       context: req(str('Folder with the service files, relative to cairn.yaml.', { format: 'relPath' })),
-      base: opt(
-        str('Base: host:node, oci:PATH:REF, or REGISTRY/REPO@sha256:…', { default: 'host:node' }),
-      ),
+      base: opt(str('Base: host:node, oci:PATH:REF, or REGISTRY/REPO@sha256:…', { default: 'host:node' })),
       include: opt(list(str('Glob.', { format: 'glob' }), 'Files of the context to include.', ['**/*'])),
       exclude: opt(list(str('Glob.', { format: 'glob' }), 'Files to leave out.', [])),
       entrypoint: req({ kind: 'array', minItems: 1, items: str('Argument.'), description: 'Command run.' }),

@@ -3,7 +3,7 @@
  * producing the defaulted value. Pure: takes a document, returns data.
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair } from 'yaml';
-import { type Diagnostic, closest, parseDurationMs } from '../lib/index.js';
+import { closest, type Diagnostic, parseDurationMs } from '../lib/index.js';
 import { checkFormat } from './formats.js';
 import type { ObjectSchema, Schema } from './schema-types.js';
 
@@ -43,7 +43,8 @@ function describe(node: Node | null): string {
   if (isScalar(node)) {
     const v = node.value;
     if (v === null) return 'null';
-    if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+    if (typeof v === 'string')
+      return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
     return `${typeof v} ${String(v)}`;
   }
   return 'an unknown node';
@@ -110,15 +111,19 @@ function walkScalar(
     case 'number': {
       if (typeof value !== 'number') return mismatch();
       if (schema.integer && !Number.isInteger(value)) return bad(`${value} must be a whole number`);
-      if (schema.min !== undefined && value < schema.min) return bad(`${value} is below the minimum ${schema.min}`);
-      if (schema.max !== undefined && value > schema.max) return bad(`${value} is above the maximum ${schema.max}`);
+      if (schema.min !== undefined && value < schema.min)
+        return bad(`${value} is below the minimum ${schema.min}`);
+      if (schema.max !== undefined && value > schema.max)
+        return bad(`${value} is above the maximum ${schema.max}`);
       return value;
     }
     case 'duration': {
       if (typeof value !== 'number' && typeof value !== 'string') return mismatch();
       const ms = parseDurationMs(value);
-      if (ms === undefined) return bad(`"${value}" is not a duration: write milliseconds or a value like 10s, 5m`);
-      if (schema.min !== undefined && ms < schema.min) return bad(`${value} is below the minimum ${schema.min}ms`);
+      if (ms === undefined)
+        return bad(`"${value}" is not a duration: write milliseconds or a value like 10s, 5m`);
+      if (schema.min !== undefined && ms < schema.min)
+        return bad(`${value} is below the minimum ${schema.min}ms`);
       return ms;
     }
     case 'boolean':
@@ -128,7 +133,12 @@ function walkScalar(
   }
 }
 
-function walkObject(ctx: WalkContext, node: Node & { items: Pair[] }, schema: ObjectSchema, path: PathPart[]) {
+function walkObject(
+  ctx: WalkContext,
+  node: Node & { items: Pair[] },
+  schema: ObjectSchema,
+  path: PathPart[],
+) {
   const out: Record<string, unknown> = {};
   const seen = new Set<string>();
   for (const pair of node.items) {
@@ -159,7 +169,12 @@ function walkObject(ctx: WalkContext, node: Node & { items: Pair[] }, schema: Ob
   return out;
 }
 
-function walkMap(ctx: WalkContext, node: Node & { items: Pair[] }, schema: Schema & { kind: 'map' }, path: PathPart[]) {
+function walkMap(
+  ctx: WalkContext,
+  node: Node & { items: Pair[] },
+  schema: Schema & { kind: 'map' },
+  path: PathPart[],
+) {
   const out: Record<string, unknown> = {};
   for (const pair of node.items) {
     const key = keyText(ctx, pair);
@@ -176,7 +191,12 @@ function walkMap(ctx: WalkContext, node: Node & { items: Pair[] }, schema: Schem
   return out;
 }
 
-function walkArray(ctx: WalkContext, node: Node & { items: unknown[] }, schema: Schema & { kind: 'array' }, path: PathPart[]) {
+function walkArray(
+  ctx: WalkContext,
+  node: Node & { items: unknown[] },
+  schema: Schema & { kind: 'array' },
+  path: PathPart[],
+) {
   const start = node.range?.[0] ?? 0;
   if (schema.minItems !== undefined && node.items.length < schema.minItems) {
     report(ctx, start, `${label(path)}: needs at least ${schema.minItems} item(s)`, path);
@@ -210,5 +230,10 @@ export function defaultOf(schema: Schema): unknown {
 }
 
 function label(path: PathPart[]): string {
-  return path.length === 0 ? 'cairn.yaml' : path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+  return path.length === 0
+    ? 'cairn.yaml'
+    : path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+        .join('.')
+        .replace(/\.\[/g, '[');
 }

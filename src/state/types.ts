@@ -48,7 +48,14 @@ export interface DeploymentRecord {
   finishedAt?: string;
 }
 
-export type InstanceState = 'starting' | 'healthy' | 'unhealthy' | 'draining' | 'stopped' | 'failed' | 'quarantined';
+export type InstanceState =
+  | 'starting'
+  | 'healthy'
+  | 'unhealthy'
+  | 'draining'
+  | 'stopped'
+  | 'failed'
+  | 'quarantined';
 
 export interface InstanceRecord {
   id: string;

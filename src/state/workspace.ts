@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConflictError, NotFoundError } from '../lib/index.js';
-import { createSqliteStateStore, type SqliteStateStore } from './sqlite/sqlite-state-store.js';
 import type { Migration } from './sqlite/migrations.js';
+import { createSqliteStateStore, type SqliteStateStore } from './sqlite/sqlite-state-store.js';
 
 export const WORKSPACE_DIR = '.cairn';
 
@@ -57,7 +57,9 @@ export function initWorkspace(ws: Workspace, migrations: Migration[] = []): { to
 /** Opens state.db of an existing workspace. */
 export function openStateStore(ws: Workspace, migrations: Migration[] = []): SqliteStateStore {
   if (!existsSync(ws.root)) {
-    throw new NotFoundError(`opening the workspace: ${ws.root} does not exist`, { hint: 'run `cairn init` first' });
+    throw new NotFoundError(`opening the workspace: ${ws.root} does not exist`, {
+      hint: 'run `cairn init` first',
+    });
   }
   return createSqliteStateStore({ path: ws.stateDb, migrations });
 }

@@ -1,7 +1,7 @@
-import { initWorkspace, workspaceFor } from '../../state/index.js';
-import { findSpecFile, SPEC_FILE } from '../../spec/index.js';
-import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 import { resolve } from 'node:path';
+import { findSpecFile, SPEC_FILE } from '../../spec/index.js';
+import { initWorkspace, workspaceFor } from '../../state/index.js';
+import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 
 export const command: Command = {
   name: 'init',
@@ -19,7 +19,8 @@ export const command: Command = {
     }
     const ws = workspaceFor(file, ctx.env);
     initWorkspace(ws);
-    if (ctx.output === 'json') ctx.stdout(`${JSON.stringify({ workspace: ws.root, tokenFile: ws.tokenFile })}\n`);
+    if (ctx.output === 'json')
+      ctx.stdout(`${JSON.stringify({ workspace: ws.root, tokenFile: ws.tokenFile })}\n`);
     else ctx.stdout(`created workspace ${ws.root}\n  API token: ${ws.tokenFile} (mode 0600)\n`);
     return 0;
   },

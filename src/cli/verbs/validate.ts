@@ -15,12 +15,21 @@ environments, files it names) and prints every problem at once. Exit 0 when vali
     const checked = checkSpecFile(file);
     const valid = checked.spec !== undefined;
     if (ctx.output === 'json') {
-      const diagnostics = checked.diagnostics.map(({ severity, message, file, line, column }) => ({ severity, message, file, line, column }));
+      const diagnostics = checked.diagnostics.map(({ severity, message, file, line, column }) => ({
+        severity,
+        message,
+        file,
+        line,
+        column,
+      }));
       ctx.stdout(`${JSON.stringify({ valid, diagnostics }, null, 2)}\n`);
     } else {
       for (const d of checked.diagnostics) ctx.stderr(`${formatDiagnostic(d)}\n`);
       const errors = checked.diagnostics.filter((d) => d.severity === 'error').length;
-      if (valid) ctx.stdout(`${file}: valid (${Object.keys(checked.spec!.services).length} service(s), ${Object.keys(checked.spec!.environments).length} environment(s))\n`);
+      if (valid)
+        ctx.stdout(
+          `${file}: valid (${Object.keys(checked.spec!.services).length} service(s), ${Object.keys(checked.spec!.environments).length} environment(s))\n`,
+        );
       else ctx.stderr(`${file}: ${errors} error(s)\n`);
     }
     return valid ? EXIT_OK : EXIT_ERROR;

@@ -1,5 +1,12 @@
 /** Mapping between SQLite rows and state records. */
-import type { AttestationRecord, DeploymentRecord, EventRecord, InstanceRecord, ReleaseRecord, TargetRecord } from '../types.js';
+import type {
+  AttestationRecord,
+  DeploymentRecord,
+  EventRecord,
+  InstanceRecord,
+  ReleaseRecord,
+  TargetRecord,
+} from '../types.js';
 
 type Row = Record<string, unknown>;
 const s = (v: unknown): string => v as string;
@@ -24,7 +31,13 @@ export const UPSERT_INSTANCE = `INSERT INTO instances
     stopped_at = excluded.stopped_at`;
 
 export function fromRelease(r: ReleaseRecord): Row {
-  return { ...r, configJson: JSON.stringify(r.config), config: undefined, sourceDigest: r.sourceDigest ?? null, specCommit: r.specCommit ?? null };
+  return {
+    ...r,
+    configJson: JSON.stringify(r.config),
+    config: undefined,
+    sourceDigest: r.sourceDigest ?? null,
+    specCommit: r.specCommit ?? null,
+  };
 }
 
 export function toRelease(row: unknown): ReleaseRecord {
@@ -43,7 +56,13 @@ export function toRelease(row: unknown): ReleaseRecord {
 
 export function toAttestation(row: unknown): AttestationRecord {
   const r = row as Row;
-  return { releaseId: s(r.release_id), kind: s(r.kind), digest: s(r.digest), mediaType: s(r.media_type), createdAt: s(r.created_at) };
+  return {
+    releaseId: s(r.release_id),
+    kind: s(r.kind),
+    digest: s(r.digest),
+    mediaType: s(r.media_type),
+    createdAt: s(r.created_at),
+  };
 }
 
 export function fromDeployment(d: DeploymentRecord): Row {

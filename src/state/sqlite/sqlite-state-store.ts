@@ -12,7 +12,7 @@ import type {
   ReleaseRecord,
   TargetRecord,
 } from '../types.js';
-import { type Migration, MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, type Migration } from './migrations.js';
 import * as rows from './rows.js';
 
 export interface SqliteStateStoreConfig {
@@ -154,14 +154,21 @@ export class SqliteStateStore implements StateStore, StateWriter {
       .run({ ...t, previousReleaseId: t.previousReleaseId ?? null });
   }
 
-  listEvents(filter: { afterSeq?: number; env?: string; service?: string; limit?: number } = {}): EventRecord[] {
+  listEvents(
+    filter: { afterSeq?: number; env?: string; service?: string; limit?: number } = {},
+  ): EventRecord[] {
     const where = ['seq > @afterSeq'];
     if (filter.env) where.push('env = @env');
     if (filter.service) where.push('service = @service');
     const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
     return this.db
       .prepare(sql)
-      .all({ afterSeq: filter.afterSeq ?? 0, env: filter.env, service: filter.service, limit: filter.limit ?? -1 })
+      .all({
+        afterSeq: filter.afterSeq ?? 0,
+        env: filter.env,
+        service: filter.service,
+        limit: filter.limit ?? -1,
+      })
       .map(rows.toEvent);
   }
 
