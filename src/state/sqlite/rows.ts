@@ -26,7 +26,8 @@ export const UPSERT_DEPLOYMENT = `INSERT INTO deployments
 export const UPSERT_INSTANCE = `INSERT INTO instances
   (id, release_id, service, env, driver, state, endpoint, handle_json, identity_json, reason, created_at, updated_at, stopped_at)
   VALUES (@id, @releaseId, @service, @env, @driver, @state, @endpoint, @handleJson, @identityJson, @reason, @createdAt, @updatedAt, @stoppedAt)
-  ON CONFLICT (id) DO UPDATE SET state = excluded.state, endpoint = excluded.endpoint, handle_json = excluded.handle_json,
+  ON CONFLICT (id) DO UPDATE SET release_id = excluded.release_id, service = excluded.service, env = excluded.env,
+    state = excluded.state, endpoint = excluded.endpoint, handle_json = excluded.handle_json,
     identity_json = excluded.identity_json, reason = excluded.reason, updated_at = excluded.updated_at,
     stopped_at = excluded.stopped_at`;
 

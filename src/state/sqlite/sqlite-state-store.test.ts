@@ -1,0 +1,130 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { InstanceRecord, ReleaseRecord } from '../types.js';
+import { createSqliteStateStore, type SqliteStateStore } from './sqlite-state-store.js';
+
+const T0 = '2026-11-26T10:00:00.000Z';
+const release = (id = 'rel-000000000001'): ReleaseRecord => ({
+  id,
+  service: 'hello',
+  imageDigest: `sha256:${'a'.repeat(64)}`,
+  configDigest: `sha256:${'b'.repeat(64)}`,
+  config: { run: { port: 8080 } },
+  createdAt: T0,
+});
+const instance = (over: Partial<InstanceRecord> = {}): InstanceRecord => ({
+  id: 'ins-1',
+  releaseId: 'rel-000000000001',
+  service: 'hello',
+  env: 'dev',
+  driver: 'runc',
+  state: 'starting',
+  handle: { container: 'c1' },
+  identity: { image: 'sha256:aa' },
+  createdAt: T0,
+  updatedAt: T0,
+  ...over,
+});
+
+describe('SqliteStateStore', () => {
+  let dir: string;
+  let store: SqliteStateStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cairn-state-'));
+    store = createSqliteStateStore({ path: join(dir, 'state.db') });
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps a release exactly as written, even against raw SQL', () => {
+    store.transaction((tx) => tx.putRelease(release()));
+    expect(store.getRelease('rel-000000000001')).toEqual({
+      ...release(),
+      sourceDigest: undefined,
+      specCommit: undefined,
+    });
+    expect(() => store.db.prepare(`UPDATE releases SET image_digest = 'x'`).run()).toThrow(
+      /releases are immutable/,
+    );
+    expect(() => store.db.prepare('DELETE FROM releases').run()).toThrow(/immutable/);
+    expect(store.listReleases('hello')).toHaveLength(1);
+  });
+
+  it('accepts the same release twice but refuses a different one under the same id', () => {
+    store.transaction((tx) => tx.putRelease(release()));
+    store.transaction((tx) => tx.putRelease(release()));
+    const other = { ...release(), imageDigest: `sha256:${'c'.repeat(64)}` };
+    expect(() => store.transaction((tx) => tx.putRelease(other))).toThrow(
+      /different release already has this id/,
+    );
+  });
+
+  it('rolls back every write of a failed transaction', () => {
+    expect(() =>
+      store.transaction((tx) => {
+        tx.putRelease(release());
+        tx.appendEvent({ kind: 'release.created', detail: {} });
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(store.listReleases()).toEqual([]);
+    expect(store.listEvents()).toEqual([]);
+  });
+
+  it('updates an instance state but never its release or identity', () => {
+    store.transaction((tx) => {
+      tx.putRelease(release());
+      tx.putInstance(instance());
+    });
+    store.transaction((tx) => tx.putInstance(instance({ state: 'healthy', endpoint: '127.0.0.1:4000' })));
+    expect(store.listInstances({ env: 'dev', live: true }).map((i) => i.state)).toEqual(['healthy']);
+    store.transaction((tx) => tx.putRelease(release('rel-000000000002')));
+    expect(() =>
+      store.transaction((tx) => tx.putInstance(instance({ releaseId: 'rel-000000000002' }))),
+    ).toThrow(/start a new instance instead/);
+  });
+
+  it('moves targets and remembers the previous release', () => {
+    store.transaction((tx) => {
+      tx.putRelease(release('rel-000000000001'));
+      tx.putRelease(release('rel-000000000002'));
+      tx.setTarget({ env: 'dev', service: 'hello', releaseId: 'rel-000000000001', updatedAt: T0 });
+      tx.setTarget({
+        env: 'dev',
+        service: 'hello',
+        releaseId: 'rel-000000000002',
+        previousReleaseId: 'rel-000000000001',
+        updatedAt: T0,
+      });
+    });
+    expect(store.getTarget('dev', 'hello')).toMatchObject({
+      releaseId: 'rel-000000000002',
+      previousReleaseId: 'rel-000000000001',
+    });
+  });
+
+  it('appends events in order and never rewrites them', () => {
+    store.transaction((tx) => {
+      tx.appendEvent({ kind: 'a', env: 'dev', detail: { n: 1 } });
+      tx.appendEvent({ kind: 'b', env: 'prod', detail: { n: 2 } });
+    });
+    expect(store.listEvents().map((e) => [e.seq, e.kind])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    expect(store.listEvents({ env: 'prod' })).toHaveLength(1);
+    expect(() => store.db.prepare(`UPDATE events SET kind = 'c'`).run()).toThrow(/immutable/);
+  });
+
+  it('reopens an existing database without re-running migrations', () => {
+    store.transaction((tx) => tx.putRelease(release()));
+    store.close();
+    store = createSqliteStateStore({ path: join(dir, 'state.db') });
+    expect(store.listReleases()).toHaveLength(1);
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+});
