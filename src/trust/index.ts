@@ -1,0 +1,62 @@
+/**
+ * Trust: signing keys, DSSE envelopes over in-toto statements, cosign-compatible signatures and
+ * Sigstore bundles on images, and the verification that an image is what its signer built.
+ */
+export {
+  BUNDLE_MEDIA_TYPE,
+  envelopeToBundle,
+  type SerializedBundle,
+  type VerifiedBundle,
+  verifyBundle,
+} from './bundle.js';
+export {
+  type Envelope,
+  INTOTO_PAYLOAD_TYPE,
+  pae,
+  parseEnvelope,
+  signEnvelope,
+  verifyEnvelope,
+} from './dsse.js';
+export {
+  DEFAULT_KEY_NAME,
+  type KeyFiles,
+  keyFilesFor,
+  type LoadedSigningKey,
+  loadPublicKey,
+  loadSigningKey,
+  workspaceKeysDir,
+  writeKeyPair,
+} from './key-files.js';
+export {
+  DEFAULT_KEY_TYPE,
+  generateKeyPair,
+  KEY_TYPES,
+  KeyError,
+  type KeyPairPem,
+  type KeyType,
+  keyIdOf,
+  type PublicKeyInfo,
+  parsePrivateKey,
+  parsePublicKey,
+  publicKeyOf,
+  type SigningKey,
+} from './key-pair.js';
+export { findSigner, signBytes, verifyBytes } from './signature.js';
+export {
+  COSIGN_SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  signatureTag,
+  signedDigest,
+  simpleSigningPayload,
+} from './simple-signing.js';
+export {
+  CYCLONEDX_PREDICATE_TYPE,
+  imageStatement,
+  isAbout,
+  parseStatement,
+  SIGN_PREDICATE_TYPE,
+  SLSA_PROVENANCE_V1,
+  type Statement,
+  type Subject,
+  subjectDigests,
+} from './statement.js';
