@@ -1,0 +1,172 @@
+/**
+ * Prepares a bundle: verifies the manifest, config and every layer against their digests before
+ * writing anything, applies the layers in order into a private folder, lists every file, then
+ * publishes the folder as `.cairn/bundles/<hex>` with one rename. A bundle that exists is reused.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import {
+  canonicalJson,
+  digestHex,
+  IntegrityError,
+  sha256Digest,
+  shortDigest,
+  ValidationError,
+} from '../lib/index.js';
+import { sealAndList } from './bundle-files.js';
+import { imageProcess, type OciImageConfigJson } from './image-process.js';
+import { type ApplyState, applyLayer } from './layer-apply.js';
+import type { BlobSource, Bundle, ImageProcess } from './types.js';
+
+const BUNDLE_FILE = 'bundle.json';
+const FILES_FILE = 'files.json';
+const GZIP_LAYERS = [
+  'application/vnd.oci.image.layer.v1.tar+gzip',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip',
+];
+const TAR_LAYERS = ['application/vnd.oci.image.layer.v1.tar', 'application/vnd.docker.image.rootfs.diff.tar'];
+
+interface ManifestJson {
+  config?: { digest?: string };
+  layers?: Array<{ digest?: string; mediaType?: string }>;
+}
+
+interface BundleRecord {
+  imageDigest: string;
+  configDigest: string;
+  layers: string[];
+  process: ImageProcess;
+  filesDigest: string;
+}
+
+/** Reads a blob and refuses it unless its bytes hash to `digest`. */
+export async function readVerified(source: BlobSource, digest: string, what: string): Promise<Buffer> {
+  const bytes = await source.readBlob(digest);
+  const actual = sha256Digest(bytes);
+  if (actual !== digest) {
+    throw new IntegrityError(`verifying ${what} ${digest}: its bytes hash to ${actual}`, {
+      hint: 'the image store was modified; re-fetch or rebuild the image',
+    });
+  }
+  return bytes;
+}
+
+/** Returns the bundle of `imageDigest`, unpacking it under `bundlesDir` first when needed. */
+export async function prepareBundle(
+  source: BlobSource,
+  imageDigest: string,
+  bundlesDir: string,
+): Promise<Bundle> {
+  const dir = join(bundlesDir, digestHex(imageDigest));
+  if (existsSync(join(dir, BUNDLE_FILE))) return loadBundle(dir, false);
+  const image = await verifyImage(source, imageDigest);
+  await mkdir(bundlesDir, { recursive: true, mode: 0o700 });
+  const tmp = join(bundlesDir, `.tmp-${shortDigest(imageDigest)}-${randomBytes(4).toString('hex')}`);
+  try {
+    await unpackInto(tmp, image);
+    await rename(tmp, dir).catch(async (error: NodeJS.ErrnoException) => {
+      // Another caller published the same digest first; theirs is as good as ours.
+      if (!existsSync(join(dir, BUNDLE_FILE))) throw error;
+      await rm(tmp, { recursive: true, force: true });
+    });
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  return loadBundle(dir, true);
+}
+
+interface VerifiedImage {
+  digest: string;
+  configDigest: string;
+  config: OciImageConfigJson & { rootfs?: { diff_ids?: string[] } };
+  layers: Array<{ digest: string; gzip: boolean; bytes: Buffer }>;
+}
+
+async function verifyImage(source: BlobSource, imageDigest: string): Promise<VerifiedImage> {
+  const manifest = parseJson<ManifestJson>(await readVerified(source, imageDigest, 'manifest'), imageDigest);
+  const configDigest = manifest.config?.digest;
+  if (!configDigest || !Array.isArray(manifest.layers)) {
+    throw new ValidationError(
+      `preparing image ${imageDigest}: not an image manifest (no config or layers)`,
+      [],
+    );
+  }
+  const config = parseJson<VerifiedImage['config']>(
+    await readVerified(source, configDigest, 'config'),
+    configDigest,
+  );
+  const layers: VerifiedImage['layers'] = [];
+  for (const layer of manifest.layers) {
+    const gzip = GZIP_LAYERS.includes(layer.mediaType ?? '');
+    if (!gzip && !TAR_LAYERS.includes(layer.mediaType ?? '')) {
+      throw new ValidationError(
+        `preparing image ${imageDigest}: layer media type ${layer.mediaType} is not supported`,
+        [],
+        {
+          hint: 'cairn unpacks tar and tar+gzip layers',
+        },
+      );
+    }
+    layers.push({
+      digest: layer.digest ?? '',
+      gzip,
+      bytes: await readVerified(source, layer.digest ?? '', 'layer'),
+    });
+  }
+  return { digest: imageDigest, configDigest, config, layers };
+}
+
+async function unpackInto(tmp: string, image: VerifiedImage): Promise<void> {
+  const rootfs = join(tmp, 'rootfs');
+  await mkdir(rootfs, { recursive: true, mode: 0o755 });
+  const state: ApplyState = { root: rootfs, dirModes: new Map(), chown: process.getuid?.() === 0 };
+  const diffIds = image.config.rootfs?.diff_ids ?? [];
+  for (const [i, layer] of image.layers.entries()) {
+    const tar = layer.gzip ? gunzipSync(layer.bytes) : layer.bytes;
+    if (diffIds[i] !== undefined && sha256Digest(tar) !== diffIds[i]) {
+      throw new IntegrityError(
+        `verifying layer ${layer.digest}: its content does not match diff_id ${diffIds[i]}`,
+      );
+    }
+    await applyLayer(state, tar, layer.digest);
+  }
+  const etc = {
+    passwd: await readFile(join(rootfs, 'etc/passwd'), 'utf8').catch(() => undefined),
+    group: await readFile(join(rootfs, 'etc/group'), 'utf8').catch(() => undefined),
+  };
+  const proc = imageProcess(image.config, etc, image.digest);
+  const files = canonicalJson(await sealAndList(rootfs, state.dirModes));
+  const record: BundleRecord = {
+    imageDigest: image.digest,
+    configDigest: image.configDigest,
+    layers: image.layers.map((l) => l.digest),
+    process: proc,
+    filesDigest: sha256Digest(files),
+  };
+  await writeFile(join(tmp, FILES_FILE), files, { mode: 0o444 });
+  await writeFile(join(tmp, BUNDLE_FILE), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o444 });
+}
+
+async function loadBundle(dir: string, unpacked: boolean): Promise<Bundle> {
+  const record = JSON.parse(await readFile(join(dir, BUNDLE_FILE), 'utf8')) as BundleRecord;
+  return {
+    imageDigest: record.imageDigest,
+    dir,
+    rootfs: join(dir, 'rootfs'),
+    process: record.process,
+    filesDigest: record.filesDigest,
+    unpacked,
+  };
+}
+
+function parseJson<T>(bytes: Buffer, digest: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch (error) {
+    throw new ValidationError(`reading ${digest}: not JSON`, [], { cause: error });
+  }
+}
