@@ -77,8 +77,8 @@ describe('prepareBundle', () => {
   });
 
   it('refuses entries that climb out of the root or go through a symlink', async () => {
-    const escape = await memoryImage([[{ name: '../outside', body: 'x' }]]);
-    await expect(prepareBundle(escape, escape.digest, dir)).rejects.toThrow(/leaves the root filesystem/);
+    const climbing = await memoryImage([[{ name: '../outside', body: 'x' }]]);
+    await expect(prepareBundle(climbing, climbing.digest, dir)).rejects.toThrow(/leaves the root filesystem/);
     const viaLink = await memoryImage([
       [
         { name: 'etc', type: 'symlink', linkname: '/tmp' },

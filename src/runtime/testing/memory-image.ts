@@ -23,7 +23,8 @@ export async function tarOf(entries: TarEntry[]): Promise<Buffer> {
       mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
       linkname: e.linkname,
     };
-    pack.entry(header, type === 'file' ? (e.body ?? '') : undefined);
+    if (type === 'file') pack.entry(header, e.body ?? '');
+    else pack.entry(header);
   }
   pack.finalize();
   const chunks: Buffer[] = [];
