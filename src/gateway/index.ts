@@ -1,0 +1,21 @@
+/** The gateway: a reverse proxy that routes by host and path and shifts traffic between release pools without losing a request. */
+export { createGateway, DEFAULT_LIMITS } from './builtin-gateway.js';
+export { DEFAULT_DRAIN_TIMEOUT_MS } from './endpoint-registry.js';
+export { PIN_HEADER } from './forward-headers.js';
+export { renderPrometheus } from './prometheus.js';
+export { planSplit, SPLIT_POINTS, stickyPoint } from './release-split.js';
+export { STICKY_COOKIE } from './sticky-cookie.js';
+export type {
+  AccessLogEntry,
+  Endpoint,
+  Gateway,
+  GatewayConfig,
+  GatewayLimits,
+  GatewayRoute,
+  Pool,
+  PoolRole,
+  RouteAuth,
+  TrafficRouter,
+  WindowMetrics,
+} from './types.js';
+export { LATENCY_BOUNDS_MS, type MetricsSnapshot, type SeriesTotals } from './window-metrics.js';

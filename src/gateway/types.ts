@@ -1,0 +1,121 @@
+/** The shapes the gateway shares with the control plane and the rollout controller. */
+import type { RouteSpec } from '../spec/types.js';
+
+/** One running instance that can take requests. */
+export interface Endpoint {
+  /** Instance id (`ins-…`); the key for draining and in-flight accounting. */
+  id: string;
+  /** `127.0.0.1:port`. */
+  address: string;
+}
+
+export type PoolRole = 'stable' | 'canary';
+
+/** The endpoints of one release and the share of new clients it receives. */
+export interface Pool {
+  release: string;
+  /** Percent of new requests, 0..100; pools of a service should sum to 100 (otherwise normalised). */
+  weight: number;
+  endpoints: Endpoint[];
+  /** Defaults to `stable` for the first pool and `canary` for the others. */
+  role?: PoolRole;
+}
+
+/** What the rollout analysis reads for one service and release over a time window. */
+export interface WindowMetrics {
+  windowMs: number;
+  requests: number;
+  /** Responses with status >= 500, including the gateway's own 502/504. */
+  errors: number;
+  errorRate: number;
+  /** Counts by status class: `1xx` … `5xx`. */
+  statusClasses: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>;
+  /** Latency percentiles in milliseconds (0 when there were no requests). */
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
+
+/** Moves traffic between releases; the built-in gateway is the first implementation. */
+export interface TrafficRouter {
+  readonly kind: string;
+  /** Replaces the pools of a service; atomic for new requests, in-flight requests finish where they are. */
+  setPools(service: string, pools: Pool[]): void;
+  /** Stops new requests to an endpoint and resolves once its in-flight requests are done (or on timeout). */
+  drain(endpointId: string, timeoutMs?: number): Promise<void>;
+  /** Request counts, errors and latency of one release of a service over the last `windowMs`. */
+  metrics(service: string, release: string, windowMs: number): WindowMetrics;
+}
+
+/** JWT authentication of a route, with keys already loaded (see `loadRouteAuth`). */
+export interface RouteAuth {
+  /** Public keys for RS256/ES256 (a JWKS document). */
+  jwks?: { keys: Record<string, unknown>[] };
+  /** Shared secret for HS256. */
+  secret?: Uint8Array;
+  issuer?: string;
+  audience?: string;
+}
+
+/** A route as the gateway runs it: the spec's route plus resolved authentication. */
+export interface GatewayRoute extends RouteSpec {
+  auth?: RouteAuth;
+}
+
+/** Connection limits and timeouts that apply to the whole listener. */
+export interface GatewayLimits {
+  /** Largest request head (request line + headers); larger gets 431. */
+  maxHeaderBytes: number;
+  /** Time a client has to send the full request head; slower gets 408 (slowloris). */
+  headersTimeoutMs: number;
+  /** A client connection idle this long is closed. */
+  idleTimeoutMs: number;
+  /** Time to open a connection to a backend. */
+  connectTimeoutMs: number;
+  /** Default time to the first response byte when a route sets no `timeoutMs`; then 504. */
+  firstByteTimeoutMs: number;
+  /** A backend body that sends nothing for this long is aborted. */
+  bodyIdleTimeoutMs: number;
+}
+
+/** One JSON access-log line. */
+export interface AccessLogEntry {
+  time: string;
+  method: string;
+  host: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  client: string;
+  service?: string;
+  release?: string;
+  endpoint?: string;
+  bytesOut?: number;
+}
+
+export interface GatewayConfig {
+  /** `host:port` to listen on (`environments.<env>.gateway.listen`); port 0 picks a free port. */
+  listen: string;
+  routes: GatewayRoute[];
+  /** Honour `x-cairn-release` (`environments.<env>.gateway.pinHeader`); default true. */
+  pinHeader?: boolean;
+  /** A request header whose value is the sticky key when present (e.g. a user id); the cookie otherwise. */
+  stickyHeader?: string;
+  /** Trust and append to incoming `X-Forwarded-*` (only behind another proxy); default false: replace them. */
+  trustForwarded?: boolean;
+  limits?: Partial<GatewayLimits>;
+  /** Receives one JSON line per request; omitted means no access log. */
+  accessLog?: (line: string) => void;
+  /** Milliseconds clock for metrics and rate limits; injectable for tests. */
+  now?: () => number;
+}
+
+/** The built-in gateway: a `TrafficRouter` with a listener. */
+export interface Gateway extends TrafficRouter {
+  /** Starts listening; resolves with the bound address (`127.0.0.1:port`). */
+  listen(): Promise<string>;
+  /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes everything. */
+  close(graceMs?: number): Promise<void>;
+  /** Counters of every route and release, for `/metrics`. */
+  snapshot(): import('./window-metrics.js').MetricsSnapshot;
+}
