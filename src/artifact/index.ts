@@ -1,4 +1,22 @@
 /** Artifacts: reproducible OCI image builds, the OCI-layout image store, and push/pull to registries. */
+export { HOST_NODE_BASE, NONROOT_UID } from './base-host-node.js';
+export { type ResolvedBase, resolveBase } from './base-source.js';
+export {
+  type BuildLayerInfo,
+  type BuildOptions,
+  type BuildResult,
+  buildImage,
+  serviceRef,
+} from './build-image.js';
+export { DEFAULT_SOURCE_DATE_EPOCH, sourceDigest } from './build-inputs.js';
+export {
+  type BaseSpec,
+  formatRegistryRef,
+  isLoopbackRegistry,
+  parseBaseSpec,
+  parseRegistryRef,
+  type RegistryRef,
+} from './image-ref.js';
 export { type ImageStore, openImageStore } from './layout-store.js';
 export {
   ANNOTATION,
@@ -12,3 +30,15 @@ export {
   parseManifest,
   REF_NAME_ANNOTATION,
 } from './oci.js';
+export { type Credentials, credentialsFromEnv } from './registry-auth.js';
+export { type Progress, RegistryClient, type RegistryClientConfig } from './registry-client.js';
+export {
+  type BlobProgress,
+  ociArchitecture,
+  type PullResult,
+  type PushResult,
+  pullImage,
+  pushImage,
+} from './registry-transfer.js';
+export { resolveImage } from './resolve-image.js';
+export { buildLayer, type LayerBlob, type LayerEntry } from './tar-layer.js';

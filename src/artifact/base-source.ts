@@ -1,0 +1,125 @@
+/**
+ * Resolves `build.base` to an image in the store — host:node assembled from this machine, an OCI
+ * layout (`oci:PATH:REF`), or a registry image pinned by digest — once, then reused by digest.
+ */
+import { resolve as resolvePath } from 'node:path';
+import { CairnError, NotFoundError } from '../lib/index.js';
+import { HOST_NODE_BASE, hostNodeEntries, planHostNode } from './base-host-node.js';
+import { baseDocuments } from './image-config.js';
+import { type BaseSpec, formatRegistryRef, isLoopbackRegistry, parseBaseSpec } from './image-ref.js';
+import type { LayerCache } from './layer-cache.js';
+import { type ImageStore, openImageStore } from './layout-store.js';
+import { type Descriptor, type ImageConfig, MEDIA_TYPE, type OciManifest } from './oci.js';
+import type { Credentials } from './registry-auth.js';
+import { RegistryClient } from './registry-client.js';
+import { ociArchitecture, pullImage } from './registry-transfer.js';
+
+const BASE_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ResolvedBase {
+  name: string;
+  /** The base manifest's digest (the `org.opencontainers.image.base.digest` annotation). */
+  digest: string;
+  config: ImageConfig;
+  layers: Descriptor[];
+  /** Whether the base was already in the store. */
+  cached: boolean;
+}
+
+export interface BaseContext {
+  store: ImageStore;
+  cache: LayerCache;
+  /** Folder that relative `oci:` paths resolve against (the spec's folder). */
+  dir: string;
+  mtimeSec: number;
+  credentials?: Credentials;
+}
+
+export async function resolveBase(base: string, ctx: BaseContext): Promise<ResolvedBase> {
+  const spec = parseBaseSpec(base);
+  try {
+    return await resolveSpec(base, spec, ctx);
+  } catch (error) {
+    if (error instanceof CairnError && error.message.startsWith('resolving base')) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new NotFoundError(`resolving base ${base}: ${why}`, {
+      hint: 'fix build.base: host:node, oci:PATH:REF, or REGISTRY/REPO@sha256:<digest>',
+      cause: error,
+    });
+  }
+}
+
+async function resolveSpec(name: string, spec: BaseSpec, ctx: BaseContext): Promise<ResolvedBase> {
+  if (spec.kind === 'host-node') return hostNode(ctx);
+  if (spec.kind === 'layout') {
+    const source = openImageStore(resolvePath(ctx.dir, spec.path));
+    const descriptor = await source.resolve(spec.ref);
+    return copyFrom(name, source, descriptor.digest, ctx.store);
+  }
+  if (await hasImage(ctx.store, spec.ref.digest)) return readBase(name, ctx.store, spec.ref.digest, true);
+  const client = new RegistryClient({
+    registry: spec.ref.registry,
+    insecure: isLoopbackRegistry(spec.ref.registry),
+    ...(ctx.credentials ? { credentials: ctx.credentials } : {}),
+  });
+  const pulled = await pullImage(ctx.store, spec.ref, client);
+  return readBase(formatRegistryRef(spec.ref), ctx.store, pulled.descriptor.digest, false);
+}
+
+async function hostNode(ctx: BaseContext): Promise<ResolvedBase> {
+  const plan = planHostNode();
+  const layer = await ctx.cache.layer({
+    createdBy: `cairn: base ${HOST_NODE_BASE}`,
+    key: plan.key,
+    entries: () => hostNodeEntries(plan),
+    mtimeSec: ctx.mtimeSec,
+  });
+  const docs = baseDocuments(layer, { architecture: ociArchitecture(), os: 'linux' }, [BASE_PATH]);
+  await ctx.store.putBlob(docs.configBytes, MEDIA_TYPE.config);
+  const manifest = await ctx.store.putBlob(docs.manifestBytes, MEDIA_TYPE.manifest);
+  return {
+    name: HOST_NODE_BASE,
+    digest: manifest.digest,
+    config: docs.config,
+    layers: docs.manifest.layers,
+    cached: layer.cached,
+  };
+}
+
+async function copyFrom(
+  name: string,
+  source: ImageStore,
+  digest: string,
+  store: ImageStore,
+): Promise<ResolvedBase> {
+  const cached = await hasImage(store, digest);
+  if (!cached) {
+    const manifest = await source.readManifest(digest);
+    for (const blob of [manifest.config, ...manifest.layers]) {
+      if (!(await store.hasBlob(blob.digest)))
+        await store.putBlob(await source.readBlob(blob.digest), blob.mediaType);
+    }
+    await store.putBlob(await source.readBlob(digest), manifest.mediaType ?? MEDIA_TYPE.manifest);
+  }
+  return readBase(name, store, digest, cached);
+}
+
+async function hasImage(store: ImageStore, digest: string): Promise<boolean> {
+  if (!(await store.hasBlob(digest))) return false;
+  const manifest = await store.readManifest(digest);
+  for (const blob of [manifest.config, ...manifest.layers])
+    if (!(await store.hasBlob(blob.digest))) return false;
+  return true;
+}
+
+async function readBase(
+  name: string,
+  store: ImageStore,
+  digest: string,
+  cached: boolean,
+): Promise<ResolvedBase> {
+  const manifest: OciManifest = await store.readManifest(digest);
+  const config = JSON.parse((await store.readBlob(manifest.config.digest)).toString('utf8')) as ImageConfig;
+  const layers = manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
+  return { name, digest, config, layers, cached };
+}

@@ -1,0 +1,69 @@
+/**
+ * The dependencies layer: production `node_modules` installed from the service's lockfile with
+ * `npm ci --omit=dev --ignore-scripts`, in a scratch folder, never from the developer's own tree.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CairnError, sha256Digest } from '../lib/index.js';
+import { contextEntries, readSource } from './context-files.js';
+import type { LayerRequest } from './layer-cache.js';
+import type { LayerEntry } from './tar-layer.js';
+
+const LOCKFILE = 'package-lock.json';
+const run = promisify(execFile);
+
+/** The layer request for a context's lockfile, or undefined when the service has none. */
+export function depsLayerRequest(
+  context: string,
+  workdir: string,
+  mtimeSec: number,
+): LayerRequest | undefined {
+  const lock = join(context, LOCKFILE);
+  if (!existsSync(lock)) return undefined;
+  const manifest = join(context, 'package.json');
+  const key = {
+    lock: sha256Digest(readSource(lock, LOCKFILE)),
+    manifest: sha256Digest(readSource(manifest, 'package.json')),
+    workdir,
+  };
+  return {
+    createdBy: 'cairn: dependencies (npm ci --omit=dev)',
+    key,
+    mtimeSec,
+    entries: () => install(context, workdir),
+  };
+}
+
+async function install(context: string, workdir: string): Promise<LayerEntry[]> {
+  const scratch = mkdtempSync(join(tmpdir(), 'cairn-deps-'));
+  try {
+    cpSync(join(context, 'package.json'), join(scratch, 'package.json'));
+    cpSync(join(context, LOCKFILE), join(scratch, LOCKFILE));
+    try {
+      await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: scratch });
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr ?? '';
+      throw new CairnError('build', `installing dependencies from ${LOCKFILE}: npm ci failed`, {
+        hint: `${stderr.trim().split('\n').slice(-3).join(' ')} — check that ${LOCKFILE} matches package.json`,
+        cause: error,
+      });
+    }
+    if (!existsSync(join(scratch, 'node_modules'))) return [];
+    const files = walkAll(join(scratch, 'node_modules'), 'node_modules');
+    return contextEntries(scratch, files, workdir);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function walkAll(dir: string, rel: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...walkAll(join(dir, e.name), `${rel}/${e.name}`));
+    else out.push(`${rel}/${e.name}`);
+  }
+  return out;
+}
