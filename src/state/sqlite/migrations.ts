@@ -104,4 +104,40 @@ CREATE TABLE events (
 ${immutable('events')}
 `,
   },
+  {
+    version: 2,
+    name: 'audit',
+    // The audit log (src/audit): entries are Merkle leaves, checkpoints are signed tree heads.
+    // Both are append-only; the subject columns are copies for queries, the entry bytes are the truth.
+    sql: `
+CREATE TABLE audit_entries (
+  idx INTEGER PRIMARY KEY,
+  leaf_hash BLOB NOT NULL,
+  entry TEXT NOT NULL,
+  time TEXT NOT NULL,
+  action TEXT NOT NULL,
+  service TEXT,
+  env TEXT,
+  release TEXT,
+  instance TEXT,
+  image TEXT
+) STRICT;
+CREATE INDEX audit_entries_service ON audit_entries(service) WHERE service IS NOT NULL;
+CREATE INDEX audit_entries_env ON audit_entries(env) WHERE env IS NOT NULL;
+CREATE INDEX audit_entries_release ON audit_entries(release) WHERE release IS NOT NULL;
+CREATE INDEX audit_entries_instance ON audit_entries(instance) WHERE instance IS NOT NULL;
+CREATE INDEX audit_entries_image ON audit_entries(image) WHERE image IS NOT NULL;
+${immutable('audit_entries')}
+
+CREATE TABLE audit_checkpoints (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  size INTEGER NOT NULL,
+  root_hash BLOB NOT NULL,
+  frontier BLOB NOT NULL,
+  note TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+${immutable('audit_checkpoints')}
+`,
+  },
 ];
