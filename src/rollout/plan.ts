@@ -96,7 +96,9 @@ function createItem(d: DesiredService): PlanItem {
 }
 
 function compare(c: CurrentService, d: DesiredService): PlanItem | undefined {
-  const changes = diffValues(withoutReplicas(c.config), withoutReplicas(d.config));
+  const before = withoutReplicas(c.config);
+  const after = withoutReplicas(d.config);
+  const changes = canonicalJson(before) === canonicalJson(after) ? [] : diffValues(before, after);
   if (d.sourceDigest === undefined) {
     changes.push({ path: 'image', before: c.imageDigest, after: '(known after build)' });
   } else if (d.sourceDigest !== c.sourceDigest) {

@@ -39,7 +39,12 @@ export function checkSpecFile(file: string): CheckedSpec {
     });
   }
   const dir = dirname(resolve(file));
-  const result = parseSpec(bytes.toString('utf8'), file, (rel) => kindOf(resolve(dir, rel)));
+  const kinds = new Map<string, FileKind>();
+  const fileKind = (rel: string): FileKind => {
+    if (!kinds.has(rel)) kinds.set(rel, kindOf(resolve(dir, rel)));
+    return kinds.get(rel);
+  };
+  const result = parseSpec(bytes.toString('utf8'), file, fileKind);
   return { ...result, file, dir, digest: sha256Digest(bytes) };
 }
 

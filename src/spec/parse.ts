@@ -1,13 +1,18 @@
 /**
  * Text of cairn.yaml → a typed, defaulted `Spec` and every diagnostic, each with file:line:column.
  * Pure: the only outside question, whether a referenced file exists, is a function passed in.
+ *
+ * Two parsers on purpose: js-yaml turns text into values fast (a 5,000-service spec in a few
+ * hundred milliseconds); the `yaml` package, which keeps source positions but is an order of
+ * magnitude slower, runs only when there is a problem to locate.
  */
-import { type Document, isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
+import jsYaml from 'js-yaml';
 import type { Diagnostic } from '../lib/index.js';
+import { locate, sourceMap, yamlDiagnostics } from './locate.js';
 import { checkRules, type FileKind } from './rules.js';
 import { specSchema } from './schema.js';
 import type { CanaryStep, Spec } from './types.js';
-import { type PathPart, report, type WalkContext, walk } from './validate.js';
+import { type Finding, walk } from './validate.js';
 
 export interface ParseResult {
   /** Present only when there are no error diagnostics. */
@@ -25,34 +30,56 @@ export const DEFAULT_CANARY_STEPS: CanaryStep[] = [
 ];
 
 export function parseSpec(text: string, file: string, fileKind: (rel: string) => FileKind): ParseResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const ctx: WalkContext = { file, doc, lines, diagnostics: [] };
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    const severity = doc.errors.includes(e as never) ? 'error' : 'warning';
-    const pos = lines.linePos(e.pos[0]);
-    ctx.diagnostics.push({
-      severity,
-      message: yamlMessage(e.message),
-      file,
-      line: pos.line,
-      column: pos.col,
+  let value: unknown;
+  try {
+    value = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
+  } catch (error) {
+    // Let the position-keeping parser name every syntax problem (js-yaml stops at the first);
+    // where it sees none, js-yaml's own finding stands.
+    const diagnostics = yamlDiagnostics(sourceMap(text), file);
+    return {
+      diagnostics: diagnostics.some((d) => d.severity === 'error')
+        ? diagnostics
+        : [jsYamlDiagnostic(error, file)],
+    };
+  }
+  const findings: Finding[] = [];
+  if (value === undefined || value === null) {
+    findings.push({
+      severity: 'error',
+      message: 'cairn.yaml is empty: it needs at least project, services and environments',
+      path: [],
+      at: 'value',
     });
+  } else {
+    const checked = walk(value, specSchema, undefined, findings) as Record<string, unknown> | undefined;
+    checkRules(checked ?? {}, {
+      error: (path, message, at) => findings.push({ severity: 'error', message, path, at: at ?? 'value' }),
+      warn: (path, message, at) => findings.push({ severity: 'warning', message, path, at: at ?? 'value' }),
+      fileKind,
+    });
+    value = checked;
   }
-  if (ctx.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: ctx.diagnostics };
-  if (doc.contents === null) {
-    report(ctx, 0, 'cairn.yaml is empty: it needs at least project, services and environments', []);
-    return { diagnostics: ctx.diagnostics };
-  }
-  const value = walk(ctx, doc.contents, specSchema, [], 0) as Record<string, unknown> | undefined;
-  checkRules(value ?? {}, {
-    error: (path, message, at) => reportAt(ctx, path, message, 'error', at),
-    warn: (path, message, at) => reportAt(ctx, path, message, 'warning', at),
-    fileKind,
-  });
-  ctx.diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
-  if (ctx.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: ctx.diagnostics };
-  return { spec: withStrategyDefaults(value as unknown as Spec), diagnostics: ctx.diagnostics };
+  const diagnostics = locateAll(text, file, findings);
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+  return { spec: withStrategyDefaults(value as Spec), diagnostics };
+}
+
+function jsYamlDiagnostic(error: unknown, file: string): Diagnostic {
+  const e = error as { reason?: string; message?: string; mark?: { line: number; column: number } };
+  return {
+    severity: 'error',
+    message: `YAML syntax: ${e.reason ?? e.message ?? 'unreadable YAML'}`,
+    file,
+    line: (e.mark?.line ?? 0) + 1,
+    column: (e.mark?.column ?? 0) + 1,
+  };
+}
+
+function locateAll(text: string, file: string, findings: Finding[]): Diagnostic[] {
+  if (findings.length === 0) return [];
+  const map = sourceMap(text);
+  return findings.map((f) => locate(map, file, f)).sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
 function withStrategyDefaults(spec: Spec): Spec {
@@ -63,36 +90,4 @@ function withStrategyDefaults(spec: Spec): Spec {
     service.deploy.steps ??= [];
   }
   return spec;
-}
-
-function reportAt(
-  ctx: WalkContext,
-  path: PathPart[],
-  message: string,
-  severity: 'error' | 'warning',
-  at?: 'key' | 'value',
-) {
-  const offset = offsetOf(ctx.doc, path, at ?? 'value');
-  const { line, col } = ctx.lines.linePos(offset);
-  ctx.diagnostics.push({ severity, message, file: ctx.file, line, column: col, path: path.join('.') });
-}
-
-/** Offset of the value (or key) at `path`; falls back to the nearest ancestor that exists. */
-function offsetOf(doc: Document, path: PathPart[], at: 'key' | 'value'): number {
-  for (let n = path.length; n >= 0; n--) {
-    const parent = n === 0 ? null : (doc.getIn(path.slice(0, n - 1), true) as Node | undefined);
-    if (at === 'key' && n === path.length && isMap(parent)) {
-      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(path[n - 1]));
-      const key = pair?.key as Node | undefined;
-      if (key?.range) return key.range[0];
-    }
-    const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
-    if (node?.range) return node.range[0];
-  }
-  return 0;
-}
-
-function yamlMessage(message: string): string {
-  const first = message.split('\n')[0] ?? message;
-  return `YAML syntax: ${first.replace(/ at line \d+, column \d+.*$/, '')}`;
 }
