@@ -51,9 +51,13 @@ export function validatePools(service: string, pools: Pool[]): void {
     seen.add(p.release);
     for (const e of p.endpoints)
       if (!ADDRESS.test(e.address))
-        throw new ValidationError(`${where}: endpoint ${e.id} has address ${JSON.stringify(e.address)}`, [], {
-          hint: 'use host:port, e.g. 127.0.0.1:8080',
-        });
+        throw new ValidationError(
+          `${where}: endpoint ${e.id} has address ${JSON.stringify(e.address)}, not host:port`,
+          [],
+          {
+            hint: 'use host:port, e.g. 127.0.0.1:8080',
+          },
+        );
   }
 }
 

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { clientIpOf, requestHeadersForBackend, responseHeadersFromRaw } from './forward-headers.js';
+
+const ctx = { clientIp: '10.0.0.9', proto: 'http', trustForwarded: false };
+const asObject = (flat: string[]) => {
+  const o: Record<string, string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) (o[flat[i]!.toLowerCase()] ??= []).push(flat[i + 1]!);
+  return o;
+};
+
+describe('requestHeadersForBackend', () => {
+  const raw = [
+    'Host',
+    'shop.test:8080',
+    'Connection',
+    'keep-alive, X-Secret-Hop',
+    'X-Secret-Hop',
+    'drop me',
+    'Keep-Alive',
+    'timeout=5',
+    'TE',
+    'trailers',
+    'Transfer-Encoding',
+    'chunked',
+    'Proxy-Authorization',
+    'Basic xyz',
+    'X-Forwarded-For',
+    '6.6.6.6',
+    'X-Cairn-Release',
+    'canary',
+    'Accept',
+    'text/html',
+    'Set-Thing',
+    'a',
+    'Set-Thing',
+    'b',
+  ];
+
+  it('drops hop-by-hop headers, including those Connection names, and the pin header', () => {
+    const h = asObject(requestHeadersForBackend(raw, ctx));
+    for (const name of [
+      'connection',
+      'x-secret-hop',
+      'keep-alive',
+      'te',
+      'transfer-encoding',
+      'proxy-authorization',
+      'x-cairn-release',
+    ])
+      expect(h[name]).toBeUndefined();
+    expect(h.accept).toEqual(['text/html']);
+    expect(h['set-thing']).toEqual(['a', 'b']);
+    expect(h.host).toEqual(['shop.test:8080']);
+  });
+
+  it('replaces client-supplied X-Forwarded-* by default', () => {
+    const h = asObject(requestHeadersForBackend(raw, ctx));
+    expect(h['x-forwarded-for']).toEqual(['10.0.0.9']);
+    expect(h['x-forwarded-proto']).toEqual(['http']);
+    expect(h['x-forwarded-host']).toEqual(['shop.test:8080']);
+  });
+
+  it('appends to X-Forwarded-For when told to trust the proxy in front', () => {
+    const h = asObject(requestHeadersForBackend(raw, { ...ctx, trustForwarded: true }));
+    expect(h['x-forwarded-for']).toEqual(['6.6.6.6, 10.0.0.9']);
+  });
+
+  it('keeps Upgrade and Connection for tunnels', () => {
+    const h = asObject(
+      requestHeadersForBackend(['Connection', 'Upgrade', 'Upgrade', 'websocket'], {
+        ...ctx,
+        keepUpgrade: true,
+      }),
+    );
+    expect(h.connection).toEqual(['Upgrade']);
+    expect(h.upgrade).toEqual(['websocket']);
+  });
+});
+
+describe('responseHeadersFromRaw', () => {
+  it('drops hop-by-hop response headers and keeps repeated ones', () => {
+    const raw = [
+      'Connection',
+      'close',
+      'Keep-Alive',
+      'x',
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+      'Content-Length',
+      '3',
+    ];
+    expect(responseHeadersFromRaw(raw.map((s) => Buffer.from(s)))).toEqual([
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+      'Content-Length',
+      '3',
+    ]);
+  });
+});
+
+describe('clientIpOf', () => {
+  it('strips the IPv4-mapped prefix', () => {
+    expect(clientIpOf('::ffff:127.0.0.1')).toBe('127.0.0.1');
+    expect(clientIpOf('::1')).toBe('::1');
+  });
+});
