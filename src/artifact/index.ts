@@ -30,6 +30,7 @@ export {
   parseManifest,
   REF_NAME_ANNOTATION,
 } from './oci.js';
+export { formatBytes, progressPrinter, renderProgressBar } from './progress.js';
 export { type Credentials, credentialsFromEnv } from './registry-auth.js';
 export { type Progress, RegistryClient, type RegistryClientConfig } from './registry-client.js';
 export {
@@ -42,3 +43,4 @@ export {
 } from './registry-transfer.js';
 export { resolveImage } from './resolve-image.js';
 export { buildLayer, type LayerBlob, type LayerEntry } from './tar-layer.js';
+export { workspaceStore } from './workspace-store.js';
