@@ -4,7 +4,10 @@ import { clientIpOf, requestHeadersForBackend, responseHeadersFromRaw } from './
 const ctx = { clientIp: '10.0.0.9', proto: 'http', trustForwarded: false };
 const asObject = (flat: string[]) => {
   const o: Record<string, string[]> = {};
-  for (let i = 0; i < flat.length; i += 2) (o[flat[i]!.toLowerCase()] ??= []).push(flat[i + 1]!);
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!.toLowerCase();
+    o[name] = [...(o[name] ?? []), flat[i + 1]!];
+  }
   return o;
 };
 

@@ -3,11 +3,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type BearerVerifier, createBearerVerifier } from './jwt-auth.js';
 
 const secret = new TextEncoder().encode('a-test-secret-of-at-least-32-bytes!!');
-let es: CryptoKeyPair;
-let rs: CryptoKeyPair;
+type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
+type SigningKey = Parameters<SignJWT['sign']>[0];
+let es: KeyPair;
+let rs: KeyPair;
 let verifier: BearerVerifier;
 
-const sign = (alg: string, key: CryptoKey | Uint8Array, claims: Record<string, unknown> = {}) =>
+const sign = (alg: string, key: SigningKey, claims: Record<string, unknown> = {}) =>
   new SignJWT({
     sub: 'alice',
     iss: 'https://issuer.test',
