@@ -31,6 +31,7 @@ export {
   redactSecrets,
 } from './entry.js';
 export { verifyExportFile } from './export-file.js';
+export { formatEntryLine } from './format.js';
 export {
   AUDIT_PRIVATE_KEY_FILE,
   AUDIT_PUBLIC_KEY_FILE,
@@ -48,6 +49,7 @@ export {
 export type { AuditFilter, Checkpoint, InclusionProof } from './sqlite-audit-reader.js';
 export { formatTlogProof, parseTlogProof, type TlogProofVerdict, verifyTlogProof } from './tlog-proof.js';
 export { type Finding, type VerifyReport, verifyLog } from './verify.js';
+export { recordWorkspaceInit } from './workspace-init.js';
 
 /** The recorder every capability uses, and the reads `cairn audit` and `cairn trace` need. */
 export interface AuditLog {

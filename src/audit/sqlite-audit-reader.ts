@@ -75,7 +75,9 @@ export class AuditReader {
     const sql = `SELECT entry, leaf_hash FROM audit_entries ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY idx LIMIT @limit`;
     const params: Record<string, string | number> = { limit: filter.limit ?? -1 };
-    for (const key of ['service', 'env', 'since'] as const) if (filter[key]) params[key] = filter[key];
+    for (const key of ['service', 'env'] as const) if (filter[key]) params[key] = filter[key];
+    // Stored times are toISOString() (milliseconds, Z); compare in that same form.
+    if (filter.since) params.since = new Date(filter.since).toISOString();
     for (const [key, value] of touching) params[key] = value as string;
     const rows = this.db.prepare(sql).raw().all(params) as Array<[string, Buffer]>;
     return rows.map(([bytes, leaf]) => parseEntry(bytes, leaf.toString('hex')));

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { createAuditKey, recordWorkspaceInit } from '../../audit/index.js';
 import { findSpecFile, SPEC_FILE } from '../../spec/index.js';
 import { initWorkspace, workspaceFor } from '../../state/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
@@ -19,6 +20,8 @@ export const command: Command = {
     }
     const ws = workspaceFor(file, ctx.env);
     initWorkspace(ws);
+    createAuditKey(ws.keys);
+    recordWorkspaceInit(ws);
     if (ctx.output === 'json')
       ctx.stdout(`${JSON.stringify({ workspace: ws.root, tokenFile: ws.tokenFile })}\n`);
     else ctx.stdout(`created workspace ${ws.root}\n  API token: ${ws.tokenFile} (mode 0600)\n`);

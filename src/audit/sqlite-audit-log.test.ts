@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqliteStateStore, type SqliteStateStore } from '../state/index.js';
+import { type AuditLog, createAuditKey, openAuditLog, verifyInclusion, verifyTlogProof } from './index.js';
+
+let dir: string;
+let store: SqliteStateStore;
+let audit: AuditLog;
+let clock: number;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cairn-audit-'));
+  createAuditKey(join(dir, 'keys'));
+  store = createSqliteStateStore({ path: join(dir, 'state.db') });
+  clock = Date.parse('2026-01-01T00:00:00Z');
+  audit = openAuditLog(store, {
+    keyDir: join(dir, 'keys'),
+    now: () => new Date(clock),
+    checkpointEveryEntries: 10,
+  });
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const event = (i: number) => ({
+  action: 'instance.start',
+  subject: { service: i % 2 ? 'api' : 'web', env: 'dev', instance: `ins-${i}` },
+});
+
+describe('the audit key', () => {
+  it('is an Ed25519 pair with the private half at 0600, and is never replaced', () => {
+    expect(statSync(join(dir, 'keys', 'audit.key')).mode & 0o777).toBe(0o600);
+    expect(audit.publicKey().asymmetricKeyType).toBe('ed25519');
+    expect(() => createAuditKey(join(dir, 'keys'))).toThrow(/already exists/);
+  });
+});
+
+describe('recording', () => {
+  it('numbers entries from 0, defaults the actor to the OS user, and rolls back with the caller', () => {
+    const first = store.transaction(() => audit.record(event(0)));
+    expect(first.index).toBe(0);
+    expect(first.actor).toMatch(/.+/);
+    expect(first.time).toBe('2026-01-01T00:00:00.000Z');
+    expect(() =>
+      store.transaction(() => {
+        audit.record(event(1));
+        throw new Error('the state change failed');
+      }),
+    ).toThrow('the state change failed');
+    expect(audit.size()).toBe(1);
+    expect(store.transaction(() => audit.record(event(1))).index).toBe(1);
+  });
+
+  it('cannot be updated or deleted through SQL', () => {
+    audit.record(event(0));
+    expect(() => store.db.prepare("UPDATE audit_entries SET action = 'x'").run()).toThrow(/immutable/);
+    expect(() => store.db.prepare('DELETE FROM audit_entries').run()).toThrow(/immutable/);
+  });
+
+  it('filters by service, env, time and subject', () => {
+    for (let i = 0; i < 6; i++) {
+      clock += 1000;
+      audit.record(event(i));
+    }
+    expect(audit.list({ service: 'api' }).map((e) => e.index)).toEqual([1, 3, 5]);
+    expect(audit.list({ env: 'prod' })).toEqual([]);
+    expect(audit.list({ since: '2026-01-01T00:00:04Z' }).map((e) => e.index)).toEqual([3, 4, 5]);
+    expect(audit.list({ touching: { instance: 'ins-2', release: 'nope' } }).map((e) => e.index)).toEqual([2]);
+  });
+});
+
+describe('checkpoints', () => {
+  it('signs every N entries inside record, on demand, on close, and when T has passed', () => {
+    for (let i = 0; i < 25; i++) audit.record(event(i));
+    expect(audit.checkpoints().map((c) => c.size)).toEqual([10, 20]);
+    expect(audit.checkpointIfDue()).toBeUndefined();
+    clock += 61_000;
+    expect(audit.checkpointIfDue()?.size).toBe(25);
+    audit.record(event(25));
+    audit.close();
+    expect(audit.latestCheckpoint()?.size).toBe(26);
+    expect(audit.checkpoint().size).toBe(26);
+    expect(audit.checkpoints()).toHaveLength(4);
+  });
+
+  it('verifies clean: every signature, every root, consistent, nothing unsigned', () => {
+    for (let i = 0; i < 33; i++) audit.record(event(i));
+    audit.close();
+    const report = audit.verify();
+    expect(report).toMatchObject({
+      ok: true,
+      entries: 33,
+      checkpoints: 4,
+      signedSize: 33,
+      unsignedEntries: 0,
+      findings: [],
+    });
+  });
+});
+
+describe('proofs', () => {
+  it('proves an entry against the latest checkpoint, signing one when the entry is not covered yet', () => {
+    for (let i = 0; i < 13; i++) audit.record(event(i));
+    const proof = audit.prove(12);
+    expect(proof.checkpoint.size).toBe(13);
+    const hashes = proof.hashes.map((h) => Buffer.from(h, 'hex'));
+    const root = Buffer.from(proof.checkpoint.rootHash, 'hex');
+    expect(verifyInclusion(12, 13, Buffer.from(proof.entry.leafHash, 'hex'), hashes, root)).toBe(true);
+    expect(verifyTlogProof(proof.text, audit.publicKey())).toMatchObject({ ok: true, index: 12, size: 13 });
+    expect(() => audit.prove(13)).toThrow(/not covered by a checkpoint/);
+  });
+});
