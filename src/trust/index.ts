@@ -2,6 +2,14 @@
  * Trust: signing keys, DSSE envelopes over in-toto statements, cosign-compatible signatures and
  * Sigstore bundles on images, and the verification that an image is what its signer built.
  */
+
+export {
+  type AttestOptions,
+  type AttestResult,
+  attestImage,
+  type SignResult,
+  signImage,
+} from './attest-image.js';
 export {
   BUNDLE_MEDIA_TYPE,
   envelopeToBundle,
@@ -18,7 +26,14 @@ export {
   verifyEnvelope,
 } from './dsse.js';
 export {
+  addAttestation,
+  addCosignSignature,
+  readReferrersIndex,
+  readSignatureManifest,
+} from './image-attach.js';
+export {
   DEFAULT_KEY_NAME,
+  defaultSigningKeyFile,
   type KeyFiles,
   keyFilesFor,
   type LoadedSigningKey,
@@ -42,6 +57,7 @@ export {
   type SigningKey,
 } from './key-pair.js';
 export { findSigner, signBytes, verifyBytes } from './signature.js';
+export { KEY_ID_ANNOTATION, PREDICATE_TYPE_ANNOTATION, referrersTag } from './signature-manifests.js';
 export {
   COSIGN_SIGNATURE_ANNOTATION,
   SIMPLE_SIGNING_MEDIA_TYPE,
@@ -60,3 +76,10 @@ export {
   type Subject,
   subjectDigests,
 } from './statement.js';
+export {
+  assertTrusted,
+  type EnvironmentVerdict,
+  trustedKeysFor,
+  verifyForEnvironment,
+} from './trust-policy.js';
+export { type Check, type VerifyReport, verifyImage } from './verify-image.js';

@@ -92,3 +92,12 @@ export function loadPublicKey(file: string): PublicKeyInfo {
 export function workspaceKeysDir(specFile: string, env: NodeJS.ProcessEnv = process.env): string {
   return workspaceFor(specFile, env).keys;
 }
+
+/** The key `cairn build` signs with when none is named: `.cairn/keys/cairn.key`, if it exists. */
+export function defaultSigningKeyFile(
+  specFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const file = keyFilesFor(workspaceKeysDir(specFile, env)).privateKeyFile;
+  return existsSync(file) ? file : undefined;
+}
