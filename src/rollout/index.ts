@@ -1,4 +1,7 @@
 /** Rollouts: what a change would do (plan), the pure strategy state machines, analysis, and the controller. */
+export { analyse } from './analysis.js';
+export { canaryReplicas } from './canary.js';
+export { beginRollback, nextStep, startRollout } from './machine.js';
 export {
   type Change,
   type CurrentService,
@@ -10,3 +13,4 @@ export {
   planChanges,
 } from './plan.js';
 export { renderPlan } from './plan-render.js';
+export type * from './types.js';
