@@ -11,6 +11,7 @@ import type {
   InstanceRecord,
   NewEvent,
   ReleaseRecord,
+  ServingRecord,
   TargetRecord,
 } from './types.js';
 
@@ -25,6 +26,8 @@ export interface StateReader {
   getTarget(env: string, service: string): TargetRecord | undefined;
   listTargets(env?: string): TargetRecord[];
   listEvents(filter?: { afterSeq?: number; env?: string; service?: string; limit?: number }): EventRecord[];
+  getServing(env: string, service: string): ServingRecord | undefined;
+  listServing(env?: string): ServingRecord[];
 }
 
 export interface StateWriter extends StateReader {
@@ -35,6 +38,7 @@ export interface StateWriter extends StateReader {
   putInstance(instance: InstanceRecord): void;
   setTarget(target: TargetRecord): void;
   appendEvent(event: NewEvent): EventRecord;
+  setServing(serving: ServingRecord): void;
 }
 
 export interface StateStore extends StateReader {

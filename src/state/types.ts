@@ -104,3 +104,14 @@ export interface InstanceFilter {
   /** Only instances that are not stopped or failed. */
   live?: boolean;
 }
+
+/** What should run for one service in one environment, and how its traffic is split. */
+export interface ServingRecord {
+  env: string;
+  service: string;
+  /** Release id → desired number of instances (0: stop them all). */
+  replicas: Record<string, number>;
+  /** Gateway weights, in pool order. */
+  weights: Array<{ release: string; weight: number }>;
+  updatedAt: string;
+}

@@ -140,4 +140,22 @@ CREATE TABLE audit_checkpoints (
 ${immutable('audit_checkpoints')}
 `,
   },
+  {
+    version: 3,
+    name: 'serving',
+    // What should run and how traffic is split, per service and environment: the rollout
+    // controller writes it before acting, the reconciler converges instances and gateway pools to
+    // it, and a restarted control plane reads it back. Releases map to desired instance counts
+    // and gateway weights.
+    sql: `
+CREATE TABLE serving (
+  env TEXT NOT NULL,
+  service TEXT NOT NULL,
+  replicas_json TEXT NOT NULL,
+  weights_json TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (env, service)
+) STRICT;
+`,
+  },
 ];

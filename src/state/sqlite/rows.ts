@@ -5,6 +5,7 @@ import type {
   EventRecord,
   InstanceRecord,
   ReleaseRecord,
+  ServingRecord,
   TargetRecord,
 } from '../types.js';
 
@@ -149,5 +150,16 @@ export function toEvent(row: unknown): EventRecord {
     service: opt(r.service),
     subject: opt(r.subject),
     detail: json(r.detail_json),
+  };
+}
+
+export function toServing(row: unknown): ServingRecord {
+  const r = row as Row;
+  return {
+    env: s(r.env),
+    service: s(r.service),
+    replicas: JSON.parse(r.replicas_json as string) as Record<string, number>,
+    weights: JSON.parse(r.weights_json as string) as ServingRecord['weights'],
+    updatedAt: s(r.updated_at),
   };
 }

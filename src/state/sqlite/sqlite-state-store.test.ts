@@ -128,3 +128,31 @@ describe('SqliteStateStore', () => {
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
   });
 });
+
+describe('SqliteStateStore serving', () => {
+  it('remembers desired instances and weights per service across a reopen', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-state-'));
+    try {
+      let store = createSqliteStateStore({ path: join(dir, 'state.db') });
+      const serving = {
+        env: 'dev',
+        service: 'hello',
+        replicas: { 'rel-a': 2, 'rel-b': 1 },
+        weights: [
+          { release: 'rel-a', weight: 80 },
+          { release: 'rel-b', weight: 20 },
+        ],
+        updatedAt: T0,
+      };
+      store.transaction((tx) => tx.setServing(serving));
+      store.transaction((tx) => tx.setServing({ ...serving, replicas: { 'rel-b': 2 } }));
+      store.close();
+      store = createSqliteStateStore({ path: join(dir, 'state.db') });
+      expect(store.getServing('dev', 'hello')).toEqual({ ...serving, replicas: { 'rel-b': 2 } });
+      expect(store.listServing('prod')).toEqual([]);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

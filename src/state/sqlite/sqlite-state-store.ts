@@ -10,6 +10,7 @@ import type {
   InstanceRecord,
   NewEvent,
   ReleaseRecord,
+  ServingRecord,
   TargetRecord,
 } from '../types.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
@@ -181,6 +182,28 @@ export class SqliteStateStore implements StateStore, StateWriter {
       )
       .run(time, e.kind, e.env ?? null, e.service ?? null, e.subject ?? null, JSON.stringify(e.detail ?? {}));
     return { ...e, seq: Number(info.lastInsertRowid), time, detail: e.detail ?? {} };
+  }
+
+  getServing(env: string, service: string): ServingRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM serving WHERE env = ? AND service = ?').get(env, service);
+    return row ? rows.toServing(row) : undefined;
+  }
+
+  listServing(env?: string): ServingRecord[] {
+    const found = env
+      ? this.db.prepare('SELECT * FROM serving WHERE env = ? ORDER BY service').all(env)
+      : this.db.prepare('SELECT * FROM serving ORDER BY env, service').all();
+    return found.map(rows.toServing);
+  }
+
+  setServing(s: ServingRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO serving (env, service, replicas_json, weights_json, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (env, service) DO UPDATE SET replicas_json = excluded.replicas_json,
+           weights_json = excluded.weights_json, updated_at = excluded.updated_at`,
+      )
+      .run(s.env, s.service, JSON.stringify(s.replicas), JSON.stringify(s.weights), s.updatedAt);
   }
 }
 
