@@ -42,6 +42,9 @@ export interface Inventory {
   libraries: LibraryFile[];
 }
 
+/** The CycloneDX property that ties a component to the path it was found at in the image. */
+export const PATH_PROPERTY = 'cairn:image:path';
+
 const NPM_MANIFEST = /^(.*)\/node_modules\/((?:@[^/]+\/)?[^/@][^/]*)\/package\.json$/;
 const SHARED_LIBRARY = /\.so(\.\d+)*$/;
 const NODE_BINARY = /^\/(usr\/(local\/)?)?bin\/node$/;

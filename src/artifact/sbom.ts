@@ -5,11 +5,17 @@
 import { Enums, Models, Serialize, Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
 import { digestHex } from '../lib/index.js';
-import type { Inventory, LibraryFile, NpmPackage, RuntimeBinary } from './sbom-inventory.js';
+import {
+  type Inventory,
+  type LibraryFile,
+  type NpmPackage,
+  PATH_PROPERTY,
+  type RuntimeBinary,
+} from './sbom-inventory.js';
+
+export { PATH_PROPERTY };
 
 export const SBOM_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
-/** The property that ties a component to the path it was found at in the image. */
-export const PATH_PROPERTY = 'cairn:image:path';
 const DEBIAN_PROPERTY = 'cairn:debian:package';
 const CDX_SPEC = Spec.Spec1dot6;
 
