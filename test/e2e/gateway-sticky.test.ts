@@ -1,0 +1,163 @@
+/**
+ * Runbook: a canary at 20% gets about 20% of clients, and each client stays on its release.
+ * Given a stable and a canary release behind the gateway at 80/20,
+ * when 2,000 distinct clients (each keeping the cookie it was given) make three requests each,
+ * then 15–25% of them land on the canary, none switches release, and raising the canary to 40%
+ * moves only stable clients.
+ */
+
+import { Pool as HttpPool } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createGateway,
+  type Gateway,
+  type Pool,
+  SPLIT_POINTS,
+  stickyPoint,
+} from '../../src/gateway/index.js';
+import { type EchoBackend, startEchoBackend } from '../../src/gateway/testing/echo-backend.js';
+
+const CLIENTS = 2_000;
+const CONCURRENCY = 32;
+
+let stable: EchoBackend;
+let canary: EchoBackend;
+let gateway: Gateway;
+let http: HttpPool;
+
+const pools = (canaryWeight: number): Pool[] => [
+  {
+    release: 'rel-stable',
+    weight: 100 - canaryWeight,
+    endpoints: [{ id: stable.id, address: stable.address }],
+  },
+  { release: 'rel-canary', weight: canaryWeight, endpoints: [{ id: canary.id, address: canary.address }] },
+];
+
+beforeAll(async () => {
+  stable = await startEchoBackend('rel-stable', 'ins-s1');
+  canary = await startEchoBackend('rel-canary', 'ins-c1');
+  gateway = createGateway({ listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] });
+  http = new HttpPool(`http://${await gateway.listen()}`, { connections: CONCURRENCY });
+});
+
+afterAll(async () => {
+  await http?.close();
+  await gateway?.close(1000);
+  await Promise.all([stable?.kill(), canary?.kill()]);
+});
+
+interface Client {
+  cookie?: string;
+  releases: string[];
+}
+
+async function visit(client: Client, headers: Record<string, string> = {}): Promise<void> {
+  const res = await http.request({
+    path: '/page',
+    method: 'GET',
+    headers: { ...headers, ...(client.cookie && { cookie: client.cookie }) },
+  });
+  const setCookie = res.headers['set-cookie'];
+  if (typeof setCookie === 'string') client.cookie = setCookie.split(';')[0];
+  client.releases.push(String(res.headers['x-release']));
+  await res.body.dump();
+}
+
+async function everyClient(clients: Client[], times: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < clients.length) {
+      const c = clients[next++]!;
+      for (let i = 0; i < times; i++) await visit(c);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+const onCanary = (clients: Client[]) => clients.filter((c) => c.releases.at(-1) === 'rel-canary').length;
+
+describe('gateway: sticky canary', () => {
+  it('puts 15–25% of 2,000 clients on a 20% canary and keeps each on its release', async () => {
+    gateway.setPools('web', pools(20));
+    const clients: Client[] = Array.from({ length: CLIENTS }, () => ({ releases: [] }));
+    await everyClient(clients, 3);
+
+    expect(clients.every((c) => c.cookie?.startsWith('cairn-release='))).toBe(true);
+    const switched = clients.filter((c) => new Set(c.releases).size !== 1);
+    expect(switched).toEqual([]);
+    const share = onCanary(clients) / CLIENTS;
+    expect(share).toBeGreaterThanOrEqual(0.15);
+    expect(share).toBeLessThanOrEqual(0.25);
+
+    // When the canary goes from 20% to 40%, canary clients stay and only stable clients move.
+    const wasCanary = new Set(clients.filter((c) => c.releases.at(-1) === 'rel-canary'));
+    gateway.setPools('web', pools(40));
+    await everyClient(clients, 1);
+    expect([...wasCanary].every((c) => c.releases.at(-1) === 'rel-canary')).toBe(true);
+    expect(onCanary(clients) / CLIENTS).toBeGreaterThan(0.33);
+    expect(onCanary(clients) / CLIENTS).toBeLessThan(0.47);
+  }, 60_000);
+
+  it('sets no cookie when one release takes all traffic', async () => {
+    gateway.setPools('web', pools(0));
+    const res = await http.request({ path: '/', method: 'GET' });
+    await res.body.dump();
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(res.headers['x-release']).toBe('rel-stable');
+  });
+
+  it('pins a request with x-cairn-release, even to a release at weight 0', async () => {
+    gateway.setPools('web', pools(0));
+    for (const [pin, expected] of [
+      ['rel-canary', 'rel-canary'],
+      ['canary', 'rel-canary'],
+      ['stable', 'rel-stable'],
+    ]) {
+      const client: Client = { releases: [] };
+      await visit(client, { 'x-cairn-release': pin! });
+      expect(client.releases).toEqual([expected]);
+    }
+    const unknown = await http.request({
+      path: '/',
+      method: 'GET',
+      headers: { 'x-cairn-release': 'rel-nope' },
+    });
+    expect(unknown.statusCode).toBe(503);
+    expect(await unknown.body.json()).toEqual({ error: 'release rel-nope is not serving this service' });
+  });
+
+  it('ignores the pin header where the environment disables it, and can key stickiness on a header', async () => {
+    const locked = createGateway({
+      listen: '127.0.0.1:0',
+      routes: [{ host: '*', path: '/', service: 'web' }],
+      pinHeader: false,
+      stickyHeader: 'x-user',
+    });
+    const client = new HttpPool(`http://${await locked.listen()}`);
+    locked.setPools('web', pools(50));
+    // A user whose key hashes into the stable half of a 50/50 split (the canary owns the bottom half).
+    const user = Array.from({ length: 100 }, (_, i) => `user-${i}`).find(
+      (u) => stickyPoint(u) >= SPLIT_POINTS / 2,
+    )!;
+    for (let i = 0; i < 10; i++) {
+      const res = await client.request({
+        path: '/',
+        method: 'GET',
+        headers: { 'x-cairn-release': 'rel-canary', 'x-user': user },
+      });
+      await res.body.dump();
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(res.headers['x-release']).toBe('rel-stable');
+    }
+    const users = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const res = await client.request({ path: '/', method: 'GET', headers: { 'x-user': `user-${i}` } });
+      await res.body.dump();
+      users.add(String(res.headers['x-release']));
+    }
+    expect(users).toEqual(new Set(['rel-stable', 'rel-canary']));
+    await client.close();
+    await locked.close(1000);
+  });
+});
