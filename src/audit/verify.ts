@@ -93,6 +93,8 @@ interface CheckState {
   origin?: string;
   /** The last checkpoint whose signature and root verified. */
   good?: ParsedCheckpoint;
+  /** What the entry walk found, in index order. */
+  entryFindings: Finding[];
 }
 
 /** What is wrong with one checkpoint, or undefined when it verifies (then it becomes `state.good`). */
@@ -118,8 +120,12 @@ function checkpointProblem(
     };
   }
   if (!state.tree.root(cp.size).equals(cp.rootHash)) {
+    // An entry finding inside the interval is the precise culprit; otherwise the interval's start.
+    const culprit = state.entryFindings.find(
+      (f) => f.index !== undefined && f.index >= lastGood && f.index < cp.size,
+    );
     return {
-      index: lastGood,
+      index: culprit?.index ?? lastGood,
       problem: `the root signed for size ${cp.size} does not match entries ${lastGood}..${cp.size - 1}`,
     };
   }
@@ -137,7 +143,7 @@ function checkpointProblem(
 export function verifyLog(input: VerifyInput): VerifyReport {
   const findings: Finding[] = [];
   const tree = MerkleTree.fromLeafHashes(checkEntries(input.entries, findings));
-  const state: CheckState = { tree, origin: input.origin };
+  const state: CheckState = { tree, origin: input.origin, entryFindings: [...findings] };
   input.checkpoints.forEach((note, i) => {
     const found = checkpointProblem(note, input, state);
     if (found) findings.push({ ...found, checkpoint: i, problem: `checkpoint ${i}: ${found.problem}` });
