@@ -27,7 +27,11 @@ function givenARecordedLog(): void {
     store.transaction(() =>
       audit.record({
         action: 'deploy.step',
-        subject: { service: i % 2 ? 'api' : 'web', env: 'dev', release: `rel-${String(i).padStart(12, '0')}` },
+        subject: {
+          service: i % 2 ? 'api' : 'web',
+          env: 'dev',
+          release: `rel-${String(i).padStart(12, '0')}`,
+        },
         reason: `change ${String(i).padStart(2, '0')}`,
       }),
     );
@@ -39,7 +43,9 @@ function givenARecordedLog(): void {
 /** Runs SQL as an attacker with a sqlite shell would: dropping the append-only triggers first. */
 function tamper(sql: string, keepTriggersOff = false): void {
   const conn = new Database(db);
-  const triggers = conn.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_%'").all() as Array<{
+  const triggers = conn
+    .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_%'")
+    .all() as Array<{
     name: string;
     sql: string;
   }>;
@@ -61,7 +67,13 @@ describe('an intact log', () => {
   it('verifies: every entry, every checkpoint, nothing left unsigned', () => {
     const r = run('audit', 'verify', '--output', 'json');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, entries: 22, checkpoints: 5, signedSize: 22, unsignedEntries: 0 });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      entries: 22,
+      checkpoints: 5,
+      signedSize: 22,
+      unsignedEntries: 0,
+    });
   });
 
   it('lists what happened, filtered by service', () => {
@@ -78,13 +90,17 @@ describe('an intact log', () => {
     try {
       writeFileSync(join(auditor, 'audit.export'), run('audit', 'export').stdout);
       copyFileSync(join(work, '.cairn', 'keys', 'audit.pub'), join(auditor, 'audit.pub'));
-      const ok = cairn(['audit', 'verify', '--export', 'audit.export', '--key', 'audit.pub'], { cwd: auditor });
+      const ok = cairn(['audit', 'verify', '--export', 'audit.export', '--key', 'audit.pub'], {
+        cwd: auditor,
+      });
       expect(ok.stdout).toContain('verified audit.export: 22 entries, 5 checkpoints');
       expect(ok.code).toBe(0);
 
       const text = readFileSync(join(auditor, 'audit.export'), 'utf8');
       writeFileSync(join(auditor, 'audit.export'), text.replace('change 13', 'change 31'));
-      const bad = cairn(['audit', 'verify', '--export', 'audit.export', '--key', 'audit.pub'], { cwd: auditor });
+      const bad = cairn(['audit', 'verify', '--export', 'audit.export', '--key', 'audit.pub'], {
+        cwd: auditor,
+      });
       expect(bad.code).toBe(3);
       // Without stored leaf hashes, an edit is located to the checkpoint interval that holds it.
       expect(bad.stderr).toContain('tampered with at index 12');
@@ -106,7 +122,9 @@ describe('an intact log', () => {
     expect(r.stdout).toMatch(/entry 9 is in the log of 22/);
     expect(r.code).toBe(0);
     writeFileSync(join(work, 'entry9.tlog-proof'), proof.stdout.replace('index 9', 'index 8'));
-    expect(run('audit', 'verify', '--proof', 'entry9.tlog-proof', '--key', '.cairn/keys/audit.pub').code).toBe(3);
+    expect(
+      run('audit', 'verify', '--proof', 'entry9.tlog-proof', '--key', '.cairn/keys/audit.pub').code,
+    ).toBe(3);
   });
 });
 
@@ -115,7 +133,11 @@ describe('tampering is detected and the index named (exit 3)', () => {
     // Every copy of the record in the file (a page split can leave a stale one in a free page).
     const bytes = readFileSync(db);
     let copies = 0;
-    for (let at = bytes.indexOf('"reason":"change 09"'); at >= 0; at = bytes.indexOf('"reason":"change 09"', at + 1)) {
+    for (
+      let at = bytes.indexOf('"reason":"change 09"');
+      at >= 0;
+      at = bytes.indexOf('"reason":"change 09"', at + 1)
+    ) {
       bytes.write('"reason":"change 90"', at);
       copies++;
     }
@@ -147,7 +169,8 @@ describe('tampering is detected and the index named (exit 3)', () => {
     const ws = workspaceFor(join(work, 'cairn.yaml'), {});
     const store = openStateStore(ws);
     const audit = openAuditLog(store, { keyDir: ws.keys });
-    for (let i = 0; i < 10; i++) audit.record({ action: 'deploy.step', subject: { service: 'web' }, reason: 'rewritten history' });
+    for (let i = 0; i < 10; i++)
+      audit.record({ action: 'deploy.step', subject: { service: 'web' }, reason: 'rewritten history' });
     store.close();
     const r = run('audit', 'verify');
     expect(r.code).toBe(3);
@@ -157,9 +180,14 @@ describe('tampering is detected and the index named (exit 3)', () => {
 
   it('Given a checkpoint signature replaced by one from another key', () => {
     const forger = generateKeyPairSync('ed25519');
-    const note = (new Database(db).prepare('SELECT note FROM audit_checkpoints WHERE size = 12').pluck().get() as string).split('\n');
+    const note = (
+      new Database(db).prepare('SELECT note FROM audit_checkpoints WHERE size = 12').pluck().get() as string
+    ).split('\n');
     const blob = Buffer.from(note[4]!.split(' ')[2]!, 'base64');
-    const forged = Buffer.concat([blob.subarray(0, 4), sign(null, Buffer.from(`${note.slice(0, 3).join('\n')}\n`), forger.privateKey)]);
+    const forged = Buffer.concat([
+      blob.subarray(0, 4),
+      sign(null, Buffer.from(`${note.slice(0, 3).join('\n')}\n`), forger.privateKey),
+    ]);
     note[4] = `${note[4]!.split(' ').slice(0, 2).join(' ')} ${forged.toString('base64')}`;
     tamper(`UPDATE audit_checkpoints SET note = '${note.join('\n')}' WHERE size = 12`);
     const r = run('audit', 'verify');
