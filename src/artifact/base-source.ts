@@ -40,12 +40,16 @@ export async function resolveBase(base: string, ctx: BaseContext): Promise<Resol
   try {
     return await resolveSpec(base, spec, ctx);
   } catch (error) {
-    if (error instanceof CairnError && error.message.startsWith('resolving base')) throw error;
     const why = error instanceof Error ? error.message : String(error);
-    throw new NotFoundError(`resolving base ${base}: ${why}`, {
-      hint: 'fix build.base: host:node, oci:PATH:REF, or REGISTRY/REPO@sha256:<digest>',
-      cause: error,
-    });
+    const hint =
+      error instanceof CairnError && error.code !== 'not_found' && error.hint
+        ? error.hint
+        : 'fix build.base: host:node, oci:PATH:REF, or REGISTRY/REPO@sha256:<digest>';
+    const Kind = error instanceof CairnError && error.code !== 'not_found' ? CairnError : NotFoundError;
+    const message = `resolving base ${base}: ${why}`;
+    throw Kind === NotFoundError
+      ? new NotFoundError(message, { hint, cause: error })
+      : new CairnError((error as CairnError).code, message, { hint, cause: error });
   }
 }
 
