@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { ValidationError } from '../lib/index.js';
 import { EndpointRegistry } from './endpoint-registry.js';
 import { createBearerVerifier } from './jwt-auth.js';
-import { type HandlerContext, handleRequest, type RoutePolicies } from './request-handler.js';
+import { type HandlerContext, handleRequest, type RoutePolicies, sendError } from './request-handler.js';
 import { RouteTable } from './route-table.js';
 import { buildRouting, validatePools } from './service-pools.js';
 import { TokenBucketLimiter } from './token-bucket.js';
@@ -95,7 +95,7 @@ class BuiltinGateway implements Gateway {
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void handleUpgrade(this.ctx, req, socket, head);
+      handleUpgrade(this.ctx, req, socket, head).catch(() => socket.destroy());
     });
     server.on('clientError', (err: Error & { code?: string }, socket: Duplex) =>
       this.onClientError(err, socket),
@@ -109,7 +109,14 @@ class BuiltinGateway implements Gateway {
       this.active--;
       if (this.active === 0) this.idleWaiter?.();
     });
-    void handleRequest(this.ctx, req, res);
+    handleRequest(this.ctx, req, res).catch((err: unknown) => {
+      // A bug must cost one request, never the gateway.
+      this.ctx.accessLog?.(
+        JSON.stringify({ level: 'error', msg: 'gateway request failed', error: String(err) }),
+      );
+      if (res.headersSent) res.destroy();
+      else sendError(res, 500, 'gateway error: see the gateway log');
+    });
   }
 
   /** Malformed requests, oversized heads and slow clients get their status, then the socket closes. */

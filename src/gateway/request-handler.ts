@@ -55,6 +55,7 @@ interface Trace {
   service: string;
   release: string;
   endpoint: string;
+  client: string;
   /** Status to record when the response could not be completed (backend broke mid-body). */
   status?: number;
 }
@@ -66,13 +67,15 @@ export async function handleRequest(
   res: ServerResponse,
 ): Promise<void> {
   const startedMs = performance.now();
-  const trace: Trace = { route: '', service: '', release: '', endpoint: '' };
+  // The socket may be gone by the time the response closes, so take the address now.
+  const client = clientIpOf(req.socket.remoteAddress);
+  const trace: Trace = { route: '', service: '', release: '', endpoint: '', client };
   res.once('close', () => finishTrace(ctx, req, res, trace, startedMs));
   const match = ctx.table.match(req.headers.host, req.url ?? '/');
   if (!match) return sendError(res, 404, `no route for host ${req.headers.host ?? '(none)'}`);
   trace.route = String(match.index);
   trace.service = match.route.service;
-  const refusal = await checkPolicies(ctx, req, match.route.maxBodyBytes, ctx.policies[match.index]);
+  const refusal = await checkPolicies(ctx, req, client, match.route.maxBodyBytes, ctx.policies[match.index]);
   if (refusal) return sendError(res, refusal.status, refusal.message, refusal.headers);
   const routing = ctx.routing.get(match.route.service);
   if (!routing) return sendError(res, 503, `service ${match.route.service} has no release taking traffic`);
@@ -97,11 +100,12 @@ interface Refusal {
 async function checkPolicies(
   ctx: HandlerContext,
   req: IncomingMessage,
+  client: string,
   maxBodyBytes: number | undefined,
   policies: RoutePolicies | undefined,
 ): Promise<Refusal | undefined> {
   if (policies?.limiter) {
-    const decision = policies.limiter.take(clientIpOf(req.socket.remoteAddress), ctx.now());
+    const decision = policies.limiter.take(client, ctx.now());
     if (!decision.allowed)
       return {
         status: 429,
@@ -151,7 +155,7 @@ async function proxy(
   const withBody = hasBody(req);
   const body: Readable | null = withBody ? limitBody(req, maxBodyBytes) : null;
   const headers = requestHeadersForBackend(req.rawHeaders, {
-    clientIp: clientIpOf(req.socket.remoteAddress),
+    clientIp: trace.client,
     proto: 'http',
     trustForwarded: ctx.trustForwarded,
   });
@@ -259,7 +263,7 @@ function finishTrace(
     path: req.url ?? '',
     status,
     durationMs: Math.round(durationMs * 1000) / 1000,
-    client: clientIpOf(req.socket.remoteAddress),
+    client: trace.client,
     ...(trace.service && { service: trace.service }),
     ...(trace.release && { release: trace.release }),
     ...(trace.endpoint && { endpoint: trace.endpoint }),

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// Gateway throughput and latency against nginx as a reverse proxy, with the same backend and the
+// same load tool (wrk) in the same run, plus the gateway while weights flip every 100 ms.
+// Needs `npm run build`, `wrk` and `nginx` (Debian packages). Prints JSON, then a one-line summary.
+// Environment: BENCH_SECONDS (per phase, default 8), BENCH_CONNECTIONS (default 64).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGateway } from '../dist/gateway/index.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const LOW_CONNECTIONS = 4;
+const FLIP_EVERY_MS = 100;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One nginx master with one worker, running `body` inside `http {}`. */
+async function startNginx(dir, name, body) {
+  const conf = join(dir, `${name}.conf`);
+  writeFileSync(
+    conf,
+    `worker_processes 1; daemon off; user root; pid ${dir}/${name}.pid; error_log ${dir}/${name}.err warn;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path ${dir}/${name}-body; proxy_temp_path ${dir}/${name}-proxy;
+  fastcgi_temp_path ${dir}/${name}-f; uwsgi_temp_path ${dir}/${name}-u; scgi_temp_path ${dir}/${name}-s;
+  ${body} }\n`,
+  );
+  const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await new Promise((r) => setTimeout(r, 300));
+  if (child.exitCode !== null) throw new Error(`start nginx ${name}: exited with ${child.exitCode}`);
+  return child;
+}
+
+const backendBlock = (port, release) =>
+  `server { listen 127.0.0.1:${port}; keepalive_requests 100000;
+    location / { add_header x-release ${release}; return 200 "hello from ${release}\\n"; } }`;
+
+const proxyBlock = (port, backendPort) =>
+  `upstream backend { server 127.0.0.1:${backendPort}; keepalive 128; }
+  server { listen 127.0.0.1:${port}; keepalive_requests 100000;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host $host; proxy_set_header X-Forwarded-For $remote_addr; } }`;
+
+function parseMs(text) {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!m) return Number.NaN;
+  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
+}
+
+/** Runs wrk and returns requests/s, p50/p99 (ms), and requests lost (non-2xx/3xx and socket errors). */
+async function wrk(url, connections, seconds = SECONDS) {
+  const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]);
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  await once(child, 'exit');
+  const num = (re) => Number(re.exec(out)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    connections,
+    requestsPerS: num(/Requests\/sec:\s+([\d.]+)/),
+    p50Ms: parseMs(/\n\s+50%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    p99Ms: parseMs(/\n\s+99%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    requests: num(/(\d+) requests in/),
+    lost: num(/Non-2xx or 3xx responses: (\d+)/) + (socketErrors ? socketErrors.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0),
+  };
+}
+
+const round = (n, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-gw-'));
+  const [backendA, backendB, nginxPort] = [await freePort(), await freePort(), await freePort()];
+  const children = [];
+  let gateway;
+  try {
+    children.push(await startNginx(dir, 'backend', backendBlock(backendA, 'rel-a') + backendBlock(backendB, 'rel-b')));
+    children.push(await startNginx(dir, 'proxy', proxyBlock(nginxPort, backendA)));
+    gateway = createGateway({ listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] });
+    const gatewayAddress = await gateway.listen();
+    const pool = (release, address, weight) => ({ release, weight, endpoints: [{ id: `ins-${release}`, address }] });
+    const setWeight = (a) =>
+      gateway.setPools('web', [pool('rel-a', `127.0.0.1:${backendA}`, a), pool('rel-b', `127.0.0.1:${backendB}`, 100 - a)]);
+    setWeight(100);
+
+    await wrk(`http://${gatewayAddress}/`, CONNECTIONS, 2); // warm up both paths (JIT, keep-alive pools)
+    await wrk(`http://127.0.0.1:${nginxPort}/`, CONNECTIONS, 2);
+    const result = { seconds: SECONDS, connections: CONNECTIONS, lowConnections: LOW_CONNECTIONS };
+    result.direct = await wrk(`http://127.0.0.1:${backendA}/`, LOW_CONNECTIONS);
+    result.nginx = await wrk(`http://127.0.0.1:${nginxPort}/`, CONNECTIONS);
+    result.gateway = await wrk(`http://${gatewayAddress}/`, CONNECTIONS);
+    result.nginxLow = await wrk(`http://127.0.0.1:${nginxPort}/`, LOW_CONNECTIONS);
+    result.gatewayLow = await wrk(`http://${gatewayAddress}/`, LOW_CONNECTIONS);
+    let flips = 0;
+    const flipper = setInterval(() => {
+      flips++;
+      setWeight(flips % 2 === 0 ? 100 : flips % 4 === 1 ? 0 : 50);
+    }, FLIP_EVERY_MS);
+    result.gatewayFlipping = await wrk(`http://${gatewayAddress}/`, CONNECTIONS);
+    clearInterval(flipper);
+    result.flips = flips;
+    result.throughputRatio = round(result.gateway.requestsPerS / result.nginx.requestsPerS);
+    result.addedP99MsVsDirect = round(result.gatewayLow.p99Ms - result.direct.p99Ms, 3);
+    result.addedP99MsVsNginx = round(result.gatewayLow.p99Ms - result.nginxLow.p99Ms, 3);
+    console.log(JSON.stringify(result, null, 2));
+    console.log(
+      `gateway ${Math.round(result.gateway.requestsPerS)} req/s vs nginx ${Math.round(result.nginx.requestsPerS)} req/s ` +
+        `(${result.throughputRatio}x, c=${CONNECTIONS}); p99 at c=${LOW_CONNECTIONS}: gateway ${result.gatewayLow.p99Ms} ms, ` +
+        `nginx ${result.nginxLow.p99Ms} ms, direct ${result.direct.p99Ms} ms (+${result.addedP99MsVsDirect} ms); ` +
+        `flipping every ${FLIP_EVERY_MS} ms (${flips} flips): ${Math.round(result.gatewayFlipping.requestsPerS)} req/s, ` +
+        `p99 ${result.gatewayFlipping.p99Ms} ms, lost ${result.gatewayFlipping.lost}`,
+    );
+  } finally {
+    await gateway?.close(1000);
+    for (const c of children) {
+      c.kill('SIGTERM');
+      if (c.exitCode === null) await once(c, 'exit');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
