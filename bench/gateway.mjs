@@ -74,7 +74,14 @@ async function wrk(url, connections, seconds = SECONDS) {
     p50Ms: parseMs(/\n\s+50%\s+(\S+)/.exec(out)?.[1] ?? ''),
     p99Ms: parseMs(/\n\s+99%\s+(\S+)/.exec(out)?.[1] ?? ''),
     requests: num(/(\d+) requests in/),
-    lost: num(/Non-2xx or 3xx responses: (\d+)/) + (socketErrors ? socketErrors.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0),
+    lost:
+      num(/Non-2xx or 3xx responses: (\d+)/) +
+      (socketErrors
+        ? socketErrors
+            .slice(1)
+            .map(Number)
+            .reduce((a, b) => a + b, 0)
+        : 0),
   };
 }
 
@@ -86,13 +93,22 @@ async function main() {
   const children = [];
   let gateway;
   try {
-    children.push(await startNginx(dir, 'backend', backendBlock(backendA, 'rel-a') + backendBlock(backendB, 'rel-b')));
+    children.push(
+      await startNginx(dir, 'backend', backendBlock(backendA, 'rel-a') + backendBlock(backendB, 'rel-b')),
+    );
     children.push(await startNginx(dir, 'proxy', proxyBlock(nginxPort, backendA)));
     gateway = createGateway({ listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] });
     const gatewayAddress = await gateway.listen();
-    const pool = (release, address, weight) => ({ release, weight, endpoints: [{ id: `ins-${release}`, address }] });
+    const pool = (release, address, weight) => ({
+      release,
+      weight,
+      endpoints: [{ id: `ins-${release}`, address }],
+    });
     const setWeight = (a) =>
-      gateway.setPools('web', [pool('rel-a', `127.0.0.1:${backendA}`, a), pool('rel-b', `127.0.0.1:${backendB}`, 100 - a)]);
+      gateway.setPools('web', [
+        pool('rel-a', `127.0.0.1:${backendA}`, a),
+        pool('rel-b', `127.0.0.1:${backendB}`, 100 - a),
+      ]);
     setWeight(100);
 
     await wrk(`http://${gatewayAddress}/`, CONNECTIONS, 2); // warm up both paths (JIT, keep-alive pools)
