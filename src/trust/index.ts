@@ -58,6 +58,7 @@ export {
 } from './key-pair.js';
 export { findSigner, signBytes, verifyBytes } from './signature.js';
 export { KEY_ID_ANNOTATION, PREDICATE_TYPE_ANNOTATION, referrersTag } from './signature-manifests.js';
+export { pullSignatures, pushSignatures } from './signature-transfer.js';
 export {
   COSIGN_SIGNATURE_ANNOTATION,
   SIMPLE_SIGNING_MEDIA_TYPE,
