@@ -57,8 +57,8 @@ export interface RouteAuth {
   audience?: string;
 }
 
-/** A route as the gateway runs it: the spec's route plus resolved authentication. */
-export interface GatewayRoute extends RouteSpec {
+/** A route as the gateway runs it: the spec's route with its authentication keys loaded. */
+export interface GatewayRoute extends Omit<RouteSpec, 'auth'> {
   auth?: RouteAuth;
 }
 

@@ -156,6 +156,18 @@ const routeSchema = obj('Sends requests matching host and path prefix to a servi
   ),
   maxBodyBytes: opt(int('Largest request body.', 0, 2 ** 40)),
   timeoutMs: opt(duration('Time to the first response byte.')),
+  auth: opt({
+    // Absent means no authentication, not an empty auth block.
+    fillDefaults: false,
+    ...obj('JWT bearer authentication: RS256/ES256 against a JWKS file and/or HS256 against a secret.', {
+      jwks: opt(str('JWKS file with the public keys, relative to cairn.yaml.', { format: 'relPath' })),
+      secret: opt(
+        str('Name of the secret holding the HS256 key (never the key itself).', { format: 'secretRef' }),
+      ),
+      issuer: opt(str('Required `iss` claim.')),
+      audience: opt(str('Required `aud` claim.')),
+    }),
+  }),
 });
 
 export const specSchema: ObjectSchema = obj('cairn.yaml: the whole desired state of a project.', {

@@ -84,6 +84,8 @@ export interface RouteSpec {
   rateLimit?: { rps: number; burst?: number };
   maxBodyBytes?: number;
   timeoutMs?: number;
+  /** JWT authentication; `jwks` is a path relative to cairn.yaml, `secret` a secret name. */
+  auth?: { jwks?: string; secret?: string; issuer?: string; audience?: string };
 }
 
 export interface Spec {
