@@ -1,0 +1,213 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CAIRN_BIN, cairn, REPO_ROOT } from '../helpers/cli.js';
+
+/** bcrypt of "s3cret-test" (a throwaway test password), the hash format docker-registry's htpasswd reads. */
+const HTPASSWD = 'cairn:$2b$05$abcdefghijklmnopqrstuuWestQHD6aUXMyaAG2OuMR4tFbt8EkVK\n';
+const CREDS = { CAIRN_REGISTRY_USERNAME: 'cairn', CAIRN_REGISTRY_PASSWORD: 's3cret-test' };
+const READY_TIMEOUT_MS = 15_000;
+
+interface Registry {
+  port: number;
+  stop: () => Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Starts Debian's docker-registry on 127.0.0.1 with a temp storage dir (and htpasswd auth if asked). */
+async function startRegistry(auth = false): Promise<Registry> {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-registry-'));
+  const port = await freePort();
+  const authYaml = auth ? `auth: { htpasswd: { realm: cairn-test, path: ${join(dir, 'htpasswd')} } }\n` : '';
+  writeFileSync(join(dir, 'htpasswd'), HTPASSWD);
+  writeFileSync(
+    join(dir, 'config.yml'),
+    `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }\nhttp: { addr: 127.0.0.1:${port} }\n${authYaml}`,
+  );
+  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+      (r) => r.status === 200 || r.status === 401,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { port, stop };
+}
+
+/** A proxy to the registry that answers 500 to the second chunk of any upload (a registry failing mid-push). */
+async function failingProxy(target: number): Promise<{ port: number; stop: () => Promise<void> }> {
+  let patches = 0;
+  const server = createServer((req, res) => {
+    if (req.method === 'PATCH' && ++patches === 2) {
+      req.resume();
+      res.writeHead(500).end('{"errors":[{"code":"UNKNOWN","message":"injected"}]}');
+      return;
+    }
+    const up = request(
+      { host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { port, stop: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** Runs the CLI without blocking this process (the proxy above lives in it). */
+function cairnAsync(args: string[], cwd: string): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CAIRN_BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
+  });
+}
+
+function skopeoDigest(ref: string, creds?: string): string | undefined {
+  try {
+    const args = ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), `docker://${ref}`];
+    return JSON.parse(execFileSync('skopeo', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))
+      .Digest;
+  } catch {
+    return undefined;
+  }
+}
+
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-push-'));
+  cpSync(join(REPO_ROOT, 'examples/hello'), dir, { recursive: true });
+  expect(cairn(['init'], { cwd: dir }).code).toBe(0);
+  return dir;
+}
+
+describe('cairn push and pull against a real registry', () => {
+  let registry: Registry;
+  let project: string;
+  let digest: string;
+  const temps: string[] = [];
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    project = workspace();
+    temps.push(project);
+    const built = cairn(['build', '--output', 'json'], { cwd: project });
+    expect(built.code).toBe(0);
+    digest = JSON.parse(built.stdout).images[0].digest;
+  });
+  afterAll(async () => {
+    await registry.stop();
+    for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('Given a built service, when pushed, then skopeo sees the same digest; a second push uploads nothing', () => {
+    const target = `127.0.0.1:${registry.port}/hello:v1`;
+    const r = cairn(['push', 'hello', '--to', target, '--insecure', '--output', 'json'], { cwd: project });
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.digest).toBe(digest);
+    expect(result.uploaded).toHaveLength(4);
+    expect(skopeoDigest(target)).toBe(digest);
+    const again = JSON.parse(
+      cairn(['push', digest.slice(7, 19), '--to', target, '--insecure', '--output', 'json'], { cwd: project })
+        .stdout,
+    );
+    expect(again.uploaded).toEqual([]);
+    expect(again.skipped).toHaveLength(4);
+  });
+
+  it('Given a pushed image, when pulled into an empty store by tag and by digest, then the digest comes back', () => {
+    const target = `127.0.0.1:${registry.port}/hello:v1`;
+    cairn(['push', 'hello', '--to', target, '--insecure'], { cwd: project });
+    const empty = workspace();
+    temps.push(empty);
+    const r = cairn(['pull', target, '--insecure', '--output', 'json'], { cwd: empty });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ref: target, digest });
+    const byDigest = cairn(
+      ['pull', `127.0.0.1:${registry.port}/hello@${digest}`, '--insecure', '--output', 'json'],
+      { cwd: empty },
+    );
+    expect(JSON.parse(byDigest.stdout)).toMatchObject({ digest, fetched: [] });
+    const images = JSON.parse(cairn(['images', '--output', 'json'], { cwd: empty }).stdout).images;
+    expect(images.map((i: { digest: string }) => i.digest)).toEqual([digest, digest]);
+    expect(
+      execFileSync('skopeo', ['inspect', '--raw', `oci:${join(empty, '.cairn/store')}:${target}`]).length,
+    ).toBeGreaterThan(0);
+  });
+
+  it('Given a registry that fails mid-push, then push fails clearly and the tag never appears', async () => {
+    const proxy = await failingProxy(registry.port);
+    try {
+      const target = `127.0.0.1:${proxy.port}/broken:v1`;
+      const r = await cairnAsync(['push', 'hello', '--to', target, '--insecure'], project);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /\nerror: pushing [0-9a-f]{12} to 127\.0\.0\.1:\d+\/broken:v1: the registry answered 500/,
+      );
+      expect(r.stderr).toContain('hint: ');
+      expect(skopeoDigest(`127.0.0.1:${registry.port}/broken:v1`)).toBeUndefined();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('Given a registry that is down, then push says it cannot reach it', async () => {
+    const port = await freePort();
+    const r = cairn(['push', 'hello', '--to', `127.0.0.1:${port}/hello:v1`, '--insecure'], { cwd: project });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: pushing .*: cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)\nhint: /);
+  });
+
+  it('Given --insecure for a registry that is not on this machine, then push refuses before connecting', () => {
+    const r = cairn(['push', 'hello', '--to', 'registry.example.com/hello:v1', '--insecure'], {
+      cwd: project,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--insecure is only allowed for a registry on this machine');
+  });
+
+  it('Given a registry with basic auth, then push fails with 401 guidance without credentials and works with them', async () => {
+    const secured = await startRegistry(true);
+    try {
+      const target = `127.0.0.1:${secured.port}/hello:v1`;
+      const denied = cairn(['push', 'hello', '--to', target, '--insecure'], { cwd: project });
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toContain('the registry wants a user name and password');
+      expect(denied.stderr).toContain('hint: set CAIRN_REGISTRY_USERNAME and CAIRN_REGISTRY_PASSWORD');
+      expect(skopeoDigest(target, 'cairn:s3cret-test')).toBeUndefined();
+      const ok = cairn(['push', 'hello', '--to', target, '--insecure'], { cwd: project, env: CREDS });
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).not.toContain('s3cret-test');
+      expect(skopeoDigest(target, 'cairn:s3cret-test')).toBe(digest);
+    } finally {
+      await secured.stop();
+    }
+  });
+});
