@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../lib/index.js';
-import { buildEntry, claimedIndex, looksSecret, REDACTED, redactSecrets } from './entry.js';
+import { canonicalJson, ValidationError } from '../lib/index.js';
+import { buildEntry, claimedIndex, entryBytes, looksSecret, REDACTED, redactSecrets } from './entry.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const defaults = { actor: 'alice', time: '2026-01-02T03:04:05.000Z' };
@@ -22,6 +23,26 @@ describe('buildEntry', () => {
       `{"action":"deploy.start","actor":"alice","digestAfter":"${DIGEST}","index":42,"reason":"v2","subject":{"env":"prod","service":"hello"},"time":"${defaults.time}"}`,
     );
     expect(claimedIndex(bytes)).toBe(42);
+  });
+
+  it('writes exactly the canonical JSON of the entry, whatever the event', () => {
+    const text = fc.option(fc.string({ minLength: 1 }), { nil: undefined });
+    const event = fc.record({
+      action: fc.constantFrom('deploy.start', 'a', 'instance.stop-all'),
+      subject: fc.record({ service: text, env: text, release: text, instance: text, image: text }),
+      reason: text,
+      specCommit: text,
+      actor: text,
+      detail: fc.option(fc.dictionary(fc.string(), fc.jsonValue()), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(event, fc.nat(), (e, index) => {
+        const { entry, bytes } = buildEntry(e as never, index, defaults);
+        expect(bytes).toBe(canonicalJson(entry));
+        expect(entryBytes(entry)).toBe(bytes);
+        expect(claimedIndex(bytes)).toBe(index);
+      }),
+    );
   });
 
   it('keeps the caller-given actor and time', () => {

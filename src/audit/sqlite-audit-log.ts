@@ -60,6 +60,7 @@ export class SqliteAuditLog extends AuditReader {
   private readonly nextIndex: Database.Statement;
   private readonly lastCheckpointRow: Database.Statement;
   readonly origin: string | undefined;
+  private signedSizeHint: number | undefined;
 
   constructor(
     store: SqliteStateStore,
@@ -107,7 +108,10 @@ export class SqliteAuditLog extends AuditReader {
         s.image,
       );
       const every = this.opts.checkpointEveryEntries ?? DEFAULT_CHECKPOINT_EVERY_ENTRIES;
-      if (this.signer && index + 1 - this.lastSignedSize() >= every) this.checkpoint();
+      // The signed size is a hint kept in memory (another process may sign too): it only decides when to sign.
+      this.signedSizeHint ??= this.lastSignedSize();
+      if (this.signer && index + 1 - this.signedSizeHint >= every)
+        this.signedSizeHint = this.checkpoint().size;
       return { ...entry, leafHash: leaf.toString('hex') };
     });
   }

@@ -55,6 +55,8 @@ const TRIGGERS = [
 const EXPORT_BATCH_LINES = 4096;
 
 export class AuditReader {
+  private sizeQuery: Database.Statement | undefined;
+
   constructor(
     readonly db: Database.Database,
     protected readonly keyDir: string,
@@ -62,7 +64,8 @@ export class AuditReader {
 
   /** Number of entries (the next index). */
   size(): number {
-    return this.db.prepare('SELECT coalesce(max(idx) + 1, 0) FROM audit_entries').pluck().get() as number;
+    this.sizeQuery ??= this.db.prepare('SELECT coalesce(max(idx) + 1, 0) FROM audit_entries').pluck();
+    return this.sizeQuery.get() as number;
   }
 
   list(filter: AuditFilter = {}): AuditEntry[] {
