@@ -1,6 +1,7 @@
 /** Rollouts: what a change would do (plan), the pure strategy state machines, analysis, and the controller. */
 export { analyse } from './analysis.js';
 export { canaryReplicas } from './canary.js';
+export { applyActions, type ControllerDeps, RolloutController, transitions } from './controller.js';
 export { beginRollback, nextStep, startRollout } from './machine.js';
 export {
   type Change,

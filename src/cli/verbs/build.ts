@@ -1,7 +1,21 @@
+import { resolve } from 'node:path';
 import { type BuildResult, buildImage, formatBytes, workspaceStore } from '../../artifact/index.js';
 import { ValidationError } from '../../lib/index.js';
 import { findSpecFile, loadSpec } from '../../spec/index.js';
+import { attestImage, defaultSigningKeyFile, loadSigningKey, type SigningKey } from '../../trust/index.js';
 import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
+
+/** The key to sign and attest with: --key, else .cairn/keys/cairn.key when it exists, else none. */
+function signingKey(ctx: CommandContext, specFile: string): SigningKey | undefined {
+  const file =
+    typeof ctx.options.key === 'string'
+      ? resolve(ctx.cwd, ctx.options.key)
+      : defaultSigningKeyFile(specFile, ctx.env);
+  if (!file) return undefined;
+  const { key, warnings } = loadSigningKey(file);
+  for (const w of warnings) ctx.stderr(`warning: ${w}\n`);
+  return key;
+}
 
 /** SOURCE_DATE_EPOCH from the environment (whole seconds ≥ 0), default 0. */
 function sourceDateEpoch(env: NodeJS.ProcessEnv): number {
@@ -34,11 +48,27 @@ async function run(ctx: CommandContext): Promise<number> {
   const services = ctx.args.length > 0 ? ctx.args : Object.keys(loaded.spec.services).sort();
   const store = workspaceStore(file, ctx.env);
   const epoch = sourceDateEpoch(ctx.env);
+  const key = signingKey(ctx, file);
   const results: BuildResult[] = [];
+  const signed = new Map<string, { keyId: string; sbomComponents: number }>();
   for (const service of services) {
+    const startedOn = new Date();
     const r = await buildImage(loaded, service, { store, sourceDateEpoch: epoch });
     results.push(r);
     if (ctx.output === 'text') ctx.stdout(renderText(r));
+    if (!key) continue;
+    const a = await attestImage(store, r.descriptor, {
+      key,
+      reference: service,
+      spec: loaded,
+      service,
+      startedOn,
+    });
+    signed.set(service, { keyId: key.keyId, sbomComponents: a.components });
+    if (ctx.output === 'text')
+      ctx.stdout(
+        `  signed with key ${key.keyId.slice(0, 12)}; SBOM (${a.components} components) and provenance attached\n`,
+      );
   }
   if (ctx.output === 'json') {
     const images = results.map((r) => ({
@@ -47,6 +77,7 @@ async function run(ctx: CommandContext): Promise<number> {
       ref: r.ref,
       layers: r.layers.map(({ digest, size, cached }) => ({ digest, size, cached })),
       seconds: r.seconds,
+      ...(signed.has(r.service) ? { signed: signed.get(r.service) } : {}),
     }));
     ctx.stdout(`${JSON.stringify({ images }, null, 2)}\n`);
   }
@@ -56,13 +87,22 @@ async function run(ctx: CommandContext): Promise<number> {
 export const command: Command = {
   name: 'build',
   summary: 'Build reproducible OCI images of services into .cairn/store (no daemon needed).',
-  usage: 'cairn build [SERVICE…] [-f FILE] [--output json]',
+  usage: 'cairn build [SERVICE…] [--key KEY] [-f FILE] [--output json]',
   description: `Builds each named service (default: all) into the workspace's image store, an OCI image
 layout. Layers, in order: base, dependencies (npm ci --omit=dev from package-lock.json, when
 present), application files (build.include), configuration files (build.files). A layer is rebuilt
 only when its inputs changed. Same inputs give the same digest: file times are SOURCE_DATE_EPOCH
 (default 0). Each image is tagged <service>:latest. Needs a workspace: run \`cairn init\` first.`,
-  options: { file: FILE_OPTION, output: OUTPUT_OPTION },
+  options: {
+    key: {
+      type: 'string',
+      value: 'KEY',
+      description:
+        'Sign the image and attach its SBOM and provenance (default: .cairn/keys/cairn.key when it exists).',
+    },
+    file: FILE_OPTION,
+    output: OUTPUT_OPTION,
+  },
   readsState: true,
   run,
 };

@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CairnError, ConflictError } from '../../lib/index.js';
+import { ApiClient, ControlPlane, readApiInfo } from '../../server/index.js';
+import { workspaceExists } from '../../state/index.js';
+import { workspaceOf } from '../client.js';
+import { type Command, type CommandContext, FILE_OPTION } from '../command.js';
+
+const READY_TIMEOUT_MS = 60_000;
+
+async function alreadyRunning(ctx: CommandContext): Promise<string | undefined> {
+  const { ws } = workspaceOf(ctx);
+  const info = readApiInfo(ws);
+  if (!info) return undefined;
+  try {
+    await ApiClient.forWorkspace(ws).get('/v1/health');
+    return info.url;
+  } catch {
+    return undefined;
+  }
+}
+
+async function detach(ctx: CommandContext, specFile: string): Promise<number> {
+  const { ws } = workspaceOf(ctx);
+  const logFile = join(ws.logs, 'control-plane.log');
+  const out = openSync(logFile, 'a', 0o600);
+  const args = [
+    process.argv[1]!,
+    'up',
+    '-f',
+    specFile,
+    ...(ctx.options.driver ? ['--driver', String(ctx.options.driver)] : []),
+  ];
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', out, out],
+    cwd: ctx.cwd,
+    env: ctx.env,
+  });
+  child.unref();
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const url = await alreadyRunning(ctx);
+    if (url) {
+      ctx.stdout(
+        `cairn up: control plane running in the background (pid ${child.pid}) at ${url}\n  log: ${logFile}\n`,
+      );
+      return 0;
+    }
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  throw new CairnError(
+    'start_failed',
+    `starting the control plane: it did not become ready (pid ${child.pid})`,
+    { hint: `read ${logFile}` },
+  );
+}
+
+async function run(ctx: CommandContext): Promise<number> {
+  const { specFile, ws } = workspaceOf(ctx);
+  if (!workspaceExists(ws))
+    throw new CairnError('no_workspace', `starting the control plane: no workspace at ${ws.root}`, {
+      hint: 'run `cairn init` first',
+    });
+  const running = await alreadyRunning(ctx);
+  if (running)
+    throw new ConflictError(`starting the control plane: one is already running at ${running}`, {
+      hint: 'stop it with `cairn down`',
+    });
+  if (ctx.options.detach) return detach(ctx, specFile);
+  const log = (line: Record<string, unknown>) =>
+    ctx.stdout(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
+  const cp = new ControlPlane({
+    specFile,
+    workspace: ws,
+    driver: (ctx.options.driver as 'auto' | undefined) ?? 'auto',
+    ...(ctx.options['api-port'] ? { apiPort: Number(ctx.options['api-port']) } : {}),
+    log,
+  });
+  const url = await cp.start();
+  const gateways = [...cp.gateways.entries()].map(([env]) => env).join(', ');
+  log({ msg: 'control plane ready', api: url, environments: gateways });
+  const signal = new Promise<boolean>((resolve) => {
+    process.once('SIGINT', () => resolve(false));
+    process.once('SIGTERM', () => resolve(false));
+  });
+  const keep = await Promise.race([signal, cp.shutdownRequested]);
+  log({ msg: 'stopping', keepInstances: keep });
+  await cp.stop(keep);
+  log({ msg: 'stopped' });
+  return 0;
+}
+
+export const command: Command = {
+  name: 'up',
+  summary: 'Start the control plane: API, gateways, supervision, rollouts (--detach for the background).',
+  usage: 'cairn up [-f FILE] [--detach] [--driver auto|runc|bwrap|process]',
+  description: `Runs the control plane for this workspace: the token-protected API on 127.0.0.1, one gateway
+per environment (environments.<env>.gateway.listen), health checks and replacement of instances,
+and every rollout. On start it re-adopts instances that kept running, stops strays, and carries
+on with rollouts from their last persisted step. Stop it with \`cairn down\` (or Ctrl-C).
+Instances are detached: with \`cairn down --keep-instances\` they keep serving.`,
+  options: {
+    file: FILE_OPTION,
+    detach: { type: 'boolean', short: 'd', description: 'Run in the background; print where its log goes.' },
+    driver: {
+      type: 'string',
+      value: 'KIND',
+      description: 'Runtime driver: auto, runc, bwrap or process.',
+      default: 'auto',
+    },
+    'api-port': {
+      type: 'string',
+      value: 'PORT',
+      description: 'Port of the API on 127.0.0.1 (default: any free port).',
+    },
+  },
+  run,
+};

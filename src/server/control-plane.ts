@@ -1,0 +1,251 @@
+/**
+ * `cairn up`: one process holding the state store, the audit log, the gateways (one per
+ * environment), the reconciler and the rollout controller, and the token-protected HTTP API.
+ * Killing it loses nothing: on start it re-adopts running instances, stops strays, and carries on
+ * with every rollout from the state it last persisted.
+ */
+import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openImageStore } from '../artifact/index.js';
+import { type AuditLog, openAuditLog } from '../audit/index.js';
+import { createGateway, type Gateway, type GatewayRoute, renderPrometheus } from '../gateway/index.js';
+import { CairnError } from '../lib/index.js';
+import { RolloutController } from '../rollout/index.js';
+import { createRuntimeDriver, type RuntimeKind, runtimeConfigFor } from '../runtime/index.js';
+import { loadSpec, type RouteSpec } from '../spec/index.js';
+import { openStateStore, type SqliteStateStore, type Workspace } from '../state/index.js';
+import { API_FILE } from './api-client.js';
+import { registerRoutes } from './api-routes.js';
+import { ApiServer } from './api-server.js';
+import { Deployments } from './deployments.js';
+import { InstanceManager } from './instance-manager.js';
+import { Reconciler } from './reconciler.js';
+
+const TICK_MS = 200;
+const SUPERVISE_MS = 250;
+const CHECKPOINT_CHECK_MS = 1000;
+
+export interface ControlPlaneOptions {
+  specFile: string;
+  workspace: Workspace;
+  driver?: 'auto' | RuntimeKind;
+  apiPort?: number;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+export class ControlPlane {
+  readonly store: SqliteStateStore;
+  readonly audit: AuditLog;
+  readonly gateways = new Map<string, Gateway>();
+  readonly reconciler: Reconciler;
+  readonly controller: RolloutController;
+  readonly deployments: Deployments;
+  private readonly api: ApiServer;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly instances: InstanceManager;
+  private stopping: Promise<void> | undefined;
+  private requestShutdown: (keepInstances: boolean) => void = () => {};
+  /** Resolves when `cairn down` asked over the API; `cairn up` then calls `stop`. */
+  readonly shutdownRequested = new Promise<boolean>((resolve) => {
+    this.requestShutdown = resolve;
+  });
+  url = '';
+
+  constructor(private readonly options: ControlPlaneOptions) {
+    const ws = options.workspace;
+    const log = options.log ?? (() => {});
+    this.store = openStateStore(ws);
+    this.audit = openAuditLog(this.store, { keyDir: ws.keys });
+    const images = openImageStore(ws.store);
+    const driver = createRuntimeDriver(options.driver ?? 'auto', {
+      ...runtimeConfigFor(ws),
+      warn: (m) => log({ msg: m }),
+    });
+    this.instances = new InstanceManager({
+      store: this.store,
+      audit: this.audit,
+      driver,
+      images,
+      secrets: secretsFromEnv,
+    });
+    const spec = loadSpec(options.specFile).spec;
+    const accessLog = createWriteStream(join(ws.logs, 'gateway-access.log'), { flags: 'a', mode: 0o600 });
+    for (const [env, e] of Object.entries(spec.environments)) {
+      this.gateways.set(
+        env,
+        createGateway({
+          listen: e.gateway.listen,
+          routes: gatewayRoutes(spec.routes),
+          pinHeader: e.gateway.pinHeader,
+          accessLog: (l) => accessLog.write(`${l}\n`),
+        }),
+      );
+    }
+    this.reconciler = new Reconciler({
+      store: this.store,
+      instances: this.instances,
+      router: (env) => this.gateways.get(env),
+      log,
+      drainTimeoutMs: (_env, service) =>
+        loadSpec(options.specFile).spec.services[service]?.deploy.drainTimeoutMs ?? 30_000,
+    });
+    this.controller = new RolloutController({
+      store: this.store,
+      audit: this.audit,
+      now: Date.now,
+      observe: (env, _service, releases, since) => this.observe(env, releases, since),
+      metrics: (env, service, release, windowMs) =>
+        this.gateways.get(env)?.metrics(service, release, windowMs),
+      servingChanged: (env, service) => {
+        this.reconciler.applyPools(env, service);
+        void this.reconciler.request(env, service);
+      },
+    });
+    this.deployments = new Deployments({
+      specFile: options.specFile,
+      store: this.store,
+      audit: this.audit,
+      images,
+      controller: this.controller,
+    });
+    this.api = new ApiServer(readFileSync(ws.tokenFile, 'utf8').trim(), (info) =>
+      this.recordAuthFailure(info),
+    );
+    registerRoutes(this.api, this);
+  }
+
+  private observe(env: string, releases: string[], since: string) {
+    const out: Record<string, { live: number; healthy: number; failures: number }> = {};
+    for (const release of releases) {
+      const live = this.store
+        .listInstances({ env, releaseId: release, live: true })
+        .filter((i) => i.state !== 'draining');
+      out[release] = {
+        live: live.length,
+        healthy: live.filter((i) => i.state === 'healthy').length,
+        failures: this.reconciler.failuresSince(env, release, since),
+      };
+    }
+    return out;
+  }
+
+  private recordAuthFailure(info: { method: string; path: string; remote: string }): void {
+    this.store.transaction(() =>
+      this.audit.record({ actor: 'anonymous', action: 'api.auth_failed', subject: {}, detail: info }),
+    );
+  }
+
+  /** Starts gateways and the API, re-adopts instances, and starts the loops. */
+  async start(): Promise<string> {
+    await this.adopt();
+    for (const gateway of this.gateways.values()) await gateway.listen();
+    for (const s of this.store.listServing()) this.reconciler.applyPools(s.env, s.service);
+    this.url = await this.api.listen(this.options.apiPort ?? 0);
+    const info = { url: this.url, pid: process.pid, startedAt: new Date().toISOString() };
+    writeFileSync(join(this.options.workspace.root, API_FILE), `${JSON.stringify(info)}\n`, { mode: 0o600 });
+    this.store.transaction(() =>
+      this.audit.record({
+        action: 'control-plane.start',
+        subject: {},
+        detail: { pid: process.pid, driver: this.instances.driverKind },
+      }),
+    );
+    void this.reconciler.requestAll();
+    this.every(TICK_MS, () => this.controller.tickAll());
+    this.every(SUPERVISE_MS, () => this.reconciler.supervise());
+    this.every(CHECKPOINT_CHECK_MS, () => this.audit.checkpointIfDue());
+    return this.url;
+  }
+
+  /** Runs `fn` every `ms`, never two runs of it at once. */
+  private every(ms: number, fn: () => unknown): void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      Promise.resolve()
+        .then(fn)
+        .catch((error: Error) =>
+          this.options.log?.({ msg: 'background task failed', error: error.message, stack: error.stack }),
+        )
+        .finally(() => {
+          running = false;
+        });
+    }, ms);
+    this.timers.push(timer);
+  }
+
+  /** Called by the API's shutdown endpoint. */
+  askToStop(keepInstances: boolean): void {
+    this.requestShutdown(keepInstances);
+  }
+
+  /** Instances recorded as live: keep those still running, mark the others failed; stop strays. */
+  private async adopt(): Promise<void> {
+    const live = this.store.listInstances({ live: true });
+    for (const instance of live) {
+      if (instance.state === 'draining' || !(await this.instances.isRunning(instance))) {
+        await this.instances
+          .stop(instance, 1000, 'found not running (or mid-drain) when the control plane started', 'failed')
+          .catch(() => {});
+      }
+    }
+    const stillLive = new Set(this.store.listInstances({ live: true }).map((i) => i.id));
+    const strays = await this.instances.stopOrphans(stillLive);
+    if (strays.length)
+      this.options.log?.({ msg: 'stopped instances unknown to the state store', instances: strays });
+  }
+
+  /** Stops the loops, the API and the gateways; stops every instance unless told to keep them. */
+  stop(keepInstances = false): Promise<void> {
+    this.stopping ??= this.shutdown(keepInstances);
+    return this.stopping;
+  }
+
+  private async shutdown(keepInstances: boolean): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.api.close();
+    await this.reconciler.idle();
+    if (!keepInstances) {
+      const live = this.store.listInstances({ live: true });
+      await Promise.all(live.map((i) => this.instances.stop(i, 5000, 'cairn down').catch(() => {})));
+    }
+    await Promise.all([...this.gateways.values()].map((g) => g.close(2000)));
+    this.store.transaction(() =>
+      this.audit.record({ action: 'control-plane.stop', subject: {}, detail: { keepInstances } }),
+    );
+    this.audit.close();
+    this.store.close();
+    rmSync(join(this.options.workspace.root, API_FILE), { force: true });
+  }
+
+  metricsText(): string {
+    return [...this.gateways.values()].map((g) => renderPrometheus(g.snapshot())).join('');
+  }
+}
+
+/** Routes for the gateway. Authentication keys are not loaded here yet: refuse rather than serve unauthenticated. */
+function gatewayRoutes(routes: RouteSpec[]): GatewayRoute[] {
+  return routes.map(({ auth, ...route }) => {
+    if (auth) {
+      throw new CairnError(
+        'unsupported',
+        `starting the gateway: route ${route.host}${route.path} asks for JWT auth, which cairn up cannot load yet`,
+        {
+          hint: 'remove routes[].auth for now; the gateway package supports it, the control plane wiring is pending',
+        },
+      );
+    }
+    return route;
+  });
+}
+
+/** Secret values from the control plane's environment (`CAIRN_SECRET_<NAME>`); missing ones are left out. */
+function secretsFromEnv(names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = process.env[`CAIRN_SECRET_${name}`];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}

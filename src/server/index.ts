@@ -1,0 +1,10 @@
+/** The control plane (`cairn up`): wiring of state, audit, gateways, reconciler and rollouts, and its HTTP API and client. */
+export { ApiClient, type ApiInfo, readApiInfo } from './api-client.js';
+export { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+export {
+  type HistoryEntry,
+  historyView,
+  type RolloutView,
+  type ServiceStatus,
+  statusView,
+} from './status.js';

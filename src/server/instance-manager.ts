@@ -1,0 +1,156 @@
+/**
+ * Starts and stops instances of releases through the runtime driver, and records every start,
+ * stop and failure in the state store and the audit log in the same transaction.
+ */
+import type { AuditLog } from '../audit/index.js';
+import { newInstanceId } from '../lib/index.js';
+import {
+  type BlobSource,
+  freeLoopbackPort,
+  type InstanceHandle,
+  type RuntimeDriver,
+} from '../runtime/index.js';
+import type { RunSpec } from '../spec/index.js';
+import type { InstanceRecord, InstanceState, ReleaseRecord, SqliteStateStore } from '../state/index.js';
+
+export const CONTROL_PLANE_ACTOR = 'cairn-up';
+
+export interface InstanceManagerDeps {
+  store: SqliteStateStore;
+  audit: AuditLog;
+  driver: RuntimeDriver;
+  images: BlobSource;
+  /** Secret values for an instance (name → value); never logged or recorded. */
+  secrets?: (names: string[]) => Record<string, string>;
+}
+
+export class InstanceManager {
+  constructor(private readonly deps: InstanceManagerDeps) {}
+
+  get driverKind(): string {
+    return this.deps.driver.kind;
+  }
+
+  async start(release: ReleaseRecord, env: string, reason: string): Promise<InstanceRecord> {
+    const run = release.config.run as RunSpec;
+    const bundle = await this.deps.driver.prepare({ digest: release.imageDigest, source: this.deps.images });
+    const port = await freeLoopbackPort();
+    const id = newInstanceId();
+    const handle = await this.deps.driver.start({
+      id,
+      releaseId: release.id,
+      service: release.service,
+      env,
+      bundle,
+      run,
+      port,
+      secrets: this.deps.secrets?.(run.secrets ?? []) ?? {},
+    });
+    const now = new Date().toISOString();
+    const record: InstanceRecord = {
+      id,
+      releaseId: release.id,
+      service: release.service,
+      env,
+      driver: this.deps.driver.kind,
+      state: 'starting',
+      endpoint: handle.endpoint,
+      handle: handle as unknown as Record<string, unknown>,
+      identity: {
+        imageDigest: release.imageDigest,
+        filesDigest: bundle.filesDigest,
+        entrypoint: bundle.process.args,
+      },
+      reason,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.deps.store.transaction((tx) => {
+      tx.putInstance(record);
+      tx.appendEvent({
+        kind: 'instance.started',
+        env,
+        service: release.service,
+        subject: id,
+        detail: { release: release.id, reason, endpoint: handle.endpoint },
+      });
+      this.deps.audit.record({
+        actor: CONTROL_PLANE_ACTOR,
+        action: 'instance.start',
+        subject: {
+          service: release.service,
+          env,
+          release: release.id,
+          instance: id,
+          image: release.imageDigest,
+        },
+        reason,
+        detail: { driver: this.deps.driver.kind, endpoint: handle.endpoint, filesDigest: bundle.filesDigest },
+      });
+    });
+    return record;
+  }
+
+  /** Moves an instance to a new state, recording why. */
+  mark(instance: InstanceRecord, state: InstanceState, reason: string): InstanceRecord {
+    const now = new Date().toISOString();
+    const next: InstanceRecord = {
+      ...instance,
+      state,
+      reason,
+      updatedAt: now,
+      ...(state === 'stopped' || state === 'failed' ? { stoppedAt: now } : {}),
+    };
+    this.deps.store.transaction((tx) => {
+      tx.putInstance(next);
+      tx.appendEvent({
+        kind: `instance.${state}`,
+        env: instance.env,
+        service: instance.service,
+        subject: instance.id,
+        detail: { reason },
+      });
+      if (state === 'failed' || state === 'stopped' || state === 'quarantined') {
+        this.deps.audit.record({
+          actor: CONTROL_PLANE_ACTOR,
+          action: state === 'stopped' ? 'instance.stop' : `instance.${state}`,
+          subject: {
+            service: instance.service,
+            env: instance.env,
+            release: instance.releaseId,
+            instance: instance.id,
+          },
+          reason,
+        });
+      }
+    });
+    return next;
+  }
+
+  /** Stops the instance's process and records it as `stopped` (or `failed`, for a replaced one). */
+  async stop(
+    instance: InstanceRecord,
+    graceMs: number,
+    reason: string,
+    final: 'stopped' | 'failed' = 'stopped',
+  ): Promise<void> {
+    await this.deps.driver.stop(instance.handle as unknown as InstanceHandle, graceMs);
+    this.mark(instance, final, reason);
+  }
+
+  async isRunning(instance: InstanceRecord): Promise<boolean> {
+    const observed = await this.deps.driver.inspect(instance.handle as unknown as InstanceHandle);
+    return observed.status === 'running';
+  }
+
+  /** Instances the driver knows that the state store does not consider live: stop them. */
+  async stopOrphans(live: Set<string>): Promise<string[]> {
+    const stopped: string[] = [];
+    for (const handle of await this.deps.driver.list()) {
+      if (live.has(handle.id)) continue;
+      await this.deps.driver.stop(handle, 2000);
+      stopped.push(handle.id);
+    }
+    return stopped;
+  }
+}

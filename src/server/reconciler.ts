@@ -1,0 +1,252 @@
+/**
+ * Converges what runs to what the state store says should run (`serving`: instances per release,
+ * gateway weights), and supervises instances: health checks, replacement of crashed or
+ * unhealthy ones by new instances with crash-loop backoff, draining before every stop.
+ */
+import type { TrafficRouter } from '../gateway/index.js';
+import type { RunSpec } from '../spec/index.js';
+import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
+import { probeHealth } from './health-probe.js';
+import type { InstanceManager } from './instance-manager.js';
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+const FAILURE_MEMORY_MS = 5 * 60_000;
+const LIVENESS_EVERY_MS = 1000;
+
+export interface ReconcilerDeps {
+  store: SqliteStateStore;
+  instances: InstanceManager;
+  router: (env: string) => TrafficRouter | undefined;
+  now?: () => number;
+  log?: (line: Record<string, unknown>) => void;
+  /** How long a removed instance may finish its in-flight requests. */
+  drainTimeoutMs?: (env: string, service: string) => number;
+}
+
+interface Probe {
+  ok: number;
+  bad: number;
+  lastProbe: number;
+  lastLiveness: number;
+}
+
+export class Reconciler {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private readonly probes = new Map<string, Probe>();
+  private readonly failures = new Map<string, number[]>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Converges one service in one environment; calls while one runs coalesce into one more run. */
+  request(env: string, service: string): Promise<void> {
+    const key = `${env}/${service}`;
+    const running = this.inFlight.get(key);
+    if (running) {
+      this.again.add(key);
+      return running;
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.again.delete(key);
+          await this.converge(env, service);
+        } while (this.again.has(key));
+      } finally {
+        this.inFlight.delete(key);
+      }
+    })();
+    this.inFlight.set(key, run);
+    return run;
+  }
+
+  requestAll(): Promise<void[]> {
+    return Promise.all(this.deps.store.listServing().map((s) => this.request(s.env, s.service)));
+  }
+
+  /** Points the gateway at the healthy instances of each release, with the stored weights. */
+  applyPools(env: string, service: string): void {
+    const router = this.deps.router(env);
+    const serving = this.deps.store.getServing(env, service);
+    if (!router || !serving) return;
+    const healthy = this.deps.store
+      .listInstances({ env, service, live: true })
+      .filter((i) => i.state === 'healthy');
+    router.setPools(
+      service,
+      serving.weights.map((w) => ({
+        release: w.release,
+        weight: w.weight,
+        endpoints: healthy
+          .filter((i) => i.releaseId === w.release && i.endpoint)
+          .map((i) => ({ id: i.id, address: i.endpoint! })),
+      })),
+    );
+  }
+
+  /** Failed instances of a release since `sinceIso` (for the rollout's "new instances keep failing"). */
+  failuresSince(env: string, releaseId: string, sinceIso: string): number {
+    return this.deps.store
+      .listInstances({ env, releaseId })
+      .filter((i) => i.state === 'failed' && (i.stoppedAt ?? i.updatedAt) >= sinceIso).length;
+  }
+
+  private async converge(env: string, service: string): Promise<void> {
+    const serving = this.deps.store.getServing(env, service);
+    if (!serving) return;
+    this.applyPools(env, service);
+    const live = this.deps.store
+      .listInstances({ env, service, live: true })
+      .filter((i) => i.state !== 'draining');
+    const releases = new Set([...Object.keys(serving.replicas), ...live.map((i) => i.releaseId)]);
+    const work: Promise<unknown>[] = [];
+    for (const releaseId of releases) {
+      const want = serving.replicas[releaseId] ?? 0;
+      const have = live.filter((i) => i.releaseId === releaseId);
+      if (have.length < want) work.push(this.startMissing(env, releaseId, want - have.length));
+      if (have.length > want) {
+        const extras = [...have].sort(stopOrder).slice(0, have.length - want);
+        work.push(...extras.map((i) => this.drainAndStop(i, `scaled down to ${want}`)));
+      }
+    }
+    await Promise.all(work);
+    this.applyPools(env, service);
+  }
+
+  private async startMissing(env: string, releaseId: string, count: number): Promise<void> {
+    const release = this.deps.store.getRelease(releaseId);
+    if (!release) return;
+    const wait = this.backoffRemaining(env, releaseId);
+    if (wait > 0) {
+      this.retryLater(env, release.service, wait);
+      return;
+    }
+    await Promise.all(
+      Array.from({ length: count }, async () => {
+        try {
+          await this.deps.instances.start(release, env, 'scale up');
+        } catch (error) {
+          this.noteFailure(env, releaseId);
+          this.deps.log?.({
+            msg: 'instance start failed',
+            env,
+            release: releaseId,
+            error: (error as Error).message,
+          });
+          this.retryLater(env, release.service, this.backoffRemaining(env, releaseId));
+        }
+      }),
+    );
+  }
+
+  private async drainAndStop(instance: InstanceRecord, reason: string): Promise<void> {
+    const draining = this.deps.instances.mark(instance, 'draining', reason);
+    this.applyPools(instance.env, instance.service);
+    const run = this.runSpec(instance);
+    await this.deps
+      .router(instance.env)
+      ?.drain(instance.id, this.deps.drainTimeoutMs?.(instance.env, instance.service));
+    await this.deps.instances.stop(draining, run?.stopGraceMs ?? 10_000, reason);
+  }
+
+  /** One supervision pass: liveness of every live instance and health probes that are due. */
+  async supervise(): Promise<void> {
+    const live = this.deps.store.listInstances({ live: true }).filter((i) => i.state !== 'draining');
+    await Promise.all(live.map((i) => this.superviseOne(i)));
+  }
+
+  private async superviseOne(instance: InstanceRecord): Promise<void> {
+    const run = this.runSpec(instance);
+    if (!run || !instance.endpoint) return;
+    const now = this.now();
+    const probe = this.probes.get(instance.id) ?? { ok: 0, bad: 0, lastProbe: 0, lastLiveness: 0 };
+    this.probes.set(instance.id, probe);
+    if (now - probe.lastLiveness >= LIVENESS_EVERY_MS) {
+      probe.lastLiveness = now;
+      if (!(await this.deps.instances.isRunning(instance))) return this.fail(instance, 'the process exited');
+    }
+    if (now - probe.lastProbe < run.health.intervalMs) return;
+    probe.lastProbe = now;
+    const ok = await probeHealth(instance.endpoint, run.health.path, run.health.timeoutMs);
+    probe.ok = ok ? probe.ok + 1 : 0;
+    probe.bad = ok ? 0 : probe.bad + 1;
+    const current = this.deps.store.getInstance(instance.id);
+    if (!current || (current.state !== 'starting' && current.state !== 'healthy')) return;
+    if (current.state === 'starting' && probe.ok >= run.health.healthyThreshold) {
+      this.deps.instances.mark(current, 'healthy', `${probe.ok} health check(s) passed`);
+      this.applyPools(current.env, current.service);
+      return;
+    }
+    const started = Date.parse(current.createdAt);
+    const inGrace = current.state === 'starting' && now - started < run.health.startPeriodMs;
+    if (!inGrace && probe.bad >= run.health.unhealthyThreshold) {
+      await this.fail(current, `${probe.bad} health checks failed in a row`);
+    }
+  }
+
+  /** A crashed or unhealthy instance is replaced, never repaired: stop it, start a new one. */
+  private async fail(instance: InstanceRecord, reason: string): Promise<void> {
+    this.probes.delete(instance.id);
+    const draining = this.deps.instances.mark(instance, 'draining', reason);
+    this.applyPools(instance.env, instance.service);
+    this.noteFailure(instance.env, instance.releaseId);
+    try {
+      await this.deps.instances.stop(draining, 1000, reason, 'failed');
+    } catch (error) {
+      this.deps.log?.({
+        msg: 'stopping a failed instance failed',
+        instance: instance.id,
+        error: (error as Error).message,
+      });
+    }
+    this.retryLater(instance.env, instance.service, this.backoffRemaining(instance.env, instance.releaseId));
+  }
+
+  private noteFailure(env: string, releaseId: string): void {
+    const key = `${env}/${releaseId}`;
+    const now = this.now();
+    const recent = (this.failures.get(key) ?? []).filter((t) => now - t < FAILURE_MEMORY_MS);
+    recent.push(now);
+    this.failures.set(key, recent);
+  }
+
+  private backoffRemaining(env: string, releaseId: string): number {
+    const recent = this.failures.get(`${env}/${releaseId}`) ?? [];
+    if (recent.length === 0) return 0;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (recent.length - 1));
+    return Math.max(0, recent.at(-1)! + delay - this.now());
+  }
+
+  private retryLater(env: string, service: string, delayMs: number): void {
+    const timer = setTimeout(
+      () => {
+        this.retryTimers.delete(timer);
+        void this.request(env, service);
+      },
+      Math.max(delayMs, 10),
+    );
+    this.retryTimers.add(timer);
+  }
+
+  private runSpec(instance: InstanceRecord): RunSpec | undefined {
+    return this.deps.store.getRelease(instance.releaseId)?.config.run as RunSpec | undefined;
+  }
+
+  /** Waits for converges under way; cancels scheduled retries. */
+  async idle(): Promise<void> {
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    await Promise.all([...this.inFlight.values()]);
+  }
+}
+
+/** Which instances to stop first when scaling down: not yet healthy ones, then the oldest. */
+function stopOrder(a: InstanceRecord, b: InstanceRecord): number {
+  const rank = (i: InstanceRecord) => (i.state === 'healthy' ? 1 : 0);
+  return rank(a) - rank(b) || a.createdAt.localeCompare(b.createdAt);
+}

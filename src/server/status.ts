@@ -1,0 +1,88 @@
+/** Read models for `cairn status` and `cairn history`, from the state store. Pure over a reader. */
+import type { AnalysisResult, RolloutState } from '../rollout/index.js';
+import type { DeploymentRecord, StateReader } from '../state/index.js';
+
+export interface ServiceStatus {
+  env: string;
+  service: string;
+  release?: string;
+  previousRelease?: string;
+  weights: Array<{ release: string; weight: number }>;
+  instances: Array<{ id: string; release: string; state: string; endpoint?: string }>;
+  rollout?: RolloutView;
+}
+
+export interface RolloutView {
+  id: string;
+  strategy: string;
+  from?: string;
+  to: string;
+  phase: string;
+  stage: string;
+  step: number;
+  steps: number;
+  weight: number;
+  reason?: string;
+  lastVerdict?: AnalysisResult;
+  rollbackSwitchMs?: number;
+}
+
+export function rolloutView(d: DeploymentRecord): RolloutView {
+  const s = d.state as unknown as RolloutState;
+  return {
+    id: d.id,
+    strategy: d.strategy,
+    ...(s.from ? { from: s.from } : {}),
+    to: s.to,
+    phase: s.phase,
+    stage: s.stage,
+    step: s.step,
+    steps: s.settings.steps.length,
+    weight: s.weight,
+    ...(s.reason ? { reason: s.reason } : {}),
+    ...(s.verdicts.length ? { lastVerdict: s.verdicts.at(-1)! } : {}),
+    ...(s.rollbackSwitchMs !== undefined ? { rollbackSwitchMs: s.rollbackSwitchMs } : {}),
+  };
+}
+
+export function statusView(store: StateReader, env?: string): ServiceStatus[] {
+  const keys = new Map<string, { env: string; service: string }>();
+  for (const t of store.listTargets(env)) keys.set(`${t.env}/${t.service}`, t);
+  for (const s of store.listServing(env)) keys.set(`${s.env}/${s.service}`, s);
+  return [...keys.values()]
+    .sort((a, b) => a.env.localeCompare(b.env) || a.service.localeCompare(b.service))
+    .map(({ env: e, service }) => {
+      const target = store.getTarget(e, service);
+      const latest = store.listDeployments({ env: e, service }).at(-1);
+      return {
+        env: e,
+        service,
+        ...(target ? { release: target.releaseId } : {}),
+        ...(target?.previousReleaseId ? { previousRelease: target.previousReleaseId } : {}),
+        weights: store.getServing(e, service)?.weights ?? [],
+        instances: store.listInstances({ env: e, service, live: true }).map((i) => ({
+          id: i.id,
+          release: i.releaseId,
+          state: i.state,
+          ...(i.endpoint ? { endpoint: i.endpoint } : {}),
+        })),
+        ...(latest ? { rollout: rolloutView(latest) } : {}),
+      };
+    });
+}
+
+export interface HistoryEntry extends RolloutView {
+  createdAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+}
+
+export function historyView(store: StateReader, service: string, env: string): HistoryEntry[] {
+  return store.listDeployments({ env, service }).map((d) => ({
+    ...rolloutView(d),
+    createdAt: d.createdAt,
+    ...(d.finishedAt
+      ? { finishedAt: d.finishedAt, durationMs: Date.parse(d.finishedAt) - Date.parse(d.createdAt) }
+      : {}),
+  }));
+}
