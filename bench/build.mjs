@@ -3,7 +3,7 @@
 // file changed — against `buildah bud` (vfs storage, chroot isolation, --layers) on an equivalent
 // Containerfile, in the same run. Prints JSON and a one-line summary. Needs `npm run build` first.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
