@@ -16,17 +16,20 @@ function labels(pairs: Record<string, string>): string {
   return `{${body}}`;
 }
 
-function seriesLabels(s: SeriesTotals): Record<string, string> {
-  return { route: s.route, service: s.service, release: s.release };
+type LabelledSeries = SeriesTotals & { environment?: string };
+
+function seriesLabels(s: LabelledSeries): Record<string, string> {
+  const base = { route: s.route, service: s.service, release: s.release };
+  return s.environment === undefined ? base : { environment: s.environment, ...base };
 }
 
-function requestLines(s: SeriesTotals): string[] {
+function requestLines(s: LabelledSeries): string[] {
   return Object.entries(s.classes)
     .filter(([, n]) => n > 0)
     .map(([cls, n]) => `${REQUESTS}${labels({ ...seriesLabels(s), code: cls })} ${n}`);
 }
 
-function histogramLines(s: SeriesTotals): string[] {
+function histogramLines(s: LabelledSeries): string[] {
   const lines: string[] = [];
   let cumulative = 0;
   LATENCY_BOUNDS_MS.forEach((boundMs, i) => {
@@ -41,13 +44,25 @@ function histogramLines(s: SeriesTotals): string[] {
   return lines;
 }
 
+/** Every series of one snapshot, or of several keyed by environment (which becomes a label). */
+function seriesOf(input: MetricsSnapshot | Record<string, MetricsSnapshot>): LabelledSeries[] {
+  if (Array.isArray((input as MetricsSnapshot).series)) return [...(input as MetricsSnapshot).series];
+  return Object.entries(input as Record<string, MetricsSnapshot>).flatMap(([environment, snapshot]) =>
+    snapshot.series.map((s) => ({ ...s, environment })),
+  );
+}
+
 /**
- * Prometheus text for a metrics snapshot: `cairn_gateway_requests_total` by route, service,
- * release and status class, and the `cairn_gateway_request_duration_seconds` histogram.
+ * Prometheus text for gateway metrics: `cairn_gateway_requests_total` by route, service, release
+ * and status class, and the `cairn_gateway_request_duration_seconds` histogram. Pass one
+ * gateway's `snapshot()`, or `{ dev: gwDev.snapshot(), prod: gwProd.snapshot() }` to label by environment.
+ * @example
+ * res.end(renderPrometheus({ dev: devGateway.snapshot() }));
  */
-export function renderPrometheus(snapshot: MetricsSnapshot): string {
-  const sorted = [...snapshot.series].sort(
+export function renderPrometheus(input: MetricsSnapshot | Record<string, MetricsSnapshot>): string {
+  const sorted = seriesOf(input).sort(
     (a, b) =>
+      (a.environment ?? '').localeCompare(b.environment ?? '') ||
       a.route.localeCompare(b.route) ||
       a.service.localeCompare(b.service) ||
       a.release.localeCompare(b.release),

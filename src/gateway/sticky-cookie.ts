@@ -1,5 +1,6 @@
 /** The `cairn-release` cookie: a random key the gateway gives a client so it stays on one release. */
 
+/** Name of the cookie holding a client's sticky key. */
 export const STICKY_COOKIE = 'cairn-release';
 /** A week: long enough to outlive any canary. */
 export const STICKY_COOKIE_MAX_AGE_S = 7 * 24 * 3600;

@@ -9,6 +9,7 @@ export interface Endpoint {
   address: string;
 }
 
+/** What `x-cairn-release: stable|canary` pins to; canary pools own the bottom of the split range. */
 export type PoolRole = 'stable' | 'canary';
 
 /** The endpoints of one release and the share of new clients it receives. */
@@ -93,6 +94,7 @@ export interface AccessLogEntry {
   bytesOut?: number;
 }
 
+/** How to build a gateway; `gatewayConfigFor` derives one from cairn.yaml. */
 export interface GatewayConfig {
   /** `host:port` to listen on (`environments.<env>.gateway.listen`); port 0 picks a free port. */
   listen: string;

@@ -77,6 +77,21 @@ describe('renderPrometheus', () => {
     expect(text.endsWith('\n')).toBe(true);
   });
 
+  it('labels series by environment when given several gateways', () => {
+    const dev = new MetricsRecorder();
+    dev.record('0', 'web', 'r1', 200, 1, 0);
+    const prod = new MetricsRecorder();
+    prod.record('0', 'web', 'r2', 200, 1, 0);
+    const text = renderPrometheus({ dev: dev.snapshot(), prod: prod.snapshot() });
+    expect(text).toContain(
+      'cairn_gateway_requests_total{environment="dev",route="0",service="web",release="r1",code="2xx"} 1',
+    );
+    expect(text).toContain(
+      'cairn_gateway_requests_total{environment="prod",route="0",service="web",release="r2",code="2xx"} 1',
+    );
+    expect(text.match(/# TYPE cairn_gateway_requests_total/g)).toHaveLength(1);
+  });
+
   it('escapes label values', () => {
     const m = new MetricsRecorder();
     m.record('0', 'we"b\\', 'r\n', 200, 1, 0);

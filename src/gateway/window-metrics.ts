@@ -35,6 +35,7 @@ export interface SeriesTotals {
   count: number;
 }
 
+/** Cumulative counters of a gateway, as `renderPrometheus` takes them. */
 export interface MetricsSnapshot {
   series: SeriesTotals[];
 }
