@@ -80,6 +80,7 @@ class BuiltinGateway implements Gateway {
       trustForwarded: config.trustForwarded ?? false,
       accessLog: config.accessLog,
       now: config.now ?? Date.now,
+      tunnels: new Set(),
     };
     this.server = this.createServer(limits);
   }
@@ -159,6 +160,7 @@ class BuiltinGateway implements Gateway {
     for (const routing of this.ctx.routing.values())
       for (const states of routing.endpoints.values()) for (const s of states) named.add(s.id);
     const gone = this.ctx.registry.prune(named);
+    this.ctx.recorder.forgetIdle(this.ctx.now());
     const stillUsed = new Set<string>();
     for (const routing of this.ctx.routing.values())
       for (const states of routing.endpoints.values()) for (const s of states) stillUsed.add(s.address);
@@ -188,6 +190,7 @@ class BuiltinGateway implements Gateway {
         };
       });
     this.server.closeAllConnections();
+    for (const tunnel of this.ctx.tunnels) tunnel.destroy();
     await closed;
     await this.ctx.upstreams.closeAll();
   }

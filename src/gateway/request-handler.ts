@@ -47,6 +47,8 @@ export interface HandlerContext {
   trustForwarded: boolean;
   accessLog: ((line: string) => void) | undefined;
   now: () => number;
+  /** Open WebSocket/Upgrade tunnels, closed with the gateway. */
+  tunnels: Set<{ destroy(): void }>;
 }
 
 /** What is known about a request so far, for its metrics sample and log line. */

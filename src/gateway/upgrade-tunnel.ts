@@ -62,6 +62,7 @@ export async function handleUpgrade(ctx: HandlerContext, req: IncomingMessage, c
   const { endpoint } = selection;
   const startedMs = performance.now();
   ctx.registry.acquire(endpoint);
+  ctx.tunnels.add(client);
   const backend: Socket = connect(splitAddress(endpoint.address));
   backend.setTimeout(ctx.limits.connectTimeoutMs, () => backend.destroy(new Error('connect timeout')));
   let status = 101;
@@ -90,6 +91,7 @@ export async function handleUpgrade(ctx: HandlerContext, req: IncomingMessage, c
   const close = () => {
     if (closed) return;
     closed = true;
+    ctx.tunnels.delete(client);
     backend.destroy();
     if (status === 101) client.destroy(); // a refusal is still being written; `end` closes it
     ctx.registry.release(endpoint);

@@ -42,6 +42,15 @@ describe('MetricsRecorder', () => {
     expect(w.p99Ms).toBeLessThanOrEqual(1024);
   });
 
+  it('forgets the window of a release idle for longer than the retention', () => {
+    const m = new MetricsRecorder(10_000);
+    m.record('0', 'web', 'old', 200, 1, 0);
+    m.record('0', 'web', 'new', 200, 1, 30_000);
+    m.forgetIdle(30_000);
+    expect(m.query('web', 'old', 1e9, 30_000).requests).toBe(0);
+    expect(m.query('web', 'new', 10_000, 30_000).requests).toBe(1);
+  });
+
   it('answers zeros for a release it never saw', () => {
     const w = new MetricsRecorder().query('web', 'nope', 60_000, 0);
     expect(w).toMatchObject({ requests: 0, errors: 0, errorRate: 0, p99Ms: 0 });

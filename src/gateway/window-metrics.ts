@@ -95,6 +95,13 @@ class SlotRing {
     return slot;
   }
 
+  /** The latest second with a sample. */
+  lastSecond(): number {
+    let last = Number.NEGATIVE_INFINITY;
+    for (const s of this.slots) if (s && s.second > last) last = s.second;
+    return last;
+  }
+
   /** Slots whose second lies in (fromSecond, toSecond]. */
   *between(fromSecond: number, toSecond: number): Iterable<Slot> {
     for (const s of this.slots) if (s && s.second > fromSecond && s.second <= toSecond) yield s;
@@ -161,6 +168,13 @@ export class MetricsRecorder {
       p95Ms: quantileMs(histogram, 0.95),
       p99Ms: quantileMs(histogram, 0.99),
     };
+  }
+
+  /** Drops the windows of releases that saw no request for the whole retention (old releases). */
+  forgetIdle(nowMs: number): void {
+    const nowS = Math.floor(nowMs / 1000);
+    for (const [key, ring] of this.windows)
+      if (ring.lastSecond() < nowS - this.slotCount) this.windows.delete(key);
   }
 
   snapshot(): MetricsSnapshot {
