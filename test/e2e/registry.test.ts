@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -160,6 +160,24 @@ describe('cairn push and pull against a real registry', () => {
     expect(
       execFileSync('skopeo', ['inspect', '--raw', `oci:${join(empty, '.cairn/store')}:${target}`]).length,
     ).toBeGreaterThan(0);
+  });
+
+  it('Given a pushed image pinned by digest as a base, then a build pulls it once and layers on top', () => {
+    cairn(['push', 'hello', '--to', `127.0.0.1:${registry.port}/hello:v1`, '--insecure'], { cwd: project });
+    const dir = workspace();
+    temps.push(dir);
+    const spec = join(dir, 'cairn.yaml');
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('base: host:node', `base: "127.0.0.1:${registry.port}/hello@${digest}"`));
+    const first = cairn(['build', '--output', 'json'], { cwd: dir });
+    expect(first.stderr).toBe('');
+    const image = JSON.parse(first.stdout).images[0];
+    expect(image.layers).toHaveLength(5);
+    expect(image.layers.slice(0, 3).map((l: { cached: boolean }) => l.cached)).toEqual([false, false, false]);
+    const manifest = JSON.parse(readFileSync(join(dir, '.cairn/store/blobs/sha256', image.digest.slice(7)), 'utf8'));
+    expect(manifest.annotations['org.opencontainers.image.base.digest']).toBe(digest);
+    const again = JSON.parse(cairn(['build', '--output', 'json'], { cwd: dir }).stdout).images[0];
+    expect(again.digest).toBe(image.digest);
+    expect(again.layers.every((l: { cached: boolean }) => l.cached)).toBe(true);
   });
 
   it('Given a registry that fails mid-push, then push fails clearly and the tag never appears', async () => {
