@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
@@ -22,6 +22,7 @@ import { type ApplyState, applyLayer } from './layer-apply.js';
 import type { BlobSource, Bundle, ImageProcess } from './types.js';
 
 const BUNDLE_FILE = 'bundle.json';
+const MOUNT_POINTS = ['proc', 'dev', 'sys', 'tmp', 'run/secrets'];
 const FILES_FILE = 'files.json';
 const GZIP_LAYERS = [
   'application/vnd.oci.image.layer.v1.tar+gzip',
@@ -139,6 +140,8 @@ async function unpackInto(tmp: string, image: VerifiedImage): Promise<void> {
     group: await readFile(join(rootfs, 'etc/group'), 'utf8').catch(() => undefined),
   };
   const proc = imageProcess(image.config, etc, image.digest);
+  // Mount points must exist before sealing: a runtime must never create them in a shared bundle.
+  for (const point of MOUNT_POINTS) await makeMountPoint(rootfs, point);
   const files = canonicalJson(await sealAndList(rootfs, state.dirModes));
   const record: BundleRecord = {
     imageDigest: image.digest,
@@ -149,6 +152,17 @@ async function unpackInto(tmp: string, image: VerifiedImage): Promise<void> {
   };
   await writeFile(join(tmp, FILES_FILE), files, { mode: 0o444 });
   await writeFile(join(tmp, BUNDLE_FILE), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o444 });
+}
+
+/** Creates a folder inside the root unless a component is a symlink (never followed out of the root). */
+async function makeMountPoint(rootfs: string, point: string): Promise<void> {
+  let current = rootfs;
+  for (const part of point.split('/')) {
+    current = join(current, part);
+    const stat = await lstat(current).catch(() => undefined);
+    if (stat && !stat.isDirectory()) return;
+    if (!stat) await mkdir(current, { mode: 0o755 });
+  }
 }
 
 async function loadBundle(dir: string, unpacked: boolean): Promise<Bundle> {

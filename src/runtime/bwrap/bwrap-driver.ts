@@ -1,0 +1,36 @@
+/**
+ * The bubblewrap driver: rootless sandboxes with the same guarantees bwrap can give as runc
+ * (read-only root, tmpfs only for the spec's paths, new namespaces, no capabilities, non-root user).
+ * What it cannot give: cgroup memory/CPU limits and masked /proc paths (bwrap mounts a fresh /proc
+ * of the new PID namespace instead).
+ */
+import { mergeEnv } from '../image-process.js';
+import { instanceVars } from '../instance-files.js';
+import { PidDriver } from '../pid-driver.js';
+import type { RuntimeConfig, RuntimeDriver } from '../types.js';
+import { bwrapCommand, SECRETS_DIR } from './bwrap-args.js';
+
+export type BwrapConfig = RuntimeConfig;
+
+/** Creates the bubblewrap driver. */
+export function createBwrapDriver(config: BwrapConfig): RuntimeDriver {
+  const asRoot = process.getuid?.() === 0;
+  return new PidDriver(config, {
+    kind: 'bwrap',
+    signalChildren: true,
+    openDirs: (spec, secretsDir) => [spec.bundle.rootfs, ...(secretsDir ? [secretsDir] : [])],
+    plan(spec, secretsDir, fds) {
+      const env = mergeEnv(spec.bundle.process.env, instanceVars(spec, SECRETS_DIR));
+      const argv = bwrapCommand({
+        rootfsFd: fds.get(spec.bundle.rootfs)!,
+        ...(secretsDir ? { secretsFd: fds.get(secretsDir)! } : {}),
+        process: spec.bundle.process,
+        env,
+        hostname: spec.id,
+        tmpfs: spec.run.tmpfs,
+        asRoot,
+      });
+      return { argv, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } };
+    },
+  });
+}

@@ -1,0 +1,8 @@
+/** Runs releases as read-only, hardened instances on this machine (runc, bubblewrap, or a bare process) and supervises them. */
+export { prepareBundle, readVerified } from './bundle.js';
+export { type BwrapConfig, createBwrapDriver } from './bwrap/bwrap-driver.js';
+export { chooseDriver, createRuntimeDriver, type DriverAvailability, detectDrivers } from './detect.js';
+export { freeLoopbackPort, LOOPBACK, runtimeConfigFor } from './ports.js';
+export { createProcessDriver, PROCESS_WARNING, type ProcessConfig } from './process/process-driver.js';
+export { createRuncDriver, type RuncConfig } from './runc/runc-driver.js';
+export type * from './types.js';

@@ -1,0 +1,129 @@
+/**
+ * The OCI runtime config (config.json) of one instance: read-only root, the image's non-root user,
+ * no capabilities, no new privileges, masked kernel paths, own PID/mount/IPC/UTS namespaces, the
+ * host network, tmpfs only where the spec says, secrets bind-mounted read-only. Pure.
+ */
+import type { ImageProcess } from '../types.js';
+
+export const OCI_VERSION = '1.0.2';
+export const SECRETS_DIR = '/run/secrets';
+const TMPFS_SIZE = 'size=65536k';
+const NOFILE_LIMIT = 4096;
+const PIDS_LIMIT = 1024;
+const CPU_PERIOD_US = 100_000;
+
+/** The kernel paths Docker and runc hide from containers. */
+export const MASKED_PATHS = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+];
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export interface RuncConfigInput {
+  rootfs: string;
+  process: ImageProcess;
+  /** The full environment (`NAME=value`), image env merged with injected values and PORT. */
+  env: string[];
+  hostname: string;
+  tmpfs: string[];
+  /** Host folder with one file per secret, or undefined when the instance has none. */
+  secretsDir?: string;
+  memoryMb?: number;
+  cpus?: number;
+  annotations: Record<string, string>;
+}
+
+interface Mount {
+  destination: string;
+  type: string;
+  source: string;
+  options: string[];
+}
+
+function baseMounts(): Mount[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', TMPFS_SIZE],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', TMPFS_SIZE],
+    },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+  ];
+}
+
+function resources(input: RuncConfigInput): Record<string, unknown> {
+  const out: Record<string, unknown> = { pids: { limit: PIDS_LIMIT } };
+  if (input.memoryMb !== undefined) out.memory = { limit: input.memoryMb * 1024 * 1024 };
+  if (input.cpus !== undefined)
+    out.cpu = { quota: Math.round(input.cpus * CPU_PERIOD_US), period: CPU_PERIOD_US };
+  return out;
+}
+
+/** Builds config.json for `runc run`. */
+export function runcConfig(input: RuncConfigInput): Record<string, unknown> {
+  const mounts = baseMounts();
+  for (const path of input.tmpfs) {
+    mounts.push({
+      destination: path,
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'nodev', 'mode=1777', TMPFS_SIZE],
+    });
+  }
+  if (input.secretsDir) {
+    mounts.push({
+      destination: SECRETS_DIR,
+      type: 'bind',
+      source: input.secretsDir,
+      options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
+    });
+  }
+  const { uid, gid, args, cwd } = input.process;
+  return {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: false,
+      user: { uid, gid, additionalGids: [gid] },
+      args,
+      env: input.env,
+      cwd,
+      capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: NOFILE_LIMIT, soft: NOFILE_LIMIT }],
+      noNewPrivileges: true,
+    },
+    root: { path: input.rootfs, readonly: true },
+    hostname: input.hostname,
+    mounts,
+    annotations: input.annotations,
+    linux: {
+      resources: resources(input),
+      // No network namespace: instances share the host network and listen on their loopback PORT.
+      namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The runc driver: each instance is a detached OCI container whose config.json (see runc-config.ts)
+ * points at the shared read-only bundle rootfs. runc's state lives in `.cairn/runtime/runc`, so
+ * `list()` sees exactly the containers cairn's runtime folder holds — including ones cairn did not
+ * record, which adoption then stops.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { prepareBundle } from '../bundle.js';
+import { mergeEnv } from '../image-process.js';
+import {
+  baseHandle,
+  checkTmpfsPaths,
+  createInstanceDir,
+  instanceDir,
+  instanceVars,
+  logPathOf,
+  openLog,
+  readHandle,
+  removeInstanceDir,
+  writeHandle,
+} from '../instance-files.js';
+import { readStat, waitFor } from '../proc.js';
+import type {
+  BlobSource,
+  Bundle,
+  InstanceHandle,
+  InstanceSpec,
+  ObservedInstance,
+  RuntimeConfig,
+  RuntimeDriver,
+} from '../types.js';
+import { RuncCli, type RuncState } from './runc-cli.js';
+import { runcConfig, SECRETS_DIR } from './runc-config.js';
+
+const KILL_WAIT_MS = 2000;
+export const ANNOTATION = {
+  instance: 'dev.cairn.instance',
+  release: 'dev.cairn.release',
+  service: 'dev.cairn.service',
+  env: 'dev.cairn.env',
+  port: 'dev.cairn.port',
+  image: 'dev.cairn.image',
+};
+
+export interface RuncConfig extends RuntimeConfig {
+  /** The runc binary (default `runc` on PATH). */
+  binary?: string;
+}
+
+class RuncDriver implements RuntimeDriver {
+  readonly kind = 'runc' as const;
+  private readonly runc: RuncCli;
+
+  constructor(private readonly config: RuncConfig) {
+    this.runc = new RuncCli(join(config.runtimeDir, 'runc'), config.binary);
+  }
+
+  prepare(image: { digest: string; source: BlobSource }): Promise<Bundle> {
+    return prepareBundle(image.source, image.digest, this.config.bundlesDir);
+  }
+
+  async start(spec: InstanceSpec): Promise<InstanceHandle> {
+    await checkTmpfsPaths(spec);
+    const secretsDir = await createInstanceDir(this.config, spec);
+    const dir = instanceDir(this.config, spec.id);
+    try {
+      await writeFile(join(dir, 'config.json'), JSON.stringify(this.configFor(spec, secretsDir), null, 2), {
+        mode: 0o600,
+      });
+      const log = await openLog(this.config, spec.id);
+      try {
+        await this.runc.runDetached(spec.id, dir, join(dir, 'pid'), log.fd, join(dir, 'runc.log'));
+      } finally {
+        await log.close();
+      }
+      const pid = Number(await readFile(join(dir, 'pid'), 'utf8'));
+      const handle: InstanceHandle = {
+        ...baseHandle(this.config, spec),
+        kind: 'runc',
+        pid,
+        pidStartTicks: readStat(pid)?.startTicks ?? 0,
+      };
+      await writeHandle(this.config, handle);
+      return handle;
+    } catch (error) {
+      await this.runc.exec(['delete', '--force', spec.id], `cleaning up ${spec.id}`).catch(() => undefined);
+      await removeInstanceDir(this.config, spec.id);
+      throw error;
+    }
+  }
+
+  private configFor(spec: InstanceSpec, secretsDir: string | undefined): Record<string, unknown> {
+    return runcConfig({
+      rootfs: spec.bundle.rootfs,
+      process: spec.bundle.process,
+      env: mergeEnv(spec.bundle.process.env, instanceVars(spec, SECRETS_DIR)),
+      hostname: spec.id,
+      tmpfs: spec.run.tmpfs,
+      ...(secretsDir ? { secretsDir } : {}),
+      ...(spec.run.memoryMb !== undefined ? { memoryMb: spec.run.memoryMb } : {}),
+      ...(spec.run.cpus !== undefined ? { cpus: spec.run.cpus } : {}),
+      annotations: {
+        [ANNOTATION.instance]: spec.id,
+        [ANNOTATION.release]: spec.releaseId,
+        [ANNOTATION.service]: spec.service,
+        [ANNOTATION.env]: spec.env,
+        [ANNOTATION.port]: String(spec.port),
+        [ANNOTATION.image]: spec.bundle.imageDigest,
+      },
+    });
+  }
+
+  async stop(handle: InstanceHandle, graceMs: number): Promise<void> {
+    const running = async () => (await this.runc.state(handle.id))?.status === 'running';
+    if (await running()) {
+      await this.runc.exec(['kill', handle.id, 'TERM'], `stopping ${handle.id}`).catch(() => undefined);
+      if (!(await waitFor(async () => !(await running()), graceMs))) {
+        await this.runc
+          .exec(['kill', '--all', handle.id, 'KILL'], `killing ${handle.id}`)
+          .catch(() => undefined);
+        await waitFor(async () => !(await running()), KILL_WAIT_MS);
+      }
+    }
+    if (await this.runc.state(handle.id))
+      await this.runc.exec(['delete', '--force', handle.id], `deleting ${handle.id}`);
+    await removeInstanceDir(this.config, handle.id);
+  }
+
+  async inspect(handle: InstanceHandle): Promise<ObservedInstance> {
+    const state = await this.runc.state(handle.id);
+    if (!state) return { id: handle.id, status: 'missing' };
+    if (state.status === 'running' || state.status === 'created' || state.status === 'creating') {
+      return { id: handle.id, status: 'running', pid: state.pid, startedAt: state.created };
+    }
+    return { id: handle.id, status: 'exited' };
+  }
+
+  async list(): Promise<InstanceHandle[]> {
+    const states = await this.runc.list();
+    return Promise.all(
+      states.map(async (s) => (await readHandle(this.config, s.id)) ?? this.handleFromState(s)),
+    );
+  }
+
+  /** A handle for a container cairn did not record (annotations, when present, say what it is). */
+  private handleFromState(s: RuncState): InstanceHandle {
+    const a = s.annotations ?? {};
+    const port = Number(a[ANNOTATION.port] ?? 0);
+    return {
+      id: s.id,
+      kind: 'runc',
+      releaseId: a[ANNOTATION.release] ?? '',
+      service: a[ANNOTATION.service] ?? '',
+      env: a[ANNOTATION.env] ?? '',
+      imageDigest: a[ANNOTATION.image] ?? '',
+      endpoint: `127.0.0.1:${port}`,
+      port,
+      logPath: logPathOf(this.config, s.id),
+      startedAt: s.created,
+      pid: s.pid,
+      pidStartTicks: readStat(s.pid)?.startTicks ?? 0,
+    };
+  }
+
+  logs(handle: InstanceHandle): string {
+    return handle.logPath;
+  }
+}
+
+/** Creates the runc driver. */
+export function createRuncDriver(config: RuncConfig): RuntimeDriver {
+  return new RuncDriver(config);
+}

@@ -1,0 +1,148 @@
+/**
+ * The runtime conformance suite: every driver usable on this machine runs the same cases against a
+ * real node service in a real image (built by `cairn build`'s builder), through the RuntimeDriver interface only.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newInstanceId } from '../../src/lib/index.js';
+import {
+  type Bundle,
+  createRuntimeDriver,
+  detectDrivers,
+  freeLoopbackPort,
+  type InstanceHandle,
+  type RuntimeDriver,
+  type RuntimeKind,
+} from '../../src/runtime/index.js';
+import { descendants, waitFor } from '../../src/runtime/proc.js';
+import { buildProbeImage, type FixtureImage } from '../../src/runtime/testing/fixture-image.js';
+import { PROBE_SERVER, probeRunSpec } from '../../src/runtime/testing/probe-app.js';
+
+const work = mkdtempSync(join(tmpdir(), 'cairn-rt-conf-'));
+let image: FixtureImage;
+
+beforeAll(async () => {
+  image = await buildProbeImage(join(work, 'image'), PROBE_SERVER, { GREETING: 'from-image' });
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function get(port: number, path = '/'): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+async function serves(port: number, timeoutMs = 5000): Promise<boolean> {
+  return waitFor(
+    async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
+    timeoutMs,
+  );
+}
+
+/** The service's own host process: the deepest process of the instance tree. */
+const appPid = (h: InstanceHandle) => descendants(h.pid).at(-1) ?? h.pid;
+
+const usable = detectDrivers()
+  .filter((d) => d.usable)
+  .map((d) => d.kind);
+
+describe.each(['runc', 'bwrap', 'process'] as RuntimeKind[])('runtime driver %s', (kind) => {
+  const dirs = {
+    bundlesDir: join(work, 'bundles'),
+    runtimeDir: join(work, kind, 'runtime'),
+    logsDir: join(work, kind, 'logs'),
+  };
+  let driver: RuntimeDriver;
+  let bundle: Bundle;
+  const started: InstanceHandle[] = [];
+
+  async function startOne(extra: { secrets?: Record<string, string> } = {}): Promise<InstanceHandle> {
+    const port = await freeLoopbackPort();
+    const handle = await driver.start({
+      id: newInstanceId(),
+      releaseId: 'rel-000000000001',
+      service: 'probe',
+      env: 'dev',
+      bundle,
+      run: probeRunSpec(),
+      port,
+      vars: { GREETING: 'injected' },
+      ...extra,
+    });
+    started.push(handle);
+    return handle;
+  }
+
+  beforeAll(async () => {
+    if (!usable.includes(kind)) return;
+    driver = createRuntimeDriver(kind, { ...dirs, warn: () => {} });
+    bundle = await driver.prepare({ digest: image.digest, source: image.source });
+  });
+
+  afterAll(async () => {
+    for (const h of started) await driver?.stop(h, 0).catch(() => undefined);
+  });
+
+  it.runIf(usable.includes(kind))('Given a prepared bundle, preparing it again reuses it', async () => {
+    const again = await driver.prepare({ digest: image.digest, source: image.source });
+    expect(again.unpacked).toBe(false);
+    expect(again.rootfs).toBe(bundle.rootfs);
+  });
+
+  it.runIf(usable.includes(kind))(
+    'When an instance starts, it serves on its PORT with injected values, and logs',
+    async () => {
+      const h = await startOne();
+      expect(h.kind).toBe(kind);
+      expect(await serves(h.port)).toBe(true);
+      expect(await get(h.port)).toMatchObject({ greeting: 'injected', port: String(h.port) });
+      expect((await driver.inspect(h)).status).toBe('running');
+      expect((await driver.list()).map((x) => x.id)).toContain(h.id);
+      expect(readFileSync(driver.logs(h), 'utf8')).toContain('"msg":"listening"');
+    },
+  );
+
+  it.runIf(usable.includes(kind))(
+    'When two instances of one bundle run, each serves on its own port',
+    async () => {
+      const [a, b] = [await startOne(), await startOne()];
+      expect((await serves(a.port)) && (await serves(b.port))).toBe(true);
+      expect(a.endpoint).not.toBe(b.endpoint);
+    },
+  );
+
+  it.runIf(usable.includes(kind))(
+    'When stopped, the service gets SIGTERM first and the instance is gone',
+    async () => {
+      const h = await startOne();
+      expect(await serves(h.port)).toBe(true);
+      await driver.stop(h, 3000);
+      expect((await driver.inspect(h)).status).toBe('missing');
+      expect((await driver.list()).map((x) => x.id)).not.toContain(h.id);
+      expect(readFileSync(driver.logs(h), 'utf8')).toContain('"msg":"stopping"');
+      await driver.stop(h, 0);
+    },
+  );
+
+  it.runIf(usable.includes(kind))(
+    'When its process is killed with SIGKILL, inspect reports it exited',
+    async () => {
+      const h = await startOne();
+      expect(await serves(h.port)).toBe(true);
+      process.kill(appPid(h), 'SIGKILL');
+      expect(await waitFor(async () => (await driver.inspect(h)).status !== 'running', 3000)).toBe(true);
+    },
+  );
+
+  it.runIf(usable.includes(kind) && !(kind === 'process' && process.getuid?.() === 0))(
+    'When it has secrets, the service reads them as files and they are not in its log',
+    async () => {
+      const h = await startOne({ secrets: { API_TOKEN: 's3cret-value' } });
+      expect(await serves(h.port)).toBe(true);
+      expect((await get(h.port, '/?secret=API_TOKEN')).secret).toBe('s3cret-value');
+      expect(readFileSync(driver.logs(h), 'utf8')).not.toContain('s3cret-value');
+    },
+  );
+});
