@@ -50,7 +50,7 @@ export async function addCosignSignature(
 ): Promise<Descriptor> {
   const payload = simpleSigningPayload(reference, image.digest);
   const payloadDescriptor = await store.putBlob(payload, SIMPLE_SIGNING_MEDIA_TYPE);
-  const layer = signatureLayer(payloadDescriptor, signBytes(key, payload).toString('base64'));
+  const layer = signatureLayer(payloadDescriptor, signBytes(key, payload).toString('base64'), key.keyId);
   const tag = signatureTag(image.digest);
   const existing = await resolveRef(store, tag);
   const previous = existing ? (await store.readManifest(existing.digest)).layers : [];

@@ -28,9 +28,12 @@ export function referrersTag(manifestDigest: string): string {
   return manifestDigest.replace(':', '-');
 }
 
-/** A cosign signature layer: the payload blob, annotated with its base64 signature. */
-export function signatureLayer(payload: Descriptor, signatureBase64: string): Descriptor {
-  return { ...payload, annotations: { [COSIGN_SIGNATURE_ANNOTATION]: signatureBase64 } };
+/** A cosign signature layer: the payload blob, annotated with its base64 signature and the signer's key id. */
+export function signatureLayer(payload: Descriptor, signatureBase64: string, keyId: string): Descriptor {
+  return {
+    ...payload,
+    annotations: { [COSIGN_SIGNATURE_ANNOTATION]: signatureBase64, [KEY_ID_ANNOTATION]: keyId },
+  };
 }
 
 /** The config cosign writes for its signature image: no platform, one diff id per layer. */
@@ -49,12 +52,14 @@ export function signatureManifest(config: Descriptor, layers: Descriptor[]): Oci
   return { schemaVersion: 2, mediaType: MEDIA_TYPE.manifest, config, layers };
 }
 
-/** Adds a signature layer unless one with the same payload and signature is already there. */
+/**
+ * Adds a signature layer, replacing the earlier signature of the same payload by the same key
+ * (ECDSA signatures differ each time, so re-signing must not pile up layers).
+ */
 export function withSignatureLayer(existing: Descriptor[], layer: Descriptor): Descriptor[] {
-  const same = (l: Descriptor) =>
-    l.digest === layer.digest &&
-    l.annotations?.[COSIGN_SIGNATURE_ANNOTATION] === layer.annotations?.[COSIGN_SIGNATURE_ANNOTATION];
-  return existing.some(same) ? existing : [...existing, layer];
+  const keyId = layer.annotations?.[KEY_ID_ANNOTATION];
+  const same = (l: Descriptor) => l.digest === layer.digest && l.annotations?.[KEY_ID_ANNOTATION] === keyId;
+  return [...existing.filter((l) => !same(l)), layer];
 }
 
 /** A referrer manifest: one bundle layer, `subject` = the image. */
