@@ -6,9 +6,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { createGateway } from '../dist/gateway/index.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -85,6 +87,42 @@ async function wrk(url, connections, seconds = SECONDS) {
   };
 }
 
+/**
+ * The ceiling of Node.js as a proxy: node:http server + undici client and nothing else (no routing,
+ * policies, metrics or retries). The gateway's distance to it is the cost of its features.
+ */
+async function startBareProxy(backendPort) {
+  const pool = new Pool(`http://127.0.0.1:${backendPort}`);
+  const server = createHttpServer((req, res) => {
+    pool.dispatch(
+      {
+        method: req.method,
+        path: req.url,
+        headers: req.rawHeaders.filter((_, i, a) => i % 2 || a[i] !== 'Connection'),
+        body: null,
+      },
+      {
+        onConnect() {},
+        onHeaders(status, raw) {
+          res.writeHead(
+            status,
+            raw.map((b) => b.toString('latin1')),
+          );
+          return true;
+        },
+        onData: (chunk) => res.write(chunk),
+        onComplete: () => res.end(),
+        onError: () => res.destroy(),
+      },
+    );
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: server.address().port,
+    close: () => new Promise((r) => server.close(r)).then(() => pool.destroy()),
+  };
+}
+
 const round = (n, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 async function main() {
@@ -92,6 +130,7 @@ async function main() {
   const [backendA, backendB, nginxPort] = [await freePort(), await freePort(), await freePort()];
   const children = [];
   let gateway;
+  let bare;
   try {
     children.push(
       await startNginx(dir, 'backend', backendBlock(backendA, 'rel-a') + backendBlock(backendB, 'rel-b')),
@@ -110,6 +149,7 @@ async function main() {
         pool('rel-b', `127.0.0.1:${backendB}`, 100 - a),
       ]);
     setWeight(100);
+    bare = await startBareProxy(backendA);
 
     await wrk(`http://${gatewayAddress}/`, CONNECTIONS, 2); // warm up both paths (JIT, keep-alive pools)
     await wrk(`http://127.0.0.1:${nginxPort}/`, CONNECTIONS, 2);
@@ -117,6 +157,7 @@ async function main() {
     result.direct = await wrk(`http://127.0.0.1:${backendA}/`, LOW_CONNECTIONS);
     result.nginx = await wrk(`http://127.0.0.1:${nginxPort}/`, CONNECTIONS);
     result.gateway = await wrk(`http://${gatewayAddress}/`, CONNECTIONS);
+    result.bareNodeProxy = await wrk(`http://127.0.0.1:${bare.port}/`, CONNECTIONS);
     result.nginxLow = await wrk(`http://127.0.0.1:${nginxPort}/`, LOW_CONNECTIONS);
     result.gatewayLow = await wrk(`http://${gatewayAddress}/`, LOW_CONNECTIONS);
     let flips = 0;
@@ -128,18 +169,20 @@ async function main() {
     clearInterval(flipper);
     result.flips = flips;
     result.throughputRatio = round(result.gateway.requestsPerS / result.nginx.requestsPerS);
+    result.bareNodeProxyRatio = round(result.bareNodeProxy.requestsPerS / result.nginx.requestsPerS);
     result.addedP99MsVsDirect = round(result.gatewayLow.p99Ms - result.direct.p99Ms, 3);
     result.addedP99MsVsNginx = round(result.gatewayLow.p99Ms - result.nginxLow.p99Ms, 3);
     console.log(JSON.stringify(result, null, 2));
     console.log(
       `gateway ${Math.round(result.gateway.requestsPerS)} req/s vs nginx ${Math.round(result.nginx.requestsPerS)} req/s ` +
-        `(${result.throughputRatio}x, c=${CONNECTIONS}); p99 at c=${LOW_CONNECTIONS}: gateway ${result.gatewayLow.p99Ms} ms, ` +
+        `(${result.throughputRatio}x, c=${CONNECTIONS}; bare node proxy ${result.bareNodeProxyRatio}x); p99 at c=${LOW_CONNECTIONS}: gateway ${result.gatewayLow.p99Ms} ms, ` +
         `nginx ${result.nginxLow.p99Ms} ms, direct ${result.direct.p99Ms} ms (+${result.addedP99MsVsDirect} ms); ` +
         `flipping every ${FLIP_EVERY_MS} ms (${flips} flips): ${Math.round(result.gatewayFlipping.requestsPerS)} req/s, ` +
         `p99 ${result.gatewayFlipping.p99Ms} ms, lost ${result.gatewayFlipping.lost}`,
     );
   } finally {
     await gateway?.close(1000);
+    await bare?.close();
     for (const c of children) {
       c.kill('SIGTERM');
       if (c.exitCode === null) await once(c, 'exit');
