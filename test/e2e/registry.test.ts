@@ -167,13 +167,21 @@ describe('cairn push and pull against a real registry', () => {
     const dir = workspace();
     temps.push(dir);
     const spec = join(dir, 'cairn.yaml');
-    writeFileSync(spec, readFileSync(spec, 'utf8').replace('base: host:node', `base: "127.0.0.1:${registry.port}/hello@${digest}"`));
+    writeFileSync(
+      spec,
+      readFileSync(spec, 'utf8').replace(
+        'base: host:node',
+        `base: "127.0.0.1:${registry.port}/hello@${digest}"`,
+      ),
+    );
     const first = cairn(['build', '--output', 'json'], { cwd: dir });
     expect(first.stderr).toBe('');
     const image = JSON.parse(first.stdout).images[0];
     expect(image.layers).toHaveLength(5);
     expect(image.layers.slice(0, 3).map((l: { cached: boolean }) => l.cached)).toEqual([false, false, false]);
-    const manifest = JSON.parse(readFileSync(join(dir, '.cairn/store/blobs/sha256', image.digest.slice(7)), 'utf8'));
+    const manifest = JSON.parse(
+      readFileSync(join(dir, '.cairn/store/blobs/sha256', image.digest.slice(7)), 'utf8'),
+    );
     expect(manifest.annotations['org.opencontainers.image.base.digest']).toBe(digest);
     const again = JSON.parse(cairn(['build', '--output', 'json'], { cwd: dir }).stdout).images[0];
     expect(again.digest).toBe(image.digest);
