@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cairn, REPO_ROOT } from '../helpers/cli.js';
+
+// One small production dependency (ms, no dependencies of its own) and one dev dependency that must
+// stay out of the image. Installing needs the npm registry.
+const PACKAGE = {
+  name: 'hello',
+  version: '1.0.0',
+  private: true,
+  type: 'module',
+  dependencies: { ms: '2.1.3' },
+  devDependencies: { 'left-pad': '1.3.0' },
+};
+const LOCK = {
+  name: 'hello',
+  version: '1.0.0',
+  lockfileVersion: 3,
+  requires: true,
+  packages: {
+    '': PACKAGE,
+    'node_modules/ms': {
+      version: '2.1.3',
+      resolved: 'https://registry.npmjs.org/ms/-/ms-2.1.3.tgz',
+      integrity:
+        'sha512-6FlzubTLZG3J2a/NVCAleEhjzq5oxgHyaCU9yYXvcLsvoVaHJq/s5xXI6/XXP6tz7R9xAOtHnSO/tXtF3WRTlA==',
+      license: 'MIT',
+    },
+    'node_modules/left-pad': {
+      version: '1.3.0',
+      resolved: 'https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz',
+      integrity:
+        'sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQGinBN9yTQT3bFlCBy/aVx2HrNcqQGsdot8ghrjyrvMCoEA==',
+      dev: true,
+      license: 'WTFPL',
+    },
+  },
+};
+
+describe('cairn build with a lockfile: the dependencies layer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-deps-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('Given a service with package-lock.json, then production node_modules form their own cached layer before the app', () => {
+    cpSync(join(REPO_ROOT, 'examples/hello'), dir, { recursive: true });
+    writeFileSync(join(dir, 'app/package.json'), JSON.stringify(PACKAGE, null, 2));
+    writeFileSync(join(dir, 'app/package-lock.json'), JSON.stringify(LOCK, null, 2));
+    expect(cairn(['init'], { cwd: dir }).code).toBe(0);
+    const first = cairn(['build', '--output', 'json'], { cwd: dir });
+    expect(first.stderr).toBe('');
+    const image = JSON.parse(first.stdout).images[0];
+    expect(image.layers).toHaveLength(4);
+
+    writeFileSync(join(dir, 'app/server.js'), `${readFileSync(join(dir, 'app/server.js'), 'utf8')}// edit\n`);
+    const second = JSON.parse(cairn(['build', '--output', 'json'], { cwd: dir }).stdout).images[0];
+    expect(second.layers.map((l: { cached: boolean }) => l.cached)).toEqual([true, true, false, true]);
+
+    const bundle = join(dir, 'bundle');
+    execFileSync(
+      'umoci',
+      ['unpack', '--rootless', '--image', `${join(dir, '.cairn/store')}:hello:latest`, bundle],
+      { stdio: 'ignore' },
+    );
+    const modules = join(bundle, 'rootfs/app/node_modules');
+    expect(JSON.parse(readFileSync(join(modules, 'ms/package.json'), 'utf8')).version).toBe('2.1.3');
+    expect(existsSync(join(modules, 'left-pad'))).toBe(false);
+  });
+});
