@@ -81,6 +81,10 @@ class BuiltinGateway implements Gateway {
       accessLog: config.accessLog,
       now: config.now ?? Date.now,
       tunnels: new Set(),
+      requestClosed: () => {
+        this.active--;
+        if (this.active === 0) this.idleWaiter?.();
+      },
     };
     this.server = this.createServer(limits);
   }
@@ -106,10 +110,6 @@ class BuiltinGateway implements Gateway {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     this.active++;
-    res.once('close', () => {
-      this.active--;
-      if (this.active === 0) this.idleWaiter?.();
-    });
     handleRequest(this.ctx, req, res).catch((err: unknown) => {
       // A bug must cost one request, never the gateway.
       this.ctx.accessLog?.(

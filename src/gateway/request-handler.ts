@@ -47,6 +47,8 @@ export interface HandlerContext {
   trustForwarded: boolean;
   accessLog: ((line: string) => void) | undefined;
   now: () => number;
+  /** Called once per request when its response closes (the gateway counts open requests). */
+  requestClosed: () => void;
   /** Open WebSocket/Upgrade tunnels, closed with the gateway. */
   tunnels: Set<{ destroy(): void }>;
 }
@@ -60,6 +62,8 @@ interface Trace {
   client: string;
   /** Status to record when the response could not be completed (backend broke mid-body). */
   status?: number;
+  /** Cancels the backend request in progress, if any (the client went away). */
+  abort?: () => void;
 }
 
 /** Serves one request; never throws (every failure becomes a status). */
@@ -72,12 +76,18 @@ export async function handleRequest(
   // The socket may be gone by the time the response closes, so take the address now.
   const client = clientIpOf(req.socket.remoteAddress);
   const trace: Trace = { route: '', service: '', release: '', endpoint: '', client };
-  res.once('close', () => finishTrace(ctx, req, res, trace, startedMs));
+  res.once('close', () => {
+    if (!res.writableFinished) trace.abort?.();
+    finishTrace(ctx, req, res, trace, startedMs);
+  });
   const match = ctx.table.match(req.headers.host, req.url ?? '/');
   if (!match) return sendError(res, 404, `no route for host ${req.headers.host ?? '(none)'}`);
   trace.route = String(match.index);
   trace.service = match.route.service;
-  const refusal = await checkPolicies(ctx, req, client, match.route.maxBodyBytes, ctx.policies[match.index]);
+  const policies = ctx.policies[match.index];
+  const refusal =
+    checkLimits(ctx, req, client, match.route.maxBodyBytes, policies) ??
+    (policies?.verifier ? await checkAuth(req, policies.verifier) : undefined);
   if (refusal) return sendError(res, refusal.status, refusal.message, refusal.headers);
   const routing = ctx.routing.get(match.route.service);
   if (!routing) return sendError(res, 503, `service ${match.route.service} has no release taking traffic`);
@@ -99,13 +109,14 @@ interface Refusal {
   headers?: Record<string, string>;
 }
 
-async function checkPolicies(
+/** Rate limit and declared body size: synchronous, so unauthenticated routes pay no extra tick. */
+function checkLimits(
   ctx: HandlerContext,
   req: IncomingMessage,
   client: string,
   maxBodyBytes: number | undefined,
   policies: RoutePolicies | undefined,
-): Promise<Refusal | undefined> {
+): Refusal | undefined {
   if (policies?.limiter) {
     const decision = policies.limiter.take(client, ctx.now());
     if (!decision.allowed)
@@ -118,16 +129,17 @@ async function checkPolicies(
   const declared = Number(req.headers['content-length'] ?? 0);
   if (maxBodyBytes !== undefined && declared > maxBodyBytes)
     return { status: 413, message: `send a smaller body: the limit is ${maxBodyBytes} bytes` };
-  if (policies?.verifier) {
-    const verdict = await policies.verifier.verify(req.headers.authorization);
-    if (!verdict.ok)
-      return {
-        status: 401,
-        message: `authenticate: ${verdict.reason}`,
-        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-      };
-  }
   return undefined;
+}
+
+async function checkAuth(req: IncomingMessage, verifier: BearerVerifier): Promise<Refusal | undefined> {
+  const verdict = await verifier.verify(req.headers.authorization);
+  if (verdict.ok) return undefined;
+  return {
+    status: 401,
+    message: `authenticate: ${verdict.reason}`,
+    headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+  };
 }
 
 function stickyKeyOf(ctx: HandlerContext, req: IncomingMessage): string | undefined {
@@ -202,12 +214,9 @@ async function attempt(
     firstByteTimeoutMs: timeoutMs ?? ctx.limits.firstByteTimeoutMs,
   };
   const call = forward(ctx.upstreams.for(endpoint.address), request, res, writeHead);
-  const onClose = () => {
-    if (!res.writableFinished) call.abort();
-  };
-  res.once('close', onClose);
+  trace.abort = call.abort;
   const result = await call.result;
-  res.off('close', onClose);
+  trace.abort = undefined;
   ctx.registry.release(endpoint);
   if (result.error && isConnectFailure(result.error)) ctx.registry.markDown(endpoint, ctx.now());
   return result;
@@ -255,6 +264,7 @@ function finishTrace(
   startedMs: number,
 ): void {
   const durationMs = performance.now() - startedMs;
+  ctx.requestClosed();
   const status = trace.status ?? (res.writableFinished ? res.statusCode : 499);
   ctx.recorder.record(trace.route, trace.service, trace.release, status, durationMs, ctx.now());
   if (!ctx.accessLog) return;
