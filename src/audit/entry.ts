@@ -184,9 +184,15 @@ export function parseEntry(bytes: string, leafHash: string): AuditEntry {
  * them). Sorted keys put the top-level `"index":` after `detail` and no later member can hold the
  * unescaped key, so the last occurrence is the top-level one. NaN when absent.
  */
-export function claimedIndex(bytes: string): number {
+export function claimedIndex(bytes: string | Buffer): number {
   const at = bytes.lastIndexOf('"index":');
   if (at < 0) return Number.NaN;
-  const match = /^[0-9]+/.exec(bytes.slice(at + 8, at + 28));
-  return match ? Number(match[0]) : Number.NaN;
+  let value = 0;
+  let digits = 0;
+  for (let i = at + 8; i < bytes.length && digits < 16; i++, digits++) {
+    const c = typeof bytes === 'string' ? bytes.charCodeAt(i) : bytes[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    value = value * 10 + (c - 0x30);
+  }
+  return digits === 0 ? Number.NaN : value;
 }

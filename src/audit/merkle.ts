@@ -14,11 +14,13 @@ const nodeScratch = Buffer.alloc(1 + 2 * HASH_BYTES);
 
 /** `SHA256(0x00 ‖ entry)`; a string entry is hashed as its UTF-8 bytes. */
 export function leafHash(entry: string | Uint8Array): Buffer {
-  const size = 1 + (typeof entry === 'string' ? Buffer.byteLength(entry, 'utf8') : entry.length);
-  if (size > leafScratch.buf.length) leafScratch.buf = Buffer.alloc(size * 2);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: size the scratch once, then write without measuring.
+  const most = 1 + (typeof entry === 'string' ? entry.length * 3 : entry.length);
+  if (most > leafScratch.buf.length) leafScratch.buf = Buffer.alloc(most * 2);
   const buf = leafScratch.buf;
   buf[0] = 0x00;
-  if (typeof entry === 'string') buf.write(entry, 1, 'utf8');
+  let size = 1 + entry.length;
+  if (typeof entry === 'string') size = 1 + buf.write(entry, 1, 'utf8');
   else buf.set(entry, 1);
   return hash('sha256', buf.subarray(0, size), 'buffer');
 }
@@ -60,10 +62,11 @@ export class MerkleTree {
       const below = this.levels.at(-1)!;
       const count = Math.floor(width / 2);
       const level = Buffer.allocUnsafe(count * HASH_BYTES);
+      // Siblings sit side by side in the level below: one 64-byte copy per node, no views.
+      nodeScratch[0] = 0x01;
       for (let j = 0; j < count; j++) {
-        const left = below.subarray(2 * j * HASH_BYTES, (2 * j + 1) * HASH_BYTES);
-        const right = below.subarray((2 * j + 1) * HASH_BYTES, (2 * j + 2) * HASH_BYTES);
-        nodeHash(left, right).copy(level, j * HASH_BYTES);
+        below.copy(nodeScratch, 1, 2 * j * HASH_BYTES, (2 * j + 2) * HASH_BYTES);
+        hash('sha256', nodeScratch, 'buffer').copy(level, j * HASH_BYTES);
       }
       this.levels.push(level);
     }

@@ -110,10 +110,22 @@ export class SqliteAuditLog extends AuditReader {
       const every = this.opts.checkpointEveryEntries ?? DEFAULT_CHECKPOINT_EVERY_ENTRIES;
       // The signed size is a hint kept in memory (another process may sign too): it only decides when to sign.
       this.signedSizeHint ??= this.lastSignedSize();
-      if (this.signer && index + 1 - this.signedSizeHint >= every)
-        this.signedSizeHint = this.checkpoint().size;
+      if (this.signer && index + 1 - this.signedSizeHint >= every) this.autoCheckpoint();
       return { ...entry, leafHash: leaf.toString('hex') };
     });
+  }
+
+  /**
+   * Signing on the append path must not abort the change being recorded: if the audit tables were
+   * tampered with, the entry still lands (unsigned), the next append retries, and an explicit
+   * `checkpoint()` or `cairn audit verify` reports the problem.
+   */
+  private autoCheckpoint(): void {
+    try {
+      this.signedSizeHint = this.checkpoint().size;
+    } catch {
+      this.signedSizeHint = undefined;
+    }
   }
 
   private lastSignedSize(): number {

@@ -4,7 +4,7 @@
  * signed root, and consistency between successive checkpoints. Pure; the store and the export
  * reader feed it. The first finding names the first bad index.
  */
-import type { KeyObject } from 'node:crypto';
+import { hash, type KeyObject } from 'node:crypto';
 import { type ParsedCheckpoint, verifyCheckpoint } from './checkpoint.js';
 import { claimedIndex } from './entry.js';
 import { HASH_BYTES, leafHash, MerkleTree } from './merkle.js';
@@ -13,7 +13,10 @@ import { verifyConsistency } from './proof.js';
 export interface EntryRecord {
   /** Where the store (or export) put the entry; undefined when position is the only index. */
   index?: number;
-  bytes: string;
+  /** The entry's bytes as text, or … */
+  bytes?: string;
+  /** … the leaf preimage `0x00 ‖ entry bytes` as read straight from the store (no text decoding). */
+  preimage?: Buffer;
   /** The leaf hash stored next to the entry, when the source keeps one. */
   storedLeafHash?: Uint8Array;
 }
@@ -57,7 +60,8 @@ function checkEntries(entries: Iterable<EntryRecord>, findings: Finding[]): Buff
   let used = 0;
   let position = 0;
   for (const e of entries) {
-    const leaf = leafHash(e.bytes);
+    const leaf = e.preimage ? hash('sha256', e.preimage, 'buffer') : leafHash(e.bytes ?? '');
+    const claimed = e.preimage ? claimedIndex(e.preimage) : claimedIndex(e.bytes ?? '');
     if (e.index !== undefined && e.index !== position) {
       const what =
         e.index > position
@@ -69,10 +73,10 @@ function checkEntries(entries: Iterable<EntryRecord>, findings: Finding[]): Buff
         index: position,
         problem: 'entry bytes do not match the leaf hash stored with them: the entry was edited',
       });
-    } else if (claimedIndex(e.bytes) !== position) {
+    } else if (claimed !== position) {
       findings.push({
         index: position,
-        problem: `entry says it is index ${claimedIndex(e.bytes)}: entries were removed, reordered or edited`,
+        problem: `entry says it is index ${claimed}: entries were removed, reordered or edited`,
       });
     }
     if (used === chunk.length) {
