@@ -116,6 +116,15 @@ describe('gateway: bad input', () => {
     expect(await slow).toBe('HTTP/1.1 408 Request Timeout');
   });
 
+  it('keeps serving while 200 slowloris clients hold connections open, then answers each 408', async () => {
+    const slow = Array.from({ length: 200 }, () =>
+      raw(['GET / HTTP/1.1\r\n', 'Host: app.test\r\n', 'X-A: 1\r\n'], 400),
+    );
+    for (let i = 0; i < 5; i++) await stillServing();
+    const answers = await Promise.all(slow);
+    expect(new Set(answers)).toEqual(new Set(['HTTP/1.1 408 Request Timeout']));
+  });
+
   it('answers 413 to a body over the route limit, declared or streamed', async () => {
     expect((await get('/', {}, 'POST', 'x'.repeat(2000))).status).toBe(413);
     const chunked = [
