@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, cairn, REPO_ROOT } from '../helpers/cli.js';
+import { CAIRN_BIN, type CliResult, cairn, REPO_ROOT } from '../helpers/cli.js';
 
 interface BuildJson {
   images: Array<{
@@ -179,6 +179,27 @@ describe('cairn build: bad input leaves the store as it was', () => {
     expectUserError(cairn(['build'], { cwd: dir }), /no workspace at/);
     expect(existsSync(join(dir, '.cairn'))).toBe(false);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'Given a file the builder cannot read, then build names it and the store is unchanged',
+    () => {
+      const dir = project(first);
+      execFileSync('chmod', ['-R', 'a+rwX', dir]);
+      writeFileSync(join(dir, 'app/secret.js'), 'unreadable', { mode: 0o000 });
+      const before = storeSnapshot(dir);
+      const asNobody = spawnSync(process.execPath, [CAIRN_BIN, 'build'], {
+        cwd: dir,
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+      });
+      expectUserError(
+        { code: asNobody.status ?? -1, stdout: asNobody.stdout, stderr: asNobody.stderr },
+        /error: reading secret\.js: permission denied/,
+      );
+      expect(storeSnapshot(dir)).toBe(before);
+    },
+  );
 
   const cases: Array<[string, (dir: string) => void, RegExp]> = [
     [

@@ -55,13 +55,16 @@ async function startRegistry(auth = false): Promise<Registry> {
   return { port, stop };
 }
 
-/** A proxy to the registry that answers 500 to the second chunk of any upload (a registry failing mid-push). */
-async function failingProxy(target: number): Promise<{ port: number; stop: () => Promise<void> }> {
+/** A proxy to the registry that answers `status` to the second chunk of any upload (a registry failing mid-push). */
+async function failingProxy(
+  target: number,
+  status: number,
+): Promise<{ port: number; stop: () => Promise<void> }> {
   let patches = 0;
   const server = createServer((req, res) => {
     if (req.method === 'PATCH' && ++patches === 2) {
       req.resume();
-      res.writeHead(500).end('{"errors":[{"code":"UNKNOWN","message":"injected"}]}');
+      res.writeHead(status).end('{"errors":[{"code":"UNKNOWN","message":"injected"}]}');
       return;
     }
     const up = request(
@@ -126,6 +129,14 @@ describe('cairn push and pull against a real registry', () => {
     for (const dir of temps) rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The big host:node layer: the one uploaded in chunks, interrupted by the failing proxy. */
+  async function baseLayer(): Promise<string> {
+    const manifest = JSON.parse(
+      readFileSync(join(project, '.cairn/store/blobs/sha256', digest.slice(7)), 'utf8'),
+    );
+    return manifest.layers[0].digest;
+  }
+
   it('Given a built service, when pushed, then skopeo sees the same digest; a second push uploads nothing', () => {
     const target = `127.0.0.1:${registry.port}/hello:v1`;
     const r = cairn(['push', 'hello', '--to', target, '--insecure', '--output', 'json'], { cwd: project });
@@ -188,21 +199,30 @@ describe('cairn push and pull against a real registry', () => {
     expect(again.layers.every((l: { cached: boolean }) => l.cached)).toBe(true);
   });
 
-  it('Given a registry that fails mid-push, then push fails clearly and the tag never appears', async () => {
-    const proxy = await failingProxy(registry.port);
-    try {
-      const target = `127.0.0.1:${proxy.port}/broken:v1`;
-      const r = await cairnAsync(['push', 'hello', '--to', target, '--insecure'], project);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(
-        /\nerror: pushing [0-9a-f]{12} to 127\.0\.0\.1:\d+\/broken:v1: the registry answered 500/,
-      );
-      expect(r.stderr).toContain('hint: ');
-      expect(skopeoDigest(`127.0.0.1:${registry.port}/broken:v1`)).toBeUndefined();
-    } finally {
-      await proxy.stop();
-    }
-  });
+  for (const status of [500, 401]) {
+    it(`Given a registry that answers ${status} mid-push, then push fails clearly and the tag never appears`, async () => {
+      const proxy = await failingProxy(registry.port, status);
+      try {
+        const target = `127.0.0.1:${proxy.port}/broken${status}:v1`;
+        const r = await cairnAsync(['push', 'hello', '--to', target, '--insecure'], project);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `\\nerror: pushing [0-9a-f]{12} to 127\\.0\\.0\\.1:\\d+/broken${status}:v1: the registry answered ${status}`,
+          ),
+        );
+        expect(r.stderr).toContain('hint: ');
+        expect(skopeoDigest(`127.0.0.1:${registry.port}/broken${status}:v1`)).toBeUndefined();
+        const big = await fetch(
+          `http://127.0.0.1:${registry.port}/v2/broken${status}/blobs/${await baseLayer()}`,
+          { method: 'HEAD' },
+        );
+        expect(big.status).toBe(404);
+      } finally {
+        await proxy.stop();
+      }
+    });
+  }
 
   it('Given a registry that is down, then push says it cannot reach it', async () => {
     const port = await freePort();
