@@ -18,7 +18,7 @@ import type { KeyObject } from 'node:crypto';
 import type { SqliteStateStore } from '../state/index.js';
 import type { AuditEntry, AuditEvent } from './entry.js';
 import { type AuditLogOptions, SqliteAuditLog } from './sqlite-audit-log.js';
-import type { AuditFilter, Checkpoint, InclusionProof } from './sqlite-audit-reader.js';
+import type { AuditFilter, Checkpoint, ConsistencyProof, InclusionProof } from './sqlite-audit-reader.js';
 import type { VerifyReport } from './verify.js';
 
 export { defaultOrigin, parseCheckpoint, verifierKey, verifyCheckpoint } from './checkpoint.js';
@@ -46,7 +46,7 @@ export {
   DEFAULT_CHECKPOINT_EVERY_ENTRIES,
   DEFAULT_CHECKPOINT_EVERY_MS,
 } from './sqlite-audit-log.js';
-export type { AuditFilter, Checkpoint, InclusionProof } from './sqlite-audit-reader.js';
+export type { AuditFilter, Checkpoint, ConsistencyProof, InclusionProof } from './sqlite-audit-reader.js';
 export { formatTlogProof, parseTlogProof, type TlogProofVerdict, verifyTlogProof } from './tlog-proof.js';
 export { type Finding, type VerifyReport, verifyLog } from './verify.js';
 export { recordWorkspaceInit } from './workspace-init.js';
@@ -70,6 +70,8 @@ export interface AuditLog {
   latestCheckpoint(): Checkpoint | undefined;
   /** Inclusion proof of entry `index` against the latest checkpoint (signing one first if it is not covered). */
   prove(index: number): InclusionProof;
+  /** Consistency proof from the tree of `size1` entries to the latest checkpoint. */
+  proveConsistency(size1: number): ConsistencyProof;
   /** Recomputes the tree and checks every checkpoint; with the workspace's audit.pub unless a key is given. */
   verify(publicKey?: KeyObject): VerifyReport;
   /** Writes the export file (header, checkpoints, entries) through `write`. */

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStateStore, type SqliteStateStore } from '../state/index.js';
-import { type AuditLog, createAuditKey, openAuditLog, verifyInclusion, verifyTlogProof } from './index.js';
+import {
+  type AuditLog,
+  createAuditKey,
+  openAuditLog,
+  parseCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+  verifyTlogProof,
+} from './index.js';
 
 let dir: string;
 let store: SqliteStateStore;
@@ -113,5 +121,17 @@ describe('proofs', () => {
     expect(verifyInclusion(12, 13, Buffer.from(proof.entry.leafHash, 'hex'), hashes, root)).toBe(true);
     expect(verifyTlogProof(proof.text, audit.publicKey())).toMatchObject({ ok: true, index: 12, size: 13 });
     expect(() => audit.prove(13)).toThrow(/not covered by a checkpoint/);
+  });
+
+  it('proves that a checkpoint a monitor kept is consistent with the latest one', () => {
+    for (let i = 0; i < 23; i++) audit.record(event(i));
+    const kept = parseCheckpoint(audit.checkpoints()[0]!.note);
+    audit.close();
+    const proof = audit.proveConsistency(kept.size);
+    const latest = parseCheckpoint(proof.checkpoint.note);
+    const hashes = proof.hashes.map((h) => Buffer.from(h, 'hex'));
+    expect([proof.size1, proof.size2]).toEqual([10, 23]);
+    expect(verifyConsistency(10, 23, kept.rootHash, latest.rootHash, hashes)).toBe(true);
+    expect(verifyConsistency(10, 23, latest.rootHash, latest.rootHash, hashes)).toBe(false);
   });
 });

@@ -45,6 +45,17 @@ export interface InclusionProof {
   text: string;
 }
 
+export interface ConsistencyProof {
+  size1: number;
+  size2: number;
+  /** Hex tree head at size1, recomputed from the entries (compare it with the checkpoint you hold). */
+  root1: string;
+  /** Hex hashes, as RFC 6962 §2.1.2 orders them. */
+  hashes: string[];
+  /** The checkpoint at size2. */
+  checkpoint: Checkpoint;
+}
+
 /** The immutability triggers of the audit tables; verification reports any that are gone. */
 const TRIGGERS = [
   'audit_entries_no_update',
@@ -133,6 +144,22 @@ export class AuditReader {
     const text = formatTlogProof({ index, entry: bytes, hashes, checkpoint: checkpoint.note });
     const entry = parseEntry(bytes, tree.leaf(index).toString('hex'));
     return { index, entry, bytes, hashes: hashes.map((h) => h.toString('hex')), checkpoint, text };
+  }
+
+  /**
+   * A consistency proof from the tree of `size1` entries to the latest checkpoint: what a
+   * monitor holding an older checkpoint checks with `verifyConsistency` to see the log only grew.
+   */
+  proveConsistency(size1: number): ConsistencyProof {
+    const checkpoint = this.latestCheckpoint();
+    if (!checkpoint || !Number.isSafeInteger(size1) || size1 < 0 || size1 > checkpoint.size) {
+      throw new NotFoundError(
+        `proving consistency from size ${size1}: the latest checkpoint signs ${checkpoint?.size ?? 0}`,
+      );
+    }
+    const tree = MerkleTree.fromLeafHashes(this.leafHashes(checkpoint.size));
+    const hashes = tree.consistencyProof(size1, checkpoint.size).map((h) => h.toString('hex'));
+    return { size1, size2: checkpoint.size, root1: tree.root(size1).toString('hex'), hashes, checkpoint };
   }
 
   /** The default public key: the workspace's audit.pub. */
