@@ -1,0 +1,55 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadSpec } from '../spec/index.js';
+import { sourceDigest } from './build-inputs.js';
+
+const HELLO = fileURLToPath(new URL('../../examples/hello', import.meta.url));
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cairn-src-'));
+  cpSync(HELLO, dir, { recursive: true });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const digest = () => sourceDigest(loadSpec(join(dir, 'cairn.yaml')), 'hello');
+
+describe('sourceDigest', () => {
+  it('is the same for the same inputs, in another folder, with other file times', async () => {
+    const here = await digest();
+    const other = mkdtempSync(join(tmpdir(), 'cairn-src-'));
+    try {
+      cpSync(HELLO, other, { recursive: true });
+      utimesSync(join(other, 'app/server.js'), new Date(0), new Date(0));
+      expect(await sourceDigest(loadSpec(join(other, 'cairn.yaml')), 'hello')).toBe(here);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('changes when an application file, a baked file or the entrypoint changes', async () => {
+    const seen = new Set([await digest()]);
+    writeFileSync(join(dir, 'app/server.js'), `${readFileSync(join(dir, 'app/server.js'), 'utf8')}//\n`);
+    seen.add(await digest());
+    writeFileSync(join(dir, 'config/v1.json'), '{"version":"v1b"}');
+    seen.add(await digest());
+    const spec = join(dir, 'cairn.yaml');
+    writeFileSync(
+      spec,
+      readFileSync(spec, 'utf8').replace(
+        'entrypoint: ["node", "server.js"]',
+        'entrypoint: ["node", "main.js"]',
+      ),
+    );
+    seen.add(await digest());
+    expect(seen.size).toBe(4);
+  });
+
+  it('ignores files the image would not contain', async () => {
+    const before = await digest();
+    writeFileSync(join(dir, 'app/README.md'), 'not included by **/*.js or package.json');
+    expect(await digest()).toBe(before);
+  });
+});
