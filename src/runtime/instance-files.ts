@@ -16,10 +16,15 @@ export const instancesDir = (config: RuntimeConfig): string => join(config.runti
 export const instanceDir = (config: RuntimeConfig, id: string): string => join(instancesDir(config), id);
 export const logPathOf = (config: RuntimeConfig, id: string): string => join(config.logsDir, `${id}.log`);
 
-/** Creates the instance folder (refusing an id in use) and writes its secrets; returns the secrets folder. */
+/**
+ * Creates the instance folder (refusing an id in use) and writes its secrets; returns the secrets
+ * folder. `chownToImageUser`: the instance's uid on the host is the image's (runc), so secrets
+ * must belong to it; otherwise (bwrap, process) the instance runs as the caller, who owns them.
+ */
 export async function createInstanceDir(
   config: RuntimeConfig,
   spec: InstanceSpec,
+  chownToImageUser: boolean,
 ): Promise<string | undefined> {
   const dir = instanceDir(config, spec.id);
   if (existsSync(dir)) throw new DriverError(`starting ${spec.id}: an instance with this id already exists`);
@@ -28,7 +33,7 @@ export async function createInstanceDir(
   if (secrets.length === 0) return undefined;
   const secretsDir = join(dir, 'secrets');
   await mkdir(secretsDir, { mode: 0o700 });
-  const asRoot = process.getuid?.() === 0;
+  const asRoot = chownToImageUser && process.getuid?.() === 0;
   const { uid, gid } = spec.bundle.process;
   for (const [name, value] of secrets) {
     if (!SECRET_NAME.test(name))

@@ -64,7 +64,7 @@ export class PidDriver implements RuntimeDriver {
 
   async start(spec: InstanceSpec): Promise<InstanceHandle> {
     await checkTmpfsPaths(spec);
-    const secretsDir = await createInstanceDir(this.config, spec);
+    const secretsDir = await createInstanceDir(this.config, spec, false);
     try {
       const pid = await this.spawnInstance(spec, secretsDir);
       const stat = readStat(pid);

@@ -2,9 +2,9 @@
  * The command line that runs one instance under bubblewrap: the bundle bound read-only as `/` (by an
  * open folder descriptor, so a rootless bwrap needs no access to the workspace path), a
  * fresh /proc and /dev, tmpfs only for the spec's paths, secrets bound read-only, new PID, IPC, UTS
- * and user namespaces, every capability dropped, a new session, a clean environment. When cairn
- * runs as root, bwrap itself is started as the image's user (via setpriv), so the sandbox is
- * rootless and its uid maps to the same uid outside. Pure.
+ * and user namespaces, every capability dropped, a new session, a clean environment. The image's
+ * uid inside maps to the caller's uid outside: rootless when cairn is not root (its purpose); when
+ * cairn is root it maps to host root, which is why `auto` prefers runc as root. Pure.
  */
 import type { ImageProcess } from '../types.js';
 
@@ -19,25 +19,12 @@ export interface BwrapInput {
   tmpfs: string[];
   /** Descriptor (in the child) of the open secrets folder, when the instance has secrets. */
   secretsFd?: number;
-  /** Whether the caller is root (then bwrap drops to the image user before it starts). */
-  asRoot: boolean;
 }
 
 /** argv (program first) for spawning the instance. */
 export function bwrapCommand(input: BwrapInput): string[] {
   const { uid, gid, args, cwd } = input.process;
-  const prefix = input.asRoot ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'] : [];
-  const argv = [
-    ...prefix,
-    'bwrap',
-    '--ro-bind-fd',
-    String(input.rootfsFd),
-    '/',
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-  ];
+  const argv = ['bwrap', '--ro-bind-fd', String(input.rootfsFd), '/', '--proc', '/proc', '--dev', '/dev'];
   for (const path of input.tmpfs) argv.push('--tmpfs', path);
   if (input.secretsFd !== undefined) argv.push('--ro-bind-fd', String(input.secretsFd), SECRETS_DIR);
   argv.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-user');

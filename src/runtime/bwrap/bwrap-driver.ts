@@ -14,7 +14,6 @@ export type BwrapConfig = RuntimeConfig;
 
 /** Creates the bubblewrap driver. */
 export function createBwrapDriver(config: BwrapConfig): RuntimeDriver {
-  const asRoot = process.getuid?.() === 0;
   return new PidDriver(config, {
     kind: 'bwrap',
     signalChildren: true,
@@ -28,7 +27,6 @@ export function createBwrapDriver(config: BwrapConfig): RuntimeDriver {
         env,
         hostname: spec.id,
         tmpfs: spec.run.tmpfs,
-        asRoot,
       });
       return { argv, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } };
     },

@@ -3,7 +3,9 @@
  * nothing — the instance is a plain host process that sees the host's files, processes and users —
  * and says so loudly. It still runs only from a verified bundle: the program and working folder
  * are resolved inside the bundle's read-only rootfs. Absolute paths the app opens resolve on the
- * host, so images that read e.g. /etc/<app>/config.json need runc or bwrap.
+ * host, so images that read e.g. /etc/<app>/config.json need runc or bwrap. It runs the instance as
+ * the calling user and refuses to run as root: root cannot switch to the image's user here, because
+ * the workspace's private folders would then hide the bundle from it.
  */
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -46,22 +48,18 @@ export function createProcessDriver(config: ProcessConfig): RuntimeDriver {
     signalChildren: false,
     openDirs: () => [],
     plan(spec, secretsDir) {
-      if (asRoot && secretsDir) {
-        throw new DriverError(
-          `starting ${spec.id}: the process driver cannot hand secrets to a non-root instance`,
-          {
-            hint: 'use the runc or bwrap driver for services with secrets',
-          },
-        );
+      if (asRoot) {
+        throw new DriverError(`starting ${spec.id}: the process driver does not run instances as root`, {
+          hint: 'install runc (`cairn doctor --install`), or run cairn as a non-root user',
+        });
       }
       const env = mergeEnv(spec.bundle.process.env, instanceVars(spec, secretsDir ?? ''));
       const { program, cwd } = resolveProgram(spec, env);
       const vars = Object.fromEntries(
         env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
       );
-      const user = asRoot ? { uid: spec.bundle.process.uid, gid: spec.bundle.process.gid } : {};
       const argv = [program.includes('/') ? program : `./${program}`, ...spec.bundle.process.args.slice(1)];
-      return { argv, cwd, env: vars, ...user };
+      return { argv, cwd, env: vars };
     },
   });
 }

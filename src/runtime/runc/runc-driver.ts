@@ -62,7 +62,7 @@ class RuncDriver implements RuntimeDriver {
 
   async start(spec: InstanceSpec): Promise<InstanceHandle> {
     await checkTmpfsPaths(spec);
-    const secretsDir = await createInstanceDir(this.config, spec);
+    const secretsDir = await createInstanceDir(this.config, spec, true);
     const dir = instanceDir(this.config, spec.id);
     try {
       await writeFile(join(dir, 'config.json'), JSON.stringify(this.configFor(spec, secretsDir), null, 2), {
