@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { clientIpOf, PIN_HEADER, requestHeadersForBackend } from './forward-headers.js';
 import type { HandlerContext } from './request-handler.js';
-import { selectEndpoint } from './service-pools.js';
+import { type Selection, selectEndpoint } from './service-pools.js';
 import { stickyKeyFrom } from './sticky-cookie.js';
 
 const REASONS: Record<number, string> = {
@@ -32,34 +32,56 @@ function splitAddress(address: string): { host: string; port: number } {
   return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
 }
 
-/** Handles the server's `upgrade` event. */
-export async function handleUpgrade(ctx: HandlerContext, req: IncomingMessage, client: Duplex, head: Buffer) {
-  client.on('error', () => client.destroy());
+/** Where an admitted upgrade goes; or the refusal to send. */
+type Admission =
+  | { ok: true; route: string; service: string; selection: Selection & { ok: true }; clientIp: string }
+  | { ok: false; status: number; message: string };
+
+/** The same route, rate-limit, auth and release choice as a plain request. */
+async function admit(ctx: HandlerContext, req: IncomingMessage): Promise<Admission> {
   const match = ctx.table.match(req.headers.host, req.url ?? '/');
-  if (!match) return refuse(client, 404, `no route for host ${req.headers.host ?? '(none)'}`);
+  if (!match) return { ok: false, status: 404, message: `no route for host ${req.headers.host ?? '(none)'}` };
   const policies = ctx.policies[match.index];
   const clientIp = clientIpOf(req.socket.remoteAddress);
   if (policies?.limiter && !policies.limiter.take(clientIp, ctx.now()).allowed)
-    return refuse(client, 429, 'slow down: rate limit exceeded');
+    return { ok: false, status: 429, message: 'slow down: rate limit exceeded' };
   if (policies?.verifier) {
     const verdict = await policies.verifier.verify(req.headers.authorization);
-    if (!verdict.ok) return refuse(client, 401, `authenticate: ${verdict.reason}`);
+    if (!verdict.ok) return { ok: false, status: 401, message: `authenticate: ${verdict.reason}` };
   }
-  const routing = ctx.routing.get(match.route.service);
-  if (!routing) return refuse(client, 503, `service ${match.route.service} has no release taking traffic`);
+  const service = match.route.service;
+  const routing = ctx.routing.get(service);
+  if (!routing)
+    return { ok: false, status: 503, message: `service ${service} has no release taking traffic` };
   const pin = req.headers[PIN_HEADER];
-  const selection = selectEndpoint(
-    routing,
-    {
-      pin: ctx.pinHeader && typeof pin === 'string' ? pin : undefined,
-      stickyKey: stickyKeyFrom(req.headers.cookie),
-      newKey: () => 'upgrade',
-    },
-    ctx.registry,
-    ctx.now(),
-  );
-  if (!selection.ok) return refuse(client, 503, selection.reason);
-  const { endpoint } = selection;
+  const selector = {
+    pin: ctx.pinHeader && typeof pin === 'string' ? pin : undefined,
+    stickyKey: stickyKeyFrom(req.headers.cookie),
+    newKey: () => 'upgrade',
+  };
+  const selection = selectEndpoint(routing, selector, ctx.registry, ctx.now());
+  if (!selection.ok) return { ok: false, status: 503, message: selection.reason };
+  return { ok: true, route: String(match.index), service, selection, clientIp };
+}
+
+function requestHead(ctx: HandlerContext, req: IncomingMessage, clientIp: string): string {
+  const headers = requestHeadersForBackend(req.rawHeaders, {
+    clientIp,
+    proto: 'http',
+    trustForwarded: ctx.trustForwarded,
+    keepUpgrade: true,
+  });
+  let text = `${req.method} ${req.url} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${text}\r\n`;
+}
+
+/** Handles the server's `upgrade` event. */
+export async function handleUpgrade(ctx: HandlerContext, req: IncomingMessage, client: Duplex, head: Buffer) {
+  client.on('error', () => client.destroy());
+  const admission = await admit(ctx, req);
+  if (!admission.ok) return refuse(client, admission.status, admission.message);
+  const { endpoint, release } = admission.selection;
   const startedMs = performance.now();
   ctx.registry.acquire(endpoint);
   ctx.tunnels.add(client);
@@ -68,24 +90,15 @@ export async function handleUpgrade(ctx: HandlerContext, req: IncomingMessage, c
   let status = 101;
   backend.once('connect', () => {
     backend.setTimeout(0);
-    const headers = requestHeadersForBackend(req.rawHeaders, {
-      clientIp,
-      proto: 'http',
-      trustForwarded: ctx.trustForwarded,
-      keepUpgrade: true,
-    });
-    let text = `${req.method} ${req.url} HTTP/1.1\r\n`;
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    backend.write(`${text}\r\n`);
+    backend.write(requestHead(ctx, req, admission.clientIp));
     if (head.length > 0) backend.write(head);
     backend.pipe(client);
     client.pipe(backend);
   });
   backend.on('error', () => {
-    if (!backend.bytesRead) {
-      status = 502;
-      refuse(client, 502, `backend ${endpoint.id} failed`);
-    } else client.destroy();
+    if (backend.bytesRead > 0) return client.destroy();
+    status = 502;
+    refuse(client, 502, `backend ${endpoint.id} failed`);
   });
   let closed = false;
   const close = () => {
@@ -95,14 +108,8 @@ export async function handleUpgrade(ctx: HandlerContext, req: IncomingMessage, c
     backend.destroy();
     if (status === 101) client.destroy(); // a refusal is still being written; `end` closes it
     ctx.registry.release(endpoint);
-    ctx.recorder.record(
-      String(match.index),
-      match.route.service,
-      selection.release,
-      status,
-      performance.now() - startedMs,
-      ctx.now(),
-    );
+    const durationMs = performance.now() - startedMs;
+    ctx.recorder.record(admission.route, admission.service, release, status, durationMs, ctx.now());
   };
   backend.once('close', close);
   client.once('close', close);
