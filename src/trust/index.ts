@@ -19,6 +19,7 @@ export {
 } from './bundle.js';
 export {
   type Envelope,
+  envelopePayload,
   INTOTO_PAYLOAD_TYPE,
   pae,
   parseEnvelope,
@@ -28,6 +29,7 @@ export {
 export {
   addAttestation,
   addCosignSignature,
+  readReferrerBundle,
   readReferrersIndex,
   readSignatureManifest,
 } from './image-attach.js';

@@ -9,17 +9,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ImageStore, openImageStore, RegistryClient } from '../../src/artifact/index.js';
+import { validateSbom } from '../../src/artifact/sbom.js';
 import {
   addAttestation,
   CYCLONEDX_PREDICATE_TYPE,
+  envelopePayload,
   imageStatement,
   loadPublicKey,
   loadSigningKey,
+  parseStatement,
   pullSignatures,
   pushSignatures,
+  readReferrerBundle,
   readReferrersIndex,
   referrersTag,
   signatureTag,
+  verifyBundle,
   verifyImage,
 } from '../../src/trust/index.js';
 import { type CliResult, cairn, REPO_ROOT } from '../helpers/cli.js';
@@ -145,6 +150,23 @@ describe('signed images: build → sign → push → pull → verify', () => {
     expect(code).toBe(0);
   });
 
+  it('Given the SBOM of examples/hello, then it is strict-valid CycloneDX naming node and the Debian packages of its libraries', async () => {
+    const store = openImageStore(join(project, '.cairn/store'));
+    const trusted = [loadPublicKey(join(project, '.cairn/keys/cairn.pub'))];
+    const index = (await readReferrersIndex(store, imageA))!;
+    const entry = index.manifests.find(
+      (m) => m.annotations?.['dev.sigstore.bundle.predicateType'] === CYCLONEDX_PREDICATE_TYPE,
+    )!;
+    const { bundle } = await readReferrerBundle(store, entry);
+    const statement = parseStatement(envelopePayload(verifyBundle(bundle, trusted).envelope), 'sbom');
+    expect(await validateSbom(JSON.stringify(statement.predicate))).toBeUndefined();
+    const purls = (statement.predicate as { components: Array<{ purl?: string }> }).components.map(
+      (c) => c.purl,
+    );
+    expect(purls).toContain(`pkg:generic/node@${process.versions.node}`);
+    expect(purls.some((p) => p?.startsWith('pkg:deb/debian/libc6@'))).toBe(true);
+  });
+
   it('Given the image pushed to a registry, when pulled into an empty store, then it verifies there', async () => {
     expect(
       cairn(['push', imageA, '--to', `${registryAddr}/trust/hello:v1`, '--insecure'], { cwd: project }).code,
@@ -197,17 +219,20 @@ describe('signed images: build → sign → push → pull → verify', () => {
     const { dir, store } = copyOf(project);
     const sig = await store.resolve(signatureTag(imageA));
     const manifest = await store.readManifest(sig.digest);
-    const layer = manifest.layers[0]!;
-    const bytes = Buffer.from(layer.annotations!['dev.cosignproject.cosign/signature']!, 'base64');
-    bytes[10] = bytes[10]! ^ 1;
-    layer.annotations!['dev.cosignproject.cosign/signature'] = bytes.toString('base64');
+    expect(manifest.layers).toHaveLength(2); // build signed it as "hello", `cairn sign` by digest
+    for (const layer of manifest.layers) {
+      const bytes = Buffer.from(layer.annotations!['dev.cosignproject.cosign/signature']!, 'base64');
+      bytes[10] = bytes[10]! ^ 1;
+      layer.annotations!['dev.cosignproject.cosign/signature'] = bytes.toString('base64');
+    }
     await store.tag(
       signatureTag(imageA),
       await store.putBlob(Buffer.from(JSON.stringify(manifest)), manifest.mediaType!),
     );
     const { code, report } = verifyJson(dir, imageA);
     expect(code).toBe(3);
-    expect(failed(report)).toEqual({ signature: 'no trusted key made this signature' });
+    const twice = 'no trusted key made this signature; no trusted key made this signature';
+    expect(failed(report)).toEqual({ signature: twice });
   });
 
   it("Given another image's signature swapped in, then the signature check names the other image", async () => {
