@@ -28,7 +28,7 @@ describe('buildEntry', () => {
   it('writes exactly the canonical JSON of the entry, whatever the event', () => {
     const text = fc.option(fc.string({ minLength: 1 }), { nil: undefined });
     const event = fc.record({
-      action: fc.constantFrom('deploy.start', 'a', 'instance.stop-all'),
+      action: fc.constantFrom('deploy.start', 'a', 'instance.stop-all', 'api.auth_failed'),
       subject: fc.record({ service: text, env: text, release: text, instance: text, image: text }),
       reason: text,
       specCommit: text,

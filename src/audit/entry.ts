@@ -50,7 +50,7 @@ export const REDACTED = '[redacted]';
 /** Detail keys that name a secret. `keyId`, `keyName`, `tokenName` are names, not secrets. */
 const SECRET_KEY = /(pass(word|wd|phrase)?|secret|token|credential|authorization|cookie|private|key)$/i;
 const PRIVATE_KEY_PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-const ACTION = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/;
+const ACTION = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 
 /** Whether a detail member would leak a secret: a secret-sounding key (unless the value is a digest), or a private key. */
 export function looksSecret(key: string, value: unknown): boolean {
@@ -107,7 +107,7 @@ export function buildEntry(
 ): { entry: Omit<AuditEntry, 'leafHash'>; bytes: string } {
   if (typeof event?.action !== 'string' || !ACTION.test(event.action)) {
     throw invalid(
-      `recording an audit event: action "${String(event?.action)}" is not dotted lower-case words (e.g. deploy.start)`,
+      `recording an audit event: action "${String(event?.action)}" is not dotted lower-case words (e.g. deploy.start, api.auth_failed)`,
     );
   }
   for (const field of ['digestBefore', 'digestAfter'] as const) {
