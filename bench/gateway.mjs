@@ -2,7 +2,9 @@
 // Gateway throughput and latency against nginx as a reverse proxy, with the same backend and the
 // same load tool (wrk) in the same run, plus the gateway while weights flip every 100 ms.
 // Needs `npm run build`, `wrk` and `nginx` (Debian packages). Prints JSON, then a one-line summary.
-// Environment: BENCH_SECONDS (per phase, default 8), BENCH_CONNECTIONS (default 64).
+// Phases are interleaved over BENCH_ROUNDS rounds and medians reported, because on a shared
+// machine the load of other processes shifts between phases.
+// Environment: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (64).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,8 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { createGateway } from '../dist/gateway/index.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const LOW_CONNECTIONS = 4;
 const FLIP_EVERY_MS = 100;
@@ -153,32 +156,71 @@ async function main() {
 
     await wrk(`http://${gatewayAddress}/`, CONNECTIONS, 2); // warm up both paths (JIT, keep-alive pools)
     await wrk(`http://127.0.0.1:${nginxPort}/`, CONNECTIONS, 2);
-    const result = { seconds: SECONDS, connections: CONNECTIONS, lowConnections: LOW_CONNECTIONS };
-    result.direct = await wrk(`http://127.0.0.1:${backendA}/`, LOW_CONNECTIONS);
-    result.nginx = await wrk(`http://127.0.0.1:${nginxPort}/`, CONNECTIONS);
-    result.gateway = await wrk(`http://${gatewayAddress}/`, CONNECTIONS);
-    result.bareNodeProxy = await wrk(`http://127.0.0.1:${bare.port}/`, CONNECTIONS);
-    result.nginxLow = await wrk(`http://127.0.0.1:${nginxPort}/`, LOW_CONNECTIONS);
-    result.gatewayLow = await wrk(`http://${gatewayAddress}/`, LOW_CONNECTIONS);
+    const urls = {
+      direct: `http://127.0.0.1:${backendA}/`,
+      nginx: `http://127.0.0.1:${nginxPort}/`,
+      gateway: `http://${gatewayAddress}/`,
+      bareNodeProxy: `http://127.0.0.1:${bare.port}/`,
+    };
     let flips = 0;
-    const flipper = setInterval(() => {
-      flips++;
-      setWeight(flips % 2 === 0 ? 100 : flips % 4 === 1 ? 0 : 50);
-    }, FLIP_EVERY_MS);
-    result.gatewayFlipping = await wrk(`http://${gatewayAddress}/`, CONNECTIONS);
-    clearInterval(flipper);
-    result.flips = flips;
-    result.throughputRatio = round(result.gateway.requestsPerS / result.nginx.requestsPerS);
-    result.bareNodeProxyRatio = round(result.bareNodeProxy.requestsPerS / result.nginx.requestsPerS);
-    result.addedP99MsVsDirect = round(result.gatewayLow.p99Ms - result.direct.p99Ms, 3);
-    result.addedP99MsVsNginx = round(result.gatewayLow.p99Ms - result.nginxLow.p99Ms, 3);
+    const flipping = async () => {
+      const flipper = setInterval(() => {
+        flips++;
+        setWeight(flips % 2 === 0 ? 100 : flips % 4 === 1 ? 0 : 50);
+      }, FLIP_EVERY_MS);
+      const r = await wrk(urls.gateway, CONNECTIONS);
+      clearInterval(flipper);
+      setWeight(100);
+      return r;
+    };
+    const rounds = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      rounds.push({
+        nginx: await wrk(urls.nginx, CONNECTIONS),
+        gateway: await wrk(urls.gateway, CONNECTIONS),
+        bareNodeProxy: await wrk(urls.bareNodeProxy, CONNECTIONS),
+        gatewayFlipping: await flipping(),
+        direct: await wrk(urls.direct, LOW_CONNECTIONS),
+        nginxLow: await wrk(urls.nginx, LOW_CONNECTIONS),
+        gatewayLow: await wrk(urls.gateway, LOW_CONNECTIONS),
+      });
+    }
+    const median = (name, field) => {
+      const values = rounds.map((r) => r[name][field]).sort((a, b) => a - b);
+      return values[Math.floor(values.length / 2)];
+    };
+    const summary = {};
+    for (const name of Object.keys(rounds[0]))
+      summary[name] = {
+        requestsPerS: median(name, 'requestsPerS'),
+        p50Ms: median(name, 'p50Ms'),
+        p99Ms: median(name, 'p99Ms'),
+        lost: rounds.reduce((sum, r) => sum + r[name].lost, 0),
+      };
+    const ratios = rounds.map((r) => r.gateway.requestsPerS / r.nginx.requestsPerS).sort((a, b) => a - b);
+    const result = {
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      connections: CONNECTIONS,
+      lowConnections: LOW_CONNECTIONS,
+      flips,
+      median: summary,
+      throughputRatio: round(ratios[Math.floor(ratios.length / 2)]),
+      bareNodeProxyRatio: round(summary.bareNodeProxy.requestsPerS / summary.nginx.requestsPerS),
+      addedP99MsVsDirect: round(summary.gatewayLow.p99Ms - summary.direct.p99Ms, 3),
+      addedP99MsVsNginx: round(summary.gatewayLow.p99Ms - summary.nginxLow.p99Ms, 3),
+      loadAverage: (await import('node:os')).loadavg().map((l) => round(l)),
+      perRound: rounds,
+    };
+    const m = summary;
     console.log(JSON.stringify(result, null, 2));
     console.log(
-      `gateway ${Math.round(result.gateway.requestsPerS)} req/s vs nginx ${Math.round(result.nginx.requestsPerS)} req/s ` +
-        `(${result.throughputRatio}x, c=${CONNECTIONS}; bare node proxy ${result.bareNodeProxyRatio}x); p99 at c=${LOW_CONNECTIONS}: gateway ${result.gatewayLow.p99Ms} ms, ` +
-        `nginx ${result.nginxLow.p99Ms} ms, direct ${result.direct.p99Ms} ms (+${result.addedP99MsVsDirect} ms); ` +
-        `flipping every ${FLIP_EVERY_MS} ms (${flips} flips): ${Math.round(result.gatewayFlipping.requestsPerS)} req/s, ` +
-        `p99 ${result.gatewayFlipping.p99Ms} ms, lost ${result.gatewayFlipping.lost}`,
+      `median of ${ROUNDS}: gateway ${Math.round(m.gateway.requestsPerS)} req/s vs nginx ${Math.round(m.nginx.requestsPerS)} req/s ` +
+        `(${result.throughputRatio}x at c=${CONNECTIONS}; bare node proxy ${result.bareNodeProxyRatio}x); ` +
+        `p99 at c=${LOW_CONNECTIONS}: gateway ${m.gatewayLow.p99Ms} ms, nginx ${m.nginxLow.p99Ms} ms, direct ${m.direct.p99Ms} ms ` +
+        `(+${result.addedP99MsVsDirect} ms vs direct); flipping every ${FLIP_EVERY_MS} ms (${flips} flips): ` +
+        `${Math.round(m.gatewayFlipping.requestsPerS)} req/s, p99 ${m.gatewayFlipping.p99Ms} ms, lost ${m.gatewayFlipping.lost}; ` +
+        `load average ${result.loadAverage[0]}`,
     );
   } finally {
     await gateway?.close(1000);
