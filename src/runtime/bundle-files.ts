@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bundleMode } from './layer-entry.js';
+import { bundleDirMode } from './layer-entry.js';
 import type { FileEntry } from './types.js';
 
 const DEFAULT_DIR_MODE = 0o755;
@@ -59,5 +59,5 @@ async function walk(
 }
 
 function sealedMode(dirModes: Map<string, number>, rel: string): number {
-  return bundleMode(dirModes.get(rel) ?? DEFAULT_DIR_MODE);
+  return bundleDirMode(dirModes.get(rel) ?? DEFAULT_DIR_MODE);
 }

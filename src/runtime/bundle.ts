@@ -23,6 +23,8 @@ import type { BlobSource, Bundle, ImageProcess } from './types.js';
 
 const BUNDLE_FILE = 'bundle.json';
 const MOUNT_POINTS = ['proc', 'dev', 'sys', 'tmp', 'run/secrets'];
+/** /tmp as every distribution has it; a tmpfs mounted there takes this mode. */
+const TMP_MODE = 0o1777;
 const FILES_FILE = 'files.json';
 const GZIP_LAYERS = [
   'application/vnd.oci.image.layer.v1.tar+gzip',
@@ -142,6 +144,7 @@ async function unpackInto(tmp: string, image: VerifiedImage): Promise<void> {
   const proc = imageProcess(image.config, etc, image.digest);
   // Mount points must exist before sealing: a runtime must never create them in a shared bundle.
   for (const point of MOUNT_POINTS) await makeMountPoint(rootfs, point);
+  if (!state.dirModes.has('tmp')) state.dirModes.set('tmp', TMP_MODE);
   const files = canonicalJson(await sealAndList(rootfs, state.dirModes));
   const record: BundleRecord = {
     imageDigest: image.digest,

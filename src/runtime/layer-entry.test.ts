@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IntegrityError } from '../lib/index.js';
-import { bundleMode, classifyEntry, isInside, normalizeEntryPath } from './layer-entry.js';
+import { bundleDirMode, bundleMode, classifyEntry, isInside, normalizeEntryPath } from './layer-entry.js';
 
 describe('normalizeEntryPath', () => {
   it('strips leading ./ and / and duplicate slashes', () => {
@@ -50,5 +50,13 @@ describe('bundleMode', () => {
     expect(bundleMode(0o644)).toBe(0o444);
     expect(bundleMode(0o1777)).toBe(0o555);
     expect(bundleMode(0o600)).toBe(0o400);
+  });
+});
+
+describe('bundleDirMode', () => {
+  it('drops owner write and setuid/setgid, keeps sticky world-writable folders for tmpfs', () => {
+    expect(bundleDirMode(0o755)).toBe(0o555);
+    expect(bundleDirMode(0o1777)).toBe(0o1577);
+    expect(bundleDirMode(0o2775)).toBe(0o575);
   });
 });

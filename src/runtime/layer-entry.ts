@@ -61,3 +61,13 @@ export function isInside(path: string, dir: string): boolean {
 export function bundleMode(tarMode: number): number {
   return tarMode & 0o555;
 }
+
+/**
+ * The on-disk mode a bundle folder gets: no owner write (the bundle's owner is cairn), no setuid or
+ * setgid, but group/other write and sticky bits stay — runc gives a tmpfs mounted on a folder that
+ * folder's mode, so `/tmp` (1777 in the image) must stay world-writable for its tmpfs to be. The
+ * folders themselves are reachable only through the workspace's private parents.
+ */
+export function bundleDirMode(tarMode: number): number {
+  return tarMode & 0o1577;
+}

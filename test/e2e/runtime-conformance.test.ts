@@ -100,7 +100,7 @@ describe.each(['runc', 'bwrap', 'process'] as RuntimeKind[])('runtime driver %s'
       const h = await startOne();
       expect(h.kind).toBe(kind);
       expect(await serves(h.port), readFileSync(driver.logs(h), 'utf8')).toBe(true);
-      expect(await get(h.port)).toMatchObject({ greeting: 'injected', port: String(h.port) });
+      expect(await get(h.port)).toMatchObject({ greeting: 'injected', port: String(h.port), writeTmp: 'ok' });
       expect((await driver.inspect(h)).status).toBe('running');
       expect((await driver.list()).map((x) => x.id)).toContain(h.id);
       expect(readFileSync(driver.logs(h), 'utf8')).toContain('"msg":"listening"');

@@ -10,7 +10,7 @@ const input = {
 };
 
 /** The value following a flag in argv. */
-const after = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
+const valueAfter = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
 
 describe('bwrapCommand', () => {
   it('binds the bundle read-only as / and runs the image command after --', () => {
@@ -22,7 +22,7 @@ describe('bwrapCommand', () => {
 
   it('drops capabilities, unshares namespaces and keeps values with = intact', () => {
     const argv = bwrapCommand(input);
-    expect(after(argv, '--cap-drop')).toBe('ALL');
+    expect(valueAfter(argv, '--cap-drop')).toBe('ALL');
     expect(argv).toContain('--disable-userns');
     for (const ns of ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-user'])
       expect(argv).toContain(ns);
@@ -34,7 +34,7 @@ describe('bwrapCommand', () => {
   it('binds secrets read-only only when there are some, and runs as the image user', () => {
     expect(bwrapCommand(input)).not.toContain('/run/secrets');
     const argv = bwrapCommand({ ...input, secretsFd: 4 });
-    expect(after(argv, '--uid')).toBe('65532');
+    expect(valueAfter(argv, '--uid')).toBe('65532');
     const j = argv.indexOf('/run/secrets');
     expect(argv.slice(j - 2, j + 1)).toEqual(['--ro-bind-fd', '4', '/run/secrets']);
   });
