@@ -31,6 +31,14 @@ export {
   REF_NAME_ANNOTATION,
 } from './oci.js';
 export { formatBytes, progressPrinter, renderProgressBar } from './progress.js';
+export {
+  createLayoutPublisher,
+  createPublisher,
+  createRegistryPublisher,
+  type ImagePublisher,
+  type LayoutPublisherConfig,
+  type RegistryPublisherConfig,
+} from './publisher.js';
 export { type Credentials, credentialsFromEnv } from './registry-auth.js';
 export { type Progress, RegistryClient, type RegistryClientConfig } from './registry-client.js';
 export {

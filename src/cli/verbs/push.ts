@@ -1,17 +1,14 @@
 import {
+  createPublisher,
   credentialsFromEnv,
-  formatRegistryRef,
-  parseRegistryRef,
   progressPrinter,
-  pushImage,
-  RegistryClient,
   resolveImage,
   workspaceStore,
 } from '../../artifact/index.js';
 import { findSpecFile, loadSpec, type Spec } from '../../spec/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 
-const USAGE = 'cairn push IMAGE --to REGISTRY/REPO[:TAG] [--insecure] [-f FILE] [--output json]';
+const USAGE = 'cairn push IMAGE --to REGISTRY/REPO[:TAG]|oci:PATH:REF [--insecure] [-f FILE] [--output json]';
 
 function specOrNothing(file: string): Spec | undefined {
   try {
@@ -23,15 +20,16 @@ function specOrNothing(file: string): Spec | undefined {
 
 export const command: Command = {
   name: 'push',
-  summary: 'Push an image from .cairn/store to a registry (OCI distribution API).',
+  summary: 'Push an image from .cairn/store to a registry (OCI distribution API) or another OCI layout.',
   usage: USAGE,
   description: `IMAGE is a service name (its latest build), a store ref, a digest or a unique digest prefix.
 Blobs the registry already has are skipped; large layers go up in chunks; the manifest goes last, so
 a failed push never leaves a tag pointing at missing content. --insecure uses plain HTTP and is only
 accepted for a registry on this machine. Credentials: CAIRN_REGISTRY_USERNAME and
-CAIRN_REGISTRY_PASSWORD (basic auth, or exchanged for a bearer token when the registry asks).`,
+CAIRN_REGISTRY_PASSWORD (basic auth, or exchanged for a bearer token when the registry asks).
+--to oci:PATH:REF copies the image into another OCI image layout instead.`,
   options: {
-    to: { type: 'string', value: 'REGISTRY/REPO[:TAG]', description: 'Where to push.' },
+    to: { type: 'string', value: 'REGISTRY/REPO[:TAG]|oci:PATH:REF', description: 'Where to push.' },
     insecure: { type: 'boolean', description: 'Plain HTTP, for a loopback registry only.' },
     file: FILE_OPTION,
     output: OUTPUT_OPTION,
@@ -41,25 +39,18 @@ CAIRN_REGISTRY_PASSWORD (basic auth, or exchanged for a bearer token when the re
     if (!image || ctx.args.length > 1) throw new UsageError('pushing: name exactly one IMAGE', USAGE);
     if (typeof ctx.options.to !== 'string')
       throw new UsageError('pushing: say where with --to REGISTRY/REPO[:TAG]', USAGE);
-    const target = parseRegistryRef(ctx.options.to);
-    if (target.digest) throw new UsageError('pushing: --to takes a tag, not a digest', USAGE);
+    const credentials = credentialsFromEnv(ctx.env);
+    const insecure = ctx.options.insecure === true;
+    const publisher = createPublisher(ctx.options.to, { insecure, credentials, baseDir: ctx.cwd });
     const file = findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
     const store = workspaceStore(file, ctx.env);
     const descriptor = await resolveImage(store, image, specOrNothing(file));
-    const credentials = credentialsFromEnv(ctx.env);
-    const client = new RegistryClient({
-      registry: target.registry,
-      insecure: ctx.options.insecure === true,
-      ...(credentials ? { credentials } : {}),
-    });
     const progress = progressPrinter(ctx.stderr, ctx.output === 'text' && process.stderr.isTTY === true);
-    const result = await pushImage(store, descriptor, target, client, progress);
+    const result = await publisher.publish(store, descriptor, progress);
     if (ctx.output === 'json') ctx.stdout(`${JSON.stringify(result, null, 2)}\n`);
     else {
-      const name = formatRegistryRef(target);
-      ctx.stdout(
-        `pushed ${name} ${result.digest} (${result.uploaded.length} blob(s) uploaded, ${result.skipped.length} already there)\n`,
-      );
+      const counts = `${result.uploaded.length} blob(s) uploaded, ${result.skipped.length} already there`;
+      ctx.stdout(`pushed ${publisher.destination} ${result.digest} (${counts})\n`);
     }
     return 0;
   },
