@@ -6,11 +6,11 @@
 import { dirname, join } from 'node:path';
 import type { LoadedSpec } from '../spec/index.js';
 import { type ResolvedBase, resolveBase } from './base-source.js';
-import { DEFAULT_SOURCE_DATE_EPOCH, entriesKey, readBuildInputs } from './build-inputs.js';
+import { type BuildInputs, DEFAULT_SOURCE_DATE_EPOCH, entriesKey, readBuildInputs } from './build-inputs.js';
 import { depsLayerRequest } from './deps-layer.js';
 import { gitAnnotations } from './git-info.js';
 import { type BuiltLayer, imageDocuments } from './image-config.js';
-import { type CachedLayer, LayerCache } from './layer-cache.js';
+import { type CachedLayer, LayerCache, type LayerRequest } from './layer-cache.js';
 import type { ImageStore } from './layout-store.js';
 import { ANNOTATION, type Descriptor, type ImageConfig, MEDIA_TYPE, type OciManifest } from './oci.js';
 import type { Credentials } from './registry-auth.js';
@@ -74,14 +74,7 @@ export async function buildImage(
     mtimeSec,
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });
-  const built: Array<{ role: string; layer: CachedLayer }> = [];
-  if (deps) built.push({ role: 'dependencies', layer: await cache.layer(deps) });
-  const app = { createdBy: `cairn: application (${workdir})`, key: entriesKey(inputs.app), mtimeSec };
-  built.push({ role: 'application', layer: await cache.layer({ ...app, entries: () => inputs.app }) });
-  if (inputs.files.length > 0) {
-    const files = { createdBy: 'cairn: configuration files', key: entriesKey(inputs.files), mtimeSec };
-    built.push({ role: 'files', layer: await cache.layer({ ...files, entries: () => inputs.files }) });
-  }
+  const built = await serviceLayers(cache, inputs, deps, mtimeSec);
   const docs = imageDocuments({
     base,
     layers: built.map((b) => b.layer as BuiltLayer),
@@ -111,6 +104,30 @@ export async function buildImage(
     base: { name: base.name, digest: base.digest },
     seconds: Math.round(now() - started) / 1000,
   };
+}
+
+type RoleLayer = { role: string; layer: CachedLayer };
+
+/** Dependencies (when there is a lockfile), application, and files (when there are any), from the cache when unchanged. */
+async function serviceLayers(
+  cache: LayerCache,
+  inputs: BuildInputs,
+  deps: LayerRequest | undefined,
+  mtimeSec: number,
+): Promise<RoleLayer[]> {
+  const built: RoleLayer[] = [];
+  if (deps) built.push({ role: 'dependencies', layer: await cache.layer(deps) });
+  const app = {
+    createdBy: `cairn: application (${inputs.spec.build.workdir})`,
+    key: entriesKey(inputs.app),
+    mtimeSec,
+  };
+  built.push({ role: 'application', layer: await cache.layer({ ...app, entries: () => inputs.app }) });
+  if (inputs.files.length > 0) {
+    const files = { createdBy: 'cairn: configuration files', key: entriesKey(inputs.files), mtimeSec };
+    built.push({ role: 'files', layer: await cache.layer({ ...files, entries: () => inputs.files }) });
+  }
+  return built;
 }
 
 function baseLayers(base: ResolvedBase): BuildLayerInfo[] {
