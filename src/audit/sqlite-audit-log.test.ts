@@ -111,6 +111,23 @@ describe('checkpoints', () => {
   });
 });
 
+describe('a tampered checkpoint frontier', () => {
+  it('is reported by verify; appends still land, and an explicit checkpoint refuses to sign', () => {
+    for (let i = 0; i < 10; i++) audit.record(event(i));
+    store.db.exec('DROP TRIGGER audit_checkpoints_no_update');
+    store.db.prepare('UPDATE audit_checkpoints SET frontier = ?').run(Buffer.alloc(32, 7));
+    store.db.exec(
+      "CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'no'); END",
+    );
+    expect(audit.verify().findings).toEqual([
+      { checkpoint: 0, problem: 'checkpoint 0: the subtree hashes stored with it do not match its root' },
+    ]);
+    for (let i = 10; i < 25; i++) store.transaction(() => audit.record(event(i)));
+    expect(audit.size()).toBe(25);
+    expect(() => audit.checkpoint()).toThrow(/does not match its root/);
+  });
+});
+
 describe('proofs', () => {
   it('proves an entry against the latest checkpoint, signing one when the entry is not covered yet', () => {
     for (let i = 0; i < 13; i++) audit.record(event(i));

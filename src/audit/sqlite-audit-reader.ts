@@ -8,10 +8,11 @@ import { NotFoundError, ValidationError } from '../lib/index.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { type AuditEntry, parseEntry } from './entry.js';
 import { formatExportHeader } from './export-format.js';
+import { decodeFrontier, frontierRoot } from './frontier.js';
 import { auditPublicKeyPath, readAuditPublicKey } from './keys.js';
 import { HASH_BYTES, MerkleTree } from './merkle.js';
 import { formatTlogProof } from './tlog-proof.js';
-import { type EntryRecord, type VerifyReport, verifyLog } from './verify.js';
+import { type EntryRecord, type Finding, type VerifyReport, verifyLog } from './verify.js';
 
 export interface Checkpoint {
   origin: string;
@@ -193,9 +194,35 @@ export class AuditReader {
       report.findings.push({
         problem: `append-only triggers were removed (${missing.join(', ')}): the tables can be rewritten`,
       });
-      report.ok = false;
     }
+    report.findings.push(...this.storedFrontierFindings());
+    report.ok = report.findings.length === 0;
     return report;
+  }
+
+  /** The frontier stored with each checkpoint must fold to the root it signed, or the next signing fails. */
+  private storedFrontierFindings(): Finding[] {
+    const rows = this.db
+      .prepare('SELECT size, frontier, note FROM audit_checkpoints ORDER BY id')
+      .raw()
+      .all() as Array<[number, Buffer, string]>;
+    const findings: Finding[] = [];
+    rows.forEach(([size, bytes, note], i) => {
+      const frontier = decodeFrontier(size, bytes);
+      let signed: Buffer | undefined;
+      try {
+        signed = parseCheckpoint(note).rootHash;
+      } catch {
+        return; // verifyLog reports an unreadable note
+      }
+      if (!frontier || !frontierRoot(frontier).equals(signed)) {
+        findings.push({
+          checkpoint: i,
+          problem: `checkpoint ${i}: the subtree hashes stored with it do not match its root`,
+        });
+      }
+    });
+    return findings;
   }
 
   /** Writes the export file through `write`, in batches of lines. */
