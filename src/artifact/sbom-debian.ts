@@ -7,14 +7,16 @@ import { readFileSync } from 'node:fs';
 import type { DebianPackage } from './sbom.js';
 
 /** dpkg's own format placeholders (not JavaScript templates). */
-const DPKG_FORMAT = ['-f=$', '{Version} $', '{Architecture}'].join('');
+const DPKG_FORMAT = ['-f=$', '{binary:Package} $', '{Version} $', '{Architecture}\\n'].join('');
 const USR_MERGED = /^\/usr(\/(?:lib|lib64|bin|sbin)\/)/;
 
+/** stdout of a command, also when it exits non-zero (dpkg -S does when some path is unknown). */
 function run(command: string, args: string[]): string | undefined {
   try {
     return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return undefined;
+  } catch (error) {
+    const stdout = (error as { stdout?: string }).stdout;
+    return typeof stdout === 'string' && stdout !== '' ? stdout : undefined;
   }
 }
 
@@ -30,30 +32,46 @@ function distro(): string | undefined {
   }
 }
 
-/** The owning package (`libc6:amd64`) of a path, trying the pre-usrmerge path dpkg may know it by. */
-function owner(path: string): string | undefined {
-  for (const candidate of [path, path.replace(USR_MERGED, '$1')]) {
-    const line = run('dpkg', ['-S', candidate])?.split('\n')[0] ?? '';
-    const packages = /^(.+?): \//.exec(line)?.[1];
-    if (packages) return packages.split(',')[0]!.trim();
+/**
+ * The owning package (`libc6:amd64`) of each path, in one `dpkg -S` call; a path is also tried
+ * by its pre-usrmerge name (`/usr/lib/x` as `/lib/x`), which is how dpkg may know it.
+ */
+function owners(paths: string[]): Map<string, string> {
+  const alias = new Map<string, string>();
+  for (const p of paths) {
+    alias.set(p, p);
+    const old = p.replace(USR_MERGED, '$1');
+    if (old !== p) alias.set(old, p);
   }
-  return undefined;
+  const found = new Map<string, string>();
+  for (const line of (run('dpkg', ['-S', ...alias.keys()]) ?? '').split('\n')) {
+    const m = /^(.+?): (\/.*)$/.exec(line);
+    const path = m ? alias.get(m[2]!) : undefined;
+    if (m && path && !found.has(path)) found.set(path, m[1]!.split(',')[0]!.trim());
+  }
+  return found;
+}
+
+/** Version and architecture of each installed package, in one `dpkg-query` call. */
+function versions(packages: string[]): Map<string, { version: string; arch: string }> {
+  const result = new Map<string, { version: string; arch: string }>();
+  if (packages.length === 0) return result;
+  for (const line of (run('dpkg-query', ['-W', DPKG_FORMAT, ...packages]) ?? '').split('\n')) {
+    const [pkg, version, arch] = line.split(' ');
+    if (pkg && version) result.set(pkg, { version, arch: arch ?? '' });
+  }
+  return result;
 }
 
 /** The Debian package of each host path dpkg knows, keyed by the same path. */
 export function debianPackagesOf(paths: string[]): Record<string, DebianPackage> {
   const result: Record<string, DebianPackage> = {};
-  if (run('dpkg', ['--version']) === undefined) return result;
+  if (paths.length === 0 || run('dpkg', ['--version']) === undefined) return result;
   const dist = distro();
-  const versions = new Map<string, { version: string; arch: string } | undefined>();
-  for (const path of paths) {
-    const pkg = owner(path);
-    if (!pkg) continue;
-    if (!versions.has(pkg)) {
-      const out = run('dpkg-query', ['-W', DPKG_FORMAT, pkg])?.trim().split(' ');
-      versions.set(pkg, out?.[0] ? { version: out[0], arch: out[1] ?? '' } : undefined);
-    }
-    const v = versions.get(pkg);
+  const owned = owners(paths);
+  const known = versions([...new Set(owned.values())]);
+  for (const [path, pkg] of owned) {
+    const v = known.get(pkg) ?? known.get(pkg.split(':')[0]!);
     if (!v) continue;
     result[path] = {
       package: pkg.split(':')[0]!,

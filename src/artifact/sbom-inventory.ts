@@ -48,7 +48,9 @@ export const PATH_PROPERTY = 'cairn:image:path';
 const NPM_MANIFEST = /^(.*)\/node_modules\/((?:@[^/]+\/)?[^/@][^/]*)\/package\.json$/;
 const SHARED_LIBRARY = /\.so(\.\d+)*$/;
 const NODE_BINARY = /^\/(usr\/(local\/)?)?bin\/node$/;
-const NODE_VERSION = /node-v(\d+\.\d+\.\d+)-headers/;
+const NODE_VERSION = /^node-v(\d+\.\d+\.\d+)-headers/;
+const NODE_VERSION_MARK = Buffer.from('node-v');
+const NODE_VERSION_WINDOW = 40;
 
 /** Whether the inventory needs the bytes of this file (so a layer reader can skip the rest). */
 export function wantsContent(path: string): boolean {
@@ -62,8 +64,12 @@ export function wantsContent(path: string): boolean {
 
 /** The node version compiled into a node binary (its headers URL names it). */
 export function nodeVersionFromBinary(bytes: Buffer): string | undefined {
-  const m = NODE_VERSION.exec(bytes.toString('latin1'));
-  return m?.[1];
+  // Buffer.indexOf scans natively; decoding 100 MB to a string for a regex would not
+  for (let at = bytes.indexOf(NODE_VERSION_MARK); at >= 0; at = bytes.indexOf(NODE_VERSION_MARK, at + 1)) {
+    const m = NODE_VERSION.exec(bytes.subarray(at, at + NODE_VERSION_WINDOW).toString('latin1'));
+    if (m) return m[1];
+  }
+  return undefined;
 }
 
 export function inventoryOf(files: Iterable<ImageFile>): Inventory {
