@@ -2,6 +2,7 @@
 export { prepareBundle, readVerified } from './bundle.js';
 export { type BwrapConfig, createBwrapDriver } from './bwrap/bwrap-driver.js';
 export { chooseDriver, createRuntimeDriver, type DriverAvailability, detectDrivers } from './detect.js';
+export { findInstanceLog, followLog, lastLines, readFrom } from './instance-log.js';
 export { freeLoopbackPort, LOOPBACK, runtimeConfigFor } from './ports.js';
 export { createProcessDriver, PROCESS_WARNING, type ProcessConfig } from './process/process-driver.js';
 export { createRuncDriver, type RuncConfig } from './runc/runc-driver.js';
