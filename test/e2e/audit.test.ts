@@ -76,6 +76,23 @@ describe('an intact log', () => {
     });
   });
 
+  it('warns about entries not yet under a checkpoint until `audit checkpoint` signs them', () => {
+    const ws = workspaceFor(join(work, 'cairn.yaml'), {});
+    const store = openStateStore(ws);
+    const audit = openAuditLog(store, { keyDir: ws.keys });
+    for (let i = 0; i < 3; i++) audit.record({ action: 'instance.start', subject: { service: 'web' } });
+    store.close();
+    const before = run('audit', 'verify');
+    expect(before.code).toBe(0);
+    expect(before.stderr).toContain('warning: the last 3 entries are not covered by a checkpoint yet');
+    const signed = run('audit', 'checkpoint');
+    expect(signed.code).toBe(0);
+    expect(signed.stdout).toMatch(/^cairn\.local\/audit\/[0-9a-f]{8}\n25\n[A-Za-z0-9+/]{43}=\n\n— /);
+    const after = run('audit', 'verify');
+    expect(after.stderr).toBe('');
+    expect(after.stdout).toContain('25 entries, 6 checkpoints');
+  });
+
   it('lists what happened, filtered by service', () => {
     const r = run('audit', 'log', '--service', 'api');
     expect(r.code).toBe(0);

@@ -18,7 +18,8 @@ import { EXIT_DENIED, EXIT_OK } from '../errors.js';
 const USAGE = `cairn audit log [--service S] [--env E] [--since T] [--output json]
        cairn audit verify [--export FILE --key PUB] [--proof FILE --key PUB] [--output json]
        cairn audit prove INDEX [--output json]
-       cairn audit export > FILE`;
+       cairn audit export > FILE
+       cairn audit checkpoint [--output json]`;
 
 type Sub = (ctx: CommandContext) => number;
 
@@ -143,7 +144,14 @@ const exportLog: Sub = (ctx) => {
   return EXIT_OK;
 };
 
-const SUBCOMMANDS: Record<string, Sub> = { log, verify, prove, export: exportLog };
+const checkpoint: Sub = (ctx) => {
+  const cp = withAudit(ctx, (audit) => audit.checkpoint());
+  if (ctx.output === 'json') ctx.stdout(`${JSON.stringify(cp, null, 2)}\n`);
+  else ctx.stdout(cp.note);
+  return EXIT_OK;
+};
+
+const SUBCOMMANDS: Record<string, Sub> = { log, verify, prove, export: exportLog, checkpoint };
 
 export const command: Command = {
   name: 'audit',
@@ -154,7 +162,9 @@ verify  recomputes the Merkle tree from every entry, checks every checkpoint sig
         consistency between successive checkpoints; with --export FILE it verifies an export without
         .cairn/, with --proof FILE a single inclusion proof. Exit 3 names the first bad index.
 prove   prints a c2sp.org/tlog-proof of entry INDEX against the latest checkpoint (signing one if needed).
-export  writes entries, checkpoints and the public key as one file to stdout.`,
+export  writes entries, checkpoints and the public key as one file to stdout.
+checkpoint  signs the current tree head now and prints the signed note (the control plane does this
+        every 1000 entries, every 60 s and on shutdown).`,
   options: {
     file: FILE_OPTION,
     output: OUTPUT_OPTION,
@@ -178,7 +188,7 @@ export  writes entries, checkpoints and the public key as one file to stdout.`,
     const sub = SUBCOMMANDS[ctx.args[0] ?? ''];
     if (!sub)
       throw new UsageError(
-        `reading the subcommand: "${ctx.args[0] ?? ''}" is not log, verify, prove or export`,
+        `reading the subcommand: "${ctx.args[0] ?? ''}" is not log, verify, prove, export or checkpoint`,
         USAGE,
       );
     return sub(ctx);
