@@ -59,12 +59,15 @@ export class ApiClient {
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
-    try {
-      res = await fetch(`${this.url}${path}`, {
+    const send = () =>
+      fetch(`${this.url}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
+    try {
+      // A kept-alive connection the server just closed fails at once; a read is safe to send again.
+      res = await send().catch((error: unknown) => (method === 'GET' ? send() : Promise.reject(error)));
     } catch (error) {
       throw new CairnError(
         'not_running',

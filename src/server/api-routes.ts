@@ -71,7 +71,7 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
     .on('GET', '/v1/deployments/:id', (r) => {
       const d = cp.store.getDeployment(r.params.id!);
       if (!d) throw new ValidationError(`no deployment ${r.params.id}`, []);
-      return { deployment: rolloutView(d), createdAt: d.createdAt, finishedAt: d.finishedAt };
+      return { deployment: rolloutView(d) };
     })
     .on('POST', '/v1/shutdown', (r) => {
       cp.askToStop(r.body.keepInstances === true);

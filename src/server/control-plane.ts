@@ -66,6 +66,7 @@ export class ControlPlane {
       audit: this.audit,
       driver,
       images,
+      offThread: { storeDir: ws.store, bundlesDir: ws.bundles },
       secrets: secretsFromEnv,
     });
     const spec = loadSpec(options.specFile).spec;

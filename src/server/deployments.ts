@@ -5,7 +5,7 @@
  */
 
 import type { ImageStore } from '../artifact/index.js';
-import { sourceDigest } from '../artifact/index.js';
+import { resolveImage, sourceDigest } from '../artifact/index.js';
 import type { AuditLog } from '../audit/index.js';
 import {
   ConflictError,
@@ -122,7 +122,7 @@ export class Deployments {
   }
 
   private async newRelease(loaded: LoadedSpec, service: string, image: string): Promise<ReleaseRecord> {
-    const descriptor = await this.deps.images.resolve(image);
+    const descriptor = await resolveImage(this.deps.images, image, loaded.spec);
     const config = releaseConfig(loaded.spec, service);
     const configDigest = jsonDigest(config.run);
     return {
@@ -212,8 +212,10 @@ export class Deployments {
         actor: req.actor,
         action: req.strategy === 'rollback' ? 'rollback.started' : 'deploy.started',
         subject: { service: req.service, env: req.env, release: release.id, image: release.imageDigest },
-        ...(from ? { digestBefore: from } : {}),
-        digestAfter: release.id,
+        ...(from && this.deps.store.getRelease(from)
+          ? { digestBefore: this.deps.store.getRelease(from)!.imageDigest }
+          : {}),
+        digestAfter: release.imageDigest,
         reason: `${settings.strategy} of ${shortDigest(release.imageDigest)}`,
         ...(release.specCommit ? { specCommit: release.specCommit } : {}),
         detail: { deployment: deployment.id, strategy: settings.strategy },

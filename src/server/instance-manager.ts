@@ -12,6 +12,7 @@ import {
 } from '../runtime/index.js';
 import type { RunSpec } from '../spec/index.js';
 import type { InstanceRecord, InstanceState, ReleaseRecord, SqliteStateStore } from '../state/index.js';
+import { prepareOffThread } from './prepare-worker.js';
 
 export const CONTROL_PLANE_ACTOR = 'cairn-up';
 
@@ -20,6 +21,8 @@ export interface InstanceManagerDeps {
   audit: AuditLog;
   driver: RuntimeDriver;
   images: BlobSource;
+  /** Where unpacking happens off the main thread (store and bundles folders); in-thread when absent. */
+  offThread?: { storeDir: string; bundlesDir: string };
   /** Secret values for an instance (name → value); never logged or recorded. */
   secrets?: (names: string[]) => Record<string, string>;
 }
@@ -33,6 +36,7 @@ export class InstanceManager {
 
   async start(release: ReleaseRecord, env: string, reason: string): Promise<InstanceRecord> {
     const run = release.config.run as RunSpec;
+    if (this.deps.offThread) await prepareOffThread({ ...this.deps.offThread, digest: release.imageDigest });
     const bundle = await this.deps.driver.prepare({ digest: release.imageDigest, source: this.deps.images });
     const port = await freeLoopbackPort();
     const id = newInstanceId();

@@ -25,6 +25,10 @@ export interface RolloutView {
   reason?: string;
   lastVerdict?: AnalysisResult;
   rollbackSwitchMs?: number;
+  createdAt: string;
+  finishedAt?: string;
+  /** From creation to the end of the switch (success) or of the rollback. */
+  durationMs?: number;
 }
 
 export function rolloutView(d: DeploymentRecord): RolloutView {
@@ -42,6 +46,10 @@ export function rolloutView(d: DeploymentRecord): RolloutView {
     ...(s.reason ? { reason: s.reason } : {}),
     ...(s.verdicts.length ? { lastVerdict: s.verdicts.at(-1)! } : {}),
     ...(s.rollbackSwitchMs !== undefined ? { rollbackSwitchMs: s.rollbackSwitchMs } : {}),
+    createdAt: d.createdAt,
+    ...(d.finishedAt
+      ? { finishedAt: d.finishedAt, durationMs: Date.parse(d.finishedAt) - Date.parse(d.createdAt) }
+      : {}),
   };
 }
 
@@ -71,18 +79,8 @@ export function statusView(store: StateReader, env?: string): ServiceStatus[] {
     });
 }
 
-export interface HistoryEntry extends RolloutView {
-  createdAt: string;
-  finishedAt?: string;
-  durationMs?: number;
-}
+export type HistoryEntry = RolloutView;
 
 export function historyView(store: StateReader, service: string, env: string): HistoryEntry[] {
-  return store.listDeployments({ env, service }).map((d) => ({
-    ...rolloutView(d),
-    createdAt: d.createdAt,
-    ...(d.finishedAt
-      ? { finishedAt: d.finishedAt, durationMs: Date.parse(d.finishedAt) - Date.parse(d.createdAt) }
-      : {}),
-  }));
+  return store.listDeployments({ env, service }).map(rolloutView);
 }

@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// The main job: the whole cairn story on this machine's embedded runtime, in a temp workspace.
+// init → build hello v1 → cairn up → deploy v1 → steady load → canary to v2 (passes analysis) →
+// canary to the bad v3 (fails analysis, rolled back automatically) → manual rollback drill →
+// summary per phase. It stops everything it started, even when a step fails.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Load } from './load.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CAIRN = join(ROOT, 'bin', 'cairn.js');
+const KEEP = process.env.CAIRN_STORY_KEEP === '1';
+const work = mkdtempSync(join(tmpdir(), 'cairn-story-'));
+const phases = [];
+let load;
+let upStarted = false;
+let step = 0;
+
+const say = (text) => process.stdout.write(`${text}\n`);
+const heading = (text) => say(`\n[${++step}] ${text}`);
+
+/**
+ * Runs a cairn command as a user would and shows its output as it comes. Asynchronous, so the
+ * load generator in this process keeps sending requests meanwhile.
+ */
+function cairn(args, { allowFail = false, quiet = false } = {}) {
+  say(`  $ cairn ${args.join(' ')}`);
+  const env = { ...process.env };
+  delete env.CAIRN_HOME;
+  const child = spawn(process.execPath, [CAIRN, ...args], {
+    cwd: work,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  const show = (chunk) => {
+    if (!quiet) process.stdout.write(chunk.toString().replace(/^(?=.)/gm, '    '));
+  };
+  child.stdout.on('data', (c) => {
+    stdout += c;
+    show(c);
+  });
+  child.stderr.on('data', show);
+  return new Promise((resolve, reject) => {
+    child.on('close', (code) => {
+      if (code !== 0 && !allowFail) reject(new Error(`cairn ${args[0]} exited ${code}`));
+      else resolve({ code, stdout });
+    });
+  });
+}
+
+function useVariant(variant) {
+  const file = join(work, 'cairn.yaml');
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace(/\.\/config\/v\d\.json/, `./config/${variant}.json`),
+  );
+  say(`  (cairn.yaml now bakes config/${variant}.json into the image: a new image, a new release)`);
+}
+
+async function phase(name, fn) {
+  const from = Date.now();
+  const extra = (await fn()) ?? {};
+  phases.push({
+    phase: name,
+    seconds: ((Date.now() - from) / 1000).toFixed(1),
+    ...load.summary(from, Date.now()),
+    ...extra,
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  say(`cairn story — a full deploy on this machine's embedded runtime\nworkspace: ${work}`);
+  cpSync(join(ROOT, 'examples', 'hello'), work, { recursive: true });
+  // The example's gateway ports may be taken on a shared machine: use free ones for the story.
+  const spec = join(work, 'cairn.yaml');
+  writeFileSync(
+    spec,
+    readFileSync(spec, 'utf8')
+      .replace('127.0.0.1:8080', '127.0.0.1:18080')
+      .replace('127.0.0.1:8443', '127.0.0.1:18443'),
+  );
+
+  heading('Check the spec and see what would change');
+  await cairn(['validate']);
+  await cairn(['plan', '--env', 'dev']);
+
+  heading('Create the workspace and a signing key; build hello v1 (reproducible OCI image, signed)');
+  await cairn(['init']);
+  await cairn(['keygen'], { allowFail: true });
+  await cairn(['build', 'hello']);
+  await cairn(['verify', 'hello', '--key', '.cairn/keys/cairn.pub'], { allowFail: true });
+
+  heading('Start the control plane (API, gateway, supervision) in the background');
+  await cairn(['up', '--detach']);
+  upStarted = true;
+
+  heading('Deploy v1 to dev (first release: started in full, health-checked, then routed)');
+  await cairn(['deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '120s']);
+
+  load = new Load('http://127.0.0.1:18080/', { concurrency: 8 }).start(10 * 60_000);
+  heading('Steady load on v1');
+  await phase('steady v1', () => sleep(3000));
+
+  heading('Canary to v2 under load: 20% → analysis → 100%');
+  useVariant('v2');
+  await cairn(['build', 'hello'], { quiet: true });
+  await phase('canary v1 → v2', async () => {
+    await cairn(['deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '180s']);
+  });
+
+  heading('Canary to the bad v3 (20% errors, 400 ms): analysis fails, traffic goes back automatically');
+  useVariant('v3');
+  await cairn(['build', 'hello'], { quiet: true });
+  await phase('canary v2 → v3 (bad)', async () => {
+    const r = await cairn(
+      ['deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '180s'],
+      { allowFail: true },
+    );
+    if (r.code === 0) throw new Error('the bad release was promoted: the analysis did not catch it');
+  });
+
+  heading('Rollback drill: back to v1, still warm, while the load runs');
+  await phase('rollback drill v2 → v1', async () => {
+    const { stdout } = await cairn(['rollback', 'hello', '--env', 'dev', '--wait', '--output', 'json']);
+    const { deployment } = JSON.parse(stdout);
+    await sleep(1000);
+    // From the command's arrival at the control plane to the first request served by v1 that was
+    // sent after it (so its whole trip counts), and to the routing flip itself.
+    const arrived = Date.parse(deployment.createdAt);
+    const first = load.samples.find((x) => x.at - x.ms >= arrived && x.version === 'v1' && x.status === 200);
+    return { switchMs: first ? Math.round(first.at - arrived) : 'n/a', flipMs: deployment.durationMs ?? '' };
+  });
+  await phase('steady after rollback', () => sleep(2000));
+
+  heading('Where things stand, and the audit trail');
+  await cairn(['status', '--env', 'dev']);
+  await cairn(['history', 'hello', '--env', 'dev']);
+  await cairn(['audit', 'verify'], { allowFail: true });
+}
+
+function summary() {
+  say('\nSummary per phase');
+  const cols = ['phase', 'seconds', 'requests', 'failures', 'p99Ms', 'versions', 'flipMs', 'switchMs'];
+  const rows = phases.map((p) =>
+    cols.map((c) =>
+      c === 'versions'
+        ? Object.entries(p.versions)
+            .map(([v, n]) => `${v}:${n}`)
+            .join(' ')
+        : String(p[c] ?? ''),
+    ),
+  );
+  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
+  say(cols.map((c, i) => c.padEnd(widths[i])).join('  '));
+  for (const r of rows) say(r.map((v, i) => v.padEnd(widths[i])).join('  '));
+  const bad = phases.find((p) => p.phase.includes('bad'));
+  const others = phases.filter((p) => p !== bad).reduce((n, p) => n + p.failures, 0);
+  say(
+    `\nFailed requests outside the bad canary: ${others}. The bad canary's own failures: ${bad?.failures ?? 0} (v3 served ${bad?.versions.v3 ?? 0} requests).`,
+  );
+}
+
+let failed = false;
+try {
+  await main();
+} catch (error) {
+  failed = true;
+  say(`\nstory stopped: ${error.message}`);
+} finally {
+  await load?.stop();
+  if (phases.length) summary();
+  if (upStarted) await cairn(['down'], { allowFail: true });
+  if (KEEP) say(`(workspace kept: ${work})`);
+  else rmSync(work, { recursive: true, force: true });
+}
+process.exitCode = failed ? 1 : 0;
