@@ -18,6 +18,8 @@ import {
   bundleReferrer,
   EMPTY_JSON,
   EMPTY_MEDIA_TYPE,
+  KEY_ID_ANNOTATION,
+  PREDICATE_TYPE_ANNOTATION,
   referrersTag,
   signatureConfig,
   signatureLayer,
@@ -25,7 +27,15 @@ import {
   withReferrer,
   withSignatureLayer,
 } from './signature-manifests.js';
-import { SIMPLE_SIGNING_MEDIA_TYPE, signatureTag, simpleSigningPayload } from './simple-signing.js';
+import {
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  type SimpleSigning,
+  signatureTag,
+  simpleSigningPayload,
+} from './simple-signing.js';
+
+type SimpleSigningDoc = Partial<SimpleSigning> | null;
+
 import type { Statement } from './statement.js';
 
 async function putJson(store: ImageStore, value: unknown, mediaType: string): Promise<Descriptor> {
@@ -112,4 +122,32 @@ export async function readReferrerBundle(
   const layer = manifest.layers.find((l) => l.mediaType === BUNDLE_MEDIA_TYPE);
   if (!layer) throw new NotFoundError(`reading referrer ${referrer.digest}: it holds no sigstore bundle`);
   return { manifest, bundle: JSON.parse((await store.readBlob(layer.digest)).toString('utf8')) as unknown };
+}
+
+/** What is attached to an image, as stored (not verified: that is `verifyImage`'s job). */
+export interface AttachedTrust {
+  /** cosign signatures: who (key id annotation) signed which payload, naming which reference. */
+  signatures: Array<{ keyId?: string; reference?: string; payload: string }>;
+  /** Referrers: which predicate, by which key, in which manifest. */
+  attestations: Array<{ predicateType?: string; keyId?: string; referrer: string }>;
+}
+
+/** Lists an image's signatures and attestations for display (`cairn inspect`). */
+export async function listAttached(store: ImageStore, imageDigest: string): Promise<AttachedTrust> {
+  const sig = await readSignatureManifest(store, imageDigest);
+  const signatures = await Promise.all(
+    (sig?.layers ?? []).map(async (layer) => {
+      const doc = JSON.parse((await store.readBlob(layer.digest)).toString('utf8')) as SimpleSigningDoc;
+      const keyId = layer.annotations?.[KEY_ID_ANNOTATION];
+      const reference = doc?.critical?.identity?.['docker-reference'];
+      return { ...(keyId ? { keyId } : {}), ...(reference ? { reference } : {}), payload: layer.digest };
+    }),
+  );
+  const index = await readReferrersIndex(store, imageDigest);
+  const attestations = (index?.manifests ?? []).map((m) => {
+    const predicateType = m.annotations?.[PREDICATE_TYPE_ANNOTATION];
+    const keyId = m.annotations?.[KEY_ID_ANNOTATION];
+    return { ...(predicateType ? { predicateType } : {}), ...(keyId ? { keyId } : {}), referrer: m.digest };
+  });
+  return { signatures, attestations };
 }

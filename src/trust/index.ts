@@ -27,8 +27,10 @@ export {
   verifyEnvelope,
 } from './dsse.js';
 export {
+  type AttachedTrust,
   addAttestation,
   addCosignSignature,
+  listAttached,
   readReferrerBundle,
   readReferrersIndex,
   readSignatureManifest,

@@ -15,7 +15,7 @@ import type { LoadedSpec } from '../spec/index.js';
 import { attestImage } from './attest-image.js';
 import { verifyBundle } from './bundle.js';
 import { envelopePayload } from './dsse.js';
-import { addAttestation, readReferrerBundle, readReferrersIndex } from './image-attach.js';
+import { addAttestation, listAttached, readReferrerBundle, readReferrersIndex } from './image-attach.js';
 import { loadPublicKey, loadSigningKey, writeKeyPair } from './key-files.js';
 import { generateKeyPair, type PublicKeyInfo, type SigningKey } from './key-pair.js';
 import { CYCLONEDX_PREDICATE_TYPE, imageStatement, parseStatement, type Statement } from './statement.js';
@@ -86,6 +86,18 @@ describe('verifyImage on a small image', () => {
     expect(report.checks.find((c) => c.name === 'sbom')?.detail).toBe(
       'the sbom lists the 2 component(s) the layers contain',
     );
+  });
+
+  it('lists what is attached, by predicate and key, for display', async () => {
+    const attached = await listAttached(store, image.digest);
+    expect(attached.signatures).toEqual([
+      { keyId: pub.keyId, reference: 'small', payload: expect.stringMatching(/^sha256:/) },
+    ]);
+    expect(attached.attestations.map((a) => [a.predicateType, a.keyId])).toEqual([
+      ['https://sigstore.dev/cosign/sign/v1', pub.keyId],
+      ['https://cyclonedx.org/bom', pub.keyId],
+      ['https://slsa.dev/provenance/v1', pub.keyId],
+    ]);
   });
 
   it('attaches an SBOM that the strict CycloneDX schema accepts', async () => {
