@@ -64,8 +64,8 @@ function parseMs(text) {
 }
 
 /** Runs wrk and returns requests/s, p50/p99 (ms), and requests lost (non-2xx/3xx and socket errors). */
-async function wrk(url, connections, seconds = SECONDS) {
-  const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]);
+async function wrk(url, connections, seconds = SECONDS, extra = []) {
+  const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...extra, url]);
   let out = '';
   child.stdout.on('data', (d) => {
     out += d;
@@ -212,6 +212,14 @@ async function main() {
       loadAverage: (await import('node:os')).loadavg().map((l) => round(l)),
       perRound: rounds,
     };
+    // Bad input must not grow memory: a flood of oversized heads (each answered 431, connection closed).
+    const rssBeforeMb = process.memoryUsage().rss / 2 ** 20;
+    const flood = await wrk(urls.gateway, CONNECTIONS, SECONDS, ['-H', `X-Big: ${'a'.repeat(20_000)}`]);
+    result.oversizedHeaderFlood = {
+      requests: flood.requests,
+      rssBeforeMb: round(rssBeforeMb, 1),
+      rssAfterMb: round(process.memoryUsage().rss / 2 ** 20, 1),
+    };
     const m = summary;
     console.log(JSON.stringify(result, null, 2));
     console.log(
@@ -220,7 +228,8 @@ async function main() {
         `p99 at c=${LOW_CONNECTIONS}: gateway ${m.gatewayLow.p99Ms} ms, nginx ${m.nginxLow.p99Ms} ms, direct ${m.direct.p99Ms} ms ` +
         `(+${result.addedP99MsVsDirect} ms vs direct); flipping every ${FLIP_EVERY_MS} ms (${flips} flips): ` +
         `${Math.round(m.gatewayFlipping.requestsPerS)} req/s, p99 ${m.gatewayFlipping.p99Ms} ms, lost ${m.gatewayFlipping.lost}; ` +
-        `load average ${result.loadAverage[0]}`,
+        `load average ${result.loadAverage[0]}; ${flood.requests} oversized requests: rss ` +
+        `${result.oversizedHeaderFlood.rssBeforeMb} -> ${result.oversizedHeaderFlood.rssAfterMb} MiB`,
     );
   } finally {
     await gateway?.close(1000);
