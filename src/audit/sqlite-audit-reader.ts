@@ -128,8 +128,16 @@ export class AuditReader {
   }
 
   prove(index: number): InclusionProof {
+    const size = this.size();
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+      throw new NotFoundError(`proving entry ${index}: the log has ${size} entries`, {
+        hint: size
+          ? `entries are numbered 0..${size - 1}; \`cairn audit log\` lists them`
+          : 'nothing was recorded yet',
+      });
+    }
     const checkpoint = this.latestCheckpoint();
-    if (!Number.isSafeInteger(index) || index < 0 || !checkpoint || index >= checkpoint.size) {
+    if (!checkpoint || index >= checkpoint.size) {
       throw new NotFoundError(
         `proving entry ${index}: it is not covered by a checkpoint (signed size ${checkpoint?.size ?? 0})`,
         {
