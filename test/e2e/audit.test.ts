@@ -123,6 +123,17 @@ describe('an intact log', () => {
       expect(bad.stderr).toContain('tampered with at index 12');
       expect(bad.stderr).toMatch(/the root signed for size 17 does not match entries 12\.\.16/);
 
+      // A line removed from the export shifts every later entry: caught at the exact index.
+      const lines = text.split('\n');
+      lines.splice(1 + 5 + 9, 1); // header, 5 checkpoints, then entry 9
+      writeFileSync(join(auditor, 'audit.export'), lines.join('\n'));
+      const cut = cairn(['audit', 'verify', '--export', 'audit.export', '--key', 'audit.pub'], {
+        cwd: auditor,
+      });
+      expect(cut.code).toBe(3);
+      expect(cut.stderr).toContain('tampered with at index 9');
+      expect(cut.stderr).toMatch(/index 9: entry says it is index 10/);
+
       const noKey = cairn(['audit', 'verify', '--export', 'audit.export'], { cwd: auditor });
       expect(noKey.code).toBe(1);
       expect(noKey.stderr).toMatch(/--key PUB is required/);
