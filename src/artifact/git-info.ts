@@ -20,10 +20,12 @@ function git(dir: string, args: string[]): string | undefined {
  */
 export function gitAnnotations(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const commit = git(dir, ['rev-parse', 'HEAD']);
+  // One call gives both the commit (`# branch.oid`) and whether anything under `dir` changed.
+  const status = git(dir, ['status', '--porcelain=v2', '--branch', '--untracked-files=normal', '--', '.']);
+  const commit = status ? /^# branch\.oid ([0-9a-f]{40,64})$/m.exec(status)?.[1] : undefined;
   if (commit) {
-    const status = git(dir, ['status', '--porcelain', '--', '.']);
-    out[ANNOTATION.revision] = status ? `${commit}-dirty` : commit;
+    const dirty = status!.split('\n').some((line) => line !== '' && !line.startsWith('#'));
+    out[ANNOTATION.revision] = dirty ? `${commit}-dirty` : commit;
   }
   const origin = git(dir, ['config', '--get', 'remote.origin.url']);
   if (origin) out[ANNOTATION.source] = origin.replace(/\/\/[^@/]*@/, '//');
