@@ -132,6 +132,23 @@ export class SqliteAuditLog extends AuditReader {
     return (this.lastCheckpointRow.get() as LastCheckpoint | undefined)?.size ?? 0;
   }
 
+  /** The frontier of the whole log: the last checkpoint's, extended by the entries after it. */
+  private currentFrontier(last: LastCheckpoint | undefined): Frontier {
+    let frontier = this.lastFrontier(last);
+    const leaves = this.db
+      .prepare('SELECT idx, leaf_hash FROM audit_entries WHERE idx >= ? ORDER BY idx')
+      .raw();
+    for (const [idx, leaf] of leaves.iterate(frontier.size) as Iterable<[number, Buffer]>) {
+      if (idx !== frontier.size) {
+        throw new IntegrityError(`signing an audit checkpoint: entry ${frontier.size} is missing`, {
+          hint: 'the audit tables were edited; run `cairn audit verify`',
+        });
+      }
+      frontier = appendLeaf(frontier, leaf);
+    }
+    return frontier;
+  }
+
   /** The frontier at the last checkpoint, checked against the root that checkpoint signed. */
   private lastFrontier(last: LastCheckpoint | undefined): Frontier {
     if (!last) return emptyFrontier();
@@ -159,18 +176,7 @@ export class SqliteAuditLog extends AuditReader {
     }
     return this.inTransaction(() => {
       const last = this.lastCheckpointRow.get() as LastCheckpoint | undefined;
-      let frontier = this.lastFrontier(last);
-      const leaves = this.db
-        .prepare('SELECT idx, leaf_hash FROM audit_entries WHERE idx >= ? ORDER BY idx')
-        .raw();
-      for (const [idx, leaf] of leaves.iterate(frontier.size) as Iterable<[number, Buffer]>) {
-        if (idx !== frontier.size) {
-          throw new IntegrityError(`signing an audit checkpoint: entry ${frontier.size} is missing`, {
-            hint: 'the audit tables were edited; run `cairn audit verify`',
-          });
-        }
-        frontier = appendLeaf(frontier, leaf);
-      }
+      const frontier = this.currentFrontier(last);
       if (last && frontier.size === last.size) return this.latestCheckpoint()!;
       const rootHash = frontierRoot(frontier);
       const note = signCheckpoint(
