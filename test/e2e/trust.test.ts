@@ -318,6 +318,25 @@ describe('signed images: build → sign → push → pull → verify', () => {
     expect(failed(report)).toEqual({ sbom: 'no CycloneDX SBOM attestation by a trusted key' });
   });
 
+  it("Given environments' trust keys, then verify --env passes where the key is trusted and exits 3 where not", () => {
+    const { dir } = copyOf(project);
+    const other = tempDir('cairn-trust-env-');
+    ok(cairn(['keygen', '--dir', other], { cwd: dir }));
+    cpSync(join(other, 'cairn.pub'), join(dir, 'other.pub'));
+    const spec = readFileSync(join(dir, 'cairn.yaml'), 'utf8')
+      .replace('dev: { gateway:', 'dev: { trust: { keys: [.cairn/keys/cairn.pub] }, gateway:')
+      .replace('prod: { after: dev,', 'prod: { after: dev, trust: { keys: [other.pub] },');
+    writeFileSync(join(dir, 'cairn.yaml'), spec);
+    const dev = cairn(['verify', imageA, '--env', 'dev', '--output', 'json'], { cwd: dir });
+    expect(JSON.parse(dev.stdout).verified).toBe(true);
+    expect(dev.code).toBe(0);
+    const prod = cairn(['verify', imageA, '--env', 'prod', '--output', 'json'], { cwd: dir });
+    expect(failed(JSON.parse(prod.stdout)).signature).toBe(
+      'no trusted key made this signature; no trusted key made this signature',
+    );
+    expect(prod.code).toBe(3);
+  });
+
   it('Given the wrong public key, then verify exits 3 and the text output names the failed checks', () => {
     const other = tempDir('cairn-trust-other-');
     ok(cairn(['keygen', '--type', 'ed25519', '--dir', other], { cwd: project }));
