@@ -151,6 +151,11 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** The client spoke HTTPS to a trusted proxy in front of the gateway (then the cookie is `Secure`). */
+function isHttps(ctx: HandlerContext, req: IncomingMessage): boolean {
+  return ctx.trustForwarded && headerValue(req.headers['x-forwarded-proto']) === 'https';
+}
+
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
@@ -203,7 +208,8 @@ async function attempt(
   trace.endpoint = endpoint.id;
   ctx.registry.acquire(endpoint);
   const writeHead = (status: number, backendHeaders: string[]) => {
-    if (s.newStickyKey) backendHeaders.push('set-cookie', stickyCookieHeader(s.newStickyKey, false));
+    if (s.newStickyKey)
+      backendHeaders.push('set-cookie', stickyCookieHeader(s.newStickyKey, isHttps(ctx, req)));
     res.writeHead(status, backendHeaders);
   };
   const request = {

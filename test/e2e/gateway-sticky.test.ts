@@ -160,4 +160,23 @@ describe('gateway: sticky canary', () => {
     await client.close();
     await locked.close(1000);
   });
+
+  it('marks the cookie Secure when a trusted proxy in front says the client used https', async () => {
+    const behindTls = createGateway({
+      listen: '127.0.0.1:0',
+      routes: [{ host: '*', path: '/', service: 'web' }],
+      trustForwarded: true,
+    });
+    const client = new HttpPool(`http://${await behindTls.listen()}`);
+    behindTls.setPools('web', pools(50));
+    const cookieFor = async (headers: Record<string, string>) => {
+      const res = await client.request({ path: '/', method: 'GET', headers });
+      await res.body.dump();
+      return String(res.headers['set-cookie']);
+    };
+    expect(await cookieFor({ 'x-forwarded-proto': 'https' })).toMatch(/; Secure$/);
+    expect(await cookieFor({})).not.toMatch(/Secure/);
+    await client.close();
+    await behindTls.close(1000);
+  });
 });
