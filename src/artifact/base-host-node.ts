@@ -4,7 +4,15 @@
  * certificates, passwd/group entries for the non-root uid 65532 and /tmp. No shell.
  */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { posix } from 'node:path';
 import { NotFoundError } from '../lib/index.js';
 import type { LayerEntry } from './tar-layer.js';
@@ -12,6 +20,8 @@ import type { LayerEntry } from './tar-layer.js';
 export const HOST_NODE_BASE = 'host:node';
 export const NONROOT_UID = 65532;
 const CERTS_DIR = '/etc/ssl/certs';
+const CERT_BUNDLE = 'ca-certificates.crt';
+const LD_SO_CACHE = '/etc/ld.so.cache';
 const MAX_LINK_DEPTH = 40;
 const PASSWD = `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${NONROOT_UID}:${NONROOT_UID}:nonroot:/home/nonroot:/sbin/nologin\n`;
 const GROUP = `root:x:0:\nnonroot:x:${NONROOT_UID}:\n`;
@@ -45,6 +55,21 @@ export function planHostNode(nodePath: string = process.execPath): HostNodePlan 
   return {
     items: sorted,
     key: { base: HOST_NODE_BASE, arch: process.arch, items: sorted, PASSWD, GROUP, NSSWITCH },
+  };
+}
+
+/**
+ * A cheap key for the whole base, checked before `planHostNode` (which runs ldd and stats every
+ * file): the node binary, the loader cache that ldconfig rewrites whenever libraries change, and
+ * the certificate folder and bundle. Any of those changing makes a full plan run again.
+ */
+export function hostNodeQuickKey(nodePath: string = process.execPath): unknown {
+  const paths = [realpathSync(nodePath), LD_SO_CACHE, CERTS_DIR, posix.join(CERTS_DIR, CERT_BUNDLE)];
+  return {
+    base: HOST_NODE_BASE,
+    arch: process.arch,
+    paths,
+    stats: paths.map((p) => (existsSync(p) ? fingerprint(p) : null)),
   };
 }
 

@@ -2,9 +2,11 @@
  * Resolves `build.base` to an image in the store — host:node assembled from this machine, an OCI
  * layout (`oci:PATH:REF`), or a registry image pinned by digest — once, then reused by digest.
  */
-import { resolve as resolvePath } from 'node:path';
-import { CairnError, NotFoundError } from '../lib/index.js';
-import { HOST_NODE_BASE, hostNodeEntries, planHostNode } from './base-host-node.js';
+import { readFile } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import { CairnError, digestHex, jsonDigest, NotFoundError } from '../lib/index.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { HOST_NODE_BASE, hostNodeEntries, hostNodeQuickKey, planHostNode } from './base-host-node.js';
 import { baseDocuments } from './image-config.js';
 import { type BaseSpec, formatRegistryRef, isLoopbackRegistry, parseBaseSpec } from './image-ref.js';
 import type { LayerCache } from './layer-cache.js';
@@ -29,6 +31,8 @@ export interface ResolvedBase {
 export interface BaseContext {
   store: ImageStore;
   cache: LayerCache;
+  /** Where resolved `host:node` bases are remembered by their quick key. */
+  basesDir: string;
   /** Folder that relative `oci:` paths resolve against (the spec's folder). */
   dir: string;
   mtimeSec: number;
@@ -71,6 +75,25 @@ async function resolveSpec(name: string, spec: BaseSpec, ctx: BaseContext): Prom
 }
 
 async function hostNode(ctx: BaseContext): Promise<ResolvedBase> {
+  const record = join(
+    ctx.basesDir,
+    `${digestHex(jsonDigest({ key: hostNodeQuickKey(), mtimeSec: ctx.mtimeSec }))}.json`,
+  );
+  const known = await readFile(record, 'utf8').then(
+    (t) => (JSON.parse(t) as { digest: string }).digest,
+    () => undefined,
+  );
+  if (known && (await hasImage(ctx.store, known))) return readBase(HOST_NODE_BASE, ctx.store, known, true);
+  const base = await assembleHostNode(ctx);
+  await writeFileAtomic(
+    record,
+    Buffer.from(JSON.stringify({ digest: base.digest })),
+    join(ctx.basesDir, '.tmp'),
+  );
+  return base;
+}
+
+async function assembleHostNode(ctx: BaseContext): Promise<ResolvedBase> {
   const plan = planHostNode();
   const layer = await ctx.cache.layer({
     createdBy: `cairn: base ${HOST_NODE_BASE}`,

@@ -17,7 +17,7 @@ import type { Credentials } from './registry-auth.js';
 
 export interface BuildOptions {
   store: ImageStore;
-  /** Where the layer cache lives; default `<store>/../cache/layers` (i.e. `.cairn/cache/layers`). */
+  /** Where the layer and base caches live; default `<store>/../cache` (i.e. `.cairn/cache`). */
   cacheDir?: string;
   /** Seconds; every file time and the `created` date. Default 0 (or `$SOURCE_DATE_EPOCH` in the CLI). */
   sourceDateEpoch?: number;
@@ -66,10 +66,12 @@ export async function buildImage(
   const mtimeSec = opts.sourceDateEpoch ?? DEFAULT_SOURCE_DATE_EPOCH;
   const workdir = inputs.spec.build.workdir;
   const deps = depsLayerRequest(inputs.context, workdir, mtimeSec);
-  const cache = new LayerCache(opts.store, opts.cacheDir ?? join(dirname(opts.store.dir), 'cache', 'layers'));
+  const cacheDir = opts.cacheDir ?? join(dirname(opts.store.dir), 'cache');
+  const cache = new LayerCache(opts.store, join(cacheDir, 'layers'));
   const base = await resolveBase(inputs.spec.build.base, {
     store: opts.store,
     cache,
+    basesDir: join(cacheDir, 'bases'),
     dir: loaded.dir,
     mtimeSec,
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
