@@ -94,7 +94,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('cairn trace', () => {
   it('Given a running instance, prints instance → release → image → signature → provenance → commit and its entries', () => {
     const r = run('trace', INSTANCE);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^instance +${INSTANCE} +hello@dev +healthy`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^release +${SIGNED_RELEASE} `, 'm'));
     expect(r.stdout).toContain(`image       ${IMAGE}`);
@@ -111,7 +111,7 @@ describe('cairn trace', () => {
 
   it('Given an unsigned image digest, says "none recorded" instead of failing', () => {
     const r = run('trace', UNSIGNED, '--output', 'json');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const t = JSON.parse(r.stdout);
     expect(t.releases.map((x: { id: string }) => x.id)).toEqual([UNSIGNED_RELEASE]);
     expect(t.signatures).toEqual([]);
@@ -121,7 +121,7 @@ describe('cairn trace', () => {
 
   it('Given an id that does not exist, exits 1 with a hint and no stack trace', () => {
     const r = run('trace', 'rel-000000000000');
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^error: tracing rel-000000000000: no release with this id/);
     expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
     expect(run('trace', 'banana').code).toBe(1);

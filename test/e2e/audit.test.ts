@@ -66,7 +66,7 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 describe('an intact log', () => {
   it('verifies: every entry, every checkpoint, nothing left unsigned', () => {
     const r = run('audit', 'verify', '--output', 'json');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
       ok: true,
       entries: 22,
@@ -83,10 +83,10 @@ describe('an intact log', () => {
     for (let i = 0; i < 3; i++) audit.record({ action: 'instance.start', subject: { service: 'web' } });
     store.close();
     const before = run('audit', 'verify');
-    expect(before.code).toBe(0);
+    expect(before.code, before.stderr).toBe(0);
     expect(before.stderr).toContain('warning: the last 3 entries are not covered by a checkpoint yet');
     const signed = run('audit', 'checkpoint');
-    expect(signed.code).toBe(0);
+    expect(signed.code, signed.stderr).toBe(0);
     expect(signed.stdout).toMatch(/^cairn\.local\/audit\/[0-9a-f]{8}\n25\n[A-Za-z0-9+/]{43}=\n\n— /);
     const after = run('audit', 'verify');
     expect(after.stderr).toBe('');
@@ -95,7 +95,7 @@ describe('an intact log', () => {
 
   it('lists what happened, filtered by service', () => {
     const r = run('audit', 'log', '--service', 'api');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(10);
     expect(lines[0]).toMatch(/^#3 \S+ \S+ deploy\.step api@dev rel-000000000001 — change 01$/);
@@ -111,14 +111,14 @@ describe('an intact log', () => {
         cwd: auditor,
       });
       expect(ok.stdout).toContain('verified audit.export: 22 entries, 5 checkpoints');
-      expect(ok.code).toBe(0);
+      expect(ok.code, ok.stderr).toBe(0);
 
       const text = readFileSync(join(auditor, 'audit.export'), 'utf8');
       writeFileSync(join(auditor, 'audit.export'), text.replace('change 13', 'change 31'));
       const bad = cairn(['audit', 'verify', '--export', 'audit.export', '--key', 'audit.pub'], {
         cwd: auditor,
       });
-      expect(bad.code).toBe(3);
+      expect(bad.code, bad.stderr).toBe(3);
       // Without stored leaf hashes, an edit is located to the checkpoint interval that holds it.
       expect(bad.stderr).toContain('tampered with at index 12');
       expect(bad.stderr).toMatch(/the root signed for size 17 does not match entries 12\.\.16/);
@@ -130,7 +130,7 @@ describe('an intact log', () => {
       const cut = cairn(['audit', 'verify', '--export', 'audit.export', '--key', 'audit.pub'], {
         cwd: auditor,
       });
-      expect(cut.code).toBe(3);
+      expect(cut.code, cut.stderr).toBe(3);
       expect(cut.stderr).toContain('tampered with at index 9');
       expect(cut.stderr).toMatch(/index 9: entry says it is index 10/);
 
@@ -144,11 +144,11 @@ describe('an intact log', () => {
 
   it('proves one entry in a file that verifies with the public key alone', () => {
     const proof = run('audit', 'prove', '9');
-    expect(proof.code).toBe(0);
+    expect(proof.code, proof.stderr).toBe(0);
     writeFileSync(join(work, 'entry9.tlog-proof'), proof.stdout);
     const r = run('audit', 'verify', '--proof', 'entry9.tlog-proof', '--key', '.cairn/keys/audit.pub');
     expect(r.stdout).toMatch(/entry 9 is in the log of 22/);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     writeFileSync(join(work, 'entry9.tlog-proof'), proof.stdout.replace('index 9', 'index 8'));
     expect(
       run('audit', 'verify', '--proof', 'entry9.tlog-proof', '--key', '.cairn/keys/audit.pub').code,
@@ -172,7 +172,7 @@ describe('tampering is detected and the index named (exit 3)', () => {
     expect(copies).toBeGreaterThan(0);
     writeFileSync(db, bytes);
     const r = run('audit', 'verify');
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('tampered with at index 11');
     expect(r.stderr).toMatch(/index 11: entry bytes do not match the leaf hash/);
   });
@@ -180,7 +180,7 @@ describe('tampering is detected and the index named (exit 3)', () => {
   it('Given an entry deleted', () => {
     tamper('DELETE FROM audit_entries WHERE idx = 8');
     const r = run('audit', 'verify');
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('index 8: entries 8..8 are missing');
   });
 
@@ -188,7 +188,7 @@ describe('tampering is detected and the index named (exit 3)', () => {
     tamper(`UPDATE audit_entries SET idx = -1 WHERE idx = 5; UPDATE audit_entries SET idx = 5 WHERE idx = 6;
             UPDATE audit_entries SET idx = 6 WHERE idx = -1;`);
     const r = run('audit', 'verify');
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('index 5: entry says it is index 6');
   });
 
@@ -201,7 +201,7 @@ describe('tampering is detected and the index named (exit 3)', () => {
       audit.record({ action: 'deploy.step', subject: { service: 'web' }, reason: 'rewritten history' });
     store.close();
     const r = run('audit', 'verify');
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('tampered with at index 12');
     expect(r.stderr).toMatch(/checkpoint 3: the root signed for size 17 does not match entries 12\.\.16/);
   });
@@ -219,14 +219,14 @@ describe('tampering is detected and the index named (exit 3)', () => {
     note[4] = `${note[4]!.split(' ').slice(0, 2).join(' ')} ${forged.toString('base64')}`;
     tamper(`UPDATE audit_checkpoints SET note = '${note.join('\n')}' WHERE size = 12`);
     const r = run('audit', 'verify');
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/index 7: checkpoint 2: signature by key [0-9a-f]{8} does not verify/);
   });
 
   it('Given the append-only triggers dropped, verify says the tables can be rewritten', () => {
     tamper('SELECT 1', true);
     const r = run('audit', 'verify');
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/append-only triggers were removed/);
   });
 });
