@@ -75,6 +75,12 @@ describe.runIf(runcUsable)('Given examples/hello deployed by cairn up with the r
     expect((await driver!.list()).length).toBe(2);
   });
 
+  it('When I ask cairn logs for an instance by id prefix, I see its output', async () => {
+    const [one] = healthy();
+    const out = await cairn('logs', one!.id.slice(0, 16));
+    expect(out).toContain('"msg":"listening"');
+  });
+
   it('When an instance is killed with kill -9, a new healthy instance of the same release serves within 3 s', async () => {
     const [victim, other] = healthy();
     const t0 = Date.now();
@@ -91,6 +97,8 @@ describe.runIf(runcUsable)('Given examples/hello deployed by cairn up with the r
     expect(fresh.releaseId).toBe(victim!.releaseId);
     const body = await (await fetch(`http://${fresh.endpoint}/`)).json();
     expect(body).toMatchObject({ message: 'hi' });
+    // The replaced instance's output stays readable.
+    expect(await cairn('logs', victim!.id)).toContain('"msg":"listening"');
   });
 
   it('When cairn up is killed with SIGKILL and restarted, it adopts the same 2 and stops a stranger', async () => {
