@@ -56,8 +56,12 @@ function readKeyFile(file: string, what: string): string {
     return readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
+    const reasons: Record<string, string> = {
+      ENOENT: 'no such file',
+      EACCES: 'permission denied',
+      EISDIR: 'it is a folder',
+    };
+    const reason = reasons[String(code)] ?? `cannot read it (${code})`;
     throw new NotFoundError(`reading ${what} ${file}: ${reason}`, {
       hint: 'create a key pair with `cairn keygen`, or pass the right path with --key',
       cause: error,

@@ -87,6 +87,11 @@ describe('cairn keygen and cairn sign with bad keys', () => {
     expect(r.code).toBe(0);
   });
 
+  it('Given a folder where the key should be, then sign says it is a folder', () => {
+    const r = cairn(['sign', image, '--key', '.cairn/keys'], { cwd: project });
+    expectUserError(r, /error: reading private key .*keys: it is a folder/);
+  });
+
   // root reads any file, so there is nothing to observe as root
   it.skipIf(process.getuid?.() === 0)(
     'Given an unreadable key file, then sign says permission denied',
