@@ -4,15 +4,15 @@
  * Killing it loses nothing: on start it re-adopts running instances, stops strays, and carries on
  * with every rollout from the state it last persisted.
  */
-import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
-import { createGateway, type Gateway, type GatewayRoute, renderPrometheus } from '../gateway/index.js';
+import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
 import { CairnError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
 import { createRuntimeDriver, type RuntimeKind, runtimeConfigFor } from '../runtime/index.js';
-import { loadSpec, type RouteSpec } from '../spec/index.js';
+import { loadSpec } from '../spec/index.js';
 import { openStateStore, type SqliteStateStore, type Workspace } from '../state/index.js';
 import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
@@ -50,6 +50,7 @@ export class ControlPlane {
     this.requestShutdown = resolve;
   });
   url = '';
+  private readonly accessLog: WriteStream;
 
   constructor(private readonly options: ControlPlaneOptions) {
     const ws = options.workspace;
@@ -69,19 +70,7 @@ export class ControlPlane {
       offThread: { storeDir: ws.store, bundlesDir: ws.bundles },
       secrets: secretsFromEnv,
     });
-    const spec = loadSpec(options.specFile).spec;
-    const accessLog = createWriteStream(join(ws.logs, 'gateway-access.log'), { flags: 'a', mode: 0o600 });
-    for (const [env, e] of Object.entries(spec.environments)) {
-      this.gateways.set(
-        env,
-        createGateway({
-          listen: e.gateway.listen,
-          routes: gatewayRoutes(spec.routes),
-          pinHeader: e.gateway.pinHeader,
-          accessLog: (l) => accessLog.write(`${l}\n`),
-        }),
-      );
-    }
+    this.accessLog = createWriteStream(join(ws.logs, 'gateway-access.log'), { flags: 'a', mode: 0o600 });
     this.reconciler = new Reconciler({
       store: this.store,
       instances: this.instances,
@@ -139,7 +128,16 @@ export class ControlPlane {
   /** Starts gateways and the API, re-adopts instances, and starts the loops. */
   async start(): Promise<string> {
     await this.adopt();
-    for (const gateway of this.gateways.values()) await gateway.listen();
+    const loaded = loadSpec(this.options.specFile);
+    for (const env of Object.keys(loaded.spec.environments)) {
+      const config = await gatewayConfigFor(loaded, env, {
+        accessLog: (line) => this.accessLog.write(`${line}\n`),
+        resolveSecret: (name) => secretValue(name),
+      });
+      const gateway = createGateway(config);
+      await gateway.listen();
+      this.gateways.set(env, gateway);
+    }
     for (const s of this.store.listServing()) this.reconciler.applyPools(s.env, s.service);
     this.url = await this.api.listen(this.options.apiPort ?? 0);
     const info = { url: this.url, pid: process.pid, startedAt: new Date().toISOString() };
@@ -212,6 +210,7 @@ export class ControlPlane {
       await Promise.all(live.map((i) => this.instances.stop(i, 5000, 'cairn down').catch(() => {})));
     }
     await Promise.all([...this.gateways.values()].map((g) => g.close(2000)));
+    this.accessLog.end();
     this.store.transaction(() =>
       this.audit.record({ action: 'control-plane.stop', subject: {}, detail: { keepInstances } }),
     );
@@ -225,23 +224,10 @@ export class ControlPlane {
   }
 }
 
-/** Routes for the gateway. Authentication keys are not loaded here yet: refuse rather than serve unauthenticated. */
-function gatewayRoutes(routes: RouteSpec[]): GatewayRoute[] {
-  return routes.map(({ auth, ...route }) => {
-    if (auth) {
-      throw new CairnError(
-        'unsupported',
-        `starting the gateway: route ${route.host}${route.path} asks for JWT auth, which cairn up cannot load yet`,
-        {
-          hint: 'remove routes[].auth for now; the gateway package supports it, the control plane wiring is pending',
-        },
-      );
-    }
-    return route;
-  });
-}
-
-/** Secret values from the control plane's environment (`CAIRN_SECRET_<NAME>`); missing ones are left out. */
+/**
+ * Secret values come from the control plane's environment (`CAIRN_SECRET_<NAME>`) until the
+ * encrypted secret store exists; a missing one is left out of the instance, never invented.
+ */
 function secretsFromEnv(names: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
@@ -249,4 +235,14 @@ function secretsFromEnv(names: string[]): Record<string, string> {
     if (value !== undefined) out[name] = value;
   }
   return out;
+}
+
+function secretValue(name: string): string {
+  const value = process.env[`CAIRN_SECRET_${name}`];
+  if (value === undefined) {
+    throw new CairnError('missing_secret', `resolving secret ${name}: it has no value`, {
+      hint: `start cairn up with CAIRN_SECRET_${name} set in its environment`,
+    });
+  }
+  return value;
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { createAuditKey, recordWorkspaceInit } from '../../audit/index.js';
+import { auditPublicKeyPath, createAuditKey, recordWorkspaceInit } from '../../audit/index.js';
 import { findSpecFile, SPEC_FILE } from '../../spec/index.js';
 import { initWorkspace, workspaceFor } from '../../state/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
@@ -8,8 +8,9 @@ export const command: Command = {
   name: 'init',
   summary: 'Create the .cairn/ workspace: state database, image store, keys folder, API token.',
   usage: 'cairn init [-f FILE] [--output json]',
-  description: `Creates .cairn/ next to cairn.yaml (or at $CAIRN_HOME). The API token is written to
-.cairn/api-token at mode 0600 and never printed. Refuses to touch an existing workspace.`,
+  description: `Creates .cairn/ next to cairn.yaml (or at $CAIRN_HOME): state.db, the image store, keys/ with
+the audit log's Ed25519 key (public half keys/audit.pub), and the API token at .cairn/api-token,
+mode 0600, never printed. Refuses to touch an existing workspace.`,
   options: { file: FILE_OPTION, output: OUTPUT_OPTION },
   run(ctx) {
     let file: string;
@@ -22,9 +23,16 @@ export const command: Command = {
     initWorkspace(ws);
     createAuditKey(ws.keys);
     recordWorkspaceInit(ws);
-    if (ctx.output === 'json')
-      ctx.stdout(`${JSON.stringify({ workspace: ws.root, tokenFile: ws.tokenFile })}\n`);
-    else ctx.stdout(`created workspace ${ws.root}\n  API token: ${ws.tokenFile} (mode 0600)\n`);
+    const auditKey = auditPublicKeyPath(ws.keys);
+    if (ctx.output === 'json') {
+      ctx.stdout(
+        `${JSON.stringify({ workspace: ws.root, tokenFile: ws.tokenFile, auditPublicKey: auditKey })}\n`,
+      );
+    } else {
+      ctx.stdout(
+        `created workspace ${ws.root}\n  API token: ${ws.tokenFile} (mode 0600)\n  audit key: ${auditKey} (give it to your auditors)\n`,
+      );
+    }
     return 0;
   },
 };
