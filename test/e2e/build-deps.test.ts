@@ -1,9 +1,28 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cairn, REPO_ROOT } from '../helpers/cli.js';
+import { CAIRN_BIN, type CliResult, cairn, REPO_ROOT } from '../helpers/cli.js';
+
+/** Runs the CLI without blocking this worker (a long spawnSync starves vitest's RPC under load). */
+function run(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, CAIRN_HOME: undefined, ...options.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
 
 // One small production dependency (ms, no dependencies of its own) and one dev dependency that must
 // stay out of the image. Installing needs the npm registry.
@@ -44,18 +63,18 @@ describe('cairn build with a lockfile: the dependencies layer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-deps-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('Given a service with package-lock.json, then production node_modules form their own cached layer before the app', () => {
+  it('Given a service with package-lock.json, then production node_modules form their own cached layer before the app', async () => {
     cpSync(join(REPO_ROOT, 'examples/hello'), dir, { recursive: true });
     writeFileSync(join(dir, 'app/package.json'), JSON.stringify(PACKAGE, null, 2));
     writeFileSync(join(dir, 'app/package-lock.json'), JSON.stringify(LOCK, null, 2));
     expect(cairn(['init'], { cwd: dir }).code).toBe(0);
-    const first = cairn(['build', '--output', 'json'], { cwd: dir });
+    const first = await run(['build', '--output', 'json'], { cwd: dir });
     expect(first.stderr).toBe('');
     const image = JSON.parse(first.stdout).images[0];
     expect(image.layers).toHaveLength(4);
 
     writeFileSync(join(dir, 'app/server.js'), `${readFileSync(join(dir, 'app/server.js'), 'utf8')}// edit\n`);
-    const second = JSON.parse(cairn(['build', '--output', 'json'], { cwd: dir }).stdout).images[0];
+    const second = JSON.parse((await run(['build', '--output', 'json'], { cwd: dir })).stdout).images[0];
     expect(second.layers.map((l: { cached: boolean }) => l.cached)).toEqual([true, true, false, true]);
 
     const bundle = join(dir, 'bundle');

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -39,8 +39,27 @@ function project(seedFrom?: string): string {
   return dir;
 }
 
-function build(dir: string, env: NodeJS.ProcessEnv = {}): BuildJson {
-  const r = cairn(['build', '--output', 'json'], { cwd: dir, env });
+/** Runs the CLI without blocking this worker (a long spawnSync starves vitest's RPC under load). */
+function run(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, CAIRN_HOME: undefined, ...options.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function build(dir: string, env: NodeJS.ProcessEnv = {}): Promise<BuildJson> {
+  const r = await run(['build', '--output', 'json'], { cwd: dir, env });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as BuildJson;
@@ -70,9 +89,9 @@ afterAll(() => {
 
 let first: string;
 let firstBuild: BuildJson;
-beforeAll(() => {
+beforeAll(async () => {
   first = project();
-  firstBuild = build(first);
+  firstBuild = await build(first);
 });
 
 describe('cairn build: reproducible images of examples/hello', () => {
@@ -82,7 +101,7 @@ describe('cairn build: reproducible images of examples/hello', () => {
     for (const f of ['app/server.js', 'app/package.json', 'config/v1.json'])
       utimesSync(join(second, f), past, past);
     await new Promise((r) => setTimeout(r, 1100));
-    const secondBuild = build(second);
+    const secondBuild = await build(second);
     const [a, b] = [firstBuild.images[0]!, secondBuild.images[0]!];
     expect(b.digest).toBe(a.digest);
     expect(manifestBytes(second, b.digest).equals(manifestBytes(first, a.digest))).toBe(true);
@@ -91,9 +110,9 @@ describe('cairn build: reproducible images of examples/hello', () => {
     expect(a.layers).toHaveLength(3);
   });
 
-  it('Given SOURCE_DATE_EPOCH, then file times and the created date follow it and the digest changes', () => {
+  it('Given SOURCE_DATE_EPOCH, then file times and the created date follow it and the digest changes', async () => {
     const dir = project();
-    const r = build(dir, { SOURCE_DATE_EPOCH: '1700000000' });
+    const r = await build(dir, { SOURCE_DATE_EPOCH: '1700000000' });
     expect(r.images[0]!.digest).not.toBe(firstBuild.images[0]!.digest);
     const manifest = JSON.parse(manifestBytes(dir, r.images[0]!.digest).toString('utf8'));
     expect(manifest.annotations['org.opencontainers.image.created']).toBe('2023-11-14T22:13:20Z');
@@ -141,14 +160,14 @@ describe('cairn build: reproducible images of examples/hello', () => {
       expect(existsSync(join(rootfs, shell))).toBe(false);
   });
 
-  it('Given one application file changed, then only the application layer is rebuilt', () => {
+  it('Given one application file changed, then only the application layer is rebuilt', async () => {
     const dir = project(first);
-    const before = build(dir).images[0]!;
+    const before = (await build(dir)).images[0]!;
     writeFileSync(
       join(dir, 'app/server.js'),
       `${readFileSync(join(dir, 'app/server.js'), 'utf8')}\n// changed\n`,
     );
-    const after = build(dir).images[0]!;
+    const after = (await build(dir)).images[0]!;
     expect(after.digest).not.toBe(before.digest);
     expect(after.layers.map((l) => l.cached)).toEqual([true, false, true]);
     expect(after.layers[0]!.digest).toBe(before.layers[0]!.digest);
@@ -156,14 +175,14 @@ describe('cairn build: reproducible images of examples/hello', () => {
     expect(after.layers[2]!.digest).toBe(before.layers[2]!.digest);
   });
 
-  it('Given an OCI layout as base (oci:PATH:REF), then the image starts with the base layers', () => {
+  it('Given an OCI layout as base (oci:PATH:REF), then the image starts with the base layers', async () => {
     const dir = project(first);
     const spec = readFileSync(join(dir, 'cairn.yaml'), 'utf8').replace(
       'base: host:node',
       `base: "oci:${join(first, '.cairn/store')}:hello:latest"`,
     );
     writeFileSync(join(dir, 'cairn.yaml'), spec);
-    const r = build(dir).images[0]!;
+    const r = (await build(dir)).images[0]!;
     expect(r.layers.slice(0, 3).map((l) => l.digest)).toEqual(
       firstBuild.images[0]!.layers.map((l) => l.digest),
     );

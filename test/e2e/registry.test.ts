@@ -5,7 +5,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAIRN_BIN, cairn, REPO_ROOT } from '../helpers/cli.js';
+import { CAIRN_BIN, type CliResult, cairn, REPO_ROOT } from '../helpers/cli.js';
 
 /** bcrypt of "s3cret-test" (a throwaway test password), the hash format docker-registry's htpasswd reads. */
 const HTPASSWD = 'cairn:$2b$05$abcdefghijklmnopqrstuuWestQHD6aUXMyaAG2OuMR4tFbt8EkVK\n';
@@ -81,18 +81,6 @@ async function failingProxy(
   return { port, stop: () => new Promise((r) => server.close(() => r())) };
 }
 
-/** Runs the CLI without blocking this process (the proxy above lives in it). */
-function cairnAsync(args: string[], cwd: string): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CAIRN_BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
-  });
-}
-
 function skopeoDigest(ref: string, creds?: string): string | undefined {
   try {
     const args = ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), `docker://${ref}`];
@@ -101,6 +89,25 @@ function skopeoDigest(ref: string, creds?: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Runs the CLI without blocking this worker (a long spawnSync starves vitest's RPC under load). */
+function run(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, CAIRN_HOME: undefined, ...options.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 function workspace(): string {
@@ -120,7 +127,7 @@ describe('cairn push and pull against a real registry', () => {
     registry = await startRegistry();
     project = workspace();
     temps.push(project);
-    const built = cairn(['build', '--output', 'json'], { cwd: project });
+    const built = await run(['build', '--output', 'json'], { cwd: project });
     expect(built.code).toBe(0);
     digest = JSON.parse(built.stdout).images[0].digest;
   });
@@ -137,44 +144,51 @@ describe('cairn push and pull against a real registry', () => {
     return manifest.layers[0].digest;
   }
 
-  it('Given a built service, when pushed, then skopeo sees the same digest; a second push uploads nothing', () => {
+  it('Given a built service, when pushed, then skopeo sees the same digest; a second push uploads nothing', async () => {
     const target = `127.0.0.1:${registry.port}/hello:v1`;
-    const r = cairn(['push', 'hello', '--to', target, '--insecure', '--output', 'json'], { cwd: project });
+    const r = await run(['push', 'hello', '--to', target, '--insecure', '--output', 'json'], {
+      cwd: project,
+    });
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(result.digest).toBe(digest);
     expect(result.uploaded).toHaveLength(4);
     expect(skopeoDigest(target)).toBe(digest);
-    const again = JSON.parse(
-      cairn(['push', digest.slice(7, 19), '--to', target, '--insecure', '--output', 'json'], { cwd: project })
-        .stdout,
+    const pushedAgain = await run(
+      ['push', digest.slice(7, 19), '--to', target, '--insecure', '--output', 'json'],
+      {
+        cwd: project,
+      },
     );
+    const again = JSON.parse(pushedAgain.stdout);
     expect(again.uploaded).toEqual([]);
     expect(again.skipped).toHaveLength(4);
   });
 
-  it('Given a pushed image, when pulled into an empty store by tag and by digest, then the digest comes back', () => {
+  it('Given a pushed image, when pulled into an empty store by tag and by digest, then the digest comes back', async () => {
     const target = `127.0.0.1:${registry.port}/hello:v1`;
-    cairn(['push', 'hello', '--to', target, '--insecure'], { cwd: project });
+    await run(['push', 'hello', '--to', target, '--insecure'], { cwd: project });
     const empty = workspace();
     temps.push(empty);
-    const r = cairn(['pull', target, '--insecure', '--output', 'json'], { cwd: empty });
+    const r = await run(['pull', target, '--insecure', '--output', 'json'], { cwd: empty });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ref: target, digest });
-    const byDigest = cairn(
+    const byDigest = await run(
       ['pull', `127.0.0.1:${registry.port}/hello@${digest}`, '--insecure', '--output', 'json'],
       { cwd: empty },
     );
     expect(JSON.parse(byDigest.stdout)).toMatchObject({ digest, fetched: [] });
-    const images = JSON.parse(cairn(['images', '--output', 'json'], { cwd: empty }).stdout).images;
+    const images = JSON.parse((await run(['images', '--output', 'json'], { cwd: empty })).stdout).images;
     expect(images.map((i: { digest: string }) => i.digest)).toEqual([digest, digest]);
     expect(
       execFileSync('skopeo', ['inspect', '--raw', `oci:${join(empty, '.cairn/store')}:${target}`]).length,
     ).toBeGreaterThan(0);
   });
 
-  it('Given a pushed image pinned by digest as a base, then a build pulls it once and layers on top', () => {
-    cairn(['push', 'hello', '--to', `127.0.0.1:${registry.port}/hello:v1`, '--insecure'], { cwd: project });
+  it('Given a pushed image pinned by digest as a base, then a build pulls it once and layers on top', async () => {
+    await run(['push', 'hello', '--to', `127.0.0.1:${registry.port}/hello:v1`, '--insecure'], {
+      cwd: project,
+    });
     const dir = workspace();
     temps.push(dir);
     const spec = join(dir, 'cairn.yaml');
@@ -185,7 +199,7 @@ describe('cairn push and pull against a real registry', () => {
         `base: "127.0.0.1:${registry.port}/hello@${digest}"`,
       ),
     );
-    const first = cairn(['build', '--output', 'json'], { cwd: dir });
+    const first = await run(['build', '--output', 'json'], { cwd: dir });
     expect(first.stderr).toBe('');
     const image = JSON.parse(first.stdout).images[0];
     expect(image.layers).toHaveLength(5);
@@ -194,7 +208,7 @@ describe('cairn push and pull against a real registry', () => {
       readFileSync(join(dir, '.cairn/store/blobs/sha256', image.digest.slice(7)), 'utf8'),
     );
     expect(manifest.annotations['org.opencontainers.image.base.digest']).toBe(digest);
-    const again = JSON.parse(cairn(['build', '--output', 'json'], { cwd: dir }).stdout).images[0];
+    const again = JSON.parse((await run(['build', '--output', 'json'], { cwd: dir })).stdout).images[0];
     expect(again.digest).toBe(image.digest);
     expect(again.layers.every((l: { cached: boolean }) => l.cached)).toBe(true);
   });
@@ -204,7 +218,7 @@ describe('cairn push and pull against a real registry', () => {
       const proxy = await failingProxy(registry.port, status);
       try {
         const target = `127.0.0.1:${proxy.port}/broken${status}:v1`;
-        const r = await cairnAsync(['push', 'hello', '--to', target, '--insecure'], project);
+        const r = await run(['push', 'hello', '--to', target, '--insecure'], { cwd: project });
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(
           new RegExp(
@@ -226,13 +240,15 @@ describe('cairn push and pull against a real registry', () => {
 
   it('Given a registry that is down, then push says it cannot reach it', async () => {
     const port = await freePort();
-    const r = cairn(['push', 'hello', '--to', `127.0.0.1:${port}/hello:v1`, '--insecure'], { cwd: project });
+    const r = await run(['push', 'hello', '--to', `127.0.0.1:${port}/hello:v1`, '--insecure'], {
+      cwd: project,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error: pushing .*: cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)\nhint: /);
   });
 
-  it('Given --insecure for a registry that is not on this machine, then push refuses before connecting', () => {
-    const r = cairn(['push', 'hello', '--to', 'registry.example.com/hello:v1', '--insecure'], {
+  it('Given --insecure for a registry that is not on this machine, then push refuses before connecting', async () => {
+    const r = await run(['push', 'hello', '--to', 'registry.example.com/hello:v1', '--insecure'], {
       cwd: project,
     });
     expect(r.code).toBe(1);
@@ -243,12 +259,12 @@ describe('cairn push and pull against a real registry', () => {
     const secured = await startRegistry(true);
     try {
       const target = `127.0.0.1:${secured.port}/hello:v1`;
-      const denied = cairn(['push', 'hello', '--to', target, '--insecure'], { cwd: project });
+      const denied = await run(['push', 'hello', '--to', target, '--insecure'], { cwd: project });
       expect(denied.code).toBe(1);
       expect(denied.stderr).toContain('the registry wants a user name and password');
       expect(denied.stderr).toContain('hint: set CAIRN_REGISTRY_USERNAME and CAIRN_REGISTRY_PASSWORD');
       expect(skopeoDigest(target, 'cairn:s3cret-test')).toBeUndefined();
-      const ok = cairn(['push', 'hello', '--to', target, '--insecure'], { cwd: project, env: CREDS });
+      const ok = await run(['push', 'hello', '--to', target, '--insecure'], { cwd: project, env: CREDS });
       expect(ok.code).toBe(0);
       expect(ok.stdout).not.toContain('s3cret-test');
       expect(skopeoDigest(target, 'cairn:s3cret-test')).toBe(digest);
