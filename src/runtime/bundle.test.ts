@@ -76,6 +76,12 @@ describe('prepareBundle', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('refuses a layer whose content does not match its diff_id, and publishes nothing', async () => {
+    const image = await memoryImage([base], ['/bin/app'], [sha256Digest('something else')]);
+    await expect(prepareBundle(image, image.digest, dir)).rejects.toThrow(/does not match diff_id/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('refuses entries that climb out of the root or go through a symlink', async () => {
     const climbing = await memoryImage([[{ name: '../outside', body: 'x' }]]);
     await expect(prepareBundle(climbing, climbing.digest, dir)).rejects.toThrow(/leaves the root filesystem/);

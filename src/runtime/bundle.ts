@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import {
   canonicalJson,
   digestHex,
@@ -129,13 +128,13 @@ async function unpackInto(tmp: string, image: VerifiedImage): Promise<void> {
   const state: ApplyState = { root: rootfs, dirModes: new Map(), chown: process.getuid?.() === 0 };
   const diffIds = image.config.rootfs?.diff_ids ?? [];
   for (const [i, layer] of image.layers.entries()) {
-    const tar = layer.gzip ? gunzipSync(layer.bytes) : layer.bytes;
-    if (diffIds[i] !== undefined && sha256Digest(tar) !== diffIds[i]) {
+    const diffId = await applyLayer(state, layer.bytes, layer.gzip, layer.digest);
+    // A mismatch throws before the bundle is published; the private folder is then removed.
+    if (diffIds[i] !== undefined && diffId !== diffIds[i]) {
       throw new IntegrityError(
         `verifying layer ${layer.digest}: its content does not match diff_id ${diffIds[i]}`,
       );
     }
-    await applyLayer(state, tar, layer.digest);
   }
   const etc = {
     passwd: await readFile(join(rootfs, 'etc/passwd'), 'utf8').catch(() => undefined),

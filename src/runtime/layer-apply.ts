@@ -3,13 +3,19 @@
  * whiteouts and opaque folders, in archive order. Nothing is ever written outside the root: entry
  * names are normalised and no entry may pass through a symlink the image itself created.
  */
+
+import { createHash } from 'node:crypto';
 import { chmod, lchown, link, lstat, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { IntegrityError } from '../lib/index.js';
 import { bundleMode, classifyEntry, isInside, normalizeEntryPath } from './layer-entry.js';
 
 const IMPLICIT_DIR_MODE = 0o755;
+const FEED_BYTES = 1 << 20;
 
 /** State kept across layers: final folder modes are set once, after the last layer. */
 export interface ApplyState {
@@ -19,16 +25,44 @@ export interface ApplyState {
   chown: boolean;
 }
 
-/** Applies the tar `bytes` onto `state.root`. */
-export async function applyLayer(state: ApplyState, bytes: Buffer, layer: string): Promise<void> {
+/**
+ * Applies one layer blob onto `state.root`, decompressing as it goes, and returns the sha256 digest
+ * of the uncompressed tar (the layer's diff_id) for the caller to check before publishing.
+ */
+export async function applyLayer(
+  state: ApplyState,
+  blob: Buffer,
+  gzip: boolean,
+  layer: string,
+): Promise<string> {
   const written = new Set<string>();
   const safeDirs = new Set<string>(['']);
   const extract = tar.extract();
-  extract.end(bytes);
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  // Streamed in slices: one huge write makes the tar parser copy the remainder again and again.
+  const stages: NodeJS.ReadWriteStream[] = gzip ? [createGunzip(), hashing] : [hashing];
+  const feeding = pipeline([
+    Readable.from(slices(blob)),
+    ...stages,
+    extract as unknown as NodeJS.WritableStream,
+  ]);
+  feeding.catch(() => undefined);
   for await (const entry of extract) {
     await applyEntry(state, entry.header, entry as unknown as Entry, written, safeDirs, layer);
     entry.resume();
   }
+  await feeding;
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function* slices(bytes: Buffer): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += FEED_BYTES) yield bytes.subarray(at, at + FEED_BYTES);
 }
 
 type Entry = AsyncIterable<Buffer> & { resume(): unknown };

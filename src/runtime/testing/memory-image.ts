@@ -51,7 +51,11 @@ export class MemoryImage implements BlobSource {
 }
 
 /** Builds an image from layers of entries; the config runs `args` as uid 65532. */
-export async function memoryImage(layers: TarEntry[][], args: string[] = ['/bin/app']): Promise<MemoryImage> {
+export async function memoryImage(
+  layers: TarEntry[][],
+  args: string[] = ['/bin/app'],
+  diffIdsOverride?: string[],
+): Promise<MemoryImage> {
   const image = new MemoryImage();
   const descriptors = [];
   const diffIds = [];
@@ -70,7 +74,7 @@ export async function memoryImage(layers: TarEntry[][], args: string[] = ['/bin/
       architecture: 'amd64',
       os: 'linux',
       config: { User: '65532', Entrypoint: args, WorkingDir: '/app' },
-      rootfs: { type: 'layers', diff_ids: diffIds },
+      rootfs: { type: 'layers', diff_ids: diffIdsOverride ?? diffIds },
     }),
   );
   const configDigest = image.put(config);
