@@ -181,16 +181,34 @@ async function checkProvenance(store: ImageStore, digest: string, a: Attestation
 }
 
 /**
+ * The store, reading (and digest-checking) each blob once, so the blobs and sbom checks share
+ * the layers. Methods of the store that read blobs go through the cache too (`this.readBlob`).
+ */
+function readOnce(store: ImageStore): ImageStore {
+  const blobs = new Map<string, Promise<Buffer>>();
+  const readBlob = (digest: string): Promise<Buffer> => {
+    let read = blobs.get(digest);
+    if (!read) {
+      read = store.readBlob(digest);
+      blobs.set(digest, read);
+    }
+    return read;
+  };
+  return Object.assign(Object.create(store) as ImageStore, { readBlob });
+}
+
+/**
  * Verifies an image in the store against trusted public keys; never throws for a failed check.
  * @example
  * const report = await verifyImage(store, 'sha256:…', [loadPublicKey('cairn.pub')]);
  * if (!report.verified) console.log(report.checks.filter((c) => !c.ok));
  */
 export async function verifyImage(
-  store: ImageStore,
+  uncached: ImageStore,
   digest: string,
   trusted: PublicKeyInfo[],
 ): Promise<VerifyReport> {
+  const store = readOnce(uncached);
   const checks: Check[] = [await checkBlobs(store, digest)];
   if (trusted.length === 0)
     checks.push({ name: 'keys', ok: false, detail: 'no trusted public key was given' });
