@@ -219,18 +219,25 @@ export class RegistryClient {
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (error as Error).message;
-      const tlsHint = !this.config.insecure && isLoopbackRegistry(this.config.registry);
       throw new CairnError(
         'registry_unreachable',
         `${action}: cannot reach ${this.config.registry} (${why})`,
         {
-          hint: tlsHint
-            ? 'start the registry, check the address, or pass --insecure for a local registry without TLS'
-            : 'start the registry or check the address',
+          hint: this.connectHint(why ?? ''),
           cause: error,
         },
       );
     }
+  }
+
+  private connectHint(why: string): string {
+    if (/CERT|SSL_|TLS|self.signed|unable to verify/i.test(why) && !why.includes('WRONG_VERSION')) {
+      return 'the registry certificate is not trusted: add its CA with NODE_EXTRA_CA_CERTS=ca.pem (never disable verification)';
+    }
+    if (!this.config.insecure && isLoopbackRegistry(this.config.registry)) {
+      return 'start the registry, check the address, or pass --insecure for a local registry without TLS';
+    }
+    return 'start the registry or check the address';
   }
 
   private failure(action: string, res: Response): CairnError {
