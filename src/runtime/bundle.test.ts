@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IntegrityError, sha256Digest } from '../lib/index.js';
-import { prepareBundle } from './bundle.js';
+import { bundleFiles, prepareBundle } from './bundle.js';
 import { memoryImage } from './testing/memory-image.js';
 import type { FileEntry } from './types.js';
 
@@ -47,7 +47,8 @@ describe('prepareBundle', () => {
     const bundle = await prepareBundle(image, image.digest, dir);
     const filesText = readFileSync(join(bundle.dir, 'files.json'), 'utf8');
     expect(sha256Digest(filesText)).toBe(bundle.filesDigest);
-    const files = JSON.parse(filesText) as FileEntry[];
+    const files: FileEntry[] = await bundleFiles(bundle);
+    expect(files).toEqual(JSON.parse(filesText));
     expect(files.find((f) => f.path === '/app/server.js')).toEqual({
       path: '/app/server.js',
       type: 'file',

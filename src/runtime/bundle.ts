@@ -18,7 +18,7 @@ import {
 import { sealAndList } from './bundle-files.js';
 import { imageProcess, type OciImageConfigJson } from './image-process.js';
 import { type ApplyState, applyLayer } from './layer-apply.js';
-import type { BlobSource, Bundle, ImageProcess } from './types.js';
+import type { BlobSource, Bundle, FileEntry, ImageProcess } from './types.js';
 
 const BUNDLE_FILE = 'bundle.json';
 const MOUNT_POINTS = ['proc', 'dev', 'sys', 'tmp', 'run/secrets'];
@@ -185,4 +185,9 @@ function parseJson<T>(bytes: Buffer, digest: string): T {
   } catch (error) {
     throw new ValidationError(`reading ${digest}: not JSON`, [], { cause: error });
   }
+}
+
+/** The file manifest (files.json) of a prepared bundle: what drift detection compares against. */
+export async function bundleFiles(bundle: Pick<Bundle, 'dir'>): Promise<FileEntry[]> {
+  return JSON.parse(await readFile(join(bundle.dir, FILES_FILE), 'utf8')) as FileEntry[];
 }

@@ -76,3 +76,8 @@ export function createRuntimeDriver(kind: 'auto' | RuntimeKind, config: RuntimeC
   if (chosen === 'bwrap') return createBwrapDriver(config);
   return createProcessDriver(config);
 }
+
+/** Debian packages that would make a better driver usable here (what `cairn doctor --install` installs). */
+export function packagesToInstall(available: DriverAvailability[]): string[] {
+  return available.filter((d) => d.package && d.detail.endsWith('is not installed')).map((d) => d.package!);
+}

@@ -1,7 +1,13 @@
 /** Runs releases as read-only, hardened instances on this machine (runc, bubblewrap, or a bare process) and supervises them. */
-export { prepareBundle, readVerified } from './bundle.js';
+export { bundleFiles, prepareBundle, readVerified } from './bundle.js';
 export { type BwrapConfig, createBwrapDriver } from './bwrap/bwrap-driver.js';
-export { chooseDriver, createRuntimeDriver, type DriverAvailability, detectDrivers } from './detect.js';
+export {
+  chooseDriver,
+  createRuntimeDriver,
+  type DriverAvailability,
+  detectDrivers,
+  packagesToInstall,
+} from './detect.js';
 export { findInstanceLog, followLog, lastLines, readFrom } from './instance-log.js';
 export { freeLoopbackPort, LOOPBACK, runtimeConfigFor } from './ports.js';
 export { createProcessDriver, PROCESS_WARNING, type ProcessConfig } from './process/process-driver.js';
