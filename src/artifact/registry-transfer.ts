@@ -29,7 +29,10 @@ export async function pushImage(
   const manifest = await store.readManifest(descriptor.digest);
   const uploaded: string[] = [];
   const skipped: string[] = [];
-  for (const blob of [manifest.config, ...manifest.layers]) {
+  const blobs = [manifest.config, ...manifest.layers];
+  // Verify every blob against its digest before the first byte leaves, so a corrupt store pushes nothing.
+  for (const blob of blobs) await store.readBlob(blob.digest);
+  for (const blob of blobs) {
     const bytes = await store.readBlob(blob.digest);
     const progress: Progress = (done, total) => onProgress?.(blob.digest, done, total);
     const sent = await client.pushBlob(target.repository, bytes, blob, action, progress);

@@ -220,6 +220,18 @@ describe('cairn build: bad input leaves the store as it was', () => {
     },
   );
 
+  it('Given a layer blob altered on disk, then push refuses with exit code 3 before sending anything', async () => {
+    const dir = project(first);
+    const digest = firstBuild.images[0]!.layers[1]!.digest;
+    const blob = join(dir, '.cairn/store/blobs/sha256', digest.slice(7));
+    execFileSync('chmod', ['u+w', blob]);
+    writeFileSync(blob, 'tampered');
+    const r = await run(['push', 'hello', '--to', '127.0.0.1:9/hello:v1', '--insecure'], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`error: reading blob ${digest}: its content has digest`);
+    expect(r.stderr).not.toContain('cannot reach');
+  });
+
   const cases: Array<[string, (dir: string) => void, RegExp]> = [
     [
       'a missing context',
