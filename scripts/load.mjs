@@ -60,13 +60,13 @@ export class Load {
     const versions = {};
     for (const x of s) if (x.version) versions[x.version] = (versions[x.version] ?? 0) + 1;
     const failures = s.filter((x) => !(x.status >= 200 && x.status < 300));
+    const failuresByVersion = {};
+    for (const x of failures)
+      failuresByVersion[x.version ?? 'none'] = (failuresByVersion[x.version ?? 'none'] ?? 0) + 1;
     return {
       requests: s.length,
       failures: failures.length,
-      failuresByVersion: failures.reduce(
-        (acc, x) => ({ ...acc, [x.version ?? 'none']: (acc[x.version ?? 'none'] ?? 0) + 1 }),
-        {},
-      ),
+      failuresByVersion,
       p99Ms: ms.length ? Math.round(ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))]) : 0,
       versions,
     };

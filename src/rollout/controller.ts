@@ -6,7 +6,7 @@
  */
 import type { AuditEvent } from '../audit/index.js';
 import type { DeploymentRecord, ServingRecord, StateStore, StateWriter } from '../state/index.js';
-import { nextStep } from './machine.js';
+import { nextStep, supersede } from './machine.js';
 import type {
   Action,
   MetricsSummary,
@@ -49,6 +49,19 @@ export class RolloutController {
     return this.deps.store
       .listDeployments()
       .filter((d) => (d.state as unknown as RolloutState).stage !== 'done');
+  }
+
+  /** Ends the warm period of earlier rollouts of a service when a new one starts (see `supersede`). */
+  supersedeWarm(env: string, service: string, newer: { from?: string; to: string }, tx: StateWriter): void {
+    const nowIso = new Date(this.deps.now()).toISOString();
+    for (const d of tx.listDeployments({ env, service })) {
+      const state = d.state as unknown as RolloutState;
+      if (state.stage !== 'warm') continue;
+      const { state: next, actions } = supersede(state, newer);
+      tx.putDeployment({ ...d, state: next as unknown as Record<string, unknown>, updatedAt: nowIso });
+      if (actions.length > 0) tx.setServing(applyActions(tx.getServing(env, service), d, actions, nowIso));
+      tx.appendEvent({ kind: 'deploy.superseded', env, service, subject: d.id, detail: { by: newer.to } });
+    }
   }
 
   tickAll(): DeploymentRecord[] {
@@ -131,8 +144,7 @@ export class RolloutController {
           actor: command ? 'api' : CONTROLLER_ACTOR,
           action: event.action,
           subject: { service: d.service, env: d.env, release: next.to },
-          ...(next.from ? { digestBefore: next.from } : {}),
-          digestAfter: next.to,
+          ...digests(tx, next),
           ...(event.reason ? { reason: event.reason } : {}),
           detail: { deployment: d.id, ...event.detail },
         });
@@ -140,6 +152,13 @@ export class RolloutController {
     });
     return updated;
   }
+}
+
+/** Image digests before and after, for the audit entry (release ids are in the subject). */
+function digests(tx: StateWriter, s: RolloutState): { digestBefore?: string; digestAfter?: string } {
+  const before = s.from ? tx.getRelease(s.from)?.imageDigest : undefined;
+  const after = tx.getRelease(s.to)?.imageDigest;
+  return { ...(before ? { digestBefore: before } : {}), ...(after ? { digestAfter: after } : {}) };
 }
 
 /** The new serving record after a rollout's actions. */

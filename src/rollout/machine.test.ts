@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canaryReplicas } from './canary.js';
+import { supersede } from './machine.js';
 import { metrics, World } from './test-world.js';
 
 describe('blue/green', () => {
@@ -160,6 +161,14 @@ describe('canary', () => {
     expect(w.weights).toEqual([{ release: 'A', weight: 100 }]);
   });
 
+  it('a first deployment has no canary phase: it starts in full', () => {
+    const w = new World({ strategy: 'canary', steps: [{ weight: 20 }, { analysis: {} }] }, undefined, 'B');
+    w.run(5);
+    expect(w.state).toMatchObject({ phase: 'succeeded', stage: 'done' });
+    expect(w.weights).toEqual([{ release: 'B', weight: 100 }]);
+    expect(w.desired.B).toBe(2);
+  });
+
   it('sizes the canary to its weight', () => {
     expect([
       canaryReplicas(2, 20),
@@ -210,6 +219,38 @@ describe('rolling', () => {
     expect(w.state).toMatchObject({ phase: 'failed', stage: 'done' });
     expect(w.state.reason).toMatch(/failed 3 times/);
     expect(w.desired).toMatchObject({ A: 2, B: 0 });
+  });
+});
+
+describe('a newer rollout', () => {
+  it('ends the warm period of the one before without touching what the newer one uses', () => {
+    const w = new World({ strategy: 'bluegreen' }, 'A', 'B', { A: 2 });
+    w.run(2);
+    expect(w.state.stage).toBe('warm');
+    expect(supersede(w.state, { from: 'B', to: 'A' })).toMatchObject({
+      state: { stage: 'done' },
+      actions: [],
+    });
+    expect(supersede(w.state, { from: 'B', to: 'C' })).toMatchObject({
+      state: { stage: 'done' },
+      actions: [{ type: 'scale', release: 'A', replicas: 0 }],
+    });
+  });
+});
+
+describe('resume', () => {
+  it('continues a paused analysis step instead of skipping it', () => {
+    const w = new World(
+      { strategy: 'canary', steps: [{ weight: 20 }, { analysis: {} }, { weight: 100 }] },
+      'A',
+      'B',
+      { A: 2 },
+    );
+    w.run(3);
+    expect(w.state.step).toBe(1);
+    w.tick(1000, 'pause');
+    w.tick(1000, 'resume');
+    expect(w.state).toMatchObject({ phase: 'progressing', step: 1 });
   });
 });
 

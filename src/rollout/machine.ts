@@ -30,7 +30,7 @@ export function startRollout(
     ...(from && from !== to ? { from } : {}),
     to,
     phase: 'progressing',
-    stage: settings.strategy === 'canary' ? 'stepping' : 'scaling',
+    stage: settings.strategy === 'canary' && from && from !== to ? 'stepping' : 'scaling',
     step: 0,
     weight: 0,
     stageSince: now,
@@ -71,6 +71,8 @@ export function nextStep(state: RolloutState, obs: Observations, now: number): S
       obs,
     );
   }
+  // A first deployment has nothing to compare with or fall back to: it starts in full.
+  if (!state.from) return stepBlueGreen(state, obs, now);
   switch (state.settings.strategy) {
     case 'canary':
       return stepCanary(state, obs, now);
@@ -87,7 +89,21 @@ function applyCommand(state: RolloutState, obs: Observations, now: number): Step
       return beginRollback(state, 'aborted', 'aborted by user', now, obs);
     case 'pause':
       return { state: { ...state, phase: 'paused' }, actions: holdActions(state) };
-    case 'resume':
+    case 'resume': {
+      // Resuming passes an indefinite pause step; any other step carries on where it was.
+      const step = state.settings.steps[state.step];
+      const atIndefinitePause =
+        state.settings.strategy === 'canary' &&
+        step?.pause !== undefined &&
+        step.pause.durationMs === undefined;
+      const resumed = {
+        ...state,
+        phase: 'progressing' as const,
+        stageSince: now,
+        ...(atIndefinitePause ? { stepDone: true } : {}),
+      };
+      return nextStep(resumed, { ...obs, command: undefined }, now);
+    }
     case 'promote-step':
       return nextStep(
         { ...state, phase: 'progressing', stepDone: true, stageSince: now },
@@ -119,6 +135,18 @@ export function succeed(state: RolloutState, now: number): StepResult {
   const actions: Action[] = [{ type: 'route', weights: [{ release: state.to, weight: 100 }] }];
   if (state.from && !warm) actions.push({ type: 'scale', release: state.from, replicas: 0 });
   return { state: next, actions };
+}
+
+/**
+ * A newer rollout of the same service ends this one's warm period at once. The release this one
+ * kept warm is stopped, unless the newer rollout uses it (a rollback to it, or it serves again).
+ */
+export function supersede(state: RolloutState, newer: { from?: string; to: string }): StepResult {
+  const done: RolloutState = { ...state, stage: 'done' };
+  if (state.stage !== 'warm' || !state.from || state.from === newer.from || state.from === newer.to) {
+    return { state: done, actions: [] };
+  }
+  return { state: done, actions: [{ type: 'scale', release: state.from, replicas: 0 }] };
 }
 
 function stepWarm(state: RolloutState, now: number): StepResult {

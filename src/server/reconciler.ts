@@ -65,8 +65,8 @@ export class Reconciler {
     return run;
   }
 
-  requestAll(): Promise<void[]> {
-    return Promise.all(this.deps.store.listServing().map((s) => this.request(s.env, s.service)));
+  async requestAll(): Promise<void> {
+    await Promise.all(this.deps.store.listServing().map((s) => this.request(s.env, s.service)));
   }
 
   /** Points the gateway at the healthy instances of each release, with the stored weights. */

@@ -84,7 +84,7 @@ function checkRun(at: PathPart[], run: Obj, ctx: RuleContext): void {
 
 function checkDeploy(at: PathPart[], deploy: Obj, ctx: RuleContext): void {
   const steps = asList(deploy.steps);
-  if (deploy.strategy !== 'canary' && steps.length > 0) {
+  if (typeof deploy.strategy === 'string' && deploy.strategy !== 'canary' && steps.length > 0) {
     ctx.warn(
       [...at, 'deploy', 'steps'],
       `steps are used by the canary strategy only, not ${String(deploy.strategy)}`,

@@ -9,6 +9,7 @@ import {
   waitForRollout,
 } from '../client.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
+import { EXIT_ERROR } from '../errors.js';
 
 const USAGE = 'cairn rollback SERVICE --env ENV [--to REL] [--wait]';
 
