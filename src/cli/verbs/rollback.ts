@@ -40,6 +40,6 @@ is started, checked healthy, then switched to.`,
         ? `${JSON.stringify({ deployment }, null, 2)}\n`
         : `${describeRollout(deployment)}\n`,
     );
-    return 0;
+    return ctx.options.wait && deployment.phase !== 'succeeded' ? EXIT_ERROR : 0;
   },
 };
