@@ -34,7 +34,13 @@ export class InstanceManager {
     return this.deps.driver.kind;
   }
 
-  async start(release: ReleaseRecord, env: string, reason: string): Promise<InstanceRecord> {
+  /** Starts a new instance of `release`; `replaces` names the failed instance it stands in for. */
+  async start(
+    release: ReleaseRecord,
+    env: string,
+    reason: string,
+    replaces?: string,
+  ): Promise<InstanceRecord> {
     const run = release.config.run as RunSpec;
     if (this.deps.offThread) await prepareOffThread({ ...this.deps.offThread, digest: release.imageDigest });
     const bundle = await this.deps.driver.prepare({ digest: release.imageDigest, source: this.deps.images });
@@ -76,11 +82,11 @@ export class InstanceManager {
         env,
         service: release.service,
         subject: id,
-        detail: { release: release.id, reason, endpoint: handle.endpoint },
+        detail: { release: release.id, reason, endpoint: handle.endpoint, ...(replaces ? { replaces } : {}) },
       });
       this.deps.audit.record({
         actor: CONTROL_PLANE_ACTOR,
-        action: 'instance.start',
+        action: replaces ? 'instance.replace' : 'instance.start',
         subject: {
           service: release.service,
           env,
@@ -89,7 +95,12 @@ export class InstanceManager {
           image: release.imageDigest,
         },
         reason,
-        detail: { driver: this.deps.driver.kind, endpoint: handle.endpoint, filesDigest: bundle.filesDigest },
+        detail: {
+          driver: this.deps.driver.kind,
+          endpoint: handle.endpoint,
+          filesDigest: bundle.filesDigest,
+          ...(replaces ? { replaces } : {}),
+        },
       });
     });
     return record;

@@ -12,7 +12,9 @@ import type { InstanceManager } from './instance-manager.js';
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 const FAILURE_MEMORY_MS = 5 * 60_000;
-const LIVENESS_EVERY_MS = 1000;
+const LIVENESS_EVERY_MS = 500;
+/** A starting instance is probed this often (at most), so it takes traffic soon after it is ready. */
+const STARTING_PROBE_MS = 100;
 
 export interface ReconcilerDeps {
   store: SqliteStateStore;
@@ -37,6 +39,8 @@ export class Reconciler {
   private readonly probes = new Map<string, Probe>();
   private readonly failures = new Map<string, number[]>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Failed instances per env/release waiting for their replacement, so the new one names the old. */
+  private readonly replacing = new Map<string, string[]>();
   private readonly now: () => number;
 
   constructor(private readonly deps: ReconcilerDeps) {
@@ -128,8 +132,14 @@ export class Reconciler {
     }
     await Promise.all(
       Array.from({ length: count }, async () => {
+        const replaced = this.replacing.get(`${env}/${releaseId}`)?.shift();
         try {
-          await this.deps.instances.start(release, env, 'scale up');
+          await this.deps.instances.start(
+            release,
+            env,
+            replaced ? `replaces ${replaced}` : 'scale up',
+            replaced,
+          );
         } catch (error) {
           this.noteFailure(env, releaseId);
           this.deps.log?.({
@@ -170,7 +180,11 @@ export class Reconciler {
       probe.lastLiveness = now;
       if (!(await this.deps.instances.isRunning(instance))) return this.fail(instance, 'the process exited');
     }
-    if (now - probe.lastProbe < run.health.intervalMs) return;
+    const every =
+      instance.state === 'starting'
+        ? Math.min(STARTING_PROBE_MS, run.health.intervalMs)
+        : run.health.intervalMs;
+    if (now - probe.lastProbe < every) return;
     probe.lastProbe = now;
     const ok = await probeHealth(instance.endpoint, run.health.path, run.health.timeoutMs);
     probe.ok = ok ? probe.ok + 1 : 0;
@@ -195,6 +209,8 @@ export class Reconciler {
     const draining = this.deps.instances.mark(instance, 'draining', reason);
     this.applyPools(instance.env, instance.service);
     this.noteFailure(instance.env, instance.releaseId);
+    const key = `${instance.env}/${instance.releaseId}`;
+    this.replacing.set(key, [...(this.replacing.get(key) ?? []), instance.id]);
     try {
       await this.deps.instances.stop(draining, 1000, reason, 'failed');
     } catch (error) {
@@ -218,7 +234,9 @@ export class Reconciler {
   private backoffRemaining(env: string, releaseId: string): number {
     const recent = this.failures.get(`${env}/${releaseId}`) ?? [];
     if (recent.length === 0) return 0;
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (recent.length - 1));
+    // The first failure is replaced at once; repeated ones back off (crash loop).
+    if (recent.length < 2) return 0;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (recent.length - 2));
     return Math.max(0, recent.at(-1)! + delay - this.now());
   }
 
