@@ -2,6 +2,8 @@ import { ANNOTATION, formatBytes, workspaceStore } from '../../artifact/index.js
 import { findSpecFile } from '../../spec/index.js';
 import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 
+const SIGNATURE_REF = /(^|:)sha256-[0-9a-f]{64}(\.sig)?$/;
+
 interface ImageRow {
   ref: string | null;
   digest: string;
@@ -15,6 +17,8 @@ async function rows(ctx: CommandContext): Promise<ImageRow[]> {
   const store = workspaceStore(file, ctx.env);
   const out: ImageRow[] = [];
   for (const { ref, descriptor } of await store.list()) {
+    // Signature and referrer tags (sha256-<hex>[.sig]) belong to an image; `cairn inspect` shows them.
+    if (ref && SIGNATURE_REF.test(ref)) continue;
     let size = descriptor.size;
     let created: string | null = null;
     try {

@@ -8,6 +8,7 @@ import {
   workspaceStore,
 } from '../../artifact/index.js';
 import { findSpecFile } from '../../spec/index.js';
+import { pullSignatures } from '../../trust/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 
 const USAGE = 'cairn pull REGISTRY/REPO[:TAG|@DIGEST] [--insecure] [-f FILE] [--output json]';
@@ -40,13 +41,14 @@ each against its digest before storing it, and names the image in the store with
     const result = await pullImage(store, ref, client, progress);
     const name = formatRegistryRef(ref.tag || ref.digest ? ref : { ...ref, tag: 'latest' });
     await store.tag(name, result.descriptor);
+    const signatures = await pullSignatures(store, result.descriptor.digest, ref.repository, client);
     if (ctx.output === 'json') {
       ctx.stdout(
-        `${JSON.stringify({ ref: name, digest: result.descriptor.digest, fetched: result.fetched }, null, 2)}\n`,
+        `${JSON.stringify({ ref: name, digest: result.descriptor.digest, fetched: result.fetched, signatures }, null, 2)}\n`,
       );
     } else {
       ctx.stdout(
-        `pulled ${name} ${result.descriptor.digest} (${result.fetched.length} blob(s) downloaded)\n`,
+        `pulled ${name} ${result.descriptor.digest} (${result.fetched.length} blob(s) downloaded${signatures.length ? `; signatures: ${signatures.join(', ')}` : ''})\n`,
       );
     }
     return 0;

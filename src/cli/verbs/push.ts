@@ -1,11 +1,14 @@
 import {
   createPublisher,
   credentialsFromEnv,
+  parseRegistryRef,
   progressPrinter,
+  RegistryClient,
   resolveImage,
   workspaceStore,
 } from '../../artifact/index.js';
 import { findSpecFile, loadSpec, type Spec } from '../../spec/index.js';
+import { pushSignatures } from '../../trust/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 
 const USAGE = 'cairn push IMAGE --to REGISTRY/REPO[:TAG]|oci:PATH:REF [--insecure] [-f FILE] [--output json]';
@@ -47,10 +50,22 @@ CAIRN_REGISTRY_PASSWORD (basic auth, or exchanged for a bearer token when the re
     const descriptor = await resolveImage(store, image, specOrNothing(file));
     const progress = progressPrinter(ctx.stderr, ctx.output === 'text' && process.stderr.isTTY === true);
     const result = await publisher.publish(store, descriptor, progress);
-    if (ctx.output === 'json') ctx.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    // Signatures and attestations travel with the image (cosign tag scheme, referrers tag).
+    let signatures: string[] = [];
+    if (publisher.kind === 'registry') {
+      const target = parseRegistryRef(ctx.options.to);
+      const client = new RegistryClient({
+        registry: target.registry,
+        insecure,
+        ...(credentials ? { credentials } : {}),
+      });
+      signatures = await pushSignatures(store, result.digest, target.repository, client);
+    }
+    if (ctx.output === 'json') ctx.stdout(`${JSON.stringify({ ...result, signatures }, null, 2)}\n`);
     else {
       const counts = `${result.uploaded.length} blob(s) uploaded, ${result.skipped.length} already there`;
-      ctx.stdout(`pushed ${publisher.destination} ${result.digest} (${counts})\n`);
+      const signed = signatures.length ? `; signatures: ${signatures.join(', ')}` : '';
+      ctx.stdout(`pushed ${publisher.destination} ${result.digest} (${counts}${signed})\n`);
     }
     return 0;
   },
