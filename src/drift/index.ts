@@ -1,0 +1,9 @@
+/** Proves each instance is exactly the artifact it was started from, and says what differs when it is not. */
+export { type CheckInput, checkDrift, type DriftReport } from './check.js';
+export { compareFiles } from './compare-files.js';
+export { foreignProcesses } from './foreign-processes.js';
+export { expectedIdentity } from './identity.js';
+export { judgeDrift } from './judge.js';
+export { listRootfs } from './observe-files.js';
+export { allInSync, describeReason, renderDrift } from './render.js';
+export type * from './types.js';

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { DriftReport } from './check.js';
+import { expectedIdentity } from './identity.js';
+import { allInSync, renderDrift } from './render.js';
+
+const base = { service: 'hello', env: 'dev', release: 'rel-1', driver: 'runc' };
+
+describe('renderDrift', () => {
+  it('says in sync, and exit 0 applies, only when every instance is', () => {
+    const reports: DriftReport[] = [
+      { ...base, instance: 'ins-1', verdict: { status: 'in-sync', notChecked: [] } },
+    ];
+    expect(allInSync(reports)).toBe(true);
+    expect(renderDrift(reports)).toBe('ins-1  dev  hello  rel-1  in-sync\n1 instance(s) in sync\n');
+  });
+
+  it('names each changed path and foreign process, and what was not checked', () => {
+    const reports: DriftReport[] = [
+      {
+        ...base,
+        instance: 'ins-2',
+        driver: 'bwrap',
+        verdict: {
+          status: 'drifted',
+          notChecked: ['processes'],
+          reasons: [
+            { kind: 'file', path: '/app/server.js', change: 'content', expected: 'a', observed: 'b' },
+            { kind: 'file', path: '/etc/x', change: 'added', observed: 'dir' },
+            { kind: 'process', pid: 9, args: ['sh'], detail: 'pid 9 (sh) was not started by the image' },
+          ],
+        },
+      },
+      {
+        ...base,
+        instance: 'ins-3',
+        verdict: { status: 'missing', detail: 'ins-3 should run and is exited' },
+      },
+    ];
+    expect(allInSync(reports)).toBe(false);
+    const text = renderDrift(reports);
+    expect(text).toContain('  ~ /app/server.js: content a → b\n');
+    expect(text).toContain('  + /etc/x: added (dir)\n');
+    expect(text).toContain('  ! process pid 9 (sh) was not started by the image\n');
+    expect(text).toContain('  not checked with the bwrap driver: processes\n');
+    expect(text).toContain('  ins-3 should run and is exited\n');
+    expect(text).toMatch(/2 of 2 instance\(s\) not in sync: drift found\n$/);
+  });
+
+  it('says there was nothing to check when nothing runs', () => {
+    expect(allInSync([])).toBe(true);
+    expect(renderDrift([])).toBe('no instances run: nothing to check\n');
+  });
+});
+
+describe('expectedIdentity', () => {
+  const record = {
+    id: 'ins-1',
+    releaseId: 'rel-1',
+    service: 'hello',
+    env: 'dev',
+    driver: 'runc',
+    state: 'healthy' as const,
+    handle: {},
+    createdAt: '',
+    updatedAt: '',
+  };
+
+  it('reads the identity the instance manager recorded', () => {
+    const identity = { imageDigest: 'sha256:a', filesDigest: 'sha256:b', entrypoint: ['node', 'server.js'] };
+    expect(expectedIdentity({ ...record, identity })).toEqual({
+      instance: 'ins-1',
+      service: 'hello',
+      env: 'dev',
+      release: 'rel-1',
+      ...identity,
+    });
+  });
+
+  it('says why a record without an identity cannot be checked', () => {
+    expect(expectedIdentity({ ...record, identity: { imageDigest: 'sha256:a' } })).toMatch(
+      /ins-1 has no recorded identity/,
+    );
+  });
+});
