@@ -6,7 +6,7 @@
  */
 import type { AuditEvent } from '../audit/index.js';
 import type { DeploymentRecord, ServingRecord, StateStore, StateWriter } from '../state/index.js';
-import { nextStep, supersede } from './machine.js';
+import { nextStep } from './machine.js';
 import type {
   Action,
   MetricsSummary,
@@ -51,19 +51,6 @@ export class RolloutController {
       .filter((d) => (d.state as unknown as RolloutState).stage !== 'done');
   }
 
-  /** Ends the warm period of earlier rollouts of a service when a new one starts (see `supersede`). */
-  supersedeWarm(env: string, service: string, newer: { from?: string; to: string }, tx: StateWriter): void {
-    const nowIso = new Date(this.deps.now()).toISOString();
-    for (const d of tx.listDeployments({ env, service })) {
-      const state = d.state as unknown as RolloutState;
-      if (state.stage !== 'warm') continue;
-      const { state: next, actions } = supersede(state, newer);
-      tx.putDeployment({ ...d, state: next as unknown as Record<string, unknown>, updatedAt: nowIso });
-      if (actions.length > 0) tx.setServing(applyActions(tx.getServing(env, service), d, actions, nowIso));
-      tx.appendEvent({ kind: 'deploy.superseded', env, service, subject: d.id, detail: { by: newer.to } });
-    }
-  }
-
   tickAll(): DeploymentRecord[] {
     return this.unfinished().map((d) => this.tick(d));
   }
@@ -92,6 +79,7 @@ export class RolloutController {
       releases: this.deps.observe(d.env, d.service, releases, new Date(state.startedAt).toISOString()),
       ...(command ? { command } : {}),
     };
+    if (state.stage === 'warm') obs.inUse = this.releasesInUse(d);
     const step = state.settings.steps[state.step];
     if (state.settings.strategy === 'canary' && state.stage === 'stepping' && step?.analysis) {
       const windowMs = Math.max(1, Math.min(state.settings.analysis.windowMs, now - state.startedAt));
@@ -100,6 +88,20 @@ export class RolloutController {
       if (canary) obs.metrics = { canary, ...(stable ? { stable } : {}), windowMs };
     }
     return obs;
+  }
+
+  /** Releases with traffic, and those the rollouts started after `d` still work with. */
+  private releasesInUse(d: DeploymentRecord): string[] {
+    const serving = this.deps.store.getServing(d.env, d.service);
+    const used = new Set((serving?.weights ?? []).filter((w) => w.weight > 0).map((w) => w.release));
+    for (const later of this.deps.store.listDeployments({ env: d.env, service: d.service })) {
+      if (later.createdAt <= d.createdAt || later.id === d.id) continue;
+      const s = later.state as unknown as RolloutState;
+      if (s.stage === 'done') continue;
+      used.add(s.to);
+      if (s.from) used.add(s.from);
+    }
+    return [...used];
   }
 
   private persist(

@@ -2,7 +2,7 @@
 export { analyse } from './analysis.js';
 export { canaryReplicas } from './canary.js';
 export { applyActions, type ControllerDeps, RolloutController, transitions } from './controller.js';
-export { beginRollback, nextStep, startRollout, supersede } from './machine.js';
+export { beginRollback, nextStep, startRollout } from './machine.js';
 export {
   type Change,
   type CurrentService,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canaryReplicas } from './canary.js';
-import { supersede } from './machine.js';
+import { nextStep } from './machine.js';
 import { metrics, World } from './test-world.js';
 
 describe('blue/green', () => {
@@ -222,19 +222,19 @@ describe('rolling', () => {
   });
 });
 
-describe('a newer rollout', () => {
-  it('ends the warm period of the one before without touching what the newer one uses', () => {
-    const w = new World({ strategy: 'bluegreen' }, 'A', 'B', { A: 2 });
+describe('the end of a warm period', () => {
+  it('leaves the old release running when traffic or a newer rollout uses it, and never moves traffic', () => {
+    const w = new World({ strategy: 'bluegreen', scaleDownDelayMs: 1000 }, 'A', 'B', { A: 2 });
     w.run(2);
     expect(w.state.stage).toBe('warm');
-    expect(supersede(w.state, { from: 'B', to: 'A' })).toMatchObject({
-      state: { stage: 'done' },
+    const warm = w.state;
+    expect(nextStep(warm, { releases: {}, inUse: ['A'] }, w.now + 5000)).toEqual({
+      state: { ...warm, stage: 'done' },
       actions: [],
     });
-    expect(supersede(w.state, { from: 'B', to: 'C' })).toMatchObject({
-      state: { stage: 'done' },
-      actions: [{ type: 'scale', release: 'A', replicas: 0 }],
-    });
+    expect(nextStep(warm, { releases: {}, inUse: ['B'] }, w.now + 5000).actions).toEqual([
+      { type: 'scale', release: 'A', replicas: 0 },
+    ]);
   });
 });
 

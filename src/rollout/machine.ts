@@ -49,7 +49,7 @@ export function routeAction(state: RolloutState, newWeight: number): Action {
 export function nextStep(state: RolloutState, obs: Observations, now: number): StepResult {
   if (state.stage === 'done') return { state, actions: [] };
   if (state.stage === 'rolling-back') return stepRollback(state, obs, now);
-  if (state.stage === 'warm') return stepWarm(state, now);
+  if (state.stage === 'warm') return stepWarm(state, obs, now);
   const commanded = applyCommand(state, obs, now);
   if (commanded) return commanded;
   if (state.phase === 'paused') return { state, actions: holdActions(state) };
@@ -138,21 +138,14 @@ export function succeed(state: RolloutState, now: number): StepResult {
 }
 
 /**
- * A newer rollout of the same service ends this one's warm period at once. The release this one
- * kept warm is stopped, unless the newer rollout uses it (a rollback to it, or it serves again).
+ * The end of the warm period stops the old release — unless something newer uses it (it serves
+ * again after a rollback, or a later rollout keeps it). Traffic is not touched: the switch
+ * happened when the rollout succeeded, and later rollouts own the split since.
  */
-export function supersede(state: RolloutState, newer: { from?: string; to: string }): StepResult {
-  const done: RolloutState = { ...state, stage: 'done' };
-  if (state.stage !== 'warm' || !state.from || state.from === newer.from || state.from === newer.to) {
-    return { state: done, actions: [] };
-  }
-  return { state: done, actions: [{ type: 'scale', release: state.from, replicas: 0 }] };
-}
-
-function stepWarm(state: RolloutState, now: number): StepResult {
+function stepWarm(state: RolloutState, obs: Observations, now: number): StepResult {
   if (state.scaleDownAt !== undefined && now < state.scaleDownAt) return { state, actions: [] };
-  const actions: Action[] = [{ type: 'route', weights: [{ release: state.to, weight: 100 }] }];
-  if (state.from) actions.push({ type: 'scale', release: state.from, replicas: 0 });
+  const stillUsed = !state.from || (obs.inUse ?? []).includes(state.from);
+  const actions: Action[] = stillUsed ? [] : [{ type: 'scale', release: state.from!, replicas: 0 }];
   return { state: { ...state, stage: 'done' }, actions };
 }
 

@@ -89,6 +89,8 @@ export interface Observations {
   /** Metrics of the new and old release over the analysis window, when the controller has them. */
   metrics?: { canary: MetricsSummary; stable?: MetricsSummary; windowMs: number };
   command?: UserCommand;
+  /** Releases that traffic or a newer rollout still needs; a warm period's end leaves them running. */
+  inUse?: string[];
 }
 
 export type Action =

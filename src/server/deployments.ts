@@ -200,8 +200,6 @@ export class Deployments {
     };
     this.deps.store.transaction((tx) => {
       tx.putRelease(release);
-      const newer = { ...(state.from ? { from: state.from } : {}), to: release.id };
-      this.deps.controller.supersedeWarm(req.env, req.service, newer, tx);
       tx.putDeployment(deployment);
       tx.appendEvent({
         kind: 'deploy.started',
