@@ -2,10 +2,22 @@
  * Runbook: `cairn drift` proves each running instance is exactly its artifact. examples/hello runs
  * two instances under `cairn up` with real runc. In sync, drift exits 0; when a byte is appended
  * to a file of the shared bundle, or someone enters an instance with `runc exec`, it exits 2 and
- * names the path or the process, and records the finding in the audit log.
+ * names the path or the process, and records the finding in the audit log; a container started by
+ * hand next to cairn's is reported unknown.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +28,7 @@ const runcUsable = detectDrivers().some((d) => d.kind === 'runc' && d.usable);
 const SKIP_REASON = 'runc is not usable here (needs root and the runc package): drift e2e skipped';
 const SETUP_MS = 300_000;
 const STEP_MS = 120_000;
+const HAND_ID = 'by-hand-1';
 
 interface Report {
   inSync: boolean;
@@ -34,6 +47,7 @@ if (!runcUsable) console.warn(SKIP_REASON);
 describe.runIf(runcUsable)('cairn drift with real runc', () => {
   let ws: HelloWorkspace;
   let intruder: ChildProcess | undefined;
+  let handMade: string | undefined;
 
   const drift = async () => {
     const r = await ws.runAsync(['drift', '--env', 'dev', '-o', 'json']);
@@ -59,8 +73,15 @@ describe.runIf(runcUsable)('cairn drift with real runc', () => {
     }
   }, SETUP_MS);
 
+  const stopHandMade = () => {
+    const root = join(ws.dir, '.cairn', 'runtime', 'runc');
+    spawnSync('runc', ['--root', root, 'delete', '--force', HAND_ID], { stdio: 'ignore' });
+    if (handMade) rmSync(handMade, { recursive: true, force: true });
+  };
+
   afterAll(() => {
     intruder?.kill('SIGKILL');
+    if (ws) stopHandMade();
     ws?.cleanup();
   }, SETUP_MS);
 
@@ -140,6 +161,34 @@ describe.runIf(runcUsable)('cairn drift with real runc', () => {
         last = await drift();
       }
       expect(last.code).toBe(0);
+    },
+    STEP_MS,
+  );
+
+  it(
+    "Given a container started by hand next to cairn's, then drift reports it unknown and exits 2",
+    async () => {
+      const [first] = (await drift()).report.instances;
+      const root = join(ws.dir, '.cairn', 'runtime', 'runc');
+      const config = JSON.parse(
+        readFileSync(join(ws.dir, '.cairn', 'runtime', 'instances', first!.instance, 'config.json'), 'utf8'),
+      ) as { process: { args: string[] }; annotations?: unknown };
+      config.process.args = ['node', '-e', 'setTimeout(() => {}, 300000)'];
+      delete config.annotations;
+      handMade = mkdtempSync(join(tmpdir(), 'cairn-drift-hand-'));
+      writeFileSync(join(handMade, 'config.json'), JSON.stringify(config));
+      execFileSync('runc', ['--root', root, 'run', '--detach', '--bundle', handMade, HAND_ID], {
+        stdio: 'ignore',
+      });
+      const { code, report } = await drift();
+      expect(code).toBe(2);
+      expect(report.instances.find((i) => i.instance === HAND_ID)?.verdict).toEqual({
+        status: 'unknown',
+        detail: `${HAND_ID} runs, but the state store has no live instance by that id`,
+      });
+      expect(report.instances.filter((i) => i.verdict.status === 'in-sync')).toHaveLength(2);
+      stopHandMade();
+      expect((await drift()).code).toBe(0);
     },
     STEP_MS,
   );
