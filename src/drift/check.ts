@@ -26,6 +26,8 @@ export interface DriftReport {
   env: string;
   release: string;
   driver: string;
+  /** Whether a live instance record accounts for it (false: a container cairn has no record of). */
+  recorded: boolean;
   verdict: DriftVerdict;
 }
 
@@ -65,6 +67,7 @@ async function checkOne(
     env: record.env,
     release: record.releaseId,
     driver: record.driver,
+    recorded: true,
   };
   const expected = expectedIdentity(record);
   if (typeof expected === 'string') return { ...base, verdict: { status: 'unknown', detail: expected } };
@@ -103,6 +106,7 @@ async function unknownContainers(
         env: h.env,
         release: h.releaseId,
         driver: kind,
+        recorded: false,
         verdict,
       });
     }

@@ -5,5 +5,16 @@ export { foreignProcesses } from './foreign-processes.js';
 export { expectedIdentity } from './identity.js';
 export { judgeDrift } from './judge.js';
 export { listRootfs } from './observe-files.js';
+export {
+  bundleAltered,
+  DEFAULT_MIN_REPLACE_INTERVAL_MS,
+  DEFAULT_QUARANTINE_AFTER,
+  DEFAULT_QUARANTINE_WINDOW_MS,
+  type DriftMode,
+  type PastReplacement,
+  planRemediation,
+  type RemediationAction,
+  type RemediationPolicy,
+} from './remediation.js';
 export { allInSync, describeReason, renderDrift } from './render.js';
 export type * from './types.js';

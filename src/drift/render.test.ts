@@ -3,7 +3,7 @@ import type { DriftReport } from './check.js';
 import { expectedIdentity } from './identity.js';
 import { allInSync, renderDrift } from './render.js';
 
-const base = { service: 'hello', env: 'dev', release: 'rel-1', driver: 'runc' };
+const base = { service: 'hello', env: 'dev', release: 'rel-1', driver: 'runc', recorded: true };
 
 describe('renderDrift', () => {
   it('says in sync, and exit 0 applies, only when every instance is', () => {
