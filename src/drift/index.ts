@@ -2,6 +2,7 @@
 export { type CheckInput, checkDrift, type DriftReport } from './check.js';
 export { compareFiles } from './compare-files.js';
 export { foreignProcesses } from './foreign-processes.js';
+export { keepForensics, MAX_COPIED_FILE_BYTES } from './forensics.js';
 export { expectedIdentity } from './identity.js';
 export { judgeDrift } from './judge.js';
 export { listRootfs } from './observe-files.js';
