@@ -132,7 +132,11 @@ export function succeed(state: RolloutState, now: number): StepResult {
     finishedAt: now,
     ...(warm ? { scaleDownAt: now + state.settings.scaleDownDelayMs } : {}),
   };
-  const actions: Action[] = [{ type: 'route', weights: [{ release: state.to, weight: 100 }] }];
+  // Declarative and complete: what serves now, and how many of it, whatever happened before.
+  const actions: Action[] = [
+    { type: 'scale', release: state.to, replicas: state.settings.replicas },
+    { type: 'route', weights: [{ release: state.to, weight: 100 }] },
+  ];
   if (state.from && !warm) actions.push({ type: 'scale', release: state.from, replicas: 0 });
   return { state: next, actions };
 }
