@@ -31,7 +31,9 @@ describe('RolloutController', () => {
       metrics: () => undefined,
       servingChanged: (env, service) => changed.push(`${env}/${service}`),
     });
-    store.transaction((tx) => ['rel-a', 'rel-b'].forEach((r) => tx.putRelease(release(r))));
+    store.transaction((tx) => {
+      for (const r of ['rel-a', 'rel-b']) tx.putRelease(release(r));
+    });
   });
   afterEach(() => store.close());
 
