@@ -159,10 +159,11 @@ function summary() {
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
   say(cols.map((c, i) => c.padEnd(widths[i])).join('  '));
   for (const r of rows) say(r.map((v, i) => v.padEnd(widths[i])).join('  '));
-  const bad = phases.find((p) => p.phase.includes('bad'));
-  const others = phases.filter((p) => p !== bad).reduce((n, p) => n + p.failures, 0);
+  // Failures are counted by the release that answered, not by when the answer arrived.
+  const all = load.summary();
+  const ownV3 = all.failuresByVersion.v3 ?? 0;
   say(
-    `\nFailed requests outside the bad canary: ${others}. The bad canary's own failures: ${bad?.failures ?? 0} (v3 served ${bad?.versions.v3 ?? 0} requests).`,
+    `\nFailed requests not answered by the bad v3: ${all.failures - ownV3}. The bad v3's own failures: ${ownV3} (v3 answered ${all.versions.v3 ?? 0} of ${all.requests} requests).`,
   );
 }
 
