@@ -83,6 +83,7 @@ let upStarted = false;
 try {
   cpSync(join(ROOT, 'examples', 'hello'), work, { recursive: true });
   writeFileSync(join(work, 'cairn.yaml'), spec(await freePort(), BLUEGREEN));
+  writeFileSync(join(work, 'config', 'v.json'), JSON.stringify({ version: 'v0' }));
   await cairn(['init']);
   await cairn(['up', '--detach']);
   upStarted = true;

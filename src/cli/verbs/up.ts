@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, ConflictError } from '../../lib/index.js';
@@ -52,11 +52,21 @@ async function detach(ctx: CommandContext, specFile: string): Promise<number> {
     if (child.exitCode !== null) break;
     await sleep(100);
   }
+  // The control plane logs why it stopped (an invalid spec, a port in use): show it here.
+  const tail = lastLines(logFile, 3);
   throw new CairnError(
     'start_failed',
-    `starting the control plane: it did not become ready (pid ${child.pid})`,
+    `starting the control plane: it did not become ready (pid ${child.pid})${tail ? `:\n${tail}` : ''}`,
     { hint: `read ${logFile}` },
   );
+}
+
+function lastLines(file: string, n: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
 }
 
 async function run(ctx: CommandContext): Promise<number> {
