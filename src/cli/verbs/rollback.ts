@@ -40,6 +40,9 @@ is started, checked healthy, then switched to.`,
         ? `${JSON.stringify({ deployment }, null, 2)}\n`
         : `${describeRollout(deployment)}\n`,
     );
-    return ctx.options.wait && deployment.phase !== 'succeeded' ? EXIT_ERROR : 0;
+    // Traffic is back when the rollback rollout succeeded, or when an aborted rollout finished rolling back.
+    const back =
+      deployment.phase === 'succeeded' || (deployment.phase === 'aborted' && deployment.stage === 'done');
+    return ctx.options.wait && !back ? EXIT_ERROR : 0;
   },
 };
