@@ -4,26 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CAIRN_BIN, type CliResult, cairn, REPO_ROOT } from '../helpers/cli.js';
+import { cairn, cairnAsync, REPO_ROOT } from '../helpers/cli.js';
 
-/** Runs the CLI without blocking this worker (a long spawnSync starves vitest's RPC under load). */
-function run(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, CAIRN_HOME: undefined, ...options.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = cairnAsync;
 
 const READY_TIMEOUT_MS = 20_000;
 const IS_ROOT = process.getuid?.() === 0;

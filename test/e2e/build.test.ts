@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAIRN_BIN, type CliResult, cairn, REPO_ROOT } from '../helpers/cli.js';
+import { CAIRN_BIN, type CliResult, cairn, cairnAsync, REPO_ROOT } from '../helpers/cli.js';
 
 interface BuildJson {
   images: Array<{
@@ -39,24 +39,7 @@ function project(seedFrom?: string): string {
   return dir;
 }
 
-/** Runs the CLI without blocking this worker (a long spawnSync starves vitest's RPC under load). */
-function run(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, CAIRN_HOME: undefined, ...options.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = cairnAsync;
 
 async function build(dir: string, env: NodeJS.ProcessEnv = {}): Promise<BuildJson> {
   const r = await run(['build', '--output', 'json'], { cwd: dir, env });

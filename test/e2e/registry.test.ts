@@ -5,7 +5,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAIRN_BIN, type CliResult, cairn, REPO_ROOT } from '../helpers/cli.js';
+import { cairn, cairnAsync, REPO_ROOT } from '../helpers/cli.js';
 
 /** bcrypt of "s3cret-test" (a throwaway test password), the hash format docker-registry's htpasswd reads. */
 const HTPASSWD = 'cairn:$2b$05$abcdefghijklmnopqrstuuWestQHD6aUXMyaAG2OuMR4tFbt8EkVK\n';
@@ -91,24 +91,7 @@ function skopeoDigest(ref: string, creds?: string): string | undefined {
   }
 }
 
-/** Runs the CLI without blocking this worker (a long spawnSync starves vitest's RPC under load). */
-function run(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, CAIRN_HOME: undefined, ...options.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = cairnAsync;
 
 function workspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-push-'));

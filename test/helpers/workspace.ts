@@ -1,10 +1,9 @@
 /** A throw-away copy of examples/hello with its own ports, and the cairn CLI run inside it. */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CAIRN_BIN, type CliResult, cairn, REPO_ROOT } from './cli.js';
+import { type CliResult, cairn, cairnAsync, REPO_ROOT } from './cli.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,24 +30,7 @@ export class HelloWorkspace {
 
   /** Runs a command without blocking the event loop (load generators keep going). */
   runAsync(args: string[], timeoutMs = 300_000): Promise<CliResult> {
-    return new Promise((resolve) => {
-      const env = { ...process.env };
-      delete env.CAIRN_HOME;
-      const child = spawn(process.execPath, [CAIRN_BIN, ...args], { cwd: this.dir, env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c) => {
-        stdout += c;
-      });
-      child.stderr.on('data', (c) => {
-        stderr += c;
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-    });
+    return cairnAsync(args, { cwd: this.dir, timeoutMs });
   }
 
   /** Writes a variant config (version + behaviour) and points the spec at it. */
