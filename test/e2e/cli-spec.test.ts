@@ -115,6 +115,21 @@ describe('cairn validate, init and plan, as a user runs them', () => {
     expect(typo.stderr).toContain('did you mean `cairn validate`?');
   });
 
+  it('doctor names the driver cairn up will use, and ps lists nothing before anything runs', () => {
+    const doctor = cairn(['doctor', '--output', 'json']);
+    expect(doctor.code).toBe(0);
+    const report = JSON.parse(doctor.stdout) as {
+      chosen: string;
+      drivers: Array<{ kind: string; usable: boolean }>;
+    };
+    expect(report.drivers.map((d) => d.kind)).toEqual(['runc', 'bwrap', 'process']);
+    expect(report.drivers.find((d) => d.kind === report.chosen)?.usable).toBe(true);
+    expect(cairn(['doctor']).stdout).toContain(`cairn up will use the ${report.chosen} driver`);
+    expect(cairn(['ps'], { cwd: work }).stdout).toBe('no workspace yet: nothing runs (`cairn init`)\n');
+    cairn(['init'], { cwd: work });
+    expect(JSON.parse(cairn(['ps', '-o', 'json'], { cwd: work }).stdout)).toEqual({ instances: [] });
+  });
+
   it('schema prints a JSON Schema that names every top-level key', () => {
     const schema = JSON.parse(cairn(['schema']).stdout) as {
       properties: Record<string, unknown>;
