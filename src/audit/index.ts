@@ -22,6 +22,7 @@ import type { AuditFilter, Checkpoint, ConsistencyProof, InclusionProof } from '
 import type { VerifyReport } from './verify.js';
 
 export { defaultOrigin, parseCheckpoint, verifierKey, verifyCheckpoint } from './checkpoint.js';
+export { recordFromCommand } from './cli-record.js';
 export {
   type AuditEntry,
   type AuditEvent,

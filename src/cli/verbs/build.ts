@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { type BuildResult, buildImage, formatBytes, workspaceStore } from '../../artifact/index.js';
+import { recordFromCommand } from '../../audit/index.js';
 import { ValidationError } from '../../lib/index.js';
 import { findSpecFile, loadSpec } from '../../spec/index.js';
+import { workspaceFor } from '../../state/index.js';
 import { attestImage, defaultSigningKeyFile, loadSigningKey, type SigningKey } from '../../trust/index.js';
 import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 
@@ -70,6 +72,21 @@ async function run(ctx: CommandContext): Promise<number> {
         `  signed with key ${key.keyId.slice(0, 12)}; SBOM (${a.components} components) and provenance attached\n`,
       );
   }
+  recordFromCommand(
+    workspaceFor(file, ctx.env),
+    results.map((r) => ({
+      action: 'image.build',
+      subject: { service: r.service, image: r.digest },
+      digestAfter: r.digest,
+      detail: {
+        ref: r.ref,
+        base: r.base.digest,
+        layers: r.layers.length,
+        cachedLayers: r.layers.filter((l) => l.cached).length,
+        ...(signed.has(r.service) ? { signedBy: signed.get(r.service)!.keyId } : {}),
+      },
+    })),
+  );
   if (ctx.output === 'json') {
     const images = results.map((r) => ({
       service: r.service,

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
+import { recordFromCommand } from '../../audit/index.js';
 import { findSpecFile, SPEC_FILE } from '../../spec/index.js';
+import { type Workspace, workspaceFor } from '../../state/index.js';
 import {
   DEFAULT_KEY_NAME,
   DEFAULT_KEY_TYPE,
@@ -17,6 +19,18 @@ function keysDir(ctx: CommandContext): string {
   if (typeof ctx.options.dir === 'string') return resolve(ctx.cwd, ctx.options.dir);
   if (ctx.env.CAIRN_HOME) return workspaceKeysDir(resolve(ctx.cwd, SPEC_FILE), ctx.env);
   return workspaceKeysDir(findSpecFile(ctx.options.file as string | undefined, ctx.cwd), ctx.env);
+}
+
+function workspaceOfKeys(ctx: CommandContext, dir: string): Workspace | undefined {
+  try {
+    const specFile = ctx.env.CAIRN_HOME
+      ? resolve(ctx.cwd, SPEC_FILE)
+      : findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
+    const ws = workspaceFor(specFile, ctx.env);
+    return ws.keys === dir ? ws : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const command: Command = {
@@ -45,7 +59,19 @@ when it exists. Exit 0 on success, 1 when a key of that name exists.`,
       throw new UsageError(`reading --type: "${type}" is not ${KEY_TYPES.join(' or ')}`, USAGE);
     }
     const pair = generateKeyPair(type as KeyType);
-    const files = writeKeyPair(keysDir(ctx), ctx.options.name as string, pair);
+    const dir = keysDir(ctx);
+    const files = writeKeyPair(dir, ctx.options.name as string, pair);
+    // A key made in a workspace is recorded there (its id and public half, never the private key).
+    const ws = workspaceOfKeys(ctx, dir);
+    if (ws) {
+      recordFromCommand(ws, [
+        {
+          action: 'key.create',
+          subject: {},
+          detail: { purpose: 'signing', keyId: pair.keyId, type, publicKeyFile: files.publicKeyFile },
+        },
+      ]);
+    }
     if (ctx.output === 'json') {
       ctx.stdout(`${JSON.stringify({ type, keyId: pair.keyId, ...files })}\n`);
     } else {

@@ -7,7 +7,9 @@ import {
   resolveImage,
   workspaceStore,
 } from '../../artifact/index.js';
+import { recordFromCommand } from '../../audit/index.js';
 import { findSpecFile, loadSpec, type Spec } from '../../spec/index.js';
+import { workspaceFor } from '../../state/index.js';
 import { pushSignatures } from '../../trust/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 
@@ -61,6 +63,14 @@ CAIRN_REGISTRY_PASSWORD (basic auth, or exchanged for a bearer token when the re
       });
       signatures = await pushSignatures(store, result.digest, target.repository, client);
     }
+    recordFromCommand(workspaceFor(file, ctx.env), [
+      {
+        action: 'image.push',
+        subject: { image: result.digest },
+        digestAfter: result.digest,
+        detail: { destination: publisher.destination, signatures: signatures.length },
+      },
+    ]);
     if (ctx.output === 'json') ctx.stdout(`${JSON.stringify({ ...result, signatures }, null, 2)}\n`);
     else {
       const counts = `${result.uploaded.length} blob(s) uploaded, ${result.skipped.length} already there`;

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { resolveImage, workspaceStore } from '../../artifact/index.js';
+import { recordFromCommand } from '../../audit/index.js';
 import { NotFoundError } from '../../lib/index.js';
 import { findSpecFile, type LoadedSpec, loadSpec } from '../../spec/index.js';
+import { workspaceFor } from '../../state/index.js';
 import { attestImage, defaultSigningKeyFile, loadSigningKey, signImage } from '../../trust/index.js';
 import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 
@@ -46,6 +48,14 @@ async function run(ctx: CommandContext): Promise<number> {
       })
     : await signImage(store, descriptor, key, reference);
   const out = { image: descriptor.digest, keyId: key.keyId, ...result };
+  recordFromCommand(workspaceFor(specFile, ctx.env), [
+    {
+      action: 'image.sign',
+      subject: { image: descriptor.digest, ...(service ? { service } : {}) },
+      digestAfter: descriptor.digest,
+      detail: { keyId: key.keyId, reference, attested: 'sbom' in result },
+    },
+  ]);
   if (ctx.output === 'json') ctx.stdout(`${JSON.stringify(out, null, 2)}\n`);
   else {
     const attested = 'sbom' in result ? ', SBOM and provenance attached' : '';
