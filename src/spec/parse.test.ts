@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { toJsonSchema } from './json-schema.js';
 import { parseSpec } from './parse.js';
 import type { FileKind } from './rules.js';
 
@@ -54,6 +55,43 @@ describe('parseSpec on valid input', () => {
     );
     expect(spec!.services.web!.run.stopGraceMs).toBe(90_000);
     expect(spec!.services.web!.run.health.timeoutMs).toBe(250);
+  });
+});
+
+describe('environments.<env>.drift', () => {
+  it('defaults to enforce, a 60 s full check and the fast path', () => {
+    expect(parse(MINIMAL).spec!.environments.dev!.drift).toEqual({
+      mode: 'enforce',
+      intervalMs: 60_000,
+      fastPath: true,
+    });
+  });
+
+  it('reads a mode, an interval written as a duration, and the fast path turned off', () => {
+    const { spec, diagnostics } = parse(
+      MINIMAL.replace('dev: {', 'dev: { drift: { mode: warn, intervalMs: 5s, fastPath: false },'),
+    );
+    expect(diagnostics).toEqual([]);
+    expect(spec!.environments.dev!.drift).toEqual({ mode: 'warn', intervalMs: 5000, fastPath: false });
+  });
+
+  it('is in the JSON Schema editors read', () => {
+    const env = (toJsonSchema() as { properties: { environments: { additionalProperties: unknown } } })
+      .properties.environments.additionalProperties as { properties: Record<string, unknown> };
+    expect(env.properties.drift).toMatchObject({
+      additionalProperties: false,
+      properties: { mode: { enum: ['enforce', 'warn'], default: 'enforce' }, fastPath: { type: 'boolean' } },
+    });
+  });
+
+  it('names an unknown key, an unknown mode and a too short interval', () => {
+    expect(
+      at(MINIMAL.replace('dev: {', 'dev: { drift: { mode: enforse, intervalMs: 10, fastpath: false },')),
+    ).toEqual([
+      '7:25 environments.dev.drift.mode: "enforse" is not one of enforce, warn (did you mean "enforce"?)',
+      '7:46 environments.dev.drift.intervalMs: 10 is below the minimum 100ms',
+      '7:50 environments.dev.drift: unknown key "fastpath" (did you mean "fastPath"?)',
+    ]);
   });
 });
 

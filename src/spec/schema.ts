@@ -142,6 +142,22 @@ const environmentSchema = obj('A target environment.', {
     }),
   ),
   policies: opt(list(str('Policy file.', { format: 'relPath' }), 'CEL policy files.', [])),
+  drift: opt(
+    obj('Continuous drift checks by `cairn up`.', {
+      mode: opt(
+        str('enforce replaces drifted instances; warn only reports.', {
+          enum: ['enforce', 'warn'],
+          default: 'enforce',
+        }),
+      ),
+      intervalMs: opt(duration('Time between full verifications (which trust no event).', 60_000, 100)),
+      fastPath: opt({
+        kind: 'boolean',
+        default: true,
+        description: 'Also check at once when a file of a bundle changes (filesystem events).',
+      }),
+    }),
+  ),
 });
 
 const routeSchema = obj('Sends requests matching host and path prefix to a service.', {

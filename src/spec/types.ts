@@ -75,6 +75,18 @@ export interface EnvironmentSpec {
   gateway: { listen: string; pinHeader: boolean };
   trust: { keys: string[] };
   policies: string[];
+  /** Filled with defaults by the parser; absent only in specs built by hand (tests). */
+  drift?: DriftSettings;
+}
+
+/** How `cairn up` checks an environment's instances for drift. */
+export interface DriftSettings {
+  /** `enforce` replaces drifted instances and stops unknown containers; `warn` only reports. */
+  mode: 'enforce' | 'warn';
+  /** Time between full verifications. */
+  intervalMs: number;
+  /** Check at once when a bundle's files change. */
+  fastPath: boolean;
 }
 
 export interface RouteSpec {
