@@ -19,3 +19,4 @@ export {
 } from './remediation.js';
 export { allInSync, describeReason, renderDrift } from './render.js';
 export type * from './types.js';
+export { DEFAULT_COALESCE_MS, type TreeWatcher, type WatchTreeOptions, watchTree } from './watch.js';
