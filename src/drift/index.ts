@@ -5,6 +5,7 @@ export { foreignProcesses } from './foreign-processes.js';
 export { keepForensics, MAX_COPIED_FILE_BYTES } from './forensics.js';
 export { expectedIdentity } from './identity.js';
 export { judgeDrift } from './judge.js';
+export { bundleRootHash, manifestLeaf } from './merkle-root.js';
 export { listRootfs } from './observe-files.js';
 export {
   bundleAltered,
