@@ -76,16 +76,27 @@ describe('planRemediation', () => {
     ]);
   });
 
+  it('replaces every instance on an altered shared bundle in one pass: one replacement event', () => {
+    const actions = planRemediation(
+      [report('ins-1', fileDrift), report('ins-2', fileDrift), report('ins-3', processDrift)],
+      [],
+      { mode: 'enforce', minReplaceIntervalMs: 10_000 },
+      NOW,
+    );
+    expect(actions.map((a) => a.kind)).toEqual(['replace', 'replace', 'defer']);
+    expect(actions[1]).toMatchObject({ instance: 'ins-2', rebuildBundle: true });
+  });
+
   it('defers a second replacement of the same service until the minimum interval has passed', () => {
     const actions = planRemediation(
-      [report('ins-1', fileDrift), report('ins-2', fileDrift)],
+      [report('ins-1', processDrift), report('ins-2', processDrift)],
       [],
       { mode: 'enforce', minReplaceIntervalMs: 10_000 },
       NOW,
     );
     expect(actions[1]).toEqual({ kind: 'defer', instance: 'ins-2', untilMs: NOW + 10_000 });
     const later = planRemediation(
-      [report('ins-2', fileDrift)],
+      [report('ins-2', processDrift)],
       [{ service: 'hello', env: 'dev', atMs: NOW }],
       {
         mode: 'enforce',

@@ -44,6 +44,8 @@ export function planRemediation(
 ): RemediationAction[] {
   const history = [...past];
   const actions: RemediationAction[] = [];
+  // A rebuilt shared bundle leaves every instance on it drifted: one event, all of them replaced.
+  const rebuiltThisPass = new Set<string>();
   for (const r of reports) {
     const status = r.verdict.status;
     if (status === 'in-sync' || status === 'missing') continue;
@@ -59,8 +61,20 @@ export function planRemediation(
       actions.push({ kind: 'report', instance: r.instance });
       continue;
     }
+    const key = `${r.env}/${r.service}/${r.release}`;
+    if (rebuiltThisPass.has(key) && bundleAltered(r)) {
+      actions.push({
+        kind: 'replace',
+        instance: r.instance,
+        service: r.service,
+        env: r.env,
+        rebuildBundle: true,
+      });
+      continue;
+    }
     const action = decideReplacement(r, history, policy, nowMs);
     if (action.kind === 'replace') history.push({ service: r.service, env: r.env, atMs: nowMs });
+    if (action.kind === 'replace' && action.rebuildBundle) rebuiltThisPass.add(key);
     actions.push(action);
   }
   return actions;
