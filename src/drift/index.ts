@@ -18,6 +18,6 @@ export {
   type RemediationAction,
   type RemediationPolicy,
 } from './remediation.js';
-export { allInSync, describeReason, renderDrift } from './render.js';
+export { allInSync, describeReason, detectionEvent, MAX_AUDITED_REASONS, renderDrift } from './render.js';
 export type * from './types.js';
 export { DEFAULT_COALESCE_MS, type TreeWatcher, type WatchTreeOptions, watchTree } from './watch.js';

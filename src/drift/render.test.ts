@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DriftReport } from './check.js';
 import { expectedIdentity } from './identity.js';
-import { allInSync, renderDrift } from './render.js';
+import { allInSync, detectionEvent, MAX_AUDITED_REASONS, renderDrift } from './render.js';
 
 const base = { service: 'hello', env: 'dev', release: 'rel-1', driver: 'runc', recorded: true };
 
@@ -80,5 +80,40 @@ describe('expectedIdentity', () => {
     expect(expectedIdentity({ ...record, identity: { imageDigest: 'sha256:a' } })).toMatch(
       /ins-1 has no recorded identity/,
     );
+  });
+});
+
+describe('detectionEvent', () => {
+  it('names the instance and at most MAX_AUDITED_REASONS reasons, with their count', () => {
+    const reasons = Array.from({ length: MAX_AUDITED_REASONS + 5 }, (_, i) => ({
+      kind: 'file' as const,
+      path: `/f${i}`,
+      change: 'removed' as const,
+      expected: 'file',
+    }));
+    const e = detectionEvent({
+      ...base,
+      instance: 'ins-3',
+      verdict: { status: 'drifted', notChecked: [], reasons },
+    });
+    expect(e.action).toBe('drift.detected');
+    expect(e.subject).toEqual({ instance: 'ins-3', service: 'hello', env: 'dev', release: 'rel-1' });
+    expect(e.reason).toBe('55 difference(s)');
+    expect(e.detail).toMatchObject({ status: 'drifted', reasonCount: 55 });
+    expect((e.detail.reasons as unknown[]).length).toBe(MAX_AUDITED_REASONS);
+  });
+
+  it('gives the detail of an unknown container and leaves out what it does not know', () => {
+    const e = detectionEvent({
+      instance: 'by-hand',
+      service: '',
+      env: '',
+      release: '',
+      driver: 'runc',
+      recorded: false,
+      verdict: { status: 'unknown', detail: 'by-hand runs, but nobody recorded it' },
+    });
+    expect(e.subject).toEqual({ instance: 'by-hand' });
+    expect(e.reason).toBe('by-hand runs, but nobody recorded it');
   });
 });

@@ -37,3 +37,33 @@ export function describeReason(r: DriftReason): string {
   if (r.change === 'removed') return `- ${r.path}: removed (was ${r.expected})`;
   return `~ ${r.path}: ${r.change} ${r.expected} → ${r.observed}`;
 }
+
+/** An audit entry names this many reasons at most; `reasonCount` says how many there were. */
+export const MAX_AUDITED_REASONS = 50;
+
+/** The `drift.detected` audit entry of a report not in sync (subject: service, env, release, instance). */
+export function detectionEvent(r: DriftReport): {
+  action: string;
+  subject: Record<string, string>;
+  reason: string;
+  detail: Record<string, unknown>;
+} {
+  const v = r.verdict;
+  const reasons = v.status === 'drifted' ? v.reasons : [];
+  return {
+    action: 'drift.detected',
+    subject: {
+      instance: r.instance,
+      ...(r.service ? { service: r.service } : {}),
+      ...(r.env ? { env: r.env } : {}),
+      ...(r.release ? { release: r.release } : {}),
+    },
+    reason: v.status === 'drifted' ? `${reasons.length} difference(s)` : 'detail' in v ? v.detail : v.status,
+    detail: {
+      status: v.status,
+      driver: r.driver,
+      reasons: reasons.slice(0, MAX_AUDITED_REASONS),
+      reasonCount: reasons.length,
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { type AuditLog, openAuditLog } from '../../audit/index.js';
-import { allInSync, checkDrift, type DriftReport, renderDrift } from '../../drift/index.js';
+import { allInSync, checkDrift, type DriftReport, detectionEvent, renderDrift } from '../../drift/index.js';
 import { closest, NotFoundError } from '../../lib/index.js';
 import { runtimeConfigFor } from '../../runtime/index.js';
 import { loadSpec } from '../../spec/index.js';
@@ -10,8 +10,6 @@ import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 
 const EXIT_IN_SYNC = 0;
 const EXIT_DRIFT = 2;
-/** An audit entry names this many reasons at most; the count says how many there were. */
-const MAX_AUDITED_REASONS = 50;
 
 export const command: Command = {
   name: 'drift',
@@ -68,27 +66,7 @@ function requireKnownEnv(specFile: string, env: string): void {
 function recordFindings(store: SqliteStateStore, audit: AuditLog, reports: DriftReport[]): void {
   try {
     for (const r of reports) {
-      const v = r.verdict;
-      if (v.status === 'in-sync') continue;
-      const reasons = v.status === 'drifted' ? v.reasons : [];
-      store.transaction(() =>
-        audit.record({
-          action: 'drift.detected',
-          subject: {
-            instance: r.instance,
-            ...(r.service ? { service: r.service } : {}),
-            ...(r.env ? { env: r.env } : {}),
-            ...(r.release ? { release: r.release } : {}),
-          },
-          reason: v.status === 'drifted' ? `${reasons.length} difference(s)` : v.detail,
-          detail: {
-            status: v.status,
-            driver: r.driver,
-            reasons: reasons.slice(0, MAX_AUDITED_REASONS),
-            reasonCount: reasons.length,
-          },
-        }),
-      );
+      if (r.verdict.status !== 'in-sync') store.transaction(() => audit.record(detectionEvent(r)));
     }
   } finally {
     audit.close();
