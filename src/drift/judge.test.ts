@@ -3,7 +3,10 @@ import type { FileEntry } from '../runtime/index.js';
 import { compareFiles } from './compare-files.js';
 import { foreignProcesses } from './foreign-processes.js';
 import { judgeDrift } from './judge.js';
-import type { ExpectedIdentity, Observation } from './types.js';
+import { bundleRootHash } from './merkle-root.js';
+import { runtimeConfigIdentity } from './runtime-config-hash.js';
+import { keyedDigest, secretDigests } from './secret-hash.js';
+import type { DriftReason, ExpectedIdentity, Observation } from './types.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -12,7 +15,38 @@ const MANIFEST: FileEntry[] = [
   { path: '/app/server.js', type: 'file', mode: 0o644, size: 10, digest: D1 },
   { path: '/bin/sh', type: 'symlink', mode: 0o777, size: 0, target: 'dash' },
 ];
+const KEY = Buffer.alloc(32, 7);
+const SECRET_VALUE = 'correct-horse-battery-staple';
+const ENV_VALUE = 'postgres://app:pa55word@db/app';
+const keyed = (v: string) => keyedDigest(KEY, v);
+const CONFIG = {
+  ociVersion: '1.0.2',
+  process: {
+    args: ['node', 'server.js'],
+    env: ['PATH=/usr/bin', `DATABASE_URL=${ENV_VALUE}`, 'PORT=4000'],
+    cwd: '/app',
+    user: { uid: 65532, gid: 65532 },
+    capabilities: { bounding: [], effective: [] },
+    noNewPrivileges: true,
+  },
+  root: { path: '/bundles/x/rootfs', readonly: true },
+  mounts: [{ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] }],
+  linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }], resources: { pids: { limit: 1024 } } },
+};
 const EXPECTED: ExpectedIdentity = {
+  instance: 'ins-1',
+  service: 'hello',
+  env: 'dev',
+  release: 'rel-1',
+  imageDigest: D2,
+  filesDigest: D1,
+  entrypoint: ['node', 'server.js'],
+  bundleRoot: bundleRootHash(MANIFEST),
+  runtimeConfig: runtimeConfigIdentity(CONFIG, keyed),
+  secrets: secretDigests(KEY, { API_TOKEN: SECRET_VALUE }),
+  executable: '/usr/bin/node',
+};
+const OLD_RECORD: ExpectedIdentity = {
   instance: 'ins-1',
   service: 'hello',
   env: 'dev',
@@ -22,6 +56,8 @@ const EXPECTED: ExpectedIdentity = {
   entrypoint: ['node', 'server.js'],
 };
 const clone = <T>(v: T): T => structuredClone(v);
+const reasonsOf = (v: ReturnType<typeof judgeDrift>): DriftReason[] =>
+  v.status === 'drifted' ? v.reasons : [];
 
 function observed(over: Partial<Observation> = {}): Observation {
   return {
@@ -32,6 +68,9 @@ function observed(over: Partial<Observation> = {}): Observation {
     manifest: clone(MANIFEST),
     files: clone(MANIFEST),
     processes: { initPid: 100, list: [{ pid: 100, ppid: 90, args: ['node', 'server.js'] }] },
+    runtimeConfig: runtimeConfigIdentity(CONFIG, keyed),
+    secrets: secretDigests(KEY, { API_TOKEN: SECRET_VALUE }),
+    init: { pid: 100, executable: '/usr/bin/node', inBundle: true },
     ...over,
   };
 }
@@ -58,7 +97,7 @@ describe('judgeDrift', () => {
     expect(v).toEqual({ status: 'unknown', detail: 'observing ins-1 failed: runc ps failed' });
   });
 
-  it('a changed file is drift naming the path and both digests', () => {
+  it('a changed file is drift naming the path and both digests, and changes the bundle root', () => {
     const files = clone(MANIFEST);
     files[1] = { ...files[1]!, size: 11, digest: D2 };
     const v = judgeDrift(EXPECTED, observed({ files }));
@@ -66,6 +105,12 @@ describe('judgeDrift', () => {
       status: 'drifted',
       notChecked: [],
       reasons: [
+        {
+          kind: 'identity',
+          field: 'bundleRoot',
+          expected: EXPECTED.bundleRoot,
+          observed: bundleRootHash(files),
+        },
         {
           kind: 'file',
           path: '/app/server.js',
@@ -112,7 +157,109 @@ describe('judgeDrift', () => {
 
   it('what could not be observed is reported as not checked, never as in sync silently', () => {
     const v = judgeDrift(EXPECTED, observed({ processes: undefined, files: undefined }));
-    expect(v).toEqual({ status: 'in-sync', notChecked: ['files', 'processes'] });
+    expect(v).toEqual({ status: 'in-sync', notChecked: ['bundle root', 'files', 'processes'] });
+  });
+});
+
+describe('judgeDrift: runtime config, secrets, init process', () => {
+  const withConfig = (change: (c: typeof CONFIG) => void) => {
+    const config = clone(CONFIG);
+    change(config);
+    return judgeDrift(EXPECTED, observed({ runtimeConfig: runtimeConfigIdentity(config, keyed) }));
+  };
+
+  it('a record from before these fields is judged on what it has, the rest not checked', () => {
+    expect(judgeDrift(OLD_RECORD, observed())).toEqual({
+      status: 'in-sync',
+      notChecked: ['bundle root', 'runtime config', 'secrets', 'init process'],
+    });
+  });
+
+  it('a changed env value is drift naming the variable, never its value', () => {
+    const v = withConfig((c) => {
+      c.process.env[1] = 'DATABASE_URL=postgres://evil@elsewhere/app';
+    });
+    expect(reasonsOf(v)).toEqual([
+      expect.objectContaining({ kind: 'config', field: 'process.env.DATABASE_URL', change: 'changed' }),
+    ]);
+    expect(JSON.stringify(v)).not.toContain('evil');
+    expect(JSON.stringify(v)).not.toContain(ENV_VALUE);
+  });
+
+  it('an added or removed env variable is named with its change', () => {
+    const v = withConfig((c) => {
+      c.process.env = ['PATH=/usr/bin', 'PORT=4000', 'LD_PRELOAD=/tmp/x.so'];
+    });
+    expect(reasonsOf(v).map((r) => (r.kind === 'config' ? `${r.change} ${r.field}` : ''))).toEqual([
+      'removed process.env.DATABASE_URL',
+      'added process.env.LD_PRELOAD',
+    ]);
+    expect(JSON.stringify(v)).not.toContain('/tmp/x.so');
+  });
+
+  it.each([
+    ['process.args', (c: typeof CONFIG) => c.process.args.push('--inspect')],
+    ['process.user', (c: typeof CONFIG) => Object.assign(c.process.user, { uid: 0 })],
+    [
+      'process.capabilities',
+      (c: typeof CONFIG) => c.process.capabilities.bounding.push('CAP_SYS_ADMIN' as never),
+    ],
+    ['mounts', (c: typeof CONFIG) => c.mounts.push({ ...c.mounts[0]!, destination: '/app' })],
+    ['linux.namespaces', (c: typeof CONFIG) => c.linux.namespaces.pop()],
+    ['linux.resources', (c: typeof CONFIG) => Object.assign(c.linux.resources.pids, { limit: 0 })],
+    ['root', (c: typeof CONFIG) => Object.assign(c.root, { readonly: false })],
+  ])('a change of %s is drift naming that field only', (field, change) => {
+    const v = withConfig(change);
+    expect(v.status).toBe('drifted');
+    expect(reasonsOf(v).map((r) => (r.kind === 'config' ? r.field : r.kind))).toEqual([field]);
+  });
+
+  it('a section cairn never writes (hooks) is drift as an added field', () => {
+    const v = withConfig((c) => Object.assign(c, { hooks: { prestart: [{ path: '/bin/sh' }] } }));
+    expect(reasonsOf(v)).toEqual([
+      expect.objectContaining({ kind: 'config', field: 'hooks', change: 'added' }),
+    ]);
+  });
+
+  it('a changed, added or removed secret file is drift naming the secret, never a value', () => {
+    const secrets = secretDigests(KEY, { API_TOKEN: 'stolen-and-replaced', EXTRA: 'planted' });
+    const v = judgeDrift(EXPECTED, observed({ secrets }));
+    expect(reasonsOf(v).map((r) => (r.kind === 'secret' ? `${r.change} ${r.path}` : ''))).toEqual([
+      'changed secret API_TOKEN',
+      'added secret EXTRA',
+    ]);
+    const gone = reasonsOf(judgeDrift(EXPECTED, observed({ secrets: {} })));
+    expect(gone).toEqual([expect.objectContaining({ kind: 'secret', name: 'API_TOKEN', change: 'removed' })]);
+    for (const text of [JSON.stringify(v), JSON.stringify(gone)]) {
+      for (const value of [SECRET_VALUE, 'stolen-and-replaced', 'planted']) expect(text).not.toContain(value);
+    }
+  });
+
+  it('an init process running another file, or a copy outside the bundle, is drift naming both files', () => {
+    const other = judgeDrift(
+      EXPECTED,
+      observed({ init: { pid: 100, executable: '/bin/sh', inBundle: true } }),
+    );
+    expect(reasonsOf(other)).toEqual([
+      expect.objectContaining({
+        kind: 'process',
+        pid: 100,
+        detail: "init pid 100 runs /bin/sh; the image's entrypoint runs /usr/bin/node",
+      }),
+    ]);
+    const outside = observed({ init: { pid: 100, executable: '/usr/bin/node', inBundle: false } });
+    expect(reasonsOf(judgeDrift(EXPECTED, outside))[0]).toHaveProperty(
+      'detail',
+      expect.stringContaining("/usr/bin/node, which is not the bundle's file"),
+    );
+  });
+
+  it('a driver that cannot show its config or init process leaves them not checked', () => {
+    const v = judgeDrift(
+      EXPECTED,
+      observed({ runtimeConfig: undefined, init: undefined, processes: undefined }),
+    );
+    expect(v).toEqual({ status: 'in-sync', notChecked: ['runtime config', 'init process', 'processes'] });
   });
 });
 

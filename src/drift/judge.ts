@@ -2,9 +2,14 @@
  * judgeDrift: the pure decision whether an instance is exactly what it was started from. It
  * trusts only the identity recorded in the state store; files.json counts only while its digest
  * still matches that record, because anyone who can change the bundle can change files.json too.
+ * A part of the identity that the record lacks (an older record) or that could not be observed
+ * (another driver) is listed in `notChecked`, never assumed equal.
  */
 import { compareFiles } from './compare-files.js';
 import { foreignProcesses } from './foreign-processes.js';
+import { bundleRootHash } from './merkle-root.js';
+import { compareRuntimeConfig } from './runtime-config-hash.js';
+import { compareSecrets } from './secret-hash.js';
 import type { BundleClaim, DriftReason, DriftVerdict, ExpectedIdentity, Observation } from './types.js';
 
 /**
@@ -29,7 +34,11 @@ export function judgeDrift(expected: ExpectedIdentity | undefined, observed: Obs
   const notChecked: string[] = [];
   const reasons = [
     ...identityReasons(expected, observed),
+    ...bundleRootReasons(expected, observed, notChecked),
     ...fileReasons(observed, notChecked),
+    ...configReasons(expected, observed, notChecked),
+    ...secretReasons(expected, observed, notChecked),
+    ...initReasons(expected, observed, notChecked),
     ...processReasons(observed, notChecked),
   ];
   return reasons.length === 0
@@ -81,4 +90,62 @@ function processReasons(observed: Observation, notChecked: string[]): DriftReaso
     args: p.args,
     detail: `pid ${p.pid} (${p.args.join(' ') || '?'}) was not started by the image's entrypoint`,
   }));
+}
+
+/** The root hash of the rootfs as it is now against the one recorded: the whole bundle in one digest. */
+function bundleRootReasons(
+  expected: ExpectedIdentity,
+  observed: Observation,
+  notChecked: string[],
+): DriftReason[] {
+  if (expected.bundleRoot === undefined || !observed.files) {
+    notChecked.push('bundle root');
+    return [];
+  }
+  const now = bundleRootHash(observed.files);
+  if (now === expected.bundleRoot) return [];
+  return [{ kind: 'identity', field: 'bundleRoot', expected: expected.bundleRoot, observed: now }];
+}
+
+function configReasons(
+  expected: ExpectedIdentity,
+  observed: Observation,
+  notChecked: string[],
+): DriftReason[] {
+  if (!expected.runtimeConfig || !observed.runtimeConfig) {
+    notChecked.push('runtime config');
+    return [];
+  }
+  return compareRuntimeConfig(expected.runtimeConfig, observed.runtimeConfig);
+}
+
+function secretReasons(
+  expected: ExpectedIdentity,
+  observed: Observation,
+  notChecked: string[],
+): DriftReason[] {
+  if (!expected.secrets || !observed.secrets) {
+    notChecked.push('secrets');
+    return [];
+  }
+  return compareSecrets(expected.secrets, observed.secrets);
+}
+
+/** The init process must run the bundle's own copy of the expected executable. */
+function initReasons(expected: ExpectedIdentity, observed: Observation, notChecked: string[]): DriftReason[] {
+  const init = observed.init;
+  if (expected.executable === undefined || !init) {
+    notChecked.push('init process');
+    return [];
+  }
+  if (init.inBundle && init.executable === expected.executable) return [];
+  const what = init.inBundle ? init.executable : `${init.executable}, which is not the bundle's file`;
+  return [
+    {
+      kind: 'process',
+      pid: init.pid,
+      args: [init.executable],
+      detail: `init pid ${init.pid} runs ${what}; the image's entrypoint runs ${expected.executable}`,
+    },
+  ];
 }

@@ -15,6 +15,32 @@ export interface ExpectedIdentity {
   filesDigest: string;
   /** The image's process arguments (its entrypoint and command). */
   entrypoint: string[];
+  /** RFC 6962 root over files.json (see merkle-root.ts); absent in records older than it. */
+  bundleRoot?: string;
+  /** The runtime config cairn generated (runc's config.json), field by field; absent: not checked. */
+  runtimeConfig?: RuntimeConfigIdentity;
+  /** Keyed hash (`hmac-sha256:…`) of each injected secret, by name; absent: not checked. */
+  secrets?: Record<string, string>;
+  /** The file the kernel runs as the instance's init, as a path inside the bundle (symlinks resolved). */
+  executable?: string;
+}
+
+/**
+ * A runtime config reduced to one digest per field (`process.args`, `process.env.PORT`, `mounts`,
+ * `linux.namespaces`, …) and a digest over them all. Env values are keyed hashes, never values.
+ */
+export interface RuntimeConfigIdentity {
+  digest: string;
+  fields: Record<string, string>;
+}
+
+/** The instance's init process as the kernel sees it. */
+export interface InitProcess {
+  pid: number;
+  /** Path of its executable inside the bundle (or as the kernel names it, when not in the bundle). */
+  executable: string;
+  /** Whether that executable is the very file of the bundle at that path (same device and inode). */
+  inBundle: boolean;
 }
 
 /** One process seen inside an instance. */
@@ -47,14 +73,34 @@ export interface Observation {
   files?: FileEntry[];
   /** The instance's processes, when the driver can list them (runc). */
   processes?: { initPid: number; list: ProcessInfo[] };
+  /** The runtime config the runtime has now, reduced like the recorded one (runc). */
+  runtimeConfig?: RuntimeConfigIdentity;
+  /** Keyed hash of each secret file mounted into the instance now, by file name. */
+  secrets?: Record<string, string>;
+  /** The init process (runc). */
+  init?: InitProcess;
 }
 
 export type FileChange = 'added' | 'removed' | 'content' | 'mode' | 'type' | 'target';
 
+/** How a named part (a config field, a secret) differs from the record. */
+export type PartChange = 'added' | 'removed' | 'changed';
+
+/**
+ * One difference. `config` and `secret` reasons carry digests only, never a value; their `path`
+ * is what differs as people read it (`config.json process.env.PORT`, `secret API_TOKEN`).
+ */
 export type DriftReason =
   | { kind: 'file'; path: string; change: FileChange; expected?: string; observed?: string }
-  | { kind: 'identity'; field: keyof BundleClaim | 'manifest'; expected: string; observed: string }
-  | { kind: 'process'; pid: number; args: string[]; detail: string };
+  | {
+      kind: 'identity';
+      field: keyof BundleClaim | 'manifest' | 'bundleRoot';
+      expected: string;
+      observed: string;
+    }
+  | { kind: 'process'; pid: number; args: string[]; detail: string }
+  | { kind: 'config'; field: string; path: string; change: PartChange; expected?: string; observed?: string }
+  | { kind: 'secret'; name: string; path: string; change: PartChange; expected?: string; observed?: string };
 
 /** `in-sync`: exactly its artifact. `drifted`: reasons say what differs. `missing`: should run and does not. `unknown`: runs, but cairn did not start it (or it could not be observed). */
 export type DriftVerdict =
