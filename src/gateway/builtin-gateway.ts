@@ -1,17 +1,17 @@
 /** The built-in gateway: an HTTP/1.1 reverse proxy implementing `TrafficRouter` on one listener. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { createServer, type Server, type Socket } from 'node:net';
 import { ValidationError } from '../lib/index.js';
+import { BackendPool } from './backend-pool.js';
+import { ClientConnection, type ConnectionHost, ConnState } from './client-connection.js';
 import { EndpointRegistry } from './endpoint-registry.js';
+import type { RequestHead } from './http1.js';
 import { createBearerVerifier } from './jwt-auth.js';
-import { type HandlerContext, handleRequest, type RoutePolicies, sendError } from './request-handler.js';
+import { type HandlerContext, handleRequest, type RoutePolicies } from './request-handler.js';
 import { RouteTable } from './route-table.js';
 import { buildRouting, validatePools } from './service-pools.js';
 import { TokenBucketLimiter } from './token-bucket.js';
 import type { Gateway, GatewayConfig, GatewayLimits, GatewayRoute, Pool, WindowMetrics } from './types.js';
 import { handleUpgrade } from './upgrade-tunnel.js';
-import { Upstreams } from './upstream.js';
 import { MetricsRecorder, type MetricsSnapshot } from './window-metrics.js';
 
 /** Limits used where the config gives none. */
@@ -23,17 +23,9 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   firstByteTimeoutMs: 30_000,
   bodyIdleTimeoutMs: 60_000,
 };
-/** Longest time a client may take to send a whole request (head and body). */
-const REQUEST_TIMEOUT_MS = 300_000;
-/** How often Node checks connections against the header and request timeouts. */
-const TIMEOUT_CHECK_MS = 1_000;
+/** How often connections are checked against the head, idle and body timeouts. */
+const SWEEP_MS = 1_000;
 const DEFAULT_CLOSE_GRACE_MS = 10_000;
-
-const CLIENT_ERROR_REASON: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  431: 'Request Header Fields Too Large',
-};
 
 function parseListen(listen: string): { host: string; port: number } {
   const m = /^(.+):(\d{1,5})$/.exec(listen);
@@ -56,83 +48,63 @@ function policiesFor(route: GatewayRoute): RoutePolicies {
   return policies;
 }
 
-class BuiltinGateway implements Gateway {
+class BuiltinGateway implements Gateway, ConnectionHost {
   readonly kind = 'builtin';
+  readonly limits: GatewayLimits;
   private readonly ctx: HandlerContext;
   private readonly server: Server;
   private readonly bind: { host: string; port: number };
-  private active = 0;
+  private readonly connections = new Set<ClientConnection>();
+  private sweeper: NodeJS.Timeout | undefined;
   private idleWaiter: (() => void) | undefined;
 
   constructor(config: GatewayConfig) {
     this.bind = parseListen(config.listen);
-    const limits = { ...DEFAULT_LIMITS, ...config.limits };
+    this.limits = { ...DEFAULT_LIMITS, ...config.limits };
     this.ctx = {
       table: new RouteTable(config.routes),
       policies: config.routes.map(policiesFor),
       routing: new Map(),
       registry: new EndpointRegistry(),
-      upstreams: new Upstreams(limits),
+      pool: new BackendPool(this.limits.connectTimeoutMs),
       recorder: new MetricsRecorder(),
-      limits,
+      limits: this.limits,
       pinHeader: config.pinHeader ?? true,
       stickyHeader: config.stickyHeader?.toLowerCase(),
       trustForwarded: config.trustForwarded ?? false,
       accessLog: config.accessLog,
       now: config.now ?? Date.now,
       tunnels: new Set(),
-      requestClosed: () => {
-        this.active--;
-        if (this.active === 0) this.idleWaiter?.();
-      },
     };
-    this.server = this.createServer(limits);
-  }
-
-  private createServer(limits: GatewayLimits): Server {
-    const server = createServer({
-      maxHeaderSize: limits.maxHeaderBytes,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: Math.max(REQUEST_TIMEOUT_MS, limits.headersTimeoutMs),
-      keepAliveTimeout: limits.idleTimeoutMs,
-      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
-      noDelay: true,
-    });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      handleUpgrade(this.ctx, req, socket, head).catch(() => socket.destroy());
-    });
-    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) =>
-      this.onClientError(err, socket),
-    );
-    return server;
-  }
-
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    this.active++;
-    handleRequest(this.ctx, req, res).catch((err: unknown) => {
-      // A bug must cost one request, never the gateway.
-      this.ctx.accessLog?.(
-        JSON.stringify({ level: 'error', msg: 'gateway request failed', error: String(err) }),
-      );
-      if (res.headersSent) res.destroy();
-      else sendError(res, 500, 'gateway error: see the gateway log');
+    this.server = createServer({ noDelay: true }, (socket: Socket) => {
+      this.connections.add(new ClientConnection(socket, this));
     });
   }
 
-  /** Malformed requests, oversized heads and slow clients get their status, then the socket closes. */
-  private onClientError(err: Error & { code?: string }, socket: Duplex): void {
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
-      socket.destroy();
-      return;
-    }
+  serve(conn: ClientConnection, head: RequestHead): void {
+    if (head.upgrade) {
+      this.connections.delete(conn);
+      handleUpgrade(this.ctx, conn, head).catch(() => conn.socket.destroy());
+    } else void handleRequest(this.ctx, conn, head).then(() => this.checkIdle());
+  }
+
+  refused(status: number): void {
     this.ctx.recorder.record('', '', '', status, 0, this.ctx.now());
-    socket.end(
-      `HTTP/1.1 ${status} ${CLIENT_ERROR_REASON[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-    );
+  }
+
+  closed(conn: ClientConnection): void {
+    this.connections.delete(conn);
+    this.checkIdle();
+  }
+
+  private busy(): number {
+    let n = 0;
+    for (const c of this.connections) if (c.state === ConnState.Busy) n++;
+    return n;
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiter && this.busy() === 0) this.idleWaiter();
   }
 
   setPools(service: string, pools: Pool[]): void {
@@ -164,7 +136,7 @@ class BuiltinGateway implements Gateway {
     const stillUsed = new Set<string>();
     for (const routing of this.ctx.routing.values())
       for (const states of routing.endpoints.values()) for (const s of states) stillUsed.add(s.address);
-    for (const address of gone) if (!stillUsed.has(address)) this.ctx.upstreams.forget(address);
+    for (const address of gone) if (!stillUsed.has(address)) this.ctx.pool.forget(address);
   }
 
   listen(): Promise<string> {
@@ -172,6 +144,11 @@ class BuiltinGateway implements Gateway {
       this.server.once('error', reject);
       this.server.listen(this.bind.port, this.bind.host, () => {
         this.server.off('error', reject);
+        this.sweeper = setInterval(() => {
+          const now = Date.now();
+          for (const c of this.connections) c.sweep(now);
+        }, SWEEP_MS);
+        this.sweeper.unref();
         const addr = this.server.address();
         resolve(typeof addr === 'object' && addr ? `${this.bind.host}:${addr.port}` : String(addr));
       });
@@ -180,8 +157,11 @@ class BuiltinGateway implements Gateway {
 
   async close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    if (this.active > 0)
+    for (const c of this.connections) {
+      c.closeAfter = true;
+      if (c.state !== ConnState.Busy) c.socket.end();
+    }
+    if (this.busy() > 0)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
         this.idleWaiter = () => {
@@ -189,10 +169,11 @@ class BuiltinGateway implements Gateway {
           resolve();
         };
       });
-    this.server.closeAllConnections();
+    clearInterval(this.sweeper);
+    for (const c of this.connections) c.socket.destroy();
     for (const tunnel of this.ctx.tunnels) tunnel.destroy();
     await closed;
-    await this.ctx.upstreams.closeAll();
+    this.ctx.pool.closeAll();
   }
 }
 

@@ -93,3 +93,29 @@ export function clientIpOf(remoteAddress: string | undefined): string {
   if (!remoteAddress) return 'unknown';
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
 }
+
+/** The request head for a backend: origin-form request line, forwarded headers, the body's framing kept. */
+export function backendRequestHead(
+  head: { method: string; target: string; headers: string[]; chunked: boolean },
+  ctx: ForwardContext,
+): string {
+  const headers = requestHeadersForBackend(head.headers, ctx);
+  let text = `${head.method} ${head.target} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  if (head.chunked) text += 'transfer-encoding: chunked\r\n';
+  return `${text}\r\n`;
+}
+
+/** The response head for a client: the backend's status and end-to-end headers, plus the gateway's own. */
+export function clientResponseHead(
+  res: { status: number; reason: string; headers: string[] },
+  options: { chunked: boolean; close: boolean; setCookie?: string | undefined },
+): string {
+  const headers = responseHeadersFromRaw(res.headers);
+  let text = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  if (options.chunked) text += 'transfer-encoding: chunked\r\n';
+  if (options.setCookie) text += `set-cookie: ${options.setCookie}\r\n`;
+  if (options.close) text += 'connection: close\r\n';
+  return `${text}\r\n`;
+}

@@ -1,27 +1,21 @@
 /**
  * One HTTP request through the gateway: route, edge policies (rate limit, body size, JWT), release
  * and endpoint choice, forwarding with one retry for requests that are safe to resend, and a
- * metrics sample plus an access-log line when the response closes.
+ * metrics sample plus an access-log line when the answer is done.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { BackendConnection, BackendPool } from './backend-pool.js';
+import type { ClientConnection } from './client-connection.js';
 import type { EndpointRegistry, EndpointState } from './endpoint-registry.js';
-import { clientIpOf, PIN_HEADER, requestHeadersForBackend } from './forward-headers.js';
+import { type ExchangeResult, runExchange } from './exchange.js';
+import { backendRequestHead, clientResponseHead, PIN_HEADER } from './forward-headers.js';
+import { headerOf, type RequestHead } from './http1.js';
 import type { BearerVerifier } from './jwt-auth.js';
-import { limitBody } from './limit-body.js';
 import type { RouteTable } from './route-table.js';
 import { type Selection, type ServiceRouting, selectEndpoint } from './service-pools.js';
 import { stickyCookieHeader, stickyKeyFrom } from './sticky-cookie.js';
 import type { TokenBucketLimiter } from './token-bucket.js';
 import type { AccessLogEntry, GatewayLimits } from './types.js';
-import {
-  type ForwardResult,
-  forward,
-  isConnectFailure,
-  isResetBeforeAnswer,
-  type Upstreams,
-} from './upstream.js';
 import type { MetricsRecorder } from './window-metrics.js';
 
 /** Methods that may be sent twice (RFC 9110 §9.2.2) and so may be retried on another endpoint. */
@@ -39,7 +33,7 @@ export interface HandlerContext {
   policies: RoutePolicies[];
   routing: Map<string, ServiceRouting>;
   registry: EndpointRegistry;
-  upstreams: Upstreams;
+  pool: BackendPool;
   recorder: MetricsRecorder;
   limits: GatewayLimits;
   pinHeader: boolean;
@@ -47,8 +41,6 @@ export interface HandlerContext {
   trustForwarded: boolean;
   accessLog: ((line: string) => void) | undefined;
   now: () => number;
-  /** Called once per request when its response closes (the gateway counts open requests). */
-  requestClosed: () => void;
   /** Open WebSocket/Upgrade tunnels, closed with the gateway. */
   tunnels: Set<{ destroy(): void }>;
 }
@@ -59,48 +51,65 @@ interface Trace {
   service: string;
   release: string;
   endpoint: string;
-  client: string;
-  /** Status to record when the response could not be completed (backend broke mid-body). */
-  status?: number;
-  /** Cancels the backend request in progress, if any (the client went away). */
-  abort?: () => void;
+  status: number;
 }
 
-/** Serves one request; never throws (every failure becomes a status). */
+/** Serves one request and ends it with `conn.done()`; never throws (every failure becomes a status). */
 export async function handleRequest(
   ctx: HandlerContext,
-  req: IncomingMessage,
-  res: ServerResponse,
+  conn: ClientConnection,
+  head: RequestHead,
 ): Promise<void> {
   const startedMs = performance.now();
-  // The socket may be gone by the time the response closes, so take the address now.
-  const client = clientIpOf(req.socket.remoteAddress);
-  const trace: Trace = { route: '', service: '', release: '', endpoint: '', client };
-  res.once('close', () => {
-    if (!res.writableFinished) trace.abort?.();
-    finishTrace(ctx, req, res, trace, startedMs);
-  });
-  const match = ctx.table.match(req.headers.host, req.url ?? '/');
-  if (!match) return sendError(res, 404, `no route for host ${req.headers.host ?? '(none)'}`);
+  const trace: Trace = { route: '', service: '', release: '', endpoint: '', status: 0 };
+  try {
+    await serve(ctx, conn, head, trace);
+  } catch (err) {
+    // A bug must cost one request, never the gateway.
+    ctx.accessLog?.(JSON.stringify({ level: 'error', msg: 'gateway request failed', error: String(err) }));
+    if (trace.status === 0) conn.answer(500, 'gateway error: see the gateway log');
+    else conn.socket.destroy();
+    trace.status = 500;
+  } finally {
+    finishTrace(ctx, conn, head, trace, startedMs);
+    conn.done();
+  }
+}
+
+async function serve(
+  ctx: HandlerContext,
+  conn: ClientConnection,
+  head: RequestHead,
+  trace: Trace,
+): Promise<void> {
+  const answer = (status: number, message: string, extra?: Record<string, string>) => {
+    trace.status = status;
+    conn.answer(status, message, extra);
+  };
+  const match = ctx.table.match(head.host, head.target);
+  if (!match) return answer(404, `no route for host ${head.host ?? '(none)'}`);
   trace.route = String(match.index);
   trace.service = match.route.service;
   const policies = ctx.policies[match.index];
   const refusal =
-    checkLimits(ctx, req, client, match.route.maxBodyBytes, policies) ??
-    (policies?.verifier ? await checkAuth(req, policies.verifier) : undefined);
-  if (refusal) return sendError(res, refusal.status, refusal.message, refusal.headers);
+    checkLimits(ctx, head, conn.clientIp, match.route.maxBodyBytes, policies) ??
+    (policies?.verifier ? await checkAuth(head, policies.verifier) : undefined);
+  if (refusal) return answer(refusal.status, refusal.message, refusal.headers);
   const routing = ctx.routing.get(match.route.service);
-  if (!routing) return sendError(res, 503, `service ${match.route.service} has no release taking traffic`);
+  if (!routing) return answer(503, `service ${match.route.service} has no release taking traffic`);
   const selector = {
-    pin: ctx.pinHeader ? headerValue(req.headers[PIN_HEADER]) : undefined,
-    stickyKey: stickyKeyOf(ctx, req),
+    pin: ctx.pinHeader ? headerOf(head, PIN_HEADER) : undefined,
+    stickyKey: stickyKeyOf(ctx, head),
     newKey: randomUUID,
   };
   const first = selectEndpoint(routing, selector, ctx.registry, ctx.now());
-  if (!first.ok) return sendError(res, 503, first.reason);
-  await proxy(ctx, req, res, trace, match.route.timeoutMs, match.route.maxBodyBytes, first, () =>
+  if (!first.ok) return answer(503, first.reason);
+  if (conn.body) conn.body.maxBytes = match.route.maxBodyBytes;
+  const result = await proxy(ctx, conn, head, trace, match.route.timeoutMs, first, () =>
     selectEndpoint(routing, selector, ctx.registry, ctx.now(), first.endpoint),
   );
+  if (result.error) failResponse(conn, trace, result);
+  else trace.status = result.status;
 }
 
 interface Refusal {
@@ -112,7 +121,7 @@ interface Refusal {
 /** Rate limit and declared body size: synchronous, so unauthenticated routes pay no extra tick. */
 function checkLimits(
   ctx: HandlerContext,
-  req: IncomingMessage,
+  head: RequestHead,
   client: string,
   maxBodyBytes: number | undefined,
   policies: RoutePolicies | undefined,
@@ -126,14 +135,13 @@ function checkLimits(
         headers: { 'retry-after': String(decision.retryAfterS) },
       };
   }
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (maxBodyBytes !== undefined && declared > maxBodyBytes)
+  if (maxBodyBytes !== undefined && head.contentLength > maxBodyBytes)
     return { status: 413, message: `send a smaller body: the limit is ${maxBodyBytes} bytes` };
   return undefined;
 }
 
-async function checkAuth(req: IncomingMessage, verifier: BearerVerifier): Promise<Refusal | undefined> {
-  const verdict = await verifier.verify(req.headers.authorization);
+async function checkAuth(head: RequestHead, verifier: BearerVerifier): Promise<Refusal | undefined> {
+  const verdict = await verifier.verify(headerOf(head, 'authorization'));
   if (verdict.ok) return undefined;
   return {
     status: 401,
@@ -142,146 +150,152 @@ async function checkAuth(req: IncomingMessage, verifier: BearerVerifier): Promis
   };
 }
 
-function stickyKeyOf(ctx: HandlerContext, req: IncomingMessage): string | undefined {
-  const fromHeader = ctx.stickyHeader ? headerValue(req.headers[ctx.stickyHeader]) : undefined;
-  return fromHeader || stickyKeyFrom(req.headers.cookie);
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+function stickyKeyOf(ctx: HandlerContext, head: RequestHead): string | undefined {
+  const fromHeader = ctx.stickyHeader ? headerOf(head, ctx.stickyHeader) : undefined;
+  return fromHeader || stickyKeyFrom(headerOf(head, 'cookie'));
 }
 
 /** The client spoke HTTPS to a trusted proxy in front of the gateway (then the cookie is `Secure`). */
-function isHttps(ctx: HandlerContext, req: IncomingMessage): boolean {
-  return ctx.trustForwarded && headerValue(req.headers['x-forwarded-proto']) === 'https';
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+function isHttps(ctx: HandlerContext, head: RequestHead): boolean {
+  return ctx.trustForwarded && headerOf(head, 'x-forwarded-proto') === 'https';
 }
 
 async function proxy(
   ctx: HandlerContext,
-  req: IncomingMessage,
-  res: ServerResponse,
+  conn: ClientConnection,
+  head: RequestHead,
   trace: Trace,
   timeoutMs: number | undefined,
-  maxBodyBytes: number | undefined,
   first: Selection & { ok: true },
   reselect: () => Selection,
-): Promise<void> {
-  const withBody = hasBody(req);
-  const body: Readable | null = withBody ? limitBody(req, maxBodyBytes) : null;
-  const headers = requestHeadersForBackend(req.rawHeaders, {
-    clientIp: trace.client,
+): Promise<ExchangeResult> {
+  const withBody = conn.body !== undefined;
+  const backendHead = backendRequestHead(head, {
+    clientIp: conn.clientIp,
     proto: 'http',
     trustForwarded: ctx.trustForwarded,
   });
-  const send = (s: Selection & { ok: true }) => attempt(ctx, req, res, trace, s, headers, body, timeoutMs);
+  if (head.expectContinue && withBody) conn.write('HTTP/1.1 100 Continue\r\n\r\n');
+  const send = (s: Selection & { ok: true }) => attempt(ctx, conn, head, trace, s, backendHead, timeoutMs);
   let result = await send(first);
-  if (result.error && !result.answered && !withBody && retryable(req.method ?? 'GET', result)) {
+  if (result.error && !result.answered && !withBody && retryable(head.method, result)) {
     const second = reselect();
     if (second.ok) result = await send(second);
   }
-  if (result.error) failResponse(res, trace, result);
+  return result;
 }
 
-function retryable(method: string, result: ForwardResult): boolean {
+function retryable(method: string, result: ExchangeResult): boolean {
   if (isConnectFailure(result.error!)) return true;
   return IDEMPOTENT.has(method) && isResetBeforeAnswer(result);
+}
+
+/** True for failures where the request never reached a backend process (safe to send elsewhere). */
+export function isConnectFailure(err: { code?: string }): boolean {
+  return (
+    err.code === 'ECONNREFUSED' ||
+    err.code === 'CONNECT_TIMEOUT' ||
+    err.code === 'EHOSTUNREACH' ||
+    err.code === 'ENETUNREACH' ||
+    err.code === 'EADDRNOTAVAIL'
+  );
+}
+
+/** True when the connection broke before any response byte (the backend may or may not have acted). */
+function isResetBeforeAnswer(result: ExchangeResult): boolean {
+  const code = result.error?.code;
+  return !result.answered && (code === 'ECONNRESET' || code === 'EPIPE');
+}
+
+function connectTo(
+  pool: BackendPool,
+  address: string,
+): Promise<BackendConnection | (Error & { code?: string })> {
+  return new Promise((resolve) => pool.acquire(address, (err, conn) => resolve(err ?? conn!)));
 }
 
 /** One try on one endpoint, with in-flight accounting around it. */
 async function attempt(
   ctx: HandlerContext,
-  req: IncomingMessage,
-  res: ServerResponse,
+  conn: ClientConnection,
+  head: RequestHead,
   trace: Trace,
   s: Selection & { ok: true },
-  headers: string[],
-  body: Readable | null,
+  backendHead: string,
   timeoutMs: number | undefined,
-): Promise<ForwardResult> {
+): Promise<ExchangeResult> {
   const endpoint: EndpointState = s.endpoint;
   trace.release = s.release;
   trace.endpoint = endpoint.id;
   ctx.registry.acquire(endpoint);
-  const writeHead = (status: number, backendHeaders: string[]) => {
-    if (s.newStickyKey)
-      backendHeaders.push('set-cookie', stickyCookieHeader(s.newStickyKey, isHttps(ctx, req)));
-    res.writeHead(status, backendHeaders);
-  };
-  const request = {
-    method: req.method ?? 'GET',
-    path: req.url ?? '/',
-    headers,
-    body,
-    firstByteTimeoutMs: timeoutMs ?? ctx.limits.firstByteTimeoutMs,
-  };
-  const call = forward(ctx.upstreams.for(endpoint.address), request, res, writeHead);
-  trace.abort = call.abort;
-  const result = await call.result;
-  trace.abort = undefined;
+  let result: ExchangeResult;
+  const backend = await connectTo(ctx.pool, endpoint.address);
+  if (backend instanceof Error) result = { error: backend, answered: false, status: 0 };
+  else {
+    const setCookie = s.newStickyKey ? stickyCookieHeader(s.newStickyKey, isHttps(ctx, head)) : undefined;
+    result = await runExchange(
+      conn,
+      backend,
+      ctx.pool,
+      {
+        method: head.method,
+        head: backendHead,
+        firstByteTimeoutMs: timeoutMs ?? ctx.limits.firstByteTimeoutMs,
+        http10: head.minor === 0,
+        clientHead: (res, framing) =>
+          clientResponseHead(res, { chunked: framing === 'chunked', close: conn.closeAfter, setCookie }),
+      },
+      (running) => {
+        conn.running = running;
+      },
+    );
+  }
   ctx.registry.release(endpoint);
   if (result.error && isConnectFailure(result.error)) ctx.registry.markDown(endpoint, ctx.now());
   return result;
 }
 
-function failResponse(res: ServerResponse, trace: Trace, result: ForwardResult): void {
+function failResponse(conn: ClientConnection, trace: Trace, result: ExchangeResult): void {
   const code = result.error?.code;
-  if (code === 'CLIENT_GONE' || res.destroyed) return;
-  if (result.answered || res.headersSent) {
-    trace.status = 502;
-    res.destroy();
+  if (code === 'CLIENT_GONE') {
+    trace.status = 499;
     return;
   }
-  if (code === 'BODY_TOO_LARGE')
-    sendError(res, 413, 'send a smaller body: the request body is over the limit');
-  else if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT')
-    sendError(res, 504, `backend ${trace.endpoint} did not answer in time`);
-  else sendError(res, 502, `backend ${trace.endpoint} failed: ${code ?? 'error'}`);
-}
-
-/** A small JSON error answer; closes the connection when the request body was not read. */
-export function sendError(
-  res: ServerResponse,
-  status: number,
-  message: string,
-  extra?: Record<string, string>,
-): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = `${JSON.stringify({ error: message })}\n`;
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    ...extra,
+  if (result.answered) {
+    trace.status = 502;
+    conn.socket.destroy();
+    return;
+  }
+  const answer = (status: number, message: string) => {
+    trace.status = status;
+    conn.answer(status, message);
   };
-  if (!res.req.complete) headers.connection = 'close';
-  res.writeHead(status, headers);
-  res.end(body);
+  if (code === 'BODY_TOO_LARGE') answer(413, 'send a smaller body: the request body is over the limit');
+  else if (code === 'BAD_CHUNK') answer(400, 'send a correctly chunked body');
+  else if (code === 'FIRST_BYTE_TIMEOUT' || code === 'CONNECT_TIMEOUT')
+    answer(504, `backend ${trace.endpoint} did not answer in time`);
+  else answer(502, `backend ${trace.endpoint} failed: ${code ?? 'error'}`);
 }
 
 function finishTrace(
   ctx: HandlerContext,
-  req: IncomingMessage,
-  res: ServerResponse,
+  conn: ClientConnection,
+  head: RequestHead,
   trace: Trace,
   startedMs: number,
 ): void {
   const durationMs = performance.now() - startedMs;
-  ctx.requestClosed();
-  const status = trace.status ?? (res.writableFinished ? res.statusCode : 499);
+  const status = trace.status || 500;
   ctx.recorder.record(trace.route, trace.service, trace.release, status, durationMs, ctx.now());
   if (!ctx.accessLog) return;
   const entry: AccessLogEntry = {
     time: new Date().toISOString(),
-    method: req.method ?? '',
-    host: req.headers.host ?? '',
-    path: req.url ?? '',
+    method: head.method,
+    host: head.host ?? '',
+    path: head.target,
     status,
     durationMs: Math.round(durationMs * 1000) / 1000,
-    client: trace.client,
+    client: conn.clientIp,
     ...(trace.service && { service: trace.service }),
     ...(trace.release && { release: trace.release }),
     ...(trace.endpoint && { endpoint: trace.endpoint }),

@@ -1,0 +1,131 @@
+/**
+ * Keep-alive connections to backends: one idle list per address, most recently used first, so a
+ * busy backend keeps a few hot connections and the rest age out before the backend's own
+ * keep-alive timeout can close them under a request.
+ */
+import { connect, type Socket } from 'node:net';
+
+/** Idle connections older than this are closed (Node.js servers close theirs after 5 s). */
+export const BACKEND_IDLE_MS = 4_000;
+const MAX_IDLE_PER_ADDRESS = 256;
+
+/** Whoever uses a connection for one exchange. */
+export interface BackendUser {
+  onBackendData(data: Buffer): void;
+  /** The connection closed while in use (`error` when it broke). */
+  onBackendClose(error: (Error & { code?: string }) | undefined): void;
+  /** The connection's write buffer drained. */
+  onBackendDrain(): void;
+}
+
+/** One TCP connection to a backend, reused across exchanges. */
+export class BackendConnection {
+  user: BackendUser | undefined;
+  /** Exchanges this connection served before the current one. */
+  served = 0;
+  idleSince = 0;
+  private error: (Error & { code?: string }) | undefined;
+
+  constructor(
+    readonly address: string,
+    readonly socket: Socket,
+    private readonly pool: BackendPool,
+  ) {
+    socket.on('data', (d: Buffer) => {
+      if (this.user) this.user.onBackendData(d);
+      else socket.destroy(); // bytes nobody asked for: the connection is out of step
+    });
+    socket.on('drain', () => this.user?.onBackendDrain());
+    socket.on('error', (err: Error) => {
+      this.error = err;
+    });
+    socket.on('close', () => {
+      this.pool.dropIdle(this);
+      const user = this.user;
+      this.user = undefined;
+      user?.onBackendClose(this.error ?? Object.assign(new Error('backend closed'), { code: 'ECONNRESET' }));
+    });
+  }
+}
+
+function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
+}
+
+type Connected = (err: (Error & { code?: string }) | null, conn?: BackendConnection) => void;
+
+/** The idle connections of every backend address. */
+export class BackendPool {
+  private readonly idle = new Map<string, BackendConnection[]>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly connectTimeoutMs: number) {
+    this.sweeper = setInterval(() => this.closeStale(Date.now()), 1_000);
+    this.sweeper.unref();
+  }
+
+  /** A connection to `address`: an idle one if there is one, else a new one. */
+  acquire(address: string, done: Connected): void {
+    const idle = this.idle.get(address);
+    const conn = idle?.pop();
+    if (conn) return done(null, conn);
+    const socket = connect(splitAddress(address));
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      socket.destroy(
+        Object.assign(new Error(`connect to ${address} timed out`), { code: 'CONNECT_TIMEOUT' }),
+      );
+    }, this.connectTimeoutMs);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      done(err);
+    };
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      done(null, new BackendConnection(address, socket, this));
+    });
+  }
+
+  /** Puts a connection whose exchange completed cleanly back for reuse. */
+  release(conn: BackendConnection): void {
+    conn.user = undefined;
+    conn.served++;
+    if (conn.socket.destroyed) return;
+    let list = this.idle.get(conn.address);
+    if (!list) {
+      list = [];
+      this.idle.set(conn.address, list);
+    }
+    if (list.length >= MAX_IDLE_PER_ADDRESS) return void conn.socket.destroy();
+    conn.idleSince = Date.now();
+    list.push(conn);
+  }
+
+  dropIdle(conn: BackendConnection): void {
+    const list = this.idle.get(conn.address);
+    const at = list?.indexOf(conn) ?? -1;
+    if (at >= 0) list!.splice(at, 1);
+  }
+
+  /** Closes the idle connections of a backend that left every pool. */
+  forget(address: string): void {
+    const list = this.idle.get(address);
+    this.idle.delete(address);
+    for (const conn of list ?? []) conn.socket.destroy();
+  }
+
+  closeAll(): void {
+    clearInterval(this.sweeper);
+    for (const address of [...this.idle.keys()]) this.forget(address);
+  }
+
+  /** Oldest connections sit at the front of each list. */
+  private closeStale(now: number): void {
+    for (const list of this.idle.values()) {
+      while (list.length > 0 && now - list[0]!.idleSince > BACKEND_IDLE_MS) list.shift()!.socket.destroy();
+    }
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * HTTP/1.1 message heads and body framing (RFC 9112), strict where a lenient reading would let a
+ * request mean one thing to the gateway and another to the backend (request smuggling): one
+ * Host, one Content-Length, `chunked` last in Transfer-Encoding and never with Content-Length, no
+ * obsolete line folding, no whitespace before a colon. Pure: strings and buffers in, plain data out.
+ */
+
+/** A request head the gateway accepted. Header names keep their case in `headers`; `names` are lower case. */
+export interface RequestHead {
+  method: string;
+  /** The origin-form target (`/path?query`); an absolute-form target is reduced to it. */
+  target: string;
+  /** 1 for HTTP/1.1, 0 for HTTP/1.0. */
+  minor: number;
+  /** `[name, value, name, value, …]` as received. */
+  headers: string[];
+  /** Lower-case header names, one per pair in `headers`. */
+  names: string[];
+  host: string | undefined;
+  /** The declared body length; 0 when there is no body. */
+  contentLength: number;
+  chunked: boolean;
+  /** The client wants the connection kept open after this exchange. */
+  keepAlive: boolean;
+  /** `Connection: upgrade` with an `Upgrade` header (WebSocket). */
+  upgrade: boolean;
+  expectContinue: boolean;
+}
+
+/** A response head from a backend. */
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  minor: number;
+  headers: string[];
+  names: string[];
+  /** -1 when the response declares no length. */
+  contentLength: number;
+  chunked: boolean;
+  /** The backend will keep the connection open after this response. */
+  keepAlive: boolean;
+}
+
+/** Why a request head was refused, with the status to answer. */
+export interface HeadError {
+  status: 400 | 501 | 505;
+  message: string;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Visible characters, spaces and tabs, and obs-text: no control characters (CR, LF, NUL).
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const DIGITS = /^\d{1,15}$/;
+const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
+
+/** Index just past the blank line ending a head in `buf`, or -1 while it is incomplete. */
+export function headEnd(buf: Buffer, from = 0): number {
+  const at = buf.indexOf('\r\n\r\n', Math.max(0, from - 3), 'latin1');
+  return at < 0 ? -1 : at + 4;
+}
+
+interface Fields {
+  headers: string[];
+  names: string[];
+}
+
+/** Splits header lines into fields; a string is the error. */
+function parseFields(lines: string[]): Fields | string {
+  const headers: string[] = [];
+  const names: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return `header line ${i} has no name`;
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) return `header name ${JSON.stringify(name.slice(0, 40))} is not a token`;
+    const value = line.slice(colon + 1).trim();
+    if (!FIELD_VALUE.test(value)) return `header ${name} has a control character in its value`;
+    headers.push(name, value);
+    names.push(name.toLowerCase());
+  }
+  return { headers, names };
+}
+
+/** The value of the only field called `name`; `null` when it appears more than once with different values. */
+function single(f: Fields, name: string): string | undefined | null {
+  let found: string | undefined;
+  for (let i = 0; i < f.names.length; i++) {
+    if (f.names[i] !== name) continue;
+    const v = f.headers[2 * i + 1]!;
+    if (found !== undefined && found !== v) return null;
+    found = v;
+  }
+  return found;
+}
+
+/** Every comma-separated token of every field called `name`, lower case. */
+export function tokensOf(names: readonly string[], headers: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] !== name) continue;
+    for (const t of headers[2 * i + 1]!.split(',')) {
+      const token = t.trim().toLowerCase();
+      if (token) out.push(token);
+    }
+  }
+  return out;
+}
+
+/** The first value of header `name` (lower case), if any. */
+export function headerOf(
+  head: { names: readonly string[]; headers: readonly string[] },
+  name: string,
+): string | undefined {
+  const i = head.names.indexOf(name);
+  return i < 0 ? undefined : head.headers[2 * i + 1];
+}
+
+interface Framing {
+  contentLength: number;
+  chunked: boolean;
+}
+
+/** Body framing of a message from its Content-Length and Transfer-Encoding; a string is the error. */
+function framingOf(f: Fields): Framing | string {
+  const te = tokensOf(f.names, f.headers, 'transfer-encoding');
+  const cl = single(f, 'content-length');
+  if (cl === null) return 'content-length appears twice with different values';
+  if (te.length > 0) {
+    if (cl !== undefined) return 'both transfer-encoding and content-length are set';
+    if (te[te.length - 1] !== 'chunked') return 'transfer-encoding does not end in chunked';
+    return { contentLength: 0, chunked: true };
+  }
+  if (cl === undefined) return { contentLength: -1, chunked: false };
+  if (!DIGITS.test(cl)) return `content-length ${JSON.stringify(cl.slice(0, 20))} is not a number`;
+  return { contentLength: Number(cl), chunked: false };
+}
+
+/** Parses a request head (`text` is the head without its final blank line, latin1-decoded). */
+export function parseRequestHead(text: string): RequestHead | HeadError {
+  const lines = text.split('\r\n');
+  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/(\d)\.(\d)$/.exec(lines[0]!);
+  if (!m) return { status: 400, message: 'send an HTTP/1.1 request line: METHOD /path HTTP/1.1' };
+  if (m[3] !== '1') return { status: 505, message: `use HTTP/1.1: HTTP/${m[3]}.${m[4]} is not supported` };
+  const fields = parseFields(lines);
+  if (typeof fields === 'string') return { status: 400, message: fields };
+  let target = m[2]!;
+  let host = single(fields, 'host');
+  if (host === null) return { status: 400, message: 'send one host header' };
+  const absolute = ABSOLUTE.exec(target);
+  if (absolute) {
+    host = absolute[1];
+    target = absolute[2] || '/';
+  } else if (!target.startsWith('/') && !(target === '*' && m[1] === 'OPTIONS'))
+    return { status: 400, message: `request target ${JSON.stringify(target.slice(0, 40))} is not a path` };
+  const minor = Number(m[4]);
+  if (minor >= 1 && host === undefined) return { status: 400, message: 'send a host header' };
+  const framing = framingOf(fields);
+  if (typeof framing === 'string') return { status: 400, message: framing };
+  const connection = tokensOf(fields.names, fields.headers, 'connection');
+  const expect = single(fields, 'expect');
+  return {
+    method: m[1]!,
+    target,
+    minor,
+    ...fields,
+    host,
+    contentLength: Math.max(0, framing.contentLength),
+    chunked: framing.chunked,
+    keepAlive: minor >= 1 ? !connection.includes('close') : connection.includes('keep-alive'),
+    upgrade: connection.includes('upgrade') && fields.names.includes('upgrade'),
+    expectContinue: typeof expect === 'string' && expect.toLowerCase() === '100-continue',
+  };
+}
+
+/** Parses a backend's response head; a string is the error (the gateway answers 502). */
+export function parseResponseHead(text: string): ResponseHead | string {
+  const lines = text.split('\r\n');
+  const m = /^HTTP\/1\.(\d) (\d{3})(?: (.*))?$/.exec(lines[0]!);
+  if (!m) return `status line ${JSON.stringify(lines[0]!.slice(0, 40))} is not HTTP/1.x`;
+  const fields = parseFields(lines);
+  if (typeof fields === 'string') return fields;
+  const framing = framingOf(fields);
+  if (typeof framing === 'string') return framing;
+  const minor = Number(m[1]);
+  const connection = tokensOf(fields.names, fields.headers, 'connection');
+  return {
+    status: Number(m[2]),
+    reason: m[3] ?? '',
+    minor,
+    ...fields,
+    contentLength: framing.contentLength,
+    chunked: framing.chunked,
+    keepAlive: minor >= 1 ? !connection.includes('close') : connection.includes('keep-alive'),
+  };
+}
+
+/** Whether a response to `method` with `status` has a body at all (RFC 9112 §6.3). */
+export function responseHasBody(method: string, status: number): boolean {
+  return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+};
+
+/** The reason phrase the gateway uses for its own answers. */
+export function reasonOf(status: number): string {
+  return REASONS[status] ?? 'Error';
+}
+
+enum Chunk {
+  Size,
+  Ext,
+  SizeLf,
+  Data,
+  DataCr,
+  DataLf,
+  Trailer,
+  Done,
+}
+
+const MAX_LINE = 4096;
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1;
+}
+
+/**
+ * Follows a chunked body (RFC 9112 §7.1) as its bytes pass through, to find where the message ends
+ * and how many data bytes it carried; optionally hands out the data without the framing.
+ */
+export class ChunkedScanner {
+  /** Data bytes seen so far (without framing). */
+  dataBytes = 0;
+  /** Set when the framing is broken; the connection must be closed. */
+  error: string | undefined;
+  private state = Chunk.Size;
+  private size = 0;
+  private digits = 0;
+  private lineLength = 0;
+
+  get done(): boolean {
+    return this.state === Chunk.Done;
+  }
+
+  /**
+   * Scans `buf`; returns the index just past the message's end when it ends inside `buf`, -1 when
+   * more is needed, -2 on a framing error (see `error`). `onData` receives data slices.
+   */
+  scan(buf: Buffer, onData?: (data: Buffer) => void): number {
+    let i = 0;
+    while (i < buf.length) {
+      if (this.state === Chunk.Data) {
+        const take = Math.min(this.size, buf.length - i);
+        if (onData && take > 0) onData(buf.subarray(i, i + take));
+        this.size -= take;
+        this.dataBytes += take;
+        i += take;
+        if (this.size === 0) this.state = Chunk.DataCr;
+        continue;
+      }
+      const c = buf[i++]!;
+      const next = this.step(c);
+      if (next === -2) return -2;
+      if (this.state === Chunk.Done) return i;
+    }
+    return -1;
+  }
+
+  private fail(message: string): number {
+    this.error = message;
+    return -2;
+  }
+
+  /** One framing byte; -2 on error. */
+  private step(c: number): number {
+    switch (this.state) {
+      case Chunk.Size: {
+        const v = hexValue(c);
+        if (v >= 0) {
+          if (++this.digits > 12) return this.fail('chunk size is too large');
+          this.size = this.size * 16 + v;
+          return 0;
+        }
+        if (this.digits === 0) return this.fail('chunk size is not hexadecimal');
+        if (c === 0x0d) this.state = Chunk.SizeLf;
+        else if (c === 0x3b || c === 0x20 || c === 0x09) this.state = Chunk.Ext;
+        else return this.fail('chunk size is not hexadecimal');
+        return 0;
+      }
+      case Chunk.Ext:
+        if (++this.lineLength > MAX_LINE) return this.fail('chunk extension is too long');
+        if (c === 0x0d) this.state = Chunk.SizeLf;
+        else if (c === 0x0a) return this.fail('chunk line does not end in CRLF');
+        return 0;
+      case Chunk.SizeLf:
+        if (c !== 0x0a) return this.fail('chunk line does not end in CRLF');
+        this.lineLength = 0;
+        this.digits = 0;
+        this.state = this.size === 0 ? Chunk.Trailer : Chunk.Data;
+        return 0;
+      case Chunk.DataCr:
+        if (c !== 0x0d) return this.fail('chunk data is longer than its size');
+        this.state = Chunk.DataLf;
+        return 0;
+      case Chunk.DataLf:
+        if (c !== 0x0a) return this.fail('chunk data does not end in CRLF');
+        this.state = Chunk.Size;
+        return 0;
+      case Chunk.Trailer:
+        return this.trailer(c);
+      default:
+        return this.fail('data after the last chunk');
+    }
+  }
+
+  /** Trailer lines until an empty line; `lineLength` counts the current line (CR included). */
+  private trailer(c: number): number {
+    if (c === 0x0a) {
+      if (this.lineLength === 1) this.state = Chunk.Done;
+      else if (this.lineLength === 0) return this.fail('trailer line does not end in CRLF');
+      this.lineLength = 0;
+      return 0;
+    }
+    if (++this.lineLength > MAX_LINE) return this.fail('trailer is too long');
+    return 0;
+  }
+}
