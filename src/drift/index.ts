@@ -7,6 +7,7 @@ export { expectedIdentity } from './identity.js';
 export { judgeDrift } from './judge.js';
 export { bundleRootHash, manifestLeaf } from './merkle-root.js';
 export { listRootfs } from './observe-files.js';
+export { type IdentityInput, recordIdentity } from './record-identity.js';
 export {
   bundleAltered,
   DEFAULT_MIN_REPLACE_INTERVAL_MS,

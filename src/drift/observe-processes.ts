@@ -8,6 +8,26 @@ import { readFile } from 'node:fs/promises';
 import { DriverError } from '../lib/index.js';
 import type { ProcessInfo } from './types.js';
 
+/** What `runc state` says about a container: its init's host pid and its bundle folder. */
+export interface RuncStateView {
+  pid: number;
+  bundle: string;
+}
+
+/** Runs `runc --root <root> state <id>`. */
+export function runcState(root: string, id: string, binary = 'runc'): Promise<RuncStateView> {
+  return new Promise((resolve, reject) => {
+    execFile(binary, ['--root', root, 'state', id], (error, stdout, stderr) => {
+      if (error) {
+        const detail = stderr.trim().split('\n').at(-1) || error.message;
+        return reject(new DriverError(`reading the state of ${id}: runc state failed: ${detail}`));
+      }
+      const { pid, bundle } = JSON.parse(stdout) as RuncStateView;
+      resolve({ pid, bundle });
+    });
+  });
+}
+
 /** Runs `runc --root <root> ps --format json <id>`: the container's host pids. */
 export function runcPids(root: string, id: string, binary = 'runc'): Promise<number[]> {
   return new Promise((resolve, reject) => {

@@ -1,15 +1,20 @@
 /**
- * Observes one instance on this machine: the driver's view (is it running, which processes) and
- * its bundle (bundle.json, files.json and the rootfs re-hashed). A failure to observe becomes the
- * observation's `error`, so the verdict is `unknown`, never a silent in-sync.
+ * Observes one instance on this machine: the driver's view (is it running, which processes), its
+ * bundle (bundle.json, files.json and the rootfs re-hashed), its runtime config and init process
+ * (runc) and its mounted secrets. Only what the record can be compared with is observed. A failure
+ * to observe becomes the observation's `error`, so the verdict is `unknown`, never a silent in-sync.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { digestHex, sha256Digest } from '../lib/index.js';
 import type { FileEntry, InstanceHandle, RuntimeDriver } from '../runtime/index.js';
+import { identityKeyPath, readIdentityKey } from './identity-key.js';
 import { listRootfs } from './observe-files.js';
 import { describeProcesses, runcPids } from './observe-processes.js';
+import { observeInit, observeRuntimeConfig, observeSecrets } from './observe-runtime.js';
 import type { BundleClaim, ExpectedIdentity, Observation } from './types.js';
+
+type IdentityView = Pick<Observation, 'runtimeConfig' | 'secrets' | 'init'>;
 
 /** Where observation looks, and a cache so instances sharing a bundle hash it once per check. */
 export interface ObserveContext {
@@ -38,9 +43,11 @@ export async function observeInstance(
     const seen = await driver.inspect(handle);
     if (seen.status !== 'running') return { instance, status: seen.status };
     const view = await observeBundle(ctx, expected.imageDigest);
-    if (driver.kind !== 'runc' || !seen.pid) return { instance, status: 'running', ...view };
+    const runcPid = driver.kind === 'runc' ? seen.pid : undefined;
+    const identity = await observeIdentity(ctx, handle.id, runcPid, expected);
+    if (!runcPid) return { instance, status: 'running', ...view, ...identity };
     const list = await describeProcesses(await runcPids(ctx.runcRoot, handle.id));
-    return { instance, status: 'running', ...view, processes: { initPid: seen.pid, list } };
+    return { instance, status: 'running', ...view, ...identity, processes: { initPid: runcPid, list } };
   } catch (error) {
     return { instance, status: 'running', error: (error as Error).message };
   }
@@ -70,4 +77,29 @@ async function observeBundle(ctx: ObserveContext, imageDigest: string): Promise<
     manifest: JSON.parse(manifestBytes.toString('utf8')) as FileEntry[],
     files: await files,
   };
+}
+
+/**
+ * The runtime config, secrets and init process, for the parts the record holds. Secrets are read
+ * from the instance's folder, which every driver keeps beside runc's state root
+ * (`.cairn/runtime/instances/<id>/secrets`, bind-mounted read-only at /run/secrets).
+ */
+async function observeIdentity(
+  ctx: ObserveContext,
+  id: string,
+  runcPid: number | undefined,
+  expected: ExpectedIdentity,
+): Promise<IdentityView> {
+  const needsKey = expected.secrets !== undefined || (runcPid && expected.runtimeConfig !== undefined);
+  const key = needsKey ? await readIdentityKey(identityKeyPath(ctx.bundlesDir)) : undefined;
+  const view: IdentityView = {};
+  if (key && expected.secrets) {
+    view.secrets = await observeSecrets(join(dirname(ctx.runcRoot), 'instances', id, 'secrets'), key);
+  }
+  if (!runcPid) return view;
+  if (key && expected.runtimeConfig) view.runtimeConfig = await observeRuntimeConfig(ctx.runcRoot, id, key);
+  if (expected.executable !== undefined) {
+    view.init = await observeInit(runcPid, join(ctx.bundlesDir, digestHex(expected.imageDigest), 'rootfs'));
+  }
+  return view;
 }

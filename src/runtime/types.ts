@@ -79,6 +79,8 @@ export interface InstanceHandle {
   /** Host pid and its kernel start time (guards against pid reuse); 0 when unknown. */
   pid: number;
   pidStartTicks: number;
+  /** The OCI runtime config the driver generated for it (runc's config.json); drift records its hash. */
+  configFile?: string;
 }
 
 export type InstanceStatus = 'running' | 'exited' | 'missing';

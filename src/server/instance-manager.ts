@@ -3,6 +3,7 @@
  * stop and failure in the state store and the audit log in the same transaction.
  */
 import type { AuditLog } from '../audit/index.js';
+import { recordIdentity } from '../drift/index.js';
 import { newInstanceId } from '../lib/index.js';
 import {
   type BlobSource,
@@ -46,6 +47,7 @@ export class InstanceManager {
     const bundle = await this.deps.driver.prepare({ digest: release.imageDigest, source: this.deps.images });
     const port = await freeLoopbackPort();
     const id = newInstanceId();
+    const secrets = this.deps.secrets?.(run.secrets ?? []) ?? {};
     const handle = await this.deps.driver.start({
       id,
       releaseId: release.id,
@@ -54,7 +56,13 @@ export class InstanceManager {
       bundle,
       run,
       port,
-      secrets: this.deps.secrets?.(run.secrets ?? []) ?? {},
+      secrets,
+    });
+    const identity = await recordIdentity({
+      imageDigest: release.imageDigest,
+      bundle,
+      configFile: handle.configFile,
+      secrets,
     });
     const now = new Date().toISOString();
     const record: InstanceRecord = {
@@ -66,11 +74,7 @@ export class InstanceManager {
       state: 'starting',
       endpoint: handle.endpoint,
       handle: handle as unknown as Record<string, unknown>,
-      identity: {
-        imageDigest: release.imageDigest,
-        filesDigest: bundle.filesDigest,
-        entrypoint: bundle.process.args,
-      },
+      identity,
       reason,
       createdAt: now,
       updatedAt: now,

@@ -64,10 +64,9 @@ class RuncDriver implements RuntimeDriver {
     await checkTmpfsPaths(spec);
     const secretsDir = await createInstanceDir(this.config, spec, true);
     const dir = instanceDir(this.config, spec.id);
+    const configFile = join(dir, 'config.json');
     try {
-      await writeFile(join(dir, 'config.json'), JSON.stringify(this.configFor(spec, secretsDir), null, 2), {
-        mode: 0o600,
-      });
+      await writeFile(configFile, JSON.stringify(this.configFor(spec, secretsDir), null, 2), { mode: 0o600 });
       const log = await openLog(this.config, spec.id);
       try {
         await this.runc.runDetached(spec.id, dir, join(dir, 'pid'), log.fd, join(dir, 'runc.log'));
@@ -80,6 +79,7 @@ class RuncDriver implements RuntimeDriver {
         kind: 'runc',
         pid,
         pidStartTicks: readStat(pid)?.startTicks ?? 0,
+        configFile,
       };
       await writeHandle(this.config, handle);
       return handle;
