@@ -69,7 +69,10 @@ export class BackendPool {
   acquire(address: string, done: Connected): void {
     const idle = this.idle.get(address);
     const conn = idle?.pop();
-    if (conn) return done(null, conn);
+    if (conn) {
+      done(null, conn);
+      return;
+    }
     const socket = connect(splitAddress(address));
     socket.setNoDelay(true);
     const timer = setTimeout(() => {

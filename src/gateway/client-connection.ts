@@ -106,7 +106,10 @@ export class ClientConnection {
     const head = parseRequestHead(buf.toString('latin1', 0, end - 4));
     this.buf = end < buf.length ? buf.subarray(end) : null;
     this.scanFrom = 0;
-    if ('status' in head) return this.reject(head.status, head.message);
+    if ('status' in head) {
+      this.reject(head.status, head.message);
+      return;
+    }
     this.state = ConnState.Busy;
     this.body = head.chunked || head.contentLength > 0 ? new RequestBody(head) : undefined;
     this.closeAfter = !head.keepAlive;

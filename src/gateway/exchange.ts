@@ -91,16 +91,24 @@ class Exchange implements BackendUser, ClientListener {
     for (;;) {
       const end = headEnd(buf);
       if (end < 0) {
-        if (buf.length > MAX_RESPONSE_HEAD)
-          return this.fail(error('BAD_RESPONSE', 'response head is too large'));
-        this.pending = buf;
+        if (buf.length > MAX_RESPONSE_HEAD) this.fail(error('BAD_RESPONSE', 'response head is too large'));
+        else this.pending = buf;
         return;
       }
       const res = parseResponseHead(buf.toString('latin1', 0, end - 4));
-      if (typeof res === 'string') return this.fail(error('BAD_RESPONSE', res));
+      if (typeof res === 'string') {
+        this.fail(error('BAD_RESPONSE', res));
+        return;
+      }
       const rest = buf.subarray(end);
-      if (res.status >= 200) return this.begin(res, rest);
-      if (res.status === 101) return this.fail(error('BAD_RESPONSE', 'backend switched protocols unasked'));
+      if (res.status >= 200) {
+        this.begin(res, rest);
+        return;
+      }
+      if (res.status === 101) {
+        this.fail(error('BAD_RESPONSE', 'backend switched protocols unasked'));
+        return;
+      }
       // Interim answers (103 Early Hints) go to the client as they are; 100 was the gateway's own.
       if (res.status !== 100) this.conn.write(buf.subarray(0, end));
       if (rest.length === 0) return;
@@ -124,7 +132,8 @@ class Exchange implements BackendUser, ClientListener {
     this.conn.write(this.req.clientHead(res, this.framing));
     if (this.framing === 'none' || (this.framing === 'length' && this.remaining === 0)) {
       if (rest.length > 0) this.reusable = false;
-      return this.complete();
+      this.complete();
+      return;
     }
     if (rest.length > 0) this.readBody(rest);
   }
@@ -143,7 +152,10 @@ class Exchange implements BackendUser, ClientListener {
     } else if (this.scanner) {
       const parts: Buffer[] = [];
       const end = this.scanner.scan(d, this.framing === 'dechunk' ? (p) => parts.push(p) : undefined);
-      if (end === -2) return this.fail(error('BAD_RESPONSE', this.scanner.error ?? 'bad chunked body'));
+      if (end === -2) {
+        this.fail(error('BAD_RESPONSE', this.scanner.error ?? 'bad chunked body'));
+        return;
+      }
       if (end >= 0) {
         ended = true;
         if (end < d.length) this.reusable = false;
@@ -156,7 +168,10 @@ class Exchange implements BackendUser, ClientListener {
 
   onBackendClose(err: (Error & { code?: string }) | undefined): void {
     if (this.phase === Phase.Finished) return;
-    if (this.phase === Phase.Body && this.framing === 'close') return this.complete();
+    if (this.phase === Phase.Body && this.framing === 'close') {
+      this.complete();
+      return;
+    }
     this.fail(err ?? error('ECONNRESET', 'backend closed the connection'));
   }
 

@@ -1,0 +1,133 @@
+/**
+ * Runbook: HTTP/1.1 on the wire through the gateway's own engine.
+ * Given a gateway in front of a real backend process and a hand-written backend that frames its
+ * answers in the less common ways (no length, close after each answer),
+ * when clients pipeline, speak HTTP/1.0, ask for 100-continue, or try to smuggle a request,
+ * then each gets a correctly framed answer and a smuggled request never reaches a backend.
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway } from '../../src/gateway/index.js';
+import { type EchoBackend, startEchoBackend } from '../../src/gateway/testing/echo-backend.js';
+
+let backend: EchoBackend;
+let plain: Server;
+let plainRequests = 0;
+let gateway: Gateway;
+let address: string;
+
+/** Answers every request with a body delimited by closing the connection (no length, no chunks). */
+function startPlainBackend(): Promise<string> {
+  plain = createServer((socket: Socket) => {
+    let seen = '';
+    socket.on('data', (d) => {
+      seen += d.toString('latin1');
+      if (!seen.includes('\r\n\r\n')) return;
+      plainRequests++;
+      socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the connection closes');
+    });
+    socket.on('error', () => {});
+  });
+  return new Promise((resolve) =>
+    plain.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(plain.address() as { port: number }).port}`)),
+  );
+}
+
+beforeAll(async () => {
+  backend = await startEchoBackend('rel-a', 'ins-a1');
+  const plainAddress = await startPlainBackend();
+  gateway = createGateway({
+    listen: '127.0.0.1:0',
+    routes: [
+      { host: 'app.test', path: '/', service: 'web' },
+      { host: 'plain.test', path: '/', service: 'plain' },
+    ],
+  });
+  address = await gateway.listen();
+  gateway.setPools('web', [
+    { release: 'rel-a', weight: 100, endpoints: [{ id: backend.id, address: backend.address }] },
+  ]);
+  gateway.setPools('plain', [
+    { release: 'rel-p', weight: 100, endpoints: [{ id: 'ins-p', address: plainAddress }] },
+  ]);
+});
+
+afterAll(async () => {
+  await gateway?.close(1000);
+  await backend?.kill();
+  await new Promise((r) => plain?.close(r));
+});
+
+/** Writes `text`, collects everything until the gateway closes or `untilMs` passes. */
+function exchange(text: string, untilMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const [host, port] = address.split(':');
+    const socket = connect(Number(port), host!);
+    let answer = '';
+    socket.on('connect', () => socket.write(text));
+    socket.on('data', (d) => {
+      answer += d.toString('latin1');
+    });
+    const timer = setTimeout(() => socket.destroy(), untilMs);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+    socket.on('error', reject);
+  });
+}
+
+const statusLines = (answer: string) => answer.match(/HTTP\/1\.1 \d{3}[^\r]*/g) ?? [];
+
+describe('gateway: HTTP/1.1 framing', () => {
+  it('answers pipelined requests in order on one connection', async () => {
+    const get = (path: string, last = false) =>
+      `GET ${path} HTTP/1.1\r\nHost: app.test\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
+    const answer = await exchange(get('/one') + get('/two') + get('/three', true));
+    expect(statusLines(answer)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    const urls = [...answer.matchAll(/"url":"([^"]+)"/g)].map((m) => m[1]);
+    expect(urls).toEqual(['/one', '/two', '/three']);
+  });
+
+  it('decodes a chunked answer for an HTTP/1.0 client and closes after it', async () => {
+    const answer = await exchange('GET /stream?chunks=3&gapMs=5 HTTP/1.0\r\nHost: app.test\r\n\r\n');
+    const [head, body] = answer.split('\r\n\r\n') as [string, string];
+    expect(head).toMatch(/^HTTP\/1.1 200/);
+    expect(head.toLowerCase()).not.toContain('transfer-encoding');
+    expect(head.toLowerCase()).toContain('connection: close');
+    expect(body).toBe('chunk 0\nchunk 1\nchunk 2\n');
+  });
+
+  it('answers 100 Continue before the body is sent', async () => {
+    const answer = await exchange(
+      'POST /echo HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello',
+    );
+    expect(statusLines(answer)).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 200 OK']);
+    expect(answer).toContain('"bodyBytes":5');
+    expect(answer).not.toMatch(/"expect"/);
+  });
+
+  it('refuses a request with both Content-Length and Transfer-Encoding before any backend sees it', async () => {
+    const before = plainRequests;
+    const smuggle =
+      'POST / HTTP/1.1\r\nHost: plain.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      '0\r\n\r\nGET /admin HTTP/1.1\r\nHost: plain.test\r\n\r\n';
+    const answer = await exchange(smuggle);
+    expect(statusLines(answer)).toEqual(['HTTP/1.1 400 Bad Request']);
+    expect(plainRequests).toBe(before);
+  });
+
+  it('passes a body delimited by the backend closing, then closes the client connection', async () => {
+    const answer = await exchange('GET / HTTP/1.1\r\nHost: plain.test\r\n\r\n');
+    expect(statusLines(answer)).toEqual(['HTTP/1.1 200 OK']);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer.endsWith('until the connection closes')).toBe(true);
+  });
+
+  it('serves GETs in a row from a backend that closes every connection after one answer', async () => {
+    const statuses: string[] = [];
+    for (let i = 0; i < 20; i++)
+      statuses.push(...statusLines(await exchange(`GET /${i} HTTP/1.1\r\nHost: plain.test\r\n\r\n`)));
+    expect(statuses).toEqual(Array(20).fill('HTTP/1.1 200 OK'));
+  });
+});
