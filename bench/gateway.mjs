@@ -91,8 +91,9 @@ async function wrk(url, connections, seconds = SECONDS, extra = []) {
 }
 
 /**
- * The ceiling of Node.js as a proxy: node:http server + undici client and nothing else (no routing,
- * policies, metrics or retries). The gateway's distance to it is the cost of its features.
+ * Node.js's own HTTP stack as a proxy: node:http server + undici client and nothing else (no
+ * routing, policies, metrics or retries). The gateway's own engine on raw sockets is measured
+ * against it, to show what that engine saves.
  */
 async function startBareProxy(backendPort) {
   const pool = new Pool(`http://127.0.0.1:${backendPort}`);

@@ -129,13 +129,23 @@ class Exchange implements BackendUser, ClientListener {
     if (this.framing === 'chunked' || this.framing === 'dechunk') this.scanner = new ChunkedScanner();
     this.remaining = res.contentLength;
     this.phase = Phase.Body;
-    this.conn.write(this.req.clientHead(res, this.framing));
+    const head = this.req.clientHead(res, this.framing);
     if (this.framing === 'none' || (this.framing === 'length' && this.remaining === 0)) {
+      this.conn.write(head);
       if (rest.length > 0) this.reusable = false;
       this.complete();
       return;
     }
-    if (rest.length > 0) this.readBody(rest);
+    if (rest.length === 0) {
+      this.conn.write(head);
+      return;
+    }
+    // Head and the first body bytes leave in one write (one syscall for a small answer).
+    const socket = this.conn.socket;
+    socket.cork();
+    this.conn.write(head);
+    this.readBody(rest);
+    socket.uncork();
   }
 
   private readBody(d: Buffer): void {

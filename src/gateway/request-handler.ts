@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BackendConnection, BackendPool } from './backend-pool.js';
-import type { ClientConnection } from './client-connection.js';
+import { type ClientConnection, ConnState } from './client-connection.js';
 import type { EndpointRegistry, EndpointState } from './endpoint-registry.js';
 import { type ExchangeResult, runExchange } from './exchange.js';
 import { backendRequestHead, clientResponseHead, PIN_HEADER } from './forward-headers.js';
@@ -104,6 +104,10 @@ async function serve(
   };
   const first = selectEndpoint(routing, selector, ctx.registry, ctx.now());
   if (!first.ok) return answer(503, first.reason);
+  if (conn.state === ConnState.Closed) {
+    trace.status = 499; // the client left while its request was being checked
+    return;
+  }
   if (conn.body) conn.body.maxBytes = match.route.maxBodyBytes;
   const result = await proxy(ctx, conn, head, trace, match.route.timeoutMs, first, () =>
     selectEndpoint(routing, selector, ctx.registry, ctx.now(), first.endpoint),
