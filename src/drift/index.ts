@@ -3,6 +3,13 @@ export { type CheckInput, checkDrift, type DriftReport } from './check.js';
 export { compareFiles } from './compare-files.js';
 export { foreignProcesses } from './foreign-processes.js';
 export { keepForensics, MAX_COPIED_FILE_BYTES } from './forensics.js';
+export {
+  createHashPool,
+  DEFAULT_IDLE_CLOSE_MS,
+  type HashPool,
+  type HashPoolOptions,
+  sharedHashPool,
+} from './hash-pool.js';
 export { expectedIdentity } from './identity.js';
 export { judgeDrift } from './judge.js';
 export { bundleRootHash, manifestLeaf } from './merkle-root.js';

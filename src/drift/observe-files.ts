@@ -1,61 +1,94 @@
 /**
  * Lists and hashes a bundle's rootfs now, in files.json's shape, without changing anything: the
- * observation side of the file check. Files are hashed a few at a time (I/O overlaps hashing).
+ * observation side of the file check (the full verification, which trusts no filesystem event).
+ * Listing and hashing run in the hash pool's worker threads, directory by directory as they are
+ * found, so every worker both walks and hashes; this thread only hands out work and merges.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileEntry } from '../runtime/index.js';
+import { type HashPool, sharedHashPool } from './hash-pool.js';
 
-const HASH_CONCURRENCY = 8;
-/** The digest given to a device, fifo or socket: it matches no manifest entry. */
-const SPECIAL = 'not-a-regular-file';
+/** Jobs handed to the pool per worker: one running, one queued, so no worker waits for this thread. */
+const JOBS_PER_THREAD = 2;
+const MAX_DIRS_PER_JOB = 64;
 
-async function fileDigest(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
+/**
+ * Every entry under `root` as the instance sees it (`/app/server.js`), sorted by path, each regular
+ * file with the sha256 of its bytes now. A device, fifo or socket gets the digest
+ * `not-a-regular-file`, a file that cannot be read `unreadable (<code>)`: neither matches a manifest.
+ */
+export function listRootfs(root: string, pool: HashPool = sharedHashPool()): Promise<FileEntry[]> {
+  return new RootfsScan(root, pool).run();
 }
 
-/** Every entry under `root` as the instance sees it (`/app/server.js`), sorted by path. */
-export async function listRootfs(root: string): Promise<FileEntry[]> {
-  const entries: FileEntry[] = [];
-  const toHash: FileEntry[] = [];
-  await walk(root, '', entries, toHash);
-  await hashAll(root, toHash);
-  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
+/** One full verification: a breadth-first scan whose frontier is shared out among the workers. */
+class RootfsScan {
+  private readonly runs: FileEntry[][] = [];
+  private readonly dirs: string[] = [''];
+  /** Big files found by a scan, hashed one per job so they spread over the workers. */
+  private readonly large: FileEntry[] = [];
+  private inFlight = 0;
+  private settled = false;
+  private resolve!: (entries: FileEntry[]) => void;
+  private reject!: (error: Error) => void;
 
-async function walk(root: string, rel: string, out: FileEntry[], toHash: FileEntry[]): Promise<void> {
-  for (const name of await readdir(join(root, rel))) {
-    const childRel = rel ? `${rel}/${name}` : name;
-    const full = join(root, childRel);
-    const stat = await lstat(full);
-    const path = `/${childRel}`;
-    if (stat.isDirectory()) {
-      out.push({ path, type: 'dir', mode: stat.mode & 0o7777, size: 0 });
-      await walk(root, childRel, out, toHash);
-    } else if (stat.isSymbolicLink()) {
-      out.push({ path, type: 'symlink', mode: 0o777, size: 0, target: await readlink(full) });
-    } else if (stat.isFile()) {
-      const entry: FileEntry = { path, type: 'file', mode: stat.mode & 0o7777, size: stat.size };
-      out.push(entry);
-      toHash.push(entry);
-    } else {
-      // Devices, fifos and sockets are never unpacked into a bundle: one that appears is drift.
-      out.push({ path, type: 'file', mode: stat.mode & 0o7777, size: 0, digest: SPECIAL });
+  constructor(
+    private readonly root: string,
+    private readonly pool: HashPool,
+  ) {}
+
+  run(): Promise<FileEntry[]> {
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const capacity = this.pool.threads * JOBS_PER_THREAD;
+    while (!this.settled && this.inFlight < capacity && (this.dirs.length > 0 || this.large.length > 0)) {
+      const big = this.large.shift();
+      if (big) this.launch(this.hashLarge(big));
+      else this.launch(this.scan(this.dirs.splice(0, this.share(capacity))));
+    }
+    if (this.inFlight === 0 && !this.settled) {
+      this.settled = true;
+      // Each run is sorted already: the sort merges runs rather than sorting from scratch.
+      this.resolve(this.runs.flat().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
     }
   }
-}
 
-async function hashAll(root: string, entries: FileEntry[]): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < entries.length) {
-      const entry = entries[next++]!;
-      entry.digest = await fileDigest(join(root, entry.path));
-    }
-  };
-  await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+  /** How many of the waiting directories one job takes: an even share, at least one. */
+  private share(capacity: number): number {
+    return Math.min(MAX_DIRS_PER_JOB, Math.max(1, Math.ceil(this.dirs.length / capacity)));
+  }
+
+  private launch(work: Promise<void>): void {
+    this.inFlight++;
+    work.then(
+      () => {
+        this.inFlight--;
+        this.pump();
+      },
+      (error: Error) => {
+        if (this.settled) return;
+        this.settled = true;
+        this.reject(error);
+      },
+    );
+  }
+
+  private async scan(dirs: string[]): Promise<void> {
+    const found = await this.pool.scan(this.root, dirs);
+    this.runs.push(found.entries);
+    this.dirs.push(...found.dirs);
+    // The same objects as in `found.entries` (a message keeps shared references): set in place.
+    this.large.push(...found.large);
+  }
+
+  private async hashLarge(entry: FileEntry): Promise<void> {
+    const [digest] = await this.pool.hash([join(this.root, entry.path)]);
+    entry.digest = digest;
+  }
 }
