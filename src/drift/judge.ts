@@ -5,6 +5,7 @@
  * A part of the identity that the record lacks (an older record) or that could not be observed
  * (another driver) is listed in `notChecked`, never assumed equal.
  */
+import type { FileEntry } from '../runtime/index.js';
 import { compareFiles } from './compare-files.js';
 import { foreignProcesses } from './foreign-processes.js';
 import { bundleRootHash } from './merkle-root.js';
@@ -92,6 +93,22 @@ function processReasons(observed: Observation, notChecked: string[]): DriftReaso
   }));
 }
 
+/**
+ * Root hashes of listings already judged: instances sharing a bundle share one listing, and hashing
+ * 10,000 entries takes tens of milliseconds. Keyed by the array itself, so the result stays a pure
+ * function of its input as long as a listing is not mutated once judged (observations never are).
+ */
+const rootOfListing = new WeakMap<readonly FileEntry[], string>();
+
+function rootOf(files: readonly FileEntry[]): string {
+  let root = rootOfListing.get(files);
+  if (root === undefined) {
+    root = bundleRootHash(files);
+    rootOfListing.set(files, root);
+  }
+  return root;
+}
+
 /** The root hash of the rootfs as it is now against the one recorded: the whole bundle in one digest. */
 function bundleRootReasons(
   expected: ExpectedIdentity,
@@ -102,7 +119,7 @@ function bundleRootReasons(
     notChecked.push('bundle root');
     return [];
   }
-  const now = bundleRootHash(observed.files);
+  const now = rootOf(observed.files);
   if (now === expected.bundleRoot) return [];
   return [{ kind: 'identity', field: 'bundleRoot', expected: expected.bundleRoot, observed: now }];
 }
