@@ -131,7 +131,8 @@ class WorkerPool implements HashPool {
 
   private spawn(): Slot | undefined {
     if (this.slots.length >= this.threads) return undefined;
-    const slot: Slot = { worker: new Worker(this.url, { name: 'cairn-hash' }) };
+    // No inherited node flags: a worker needs none, and some (--input-type, --eval) break it.
+    const slot: Slot = { worker: new Worker(this.url, { name: 'cairn-hash', execArgv: [] }) };
     slot.worker.on('message', (response: HashResponse) => this.answered(slot, response));
     slot.worker.on('error', (error) => this.lost(slot, error.message));
     slot.worker.on('exit', (code) => this.lost(slot, `exited with code ${code}`));
