@@ -48,7 +48,8 @@ export class BackendConnection {
   }
 }
 
-function splitAddress(address: string): { host: string; port: number } {
+/** `host:port` (IPv6 in brackets) as connect options. */
+export function splitAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
 }

@@ -4,17 +4,13 @@
  * in flight on its endpoint, so draining waits for it (up to the drain timeout).
  */
 import { connect, type Socket } from 'node:net';
+import { splitAddress } from './backend-pool.js';
 import type { ClientConnection } from './client-connection.js';
 import { backendRequestHead, PIN_HEADER } from './forward-headers.js';
 import { headerOf, type RequestHead } from './http1.js';
 import type { HandlerContext } from './request-handler.js';
 import { type Selection, selectEndpoint } from './service-pools.js';
 import { stickyKeyFrom } from './sticky-cookie.js';
-
-function splitAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
-}
 
 /** Where an admitted upgrade goes; or the refusal to send. */
 type Admission =
@@ -85,11 +81,9 @@ export async function handleUpgrade(
   backend.on('error', () => {
     if (backend.bytesRead > 0) return client.destroy();
     status = 502;
-    client.end(
-      'HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\nconnection: close\r\n' +
-        `content-length: ${JSON.stringify({ error: `backend ${endpoint.id} failed` }).length + 1}\r\n\r\n` +
-        `${JSON.stringify({ error: `backend ${endpoint.id} failed` })}\n`,
-    );
+    conn.closeAfter = true;
+    conn.answer(502, `backend ${endpoint.id} failed`);
+    client.end();
   });
   let closed = false;
   const close = () => {

@@ -41,16 +41,29 @@ beforeAll(async () => {
     routes: [
       { host: 'app.test', path: '/', service: 'web' },
       { host: 'plain.test', path: '/', service: 'plain' },
+      { host: 'dead.test', path: '/', service: 'dead' },
     ],
   });
   address = await gateway.listen();
   gateway.setPools('web', [
     { release: 'rel-a', weight: 100, endpoints: [{ id: backend.id, address: backend.address }] },
   ]);
+  gateway.setPools('dead', [
+    { release: 'rel-d', weight: 100, endpoints: [{ id: 'ins-d', address: await deadAddress() }] },
+  ]);
   gateway.setPools('plain', [
     { release: 'rel-p', weight: 100, endpoints: [{ id: 'ins-p', address: plainAddress }] },
   ]);
 });
+
+/** An address nothing listens on. */
+async function deadAddress(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return `127.0.0.1:${port}`;
+}
 
 afterAll(async () => {
   await gateway?.close(1000);
@@ -129,5 +142,14 @@ describe('gateway: HTTP/1.1 framing', () => {
     for (let i = 0; i < 20; i++)
       statuses.push(...statusLines(await exchange(`GET /${i} HTTP/1.1\r\nHost: plain.test\r\n\r\n`)));
     expect(statuses).toEqual(Array(20).fill('HTTP/1.1 200 OK'));
+  });
+
+  it('answers 502 to a request and to a WebSocket upgrade when the instance is gone', async () => {
+    expect(statusLines(await exchange('GET / HTTP/1.1\r\nHost: dead.test\r\n\r\n', 3500))).toEqual([
+      'HTTP/1.1 502 Bad Gateway',
+    ]);
+    const upgrade =
+      'GET /socket HTTP/1.1\r\nHost: dead.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n';
+    expect(statusLines(await exchange(upgrade))).toEqual(['HTTP/1.1 502 Bad Gateway']);
   });
 });
