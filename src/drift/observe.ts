@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { digestHex, sha256Digest } from '../lib/index.js';
+import { CairnError, digestHex, sha256Digest } from '../lib/index.js';
 import type { FileEntry, InstanceHandle, RuntimeDriver } from '../runtime/index.js';
 import { identityKeyPath, readIdentityKey } from './identity-key.js';
 import { listRootfs } from './observe-files.js';
@@ -49,8 +49,14 @@ export async function observeInstance(
     const list = await describeProcesses(await runcPids(ctx.runcRoot, handle.id));
     return { instance, status: 'running', ...view, ...identity, processes: { initPid: runcPid, list } };
   } catch (error) {
-    return { instance, status: 'running', error: (error as Error).message };
+    return { instance, status: 'running', error: withHint(error) };
   }
+}
+
+/** The error's message, and what to do about it when the error says (a report has no other place for it). */
+function withHint(error: unknown): string {
+  const message = (error as Error).message;
+  return error instanceof CairnError && error.hint ? `${message} (${error.hint})` : message;
 }
 
 async function observeBundle(ctx: ObserveContext, imageDigest: string): Promise<BundleView> {

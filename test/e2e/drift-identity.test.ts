@@ -5,7 +5,15 @@
  * naming the config field or the secret, and no value (env value, secret) appears in the report,
  * the JSON output or the audit log. Restored, it is in sync again.
  */
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectDrivers } from '../../src/runtime/index.js';
@@ -147,6 +155,51 @@ describe.runIf(runcUsable)('cairn drift: runtime config and secrets, with real r
       writeFileSync(file, SECRET_VALUE);
       chmodSync(file, mode);
       expect((await drift()).code).toBe(0);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'Given the identity key removed, then drift cannot vouch for the instance: exit 2, unknown, with a hint; restored, in sync',
+    async () => {
+      const key = join(ws.dir, '.cairn', 'keys', 'identity-hmac.key');
+      const saved = readFileSync(key);
+      renameSync(key, `${key}.away`);
+      const d = await drift();
+      expect(d.code).toBe(2);
+      expect(d.report.instances[0]!.verdict).toEqual({
+        status: 'unknown',
+        detail: expect.stringContaining('identity-hmac.key does not exist'),
+      });
+      expect(d.text.stdout).toContain('restore it from a backup of the workspace');
+      renameSync(`${key}.away`, key);
+      expect(readFileSync(key).equals(saved)).toBe(true);
+      expect((await drift()).code).toBe(0);
+    },
+    STEP_MS,
+  );
+
+  it(
+    "Given the bundle's node replaced by a byte-identical copy, then the files match but the init process runs a file no longer in the bundle: drift exits 2 naming it",
+    async () => {
+      const bundles = join(ws.dir, '.cairn', 'bundles');
+      const [hex] = readdirSync(bundles).filter((n) => /^[0-9a-f]{64}$/.test(n));
+      const node = join(bundles, hex!, 'rootfs', 'usr', 'bin', 'node');
+      const dir = join(bundles, hex!, 'rootfs', 'usr', 'bin');
+      const { mode } = statSync(dir);
+      chmodSync(dir, 0o755);
+      copyFileSync(node, `${node}.copy`);
+      chmodSync(`${node}.copy`, statSync(node).mode);
+      renameSync(`${node}.copy`, node);
+      chmodSync(dir, mode);
+
+      const d = await drift();
+      expect(d.code).toBe(2);
+      const reasons = d.report.instances[0]!.verdict.reasons!;
+      expect(reasons).toEqual([expect.objectContaining({ kind: 'process' })]);
+      expect(d.text.stdout).toMatch(
+        /! process init pid \d+ runs \/usr\/bin\/node, which is not the bundle's file; the image's entrypoint runs \/usr\/bin\/node/,
+      );
     },
     STEP_MS,
   );
