@@ -20,8 +20,11 @@ const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constant
 /** Files larger than this are not hashed while scanning but returned, to be spread over workers. */
 export const LARGE_FILE_BYTES = 4 << 20;
 
-/** One job for a worker: scan directories (list them, hash their files), or hash given files. */
-export type HashJob = { kind: 'scan'; root: string; dirs: string[] } | { kind: 'hash'; paths: string[] };
+/** One job for a worker: scan directories (list, hash their files), observe given paths, hash files. */
+export type HashJob =
+  | { kind: 'scan'; root: string; dirs: string[] }
+  | { kind: 'stat'; root: string; paths: string[] }
+  | { kind: 'hash'; paths: string[] };
 
 /** What scanning some directories found. */
 export interface ScanResult {
@@ -33,9 +36,11 @@ export interface ScanResult {
   large: FileEntry[];
 }
 
-/** Runs one job: a scan returns a `ScanResult`, a hash one digest per path, in order. */
-export function runHashJob(job: HashJob): ScanResult | string[] {
-  return job.kind === 'scan' ? scanDirs(job.root, job.dirs) : job.paths.map(hashFile);
+/** Runs one job: a scan returns a `ScanResult`, a stat `FileEntry[]`, a hash one digest per path. */
+export function runHashJob(job: HashJob): ScanResult | FileEntry[] | string[] {
+  if (job.kind === 'scan') return scanDirs(job.root, job.dirs);
+  if (job.kind === 'stat') return statPaths(job.root, job.paths);
+  return job.paths.map(hashFile);
 }
 
 /**
@@ -53,13 +58,27 @@ export function scanDirs(root: string, dirs: string[]): ScanResult {
       if (rel === '') throw error;
       continue;
     }
-    for (const name of names) scanEntry(root, `${rel}/${name}`, result);
+    for (const name of names) scanEntry(root, `${rel}/${name}`, result, LARGE_FILE_BYTES);
   }
-  result.entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  result.entries.sort(byPath);
   return result;
 }
 
-function scanEntry(root: string, path: string, result: ScanResult): void {
+/**
+ * The entries of just these paths (e.g. `/app/server.js`) as they are now, hashed, sorted by path;
+ * a path that does not exist is left out. A directory's entry only, not its contents.
+ */
+export function statPaths(root: string, paths: string[]): FileEntry[] {
+  const result: ScanResult = { entries: [], dirs: [], large: [] };
+  for (const path of new Set(paths)) scanEntry(root, path, result, Number.POSITIVE_INFINITY);
+  return result.entries.sort(byPath);
+}
+
+function byPath(a: FileEntry, b: FileEntry): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+function scanEntry(root: string, path: string, result: ScanResult, largeBytes: number): void {
   const full = join(root, path);
   const stat = fs.lstatSync(full, { throwIfNoEntry: false });
   if (!stat) return;
@@ -68,15 +87,25 @@ function scanEntry(root: string, path: string, result: ScanResult): void {
     result.entries.push({ path, type: 'dir', mode, size: 0 });
     result.dirs.push(path);
   } else if (stat.isSymbolicLink()) {
-    result.entries.push({ path, type: 'symlink', mode: 0o777, size: 0, target: fs.readlinkSync(full) });
+    const target = readlinkOrUndefined(full);
+    if (target !== undefined) result.entries.push({ path, type: 'symlink', mode: 0o777, size: 0, target });
   } else if (stat.isFile()) {
     const entry: FileEntry = { path, type: 'file', mode, size: stat.size };
-    if (stat.size > LARGE_FILE_BYTES) result.large.push(entry);
+    if (stat.size > largeBytes) result.large.push(entry);
     else entry.digest = hashFile(full);
     result.entries.push(entry);
   } else {
     // Devices, fifos and sockets are never unpacked into a bundle: one that appears is drift.
     result.entries.push({ path, type: 'file', mode, size: 0, digest: SPECIAL_DIGEST });
+  }
+}
+
+/** A symlink removed since it was listed has no target: it is left out, like any removed entry. */
+function readlinkOrUndefined(path: string): string | undefined {
+  try {
+    return fs.readlinkSync(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CairnError } from '../lib/index.js';
+import type { FileEntry } from '../runtime/index.js';
 import { type HashJob, runHashJob, type ScanResult } from './hash-jobs.js';
 import type { HashRequest, HashResponse } from './hash-worker.js';
 
@@ -28,6 +29,8 @@ export interface HashPool {
   readonly threads: number;
   /** Lists directories of `root` ('' for root itself) and hashes their files (see `scanDirs`). */
   scan(root: string, dirs: string[]): Promise<ScanResult>;
+  /** The entries of just these paths now, hashed (see `statPaths`). */
+  stat(root: string, paths: string[]): Promise<FileEntry[]>;
   /** `sha256:<hex>` (or `unreadable (CODE)`) of each file, in order. */
   hash(paths: string[]): Promise<string[]>;
   /** Stops every worker; jobs not finished are rejected. */
@@ -76,6 +79,7 @@ function inThreadPool(threads: number): HashPool {
   return {
     threads,
     scan: (root, dirs) => run<ScanResult>({ kind: 'scan', root, dirs }),
+    stat: (root, paths) => run<FileEntry[]>({ kind: 'stat', root, paths }),
     hash: (paths) => run<string[]>({ kind: 'hash', paths }),
     close: async () => {},
   };
@@ -95,6 +99,10 @@ class WorkerPool implements HashPool {
 
   scan(root: string, dirs: string[]): Promise<ScanResult> {
     return this.submit({ kind: 'scan', root, dirs }) as Promise<ScanResult>;
+  }
+
+  stat(root: string, paths: string[]): Promise<FileEntry[]> {
+    return this.submit({ kind: 'stat', root, paths }) as Promise<FileEntry[]>;
   }
 
   hash(paths: string[]): Promise<string[]> {

@@ -13,7 +13,7 @@ export {
 export { expectedIdentity } from './identity.js';
 export { judgeDrift } from './judge.js';
 export { bundleRootHash, manifestLeaf } from './merkle-root.js';
-export { listRootfs } from './observe-files.js';
+export { listRootfs, observePaths } from './observe-files.js';
 export { type IdentityInput, recordIdentity } from './record-identity.js';
 export {
   bundleAltered,

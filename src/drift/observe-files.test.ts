@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bundleFiles, prepareBundle } from '../runtime/index.js';
 import { memoryImage } from '../runtime/testing/memory-image.js';
 import { compareFiles } from './compare-files.js';
-import { listRootfs } from './observe-files.js';
+import { listRootfs, observePaths } from './observe-files.js';
 
 const LAYER = [
   { name: 'app/', type: 'directory' as const, mode: 0o755 },
@@ -65,6 +65,26 @@ describe('listRootfs against a freshly unpacked bundle', () => {
       '/bin mode',
       '/bin/sh target',
       '/etc mode',
+      '/etc/passwd removed',
+    ]);
+  });
+
+  it('observePaths (the fast path) sees the same differences for just the paths an event named', async () => {
+    const bundle = await prepared();
+    const at = (p: string) => join(bundle.rootfs, p);
+    const named = ['/app', '/app/server.js', '/etc/passwd', '/bin/sh'];
+    const manifest = (await bundleFiles(bundle)).filter((e) => named.includes(e.path));
+    expect(compareFiles(manifest, await observePaths(bundle.rootfs, named))).toEqual([]);
+    chmodSync(at('app'), 0o755);
+    chmodSync(at('app/server.js'), 0o644);
+    appendFileSync(at('app/server.js'), 'x');
+    chmodSync(at('etc'), 0o755);
+    unlinkSync(at('etc/passwd'));
+    const reasons = compareFiles(manifest, await observePaths(bundle.rootfs, named));
+    expect(reasons.map((r) => r.kind === 'file' && `${r.path} ${r.change}`)).toEqual([
+      '/app mode',
+      '/app/server.js content',
+      '/app/server.js mode',
       '/etc/passwd removed',
     ]);
   });

@@ -21,6 +21,23 @@ export function listRootfs(root: string, pool: HashPool = sharedHashPool()): Pro
   return new RootfsScan(root, pool).run();
 }
 
+/**
+ * The fast path's look at a few paths an event named (e.g. `/app/server.js`): their entries now,
+ * hashed, sorted by path; a path that no longer exists is left out (so it compares as removed).
+ *
+ * @example
+ * ```ts
+ * const now = await observePaths(rootfs, ['/app/server.js']);
+ * ```
+ */
+export function observePaths(
+  root: string,
+  paths: string[],
+  pool: HashPool = sharedHashPool(),
+): Promise<FileEntry[]> {
+  return pool.stat(root, paths);
+}
+
 /** One full verification: a breadth-first scan whose frontier is shared out among the workers. */
 class RootfsScan {
   private readonly runs: FileEntry[][] = [];

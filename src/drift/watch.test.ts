@@ -10,6 +10,7 @@ import fs, {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { listRootfs } from './observe-files.js';
 import { type TreeWatcher, watchTree } from './watch.js';
 
 /** Collects reported paths; `next(n)` resolves once n paths have been reported (or after 2 s). */
@@ -108,6 +109,14 @@ describe('watchTree', () => {
     await settle();
     watcher.close();
     appendFileSync(join(root, 'app/server.js'), 'x');
+    await settle();
+    expect(c.seen).toEqual([]);
+  });
+
+  it('a full verification, which reads every file, triggers no event', async () => {
+    const c = collector();
+    watcher = watchTree(root, c.onChange);
+    expect(await listRootfs(root)).toHaveLength(4);
     await settle();
     expect(c.seen).toEqual([]);
   });
