@@ -3,7 +3,7 @@ import { ValidationError } from '../lib/index.js';
 import type { UserCommand } from '../rollout/index.js';
 import type { ApiServer } from './api-server.js';
 import type { ControlPlane } from './control-plane.js';
-import { historyView, rolloutView, statusView } from './status.js';
+import { driftView, historyView, rolloutView, statusView } from './status.js';
 
 const COMMANDS: UserCommand[] = ['abort', 'pause', 'resume', 'promote-step'];
 const API_ACTOR = 'api';
@@ -19,7 +19,10 @@ function str(body: Record<string, unknown>, key: string, required = true): strin
 export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
   api
     .on('GET', '/v1/health', () => ({ ok: true, pid: process.pid }))
-    .on('GET', '/v1/status', (r) => ({ services: statusView(cp.store, r.query.get('env') ?? undefined) }))
+    .on('GET', '/v1/status', (r) => {
+      const env = r.query.get('env') ?? undefined;
+      return { services: statusView(cp.store, env), drift: driftView(cp.store, cp.driftStatus(), env) };
+    })
     .on('GET', '/v1/history', (r) => ({
       deployments: historyView(cp.store, r.query.get('service') ?? '', r.query.get('env') ?? ''),
     }))

@@ -12,18 +12,20 @@ import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from 
 import { CairnError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
 import { createRuntimeDriver, type RuntimeKind, runtimeConfigFor } from '../runtime/index.js';
-import { loadSpec } from '../spec/index.js';
+import { type DriftSettings, loadSpec } from '../spec/index.js';
 import { openStateStore, type SqliteStateStore, type Workspace } from '../state/index.js';
 import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { Deployments } from './deployments.js';
+import { type DriftEnvStatus, DriftLoop } from './drift-loop.js';
 import { InstanceManager } from './instance-manager.js';
 import { Reconciler } from './reconciler.js';
 
 const TICK_MS = 200;
 const SUPERVISE_MS = 250;
 const CHECKPOINT_CHECK_MS = 1000;
+const DEFAULT_DRIFT: DriftSettings = { mode: 'enforce', intervalMs: 60_000, fastPath: true };
 
 export interface ControlPlaneOptions {
   specFile: string;
@@ -43,6 +45,7 @@ export class ControlPlane {
   private readonly api: ApiServer;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly instances: InstanceManager;
+  private drift: DriftLoop | undefined;
   private stopping: Promise<void> | undefined;
   private requestShutdown: (keepInstances: boolean) => void = () => {};
   /** Resolves when `cairn down` asked over the API; `cairn up` then calls `stop`. */
@@ -109,7 +112,7 @@ export class ControlPlane {
     for (const release of releases) {
       const live = this.store
         .listInstances({ env, releaseId: release, live: true })
-        .filter((i) => i.state !== 'draining');
+        .filter((i) => i.state !== 'draining' && i.state !== 'quarantined');
       out[release] = {
         live: live.length,
         healthy: live.filter((i) => i.state === 'healthy').length,
@@ -150,10 +153,39 @@ export class ControlPlane {
       }),
     );
     void this.reconciler.requestAll();
+    this.drift = this.driftLoop(loaded.spec.environments);
+    await this.drift.start();
     this.every(TICK_MS, () => this.controller.tickAll());
     this.every(SUPERVISE_MS, () => this.reconciler.supervise());
     this.every(CHECKPOINT_CHECK_MS, () => this.audit.checkpointIfDue());
     return this.url;
+  }
+
+  private driftLoop(envs: ReturnType<typeof loadSpec>['spec']['environments']): DriftLoop {
+    const ws = this.options.workspace;
+    const settings = Object.fromEntries(
+      Object.entries(envs).map(([env, e]) => [env, e.drift ?? DEFAULT_DRIFT]),
+    );
+    return new DriftLoop({
+      store: this.store,
+      audit: this.audit,
+      reconciler: this.reconciler,
+      instances: this.instances,
+      runtime: runtimeConfigFor(ws),
+      dirs: {
+        storeDir: ws.store,
+        bundlesDir: ws.bundles,
+        forensicsDir: join(ws.root, 'forensics'),
+        workspaceRoot: ws.root,
+      },
+      settings,
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+  }
+
+  /** Each environment's drift mode and last check (empty before `start`). */
+  driftStatus(): DriftEnvStatus[] {
+    return this.drift?.statusView() ?? [];
   }
 
   /** Runs `fn` every `ms`, never two runs of it at once. */
@@ -203,6 +235,7 @@ export class ControlPlane {
 
   private async shutdown(keepInstances: boolean): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    await this.drift?.stop();
     await this.api.close();
     await this.reconciler.idle();
     if (!keepInstances) {

@@ -162,6 +162,34 @@ export class InstanceManager {
     return observed.status === 'running';
   }
 
+  /**
+   * Stops a running container no live record accounts for (drift `unknown`, enforce mode) and
+   * records it. Leaves alone one that started less than `minAgeMs` ago (an instance being started
+   * gets its record a moment after its container) or that a live record now names.
+   */
+  async stopUnknown(id: string, minAgeMs: number, reason: string): Promise<'stopped' | 'too-young' | 'gone'> {
+    const handle = (await this.deps.driver.list()).find((h) => h.id === id);
+    if (!handle) return 'gone';
+    const record = this.deps.store.getInstance(id);
+    if (record && record.state !== 'stopped' && record.state !== 'failed') return 'gone';
+    if (Date.now() - Date.parse(handle.startedAt) < minAgeMs) return 'too-young';
+    await this.deps.driver.stop(handle, 2000);
+    this.deps.store.transaction(() =>
+      this.deps.audit.record({
+        actor: CONTROL_PLANE_ACTOR,
+        action: 'drift.stop_unknown',
+        subject: {
+          instance: id,
+          ...(handle.service ? { service: handle.service } : {}),
+          ...(handle.env ? { env: handle.env } : {}),
+        },
+        reason,
+        detail: { driver: this.deps.driver.kind, startedAt: handle.startedAt },
+      }),
+    );
+    return 'stopped';
+  }
+
   /** Instances the driver knows that the state store does not consider live: stop them. */
   async stopOrphans(live: Set<string>): Promise<string[]> {
     const stopped: string[] = [];

@@ -41,6 +41,10 @@ export class Reconciler {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Failed instances per env/release waiting for their replacement, so the new one names the old. */
   private readonly replacing = new Map<string, string[]>();
+  /** Drifted instances being replaced: still serving until drained, but no longer counted as capacity. */
+  private readonly retiring = new Set<string>();
+  /** Who waits for the instance that replaces a retiring one. */
+  private readonly replacementWaiters = new Map<string, (fresh: InstanceRecord) => void>();
   private readonly now: () => number;
 
   constructor(private readonly deps: ReconcilerDeps) {
@@ -104,9 +108,7 @@ export class Reconciler {
     const serving = this.deps.store.getServing(env, service);
     if (!serving) return;
     this.applyPools(env, service);
-    const live = this.deps.store
-      .listInstances({ env, service, live: true })
-      .filter((i) => i.state !== 'draining');
+    const live = this.capacity(env, service);
     const releases = new Set([...Object.keys(serving.replicas), ...live.map((i) => i.releaseId)]);
     const work: Promise<unknown>[] = [];
     for (const releaseId of releases) {
@@ -134,12 +136,13 @@ export class Reconciler {
       Array.from({ length: count }, async () => {
         const replaced = this.replacing.get(`${env}/${releaseId}`)?.shift();
         try {
-          await this.deps.instances.start(
+          const fresh = await this.deps.instances.start(
             release,
             env,
             replaced ? `replaces ${replaced}` : 'scale up',
             replaced,
           );
+          if (replaced) this.replacementWaiters.get(replaced)?.(fresh);
         } catch (error) {
           this.noteFailure(env, releaseId);
           this.deps.log?.({
@@ -154,6 +157,65 @@ export class Reconciler {
     );
   }
 
+  /** Live instances that count towards a service's replicas (not draining, quarantined or retiring). */
+  private capacity(env: string, service: string): InstanceRecord[] {
+    return this.deps.store
+      .listInstances({ env, service, live: true })
+      .filter((i) => i.state !== 'draining' && i.state !== 'quarantined' && !this.retiring.has(i.id));
+  }
+
+  /**
+   * Starts a fresh instance in place of a drifted one, which keeps serving meanwhile. Resolves with
+   * the new record, or `undefined` when the release does not need one (it wants fewer instances).
+   */
+  startReplacement(instance: InstanceRecord): Promise<InstanceRecord | undefined> {
+    const want =
+      this.deps.store.getServing(instance.env, instance.service)?.replicas[instance.releaseId] ?? 0;
+    const others = this.capacity(instance.env, instance.service).filter(
+      (i) => i.releaseId === instance.releaseId && i.id !== instance.id,
+    );
+    this.retiring.add(instance.id);
+    if (others.length >= want) return Promise.resolve(undefined);
+    const key = `${instance.env}/${instance.releaseId}`;
+    this.replacing.set(key, [...(this.replacing.get(key) ?? []), instance.id]);
+    const started = new Promise<InstanceRecord>((resolve) =>
+      this.replacementWaiters.set(instance.id, resolve),
+    );
+    void this.request(instance.env, instance.service);
+    return started;
+  }
+
+  /** Ends a drift replacement: drains the drifted instance out of the gateway, then stops it. */
+  async retire(instanceId: string, reason: string): Promise<void> {
+    try {
+      const current = this.deps.store.getInstance(instanceId);
+      if (current && current.state !== 'stopped' && current.state !== 'failed')
+        await this.drainAndStop(current, reason);
+    } finally {
+      this.forgetReplacement(instanceId);
+    }
+  }
+
+  /** Gives a replacement up: the instance counts as capacity again. */
+  forgetReplacement(instanceId: string): void {
+    this.retiring.delete(instanceId);
+    this.replacementWaiters.delete(instanceId);
+    for (const queue of this.replacing.values()) {
+      const at = queue.indexOf(instanceId);
+      if (at >= 0) queue.splice(at, 1);
+    }
+  }
+
+  /** Takes a drifted instance out of traffic and keeps it running for inspection; a fresh one takes its place. */
+  async quarantine(instance: InstanceRecord, reason: string): Promise<void> {
+    this.probes.delete(instance.id);
+    this.deps.instances.mark(instance, 'quarantined', reason);
+    this.applyPools(instance.env, instance.service);
+    const key = `${instance.env}/${instance.releaseId}`;
+    this.replacing.set(key, [...(this.replacing.get(key) ?? []), instance.id]);
+    await this.request(instance.env, instance.service);
+  }
+
   private async drainAndStop(instance: InstanceRecord, reason: string): Promise<void> {
     const draining = this.deps.instances.mark(instance, 'draining', reason);
     this.applyPools(instance.env, instance.service);
@@ -166,7 +228,9 @@ export class Reconciler {
 
   /** One supervision pass: liveness of every live instance and health probes that are due. */
   async supervise(): Promise<void> {
-    const live = this.deps.store.listInstances({ live: true }).filter((i) => i.state !== 'draining');
+    const live = this.deps.store
+      .listInstances({ live: true })
+      .filter((i) => i.state !== 'draining' && i.state !== 'quarantined');
     await Promise.all(live.map((i) => this.superviseOne(i)));
   }
 
@@ -210,7 +274,9 @@ export class Reconciler {
     this.applyPools(instance.env, instance.service);
     this.noteFailure(instance.env, instance.releaseId);
     const key = `${instance.env}/${instance.releaseId}`;
-    this.replacing.set(key, [...(this.replacing.get(key) ?? []), instance.id]);
+    // A retiring instance already has its replacement under way.
+    if (!this.retiring.has(instance.id))
+      this.replacing.set(key, [...(this.replacing.get(key) ?? []), instance.id]);
     try {
       await this.deps.instances.stop(draining, 1000, reason, 'failed');
     } catch (error) {

@@ -1,6 +1,7 @@
 /** Read models for `cairn status` and `cairn history`, from the state store. Pure over a reader. */
 import type { AnalysisResult, RolloutState } from '../rollout/index.js';
 import type { DeploymentRecord, StateReader } from '../state/index.js';
+import type { DriftEnvStatus } from './drift-loop.js';
 
 export interface ServiceStatus {
   env: string;
@@ -83,4 +84,27 @@ export type HistoryEntry = RolloutView;
 
 export function historyView(store: StateReader, service: string, env: string): HistoryEntry[] {
   return store.listDeployments({ env, service }).map(rolloutView);
+}
+
+/** An environment's drift checks, with its quarantined instances (an alert until they are cleared). */
+export interface DriftStatus extends DriftEnvStatus {
+  quarantined: Array<{ id: string; service: string; release: string; reason?: string; since: string }>;
+}
+
+export function driftView(store: StateReader, loops: DriftEnvStatus[], env?: string): DriftStatus[] {
+  return loops
+    .filter((l) => env === undefined || l.env === env)
+    .map((l) => ({
+      ...l,
+      quarantined: store
+        .listInstances({ env: l.env, live: true })
+        .filter((i) => i.state === 'quarantined')
+        .map((i) => ({
+          id: i.id,
+          service: i.service,
+          release: i.releaseId,
+          ...(i.reason ? { reason: i.reason } : {}),
+          since: i.updatedAt,
+        })),
+    }));
 }

@@ -62,6 +62,8 @@ describe.runIf(runcUsable)('cairn drift with real runc', () => {
 
   beforeAll(async () => {
     ws = new HelloWorkspace(helloSpec(await freePort(), '{ strategy: rolling }'));
+    // These cases are about `cairn drift` on demand: keep cairn up's own loop out of their way.
+    ws.edit('dev: { gateway', 'dev: { drift: { mode: warn, intervalMs: 1h, fastPath: false }, gateway');
     for (const args of [
       ['init'],
       ['build', 'hello'],

@@ -1,10 +1,11 @@
-import type { ServiceStatus } from '../../server/index.js';
+import { formatDurationMs } from '../../lib/index.js';
+import type { DriftStatus, ServiceStatus } from '../../server/index.js';
 import { clientOf, describeRollout, ENV_OPTION } from '../client.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 
-function render(services: ServiceStatus[]): string {
-  if (services.length === 0) return 'nothing deployed yet: `cairn deploy SERVICE --env ENV`\n';
+function render(services: ServiceStatus[], drift: DriftStatus[]): string {
   const lines: string[] = [];
+  if (services.length === 0) lines.push('nothing deployed yet: `cairn deploy SERVICE --env ENV`');
   for (const s of services) {
     const weights = s.weights.map((w) => `${w.release} ${w.weight}%`).join(', ') || 'no traffic';
     lines.push(
@@ -15,21 +16,47 @@ function render(services: ServiceStatus[]): string {
     for (const i of s.instances)
       lines.push(`  ${i.id}  ${i.release}  ${i.state.padEnd(9)} ${i.endpoint ?? ''}`);
   }
+  for (const d of drift) lines.push(...renderDrift(d));
   return `${lines.join('\n')}\n`;
+}
+
+/** `drift (dev): enforce, full check every 60s, fast path on; last check … in sync`, then alerts. */
+function renderDrift(d: DriftStatus): string[] {
+  const head = `drift (${d.env}): ${d.mode}, full check every ${formatDurationMs(d.intervalMs)}, fast path ${d.fastPath ? 'on' : 'off'}`;
+  const c = d.lastCheck;
+  const last = c
+    ? `last check ${c.at} (${c.trigger}, ${c.durationMs} ms): ${
+        c.notInSync === 0
+          ? `${c.instances} instance(s) in sync`
+          : `${c.notInSync} of ${c.instances} instance(s) not in sync`
+      }`
+    : 'not checked yet';
+  const lines = [`${head}; ${last}`];
+  for (const q of d.quarantined) {
+    lines.push(`  ALERT quarantined ${q.id} (${q.service} ${q.release}) since ${q.since}: ${q.reason ?? ''}`);
+    lines.push(
+      `        out of traffic, kept running for inspection; clear with \`cairn drift --clear ${q.id}\``,
+    );
+  }
+  return lines;
 }
 
 export const command: Command = {
   name: 'status',
-  summary: 'Show each service: current release, rollout phase and step, weights, instances and health.',
+  summary:
+    'Show each service: current release, rollout phase and step, weights, instances and health; drift checks and quarantined instances.',
   usage: 'cairn status [--env ENV] [--output json]',
   options: { file: FILE_OPTION, env: ENV_OPTION, output: OUTPUT_OPTION },
   readsState: true,
   async run(ctx) {
     const env = ctx.options.env as string | undefined;
-    const { services } = await clientOf(ctx).get<{ services: ServiceStatus[] }>(
-      `/v1/status${env ? `?env=${encodeURIComponent(env)}` : ''}`,
+    const { services, drift = [] } = await clientOf(ctx).get<{
+      services: ServiceStatus[];
+      drift?: DriftStatus[];
+    }>(`/v1/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
+    ctx.stdout(
+      ctx.output === 'json' ? `${JSON.stringify({ services, drift }, null, 2)}\n` : render(services, drift),
     );
-    ctx.stdout(ctx.output === 'json' ? `${JSON.stringify({ services }, null, 2)}\n` : render(services));
     return 0;
   },
 };

@@ -1,0 +1,61 @@
+/**
+ * Rebuilding a shared bundle that was altered: the altered folder is moved aside (instances still
+ * running on it keep their root, since a rename keeps every inode) and the image is unpacked again
+ * from its verified blobs. Moved-aside folders are removed once no instance started before the
+ * rebuild is live any more.
+ */
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestHex } from '../lib/index.js';
+import type { StateReader } from '../state/index.js';
+import { prepareOffThread } from './prepare-worker.js';
+
+/** Moved-aside bundles are named `.drifted-<hex of the image digest>-<time>`. */
+const RETIRED_PREFIX = '.drifted-';
+
+export interface BundleDirs {
+  /** `.cairn/store`: the verified blobs. */
+  storeDir: string;
+  /** `.cairn/bundles`. */
+  bundlesDir: string;
+}
+
+/** A bundle moved aside, and when. */
+export interface RetiredBundle {
+  dir: string;
+  imageDigest: string;
+  atIso: string;
+}
+
+/** Moves the altered bundle of `imageDigest` aside and unpacks it again from verified blobs. */
+export async function rebuildBundle(dirs: BundleDirs, imageDigest: string, at: Date): Promise<RetiredBundle> {
+  const hex = digestHex(imageDigest);
+  const retired = join(dirs.bundlesDir, `${RETIRED_PREFIX}${hex}-${at.getTime()}`);
+  await rename(join(dirs.bundlesDir, hex), retired);
+  await prepareOffThread({ storeDir: dirs.storeDir, bundlesDir: dirs.bundlesDir, digest: imageDigest });
+  return { dir: retired, imageDigest, atIso: at.toISOString() };
+}
+
+/** Removes moved-aside bundles no live instance can still run on; returns the ones kept. */
+export async function sweepRetired(store: StateReader, retired: RetiredBundle[]): Promise<RetiredBundle[]> {
+  const kept: RetiredBundle[] = [];
+  for (const r of retired) {
+    const stillOnIt = store
+      .listInstances({ live: true })
+      .some((i) => i.identity.imageDigest === r.imageDigest && i.createdAt <= r.atIso);
+    if (stillOnIt) kept.push(r);
+    else await rm(r.dir, { recursive: true, force: true }).catch(() => kept.push(r));
+  }
+  return kept;
+}
+
+/** Moved-aside bundles left by an earlier run of the control plane (removed on start when unused). */
+export async function findRetired(bundlesDir: string): Promise<RetiredBundle[]> {
+  const names = await readdir(bundlesDir).catch(() => [] as string[]);
+  return names.flatMap((name) => {
+    const m = /^\.drifted-([0-9a-f]{64})-(\d+)$/.exec(name);
+    if (!m) return [];
+    const atIso = new Date(Number(m[2])).toISOString();
+    return [{ dir: join(bundlesDir, name), imageDigest: `sha256:${m[1]}`, atIso }];
+  });
+}

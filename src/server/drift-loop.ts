@@ -1,0 +1,212 @@
+/**
+ * Continuous drift checking in `cairn up`: a full check of each environment every
+ * `drift.intervalMs` that trusts no event, plus the fast path — a change to a bundle that live
+ * instances run on checks their environments at once. One check runs at a time; each records
+ * what it found (once per new finding) and hands the reports to the remedy.
+ */
+import { checkDrift, type DriftReport, detectionEvent } from '../drift/index.js';
+import type { RuntimeConfig } from '../runtime/index.js';
+import type { DriftSettings } from '../spec/index.js';
+import { findRetired } from './drift-bundle.js';
+import { DriftRemedy, type DriftRemedyDeps } from './drift-remedy.js';
+import { BundleWatches, type WatchTree } from './drift-watch.js';
+import { CONTROL_PLANE_ACTOR } from './instance-manager.js';
+
+/** How often the set of watched bundles follows the live instances. */
+const WATCH_SYNC_MS = 500;
+
+export type CheckTrigger = 'start' | 'interval' | 'fast-path' | 'recheck';
+
+/** What `cairn status` shows about an environment's drift checks. */
+export interface DriftEnvStatus {
+  env: string;
+  mode: DriftSettings['mode'];
+  intervalMs: number;
+  fastPath: boolean;
+  checks: number;
+  lastCheck?: {
+    at: string;
+    trigger: CheckTrigger;
+    durationMs: number;
+    instances: number;
+    notInSync: number;
+  };
+}
+
+export interface DriftLoopDeps extends Omit<DriftRemedyDeps, 'recheck' | 'beforeRebuild'> {
+  runtime: RuntimeConfig;
+  /** Drift settings by environment (filled with defaults by the spec parser). */
+  settings: Record<string, DriftSettings>;
+  watch?: WatchTree;
+}
+
+export class DriftLoop {
+  private readonly status = new Map<string, DriftEnvStatus>();
+  private readonly pending = new Map<string, CheckTrigger>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** The last finding recorded per instance, so a finding that persists is recorded once. */
+  private readonly recorded = new Map<string, string>();
+  private readonly remedy: DriftRemedy;
+  private readonly watches: BundleWatches;
+  private readonly watchErrors = new Set<string>();
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: DriftLoopDeps) {
+    this.remedy = new DriftRemedy({
+      ...deps,
+      recheck: (env, delayMs) => this.later(delayMs, () => this.request(env, 'recheck')),
+      beforeRebuild: (digest) => this.watches.forget(digest),
+    });
+    this.watches = new BundleWatches({
+      bundlesDir: deps.dirs.bundlesDir,
+      onChange: (digest) => this.onBundleChange(digest),
+      onError: (digest, error) => this.onWatchError(digest, error),
+      ...(deps.watch ? { watch: deps.watch } : {}),
+    });
+    for (const [env, s] of Object.entries(deps.settings)) {
+      this.status.set(env, { env, mode: s.mode, intervalMs: s.intervalMs, fastPath: s.fastPath, checks: 0 });
+    }
+  }
+
+  /** Starts the periodic checks and the watches, and checks every environment once now. */
+  async start(): Promise<void> {
+    this.remedy.seed(await findRetired(this.deps.dirs.bundlesDir));
+    for (const [env, s] of Object.entries(this.deps.settings)) {
+      this.timers.add(setInterval(() => this.request(env, 'interval'), s.intervalMs));
+      this.request(env, 'start');
+    }
+    this.timers.add(setInterval(() => this.syncWatches(), WATCH_SYNC_MS));
+    this.syncWatches();
+  }
+
+  /** Asks for a check of `env`; requests made while one is queued coalesce. */
+  request(env: string, trigger: CheckTrigger): void {
+    if (this.stopped || !this.deps.settings[env]) return;
+    if (!this.pending.has(env)) this.pending.set(env, trigger);
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Each environment's drift settings and last check. */
+  statusView(): DriftEnvStatus[] {
+    return [...this.status.values()].map((s) => ({ ...s }));
+  }
+
+  /** Stops timers and watches; waits for the check and the replacements under way. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.watches.close();
+    await this.running;
+    await this.remedy.idle();
+  }
+
+  /** Checks one environment now and acts on what it finds. */
+  async check(env: string, trigger: CheckTrigger): Promise<DriftReport[]> {
+    const settings = this.deps.settings[env]!;
+    const t0 = performance.now();
+    const instances = this.deps.store.listInstances({ env, live: true });
+    const reports = (await checkDrift({ instances, runtime: this.deps.runtime, env })).filter((r) =>
+      this.stillCurrent(r),
+    );
+    const status = this.status.get(env)!;
+    status.checks += 1;
+    status.lastCheck = {
+      at: new Date().toISOString(),
+      trigger,
+      durationMs: Math.round(performance.now() - t0),
+      instances: reports.length,
+      notInSync: reports.filter((r) => r.verdict.status !== 'in-sync').length,
+    };
+    this.recordFindings(reports);
+    if (!this.stopped) await this.remedy.act(env, settings.mode, reports, settings.intervalMs);
+    return reports;
+  }
+
+  /**
+   * Whether a report still describes the present: instances start and stop while a check runs, so
+   * a record that stopped meanwhile is not `missing`, and a container whose record was written
+   * meanwhile is not `unknown`. A draining instance is being stopped: not missing either.
+   */
+  private stillCurrent(r: DriftReport): boolean {
+    const state = this.deps.store.getInstance(r.instance)?.state;
+    const live = state !== undefined && state !== 'stopped' && state !== 'failed';
+    if (!r.recorded) return !live;
+    if (state === 'draining') return r.verdict.status === 'in-sync' || r.verdict.status === 'drifted';
+    return live;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.size > 0 && !this.stopped) {
+      const [env, trigger] = this.pending.entries().next().value as [string, CheckTrigger];
+      this.pending.delete(env);
+      try {
+        await this.check(env, trigger);
+      } catch (error) {
+        this.deps.log?.({ msg: 'drift check failed', env, error: (error as Error).message });
+      }
+    }
+  }
+
+  /** Records each finding once: again only when it changes, or after the instance was in sync. */
+  private recordFindings(reports: DriftReport[]): void {
+    for (const r of reports) {
+      if (r.verdict.status === 'in-sync') {
+        this.recorded.delete(r.instance);
+        continue;
+      }
+      const fingerprint = JSON.stringify(r.verdict);
+      if (this.recorded.get(r.instance) === fingerprint) continue;
+      this.recorded.set(r.instance, fingerprint);
+      const event = { actor: CONTROL_PLANE_ACTOR, ...detectionEvent(r) };
+      this.deps.store.transaction(() => this.deps.audit.record(event));
+    }
+  }
+
+  private fastPathEnvs(): string[] {
+    return Object.entries(this.deps.settings)
+      .filter(([, s]) => s.fastPath)
+      .map(([env]) => env);
+  }
+
+  private syncWatches(): void {
+    const digests = new Set<string>();
+    for (const env of this.fastPathEnvs()) {
+      for (const i of this.deps.store.listInstances({ env, live: true })) {
+        if (typeof i.identity.imageDigest === 'string') digests.add(i.identity.imageDigest);
+      }
+    }
+    this.watches.sync(digests);
+  }
+
+  private onBundleChange(digest: string): void {
+    for (const env of this.fastPathEnvs()) {
+      const live = this.deps.store.listInstances({ env, live: true });
+      if (live.some((i) => i.identity.imageDigest === digest)) this.request(env, 'fast-path');
+    }
+  }
+
+  private onWatchError(digest: string, error: Error): void {
+    if (this.watchErrors.has(digest)) return;
+    this.watchErrors.add(digest);
+    this.deps.log?.({
+      msg: 'drift fast path unavailable for a bundle; the periodic check still runs',
+      image: digest,
+      error: error.message,
+    });
+  }
+
+  private later(delayMs: number, fn: () => void): void {
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        fn();
+      },
+      Math.max(delayMs, 10),
+    );
+    this.timers.add(timer);
+  }
+}
