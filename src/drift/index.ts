@@ -14,7 +14,7 @@ export { expectedIdentity } from './identity.js';
 export { judgeDrift } from './judge.js';
 export { bundleRootHash, manifestLeaf } from './merkle-root.js';
 export { listRootfs, observePaths } from './observe-files.js';
-export { type IdentityInput, recordIdentity } from './record-identity.js';
+export { addRuntimeConfig, type IdentityInput, recordIdentity } from './record-identity.js';
 export {
   bundleAltered,
   DEFAULT_MIN_REPLACE_INTERVAL_MS,

@@ -16,7 +16,7 @@ import type { Bundle, FileEntry } from '../runtime/index.js';
 import { expectedIdentity } from './identity.js';
 import { IDENTITY_KEY_FILE, loadOrCreateIdentityKey, readIdentityKey } from './identity-key.js';
 import { bundleRootHash } from './merkle-root.js';
-import { recordIdentity } from './record-identity.js';
+import { addRuntimeConfig, recordIdentity } from './record-identity.js';
 
 const SECRET = 'sk-live-0123456789';
 const ENV_SECRETISH = 'DATABASE_URL=postgres://app:pa55@db/app';
@@ -67,12 +67,13 @@ describe('recordIdentity (a bundle and config on disk)', () => {
   };
 
   it('records root hash, executable, config fields and keyed secrets, and creates the key at 0600', async () => {
-    const identity = await recordIdentity({
+    const before = await recordIdentity({
       imageDigest: bundle.imageDigest,
       bundle,
-      configFile: configFile(),
       secrets: { API_TOKEN: SECRET },
     });
+    expect(before).not.toHaveProperty('runtimeConfig');
+    const identity = await addRuntimeConfig(before, bundle, configFile());
     const keyFile = join(ws, 'keys', IDENTITY_KEY_FILE);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(identity).toMatchObject({
@@ -97,12 +98,14 @@ describe('recordIdentity (a bundle and config on disk)', () => {
   });
 
   it('without a config file (bwrap, process) records no runtime config', async () => {
-    const identity = await recordIdentity({ imageDigest: bundle.imageDigest, bundle, secrets: {} });
+    const before = await recordIdentity({ imageDigest: bundle.imageDigest, bundle, secrets: {} });
+    const identity = await addRuntimeConfig(before, bundle, undefined);
+    expect(identity).toEqual(before);
     expect(identity).not.toHaveProperty('runtimeConfig');
     expect(identity.secrets).toEqual({});
   });
 
-  it('refuses a bundle whose files.json no longer has its sealed digest', async () => {
+  it('refuses, before anything starts, a bundle whose files.json no longer has its sealed digest', async () => {
     writeFileSync(join(bundle.dir, 'files.json'), JSON.stringify(manifest.slice(1)));
     await expect(recordIdentity({ imageDigest: bundle.imageDigest, bundle, secrets: {} })).rejects.toThrow(
       IntegrityError,

@@ -18,38 +18,56 @@ const FILES_FILE = 'files.json';
 /** Enough of a file to read its `#!` line. */
 const SHEBANG_BYTES = 256;
 
-/** What an instance was started from, as the instance manager knows it right after the start. */
+/** What an instance is started from, as the instance manager knows it before the start. */
 export interface IdentityInput {
   imageDigest: string;
   bundle: Bundle;
-  /** The OCI runtime config the driver wrote for this instance (runc); absent for other drivers. */
-  configFile?: string | undefined;
   /** The secret values injected (name → value); only their keyed hashes are kept. */
   secrets: Record<string, string>;
 }
 
 /**
- * The identity to store in the instance record (JSON-serialisable; read back by `expectedIdentity`).
+ * The identity to store in the instance record (JSON-serialisable; read back by `expectedIdentity`),
+ * built before the instance starts: a bundle whose files.json no longer has its sealed digest is
+ * refused here, so it never runs. `addRuntimeConfig` completes it once the driver wrote its config.
  *
  * @example
- * record.identity = await recordIdentity({ imageDigest, bundle, configFile: handle.configFile, secrets });
+ * const identity = await recordIdentity({ imageDigest, bundle, secrets });
+ * const handle = await driver.start(spec);
+ * record.identity = await addRuntimeConfig(identity, bundle, handle.configFile);
  */
 export async function recordIdentity(input: IdentityInput): Promise<Record<string, unknown>> {
   const { bundle } = input;
-  const key = await loadOrCreateIdentityKey(identityKeyPath(dirname(bundle.dir)));
+  const key = await loadOrCreateIdentityKey(keyFileOf(bundle));
   const manifest = await readManifest(bundle);
   const executable = await expectedExecutable(bundle, manifest);
-  const config = input.configFile ? await readConfig(input.configFile) : undefined;
   return {
     imageDigest: input.imageDigest,
     filesDigest: bundle.filesDigest,
     bundleRoot: bundleRootHash(manifest),
     entrypoint: bundle.process.args,
     ...(executable ? { executable } : {}),
-    ...(config ? { runtimeConfig: runtimeConfigIdentity(config, (v) => keyedDigest(key, v)) } : {}),
     secrets: secretDigests(key, input.secrets),
   };
 }
+
+/**
+ * Adds the field digests of the OCI runtime config the driver generated (runc's config.json; env
+ * values keyed). Without a config file (bwrap, process) the identity is returned as it was.
+ */
+export async function addRuntimeConfig(
+  identity: Record<string, unknown>,
+  bundle: Bundle,
+  configFile: string | undefined,
+): Promise<Record<string, unknown>> {
+  if (!configFile) return identity;
+  const key = await loadOrCreateIdentityKey(keyFileOf(bundle));
+  const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+  return { ...identity, runtimeConfig: runtimeConfigIdentity(config, (v) => keyedDigest(key, v)) };
+}
+
+/** The workspace key sits beside the bundles folder (`.cairn/keys`). */
+const keyFileOf = (bundle: Bundle): string => identityKeyPath(dirname(bundle.dir));
 
 /** files.json, only while it still has the digest the bundle was sealed with. */
 async function readManifest(bundle: Bundle): Promise<FileEntry[]> {
@@ -80,8 +98,4 @@ async function firstBytes(file: string): Promise<string> {
   } finally {
     await handle.close();
   }
-}
-
-async function readConfig(file: string): Promise<Record<string, unknown>> {
-  return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
 }

@@ -3,7 +3,7 @@
  * stop and failure in the state store and the audit log in the same transaction.
  */
 import type { AuditLog } from '../audit/index.js';
-import { recordIdentity } from '../drift/index.js';
+import { addRuntimeConfig, recordIdentity } from '../drift/index.js';
 import { newInstanceId } from '../lib/index.js';
 import {
   type BlobSource,
@@ -48,6 +48,7 @@ export class InstanceManager {
     const port = await freeLoopbackPort();
     const id = newInstanceId();
     const secrets = this.deps.secrets?.(run.secrets ?? []) ?? {};
+    const expected = await recordIdentity({ imageDigest: release.imageDigest, bundle, secrets });
     const handle = await this.deps.driver.start({
       id,
       releaseId: release.id,
@@ -58,12 +59,7 @@ export class InstanceManager {
       port,
       secrets,
     });
-    const identity = await recordIdentity({
-      imageDigest: release.imageDigest,
-      bundle,
-      configFile: handle.configFile,
-      secrets,
-    });
+    const identity = await addRuntimeConfig(expected, bundle, handle.configFile);
     const now = new Date().toISOString();
     const record: InstanceRecord = {
       id,

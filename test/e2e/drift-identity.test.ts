@@ -65,7 +65,9 @@ describe.runIf(runcUsable)('cairn drift: runtime config and secrets, with real r
     ws = new HelloWorkspace(
       helloSpec(await freePort(), '{ strategy: rolling }')
         .replace('replicas: 2', 'replicas: 1')
-        .replace('tmpfs: [/tmp]', 'tmpfs: [/tmp]\n      secrets: [API_TOKEN]'),
+        .replace('tmpfs: [/tmp]', 'tmpfs: [/tmp]\n      secrets: [API_TOKEN]')
+        // These cases are about `cairn drift` on demand: keep cairn up's own loop from replacing the instance.
+        .replace('dev: { gateway', 'dev: { drift: { mode: warn, intervalMs: 1h, fastPath: false }, gateway'),
     );
     const env = { CAIRN_SECRET_API_TOKEN: SECRET_VALUE };
     for (const args of [
