@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DriftReport } from './check.js';
-import { planRemediation } from './remediation.js';
+import { bundleAltered, planRemediation } from './remediation.js';
 import type { DriftVerdict } from './types.js';
 
 const NOW = 1_000_000;
@@ -74,6 +74,30 @@ describe('planRemediation', () => {
       { kind: 'stop-unknown', instance: 'box' },
       { kind: 'report', instance: 'ins-1' },
     ]);
+  });
+
+  it('rebuilds the bundle for a file or bundle identity difference, not for a runtime config or secret one', () => {
+    const configDrift: DriftVerdict = {
+      status: 'drifted',
+      notChecked: [],
+      reasons: [
+        {
+          kind: 'config',
+          field: 'process.env.PORT',
+          path: 'config.json process.env.PORT',
+          change: 'changed',
+        },
+        { kind: 'secret', name: 'API_TOKEN', path: 'secret API_TOKEN', change: 'changed' },
+      ],
+    };
+    const identityDrift: DriftVerdict = {
+      status: 'drifted',
+      notChecked: [],
+      reasons: [{ kind: 'identity', field: 'bundleRoot', expected: 'sha256:a', observed: 'sha256:b' }],
+    };
+    expect(bundleAltered(report('ins-1', configDrift))).toBe(false);
+    expect(bundleAltered(report('ins-1', identityDrift))).toBe(true);
+    expect(bundleAltered(report('ins-1', fileDrift))).toBe(true);
   });
 
   it('replaces every instance on an altered shared bundle in one pass: one replacement event', () => {

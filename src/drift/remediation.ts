@@ -111,7 +111,14 @@ function decideReplacement(
   };
 }
 
-/** Whether the shared bundle itself differs (files or identity), so it must be rebuilt from verified blobs first. */
+/**
+ * Whether the shared bundle itself differs (its files, files.json or bundle.json), so it must be
+ * rebuilt from verified blobs first. A process, runtime config or secret difference is the
+ * instance's own: a fresh instance from the same bundle is enough.
+ */
 export function bundleAltered(r: DriftReport): boolean {
-  return r.verdict.status === 'drifted' && r.verdict.reasons.some((x) => x.kind !== 'process');
+  return (
+    r.verdict.status === 'drifted' &&
+    r.verdict.reasons.some((x) => x.kind === 'file' || x.kind === 'identity')
+  );
 }

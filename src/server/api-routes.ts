@@ -76,6 +76,10 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       if (!d) throw new ValidationError(`no deployment ${r.params.id}`, []);
       return { deployment: rolloutView(d) };
     })
+    .on('POST', '/v1/drift/clear', async (r) => {
+      await cp.clearQuarantine(str(r.body, 'instance')!);
+      return { cleared: r.body.instance };
+    })
     .on('POST', '/v1/shutdown', (r) => {
       cp.askToStop(r.body.keepInstances === true);
       return { stopping: true };

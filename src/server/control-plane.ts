@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
-import { CairnError } from '../lib/index.js';
+import { CairnError, NotFoundError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
 import { createRuntimeDriver, type RuntimeKind, runtimeConfigFor } from '../runtime/index.js';
 import { type DriftSettings, loadSpec } from '../spec/index.js';
@@ -181,6 +181,17 @@ export class ControlPlane {
       settings,
       ...(this.options.log ? { log: this.options.log } : {}),
     });
+  }
+
+  /** Stops a quarantined instance once it has been inspected: the alert in `cairn status` ends. */
+  async clearQuarantine(id: string): Promise<void> {
+    const instance = this.store.getInstance(id);
+    if (instance?.state !== 'quarantined') {
+      throw new NotFoundError(`clearing quarantine: ${id} is not a quarantined instance`, {
+        hint: '`cairn status` lists the quarantined instances',
+      });
+    }
+    await this.instances.stop(instance, 5000, 'quarantine cleared: stopped after inspection');
   }
 
   /** Each environment's drift mode and last check (empty before `start`). */

@@ -28,6 +28,13 @@ export const DEFAULT_REPLACE_TIMEOUT_MS = 90_000;
 /** A container younger than this may be an instance whose record is being written: not stopped yet. */
 export const UNKNOWN_MIN_AGE_MS = 3000;
 const HEALTH_POLL_MS = 50;
+const KIND_NAMES = {
+  file: 'files',
+  identity: 'bundle identity',
+  process: 'processes',
+  config: 'runtime config',
+  secret: 'secrets',
+} as const;
 
 export interface DriftRemedyDeps {
   store: SqliteStateStore;
@@ -263,10 +270,6 @@ function subjectOf(r: DriftReport): Record<string, string> {
 function summary(r: DriftReport): string {
   const v = r.verdict;
   if (v.status !== 'drifted') return v.status;
-  const kinds = [
-    ...new Set(
-      v.reasons.map((x) => (x.kind === 'file' ? 'files' : x.kind === 'process' ? 'processes' : 'identity')),
-    ),
-  ];
+  const kinds = [...new Set(v.reasons.map((x) => KIND_NAMES[x.kind]))];
   return `drifted (${v.reasons.length} difference(s): ${kinds.join(', ')})`;
 }
