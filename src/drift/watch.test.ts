@@ -113,6 +113,22 @@ describe('watchTree', () => {
     expect(c.seen).toEqual([]);
   });
 
+  it('watches a tree of many directories over several turns, then says it is ready', async () => {
+    for (let i = 0; i < 300; i++) mkdirSync(join(root, `many/d${i}/e`), { recursive: true });
+    const c = collector();
+    let ready = false;
+    const isReady = new Promise<void>((resolve) => {
+      watcher = watchTree(root, c.onChange, { onReady: resolve });
+    }).then(() => {
+      ready = true;
+    });
+    expect(ready).toBe(false);
+    await isReady;
+    for (const i of [0, 150, 299]) writeFileSync(join(root, `many/d${i}/e/new.txt`), 'x');
+    await c.next(3);
+    expect(c.seen.sort()).toEqual(['/many/d0/e/new.txt', '/many/d150/e/new.txt', '/many/d299/e/new.txt']);
+  });
+
   it('a full verification, which reads every file, triggers no event', async () => {
     const c = collector();
     watcher = watchTree(root, c.onChange);

@@ -8,6 +8,11 @@ import { join } from 'node:path';
 
 /** Events are coalesced for this long, then each distinct path is reported once. */
 export const DEFAULT_COALESCE_MS = 50;
+/**
+ * Directories watched per turn of the event loop: a tree of thousands of directories is watched
+ * over several turns, so the gateway in the same thread never waits for all of it at once.
+ */
+const DIRS_PER_TURN = 64;
 
 /** A running watch; `close()` stops every inotify watch it holds. */
 export interface TreeWatcher {
@@ -22,12 +27,15 @@ export interface WatchTreeOptions {
   onError?: (error: Error) => void;
   /** How long to gather a burst of events before reporting it (default `DEFAULT_COALESCE_MS`). */
   coalesceMs?: number;
+  /** Called once every directory that existed at the start is watched. */
+  onReady?: () => void;
 }
 
 /**
  * Calls onChange(relPath) (e.g. '/app/server.js') soon after anything under root changes.
  * Directories created later are watched as soon as they appear (and what they already hold is
- * reported). Never follows a symlink; never keeps the process alive by itself.
+ * reported). A big tree is watched over several event-loop turns (`onReady` says when all of it
+ * is). Never follows a symlink; never keeps the process alive by itself.
  *
  * @example
  * ```ts
@@ -42,7 +50,7 @@ export function watchTree(
   options: WatchTreeOptions = {},
 ): TreeWatcher {
   const tree = new WatchedTree(root, onChange, options);
-  tree.addTree('', false);
+  tree.add('', false);
   return { close: () => tree.close() };
 }
 
@@ -50,6 +58,10 @@ class WatchedTree {
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** Directories still to watch, with whether to report what they hold (they appeared later). */
+  private readonly toWatch: { rel: string; report: boolean }[] = [];
+  private turn: NodeJS.Immediate | undefined;
+  private ready = false;
   private closed = false;
 
   constructor(
@@ -58,10 +70,44 @@ class WatchedTree {
     private readonly options: WatchTreeOptions,
   ) {}
 
-  /** Watches `rel` and every directory below it; with `report`, also reports what it holds. */
-  addTree(rel: string, report: boolean): void {
-    if (this.closed || this.watchers.has(rel)) return;
-    if (!this.watchDir(rel)) return;
+  /** Watches `rel` and every directory below it; with `report`, also reports what they hold. */
+  add(rel: string, report: boolean): void {
+    this.toWatch.push({ rel, report });
+    this.watchSome();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.turn) clearImmediate(this.turn);
+    this.toWatch.length = 0;
+    this.pending.clear();
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
+  }
+
+  /** Watches up to `DIRS_PER_TURN` waiting directories now, and the rest on later turns. */
+  private watchSome(): void {
+    if (this.turn) return;
+    for (let n = 0; n < DIRS_PER_TURN && this.toWatch.length > 0 && !this.closed; n++) {
+      const { rel, report } = this.toWatch.pop()!;
+      this.watchOne(rel, report);
+    }
+    if (this.closed) return;
+    if (this.toWatch.length > 0) {
+      this.turn = setImmediate(() => {
+        this.turn = undefined;
+        this.watchSome();
+      }).unref();
+    } else if (!this.ready) {
+      this.ready = true;
+      const onReady = this.options.onReady;
+      if (onReady) setImmediate(() => this.closed || onReady());
+    }
+  }
+
+  private watchOne(rel: string, report: boolean): void {
+    if (this.watchers.has(rel) || !this.watchDir(rel)) return;
     let children: Dirent[];
     try {
       children = fs.readdirSync(join(this.root, rel), { withFileTypes: true });
@@ -71,17 +117,8 @@ class WatchedTree {
     for (const child of children) {
       const childRel = `${rel}/${child.name}`;
       if (report) this.report(childRel);
-      if (child.isDirectory()) this.addTree(childRel, report);
-      if (this.closed) return;
+      if (child.isDirectory()) this.toWatch.push({ rel: childRel, report });
     }
-  }
-
-  close(): void {
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.pending.clear();
-    for (const watcher of this.watchers.values()) watcher.close();
-    this.watchers.clear();
   }
 
   /** Adds one inotify watch; false when the directory cannot be watched (or watching stopped). */
@@ -117,7 +154,7 @@ class WatchedTree {
       this.forgetBelow(rel); // Removed or renamed away: its watches are dead.
       return;
     }
-    if (isDir) this.addTree(rel, true);
+    if (isDir) this.add(rel, true);
   }
 
   private report(rel: string): void {
