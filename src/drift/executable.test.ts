@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FileEntry } from '../runtime/index.js';
-import { interpreterOf, realPath, resolveCommand, resolveInterpreter } from './executable.js';
+import { realPath, resolveCommand, resolveInterpreter, settleExecutable, shebangOf } from './executable.js';
 
 const file = (path: string, mode = 0o755): FileEntry => ({
   path,
@@ -68,15 +68,39 @@ describe('resolveCommand', () => {
   });
 });
 
-describe('interpreterOf', () => {
-  it('reads the interpreter of a #! line, which is then resolved in the bundle', () => {
-    expect(interpreterOf('#!/bin/sh -e\necho hi\n')).toBe('/bin/sh');
-    expect(interpreterOf('#! /usr/local/bin/node\n')).toBe('/usr/local/bin/node');
+describe('shebangOf', () => {
+  it('reads the interpreter and its one argument, which are then resolved in the bundle', () => {
+    expect(shebangOf('#!/bin/sh -e\necho hi\n')).toEqual({ interpreter: '/bin/sh', arg: '-e' });
+    expect(shebangOf('#! /usr/bin/env node\n')).toEqual({ interpreter: '/usr/bin/env', arg: 'node' });
+    expect(shebangOf('#!/usr/local/bin/node\n')).toEqual({ interpreter: '/usr/local/bin/node' });
     expect(resolveInterpreter(MANIFEST, '/bin/sh')).toBe('/usr/bin/dash');
   });
 
   it('gives nothing for a binary or a relative interpreter', () => {
-    expect(interpreterOf('\x7fELF\x02\x01')).toBeUndefined();
-    expect(interpreterOf('#!sh\n')).toBeUndefined();
+    expect(shebangOf('\x7fELF\x02\x01')).toBeUndefined();
+    expect(shebangOf('#!sh\n')).toBeUndefined();
+  });
+});
+
+describe('settleExecutable', () => {
+  const manifest = [...MANIFEST, file('/usr/bin/env'), link('/usr/bin/bash', 'dash')];
+  const req = request([]);
+
+  it('expects the program itself when it is neither env nor a shell', () => {
+    expect(settleExecutable(manifest, '/usr/local/bin/node-20', ['server.js'], req)).toBe(
+      '/usr/local/bin/node-20',
+    );
+  });
+
+  it('expects what env runs, skipping its options and assignments', () => {
+    expect(settleExecutable(manifest, '/usr/bin/env', ['-i', 'A=1', 'node', 'server.js'], req)).toBe(
+      '/usr/local/bin/node-20',
+    );
+    expect(settleExecutable(manifest, '/usr/bin/env', ['A=1'], req)).toBeUndefined();
+  });
+
+  it('expects nothing of a shell, which usually execs the real program (not checked, never a false alarm)', () => {
+    expect(settleExecutable(manifest, '/usr/bin/dash', ['-c', 'exec node server.js'], req)).toBeUndefined();
+    expect(settleExecutable(manifest, '/usr/bin/bash', ['/app/start.sh'], req)).toBeUndefined();
   });
 });

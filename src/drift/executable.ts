@@ -1,8 +1,9 @@
 /**
  * The expected process: which file of the bundle the kernel runs as an instance's init. The first
  * argument is looked up the way the runtime does (a path as is, relative to the working folder; a
- * bare name along the image's PATH), symlinks are followed inside the bundle's file manifest, and a
- * script is run by its `#!` interpreter. Pure: the manifest stands in for the file system.
+ * bare name along the image's PATH), symlinks are followed inside the bundle's file manifest, a
+ * script is run by its `#!` interpreter, `env` by the program it names; a shell is not pinned, as it
+ * usually `exec`s another program. Pure: the manifest stands in for the file system.
  */
 import { posix } from 'node:path';
 import type { FileEntry } from '../runtime/index.js';
@@ -12,6 +13,8 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /** Linux's limit of symlinks followed while resolving one path. */
 const MAX_SYMLINKS = 40;
 const EXEC_BITS = 0o111;
+/** Programs that run another one by `exec` more often than not. */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'mksh', 'busybox']);
 
 /** What the image asks the runtime to run. */
 export interface ExecRequest {
@@ -54,7 +57,7 @@ function executableAt(entries: ReadonlyMap<string, FileEntry>, path: string): st
 }
 
 /**
- * The bundle path of the program `request.args[0]` names, before any `#!` (see `interpreterOf`).
+ * The bundle path of the program `request.args[0]` names, before any `#!` (see `shebangOf`).
  *
  * @example
  * resolveCommand(manifest, { args: ['node', 'server.js'], env: ['PATH=/usr/bin'], cwd: '/app' })
@@ -75,15 +78,43 @@ export function resolveCommand(manifest: readonly FileEntry[], request: ExecRequ
   return undefined;
 }
 
-/** The interpreter a script's first line names (`#!/bin/sh -e` → `/bin/sh`), or undefined. */
-export function interpreterOf(firstBytes: string): string | undefined {
-  if (!firstBytes.startsWith('#!')) return undefined;
-  const line = firstBytes.slice(2).split('\n')[0]!.trim();
-  const interpreter = line.split(/[ \t]/)[0];
-  return interpreter?.startsWith('/') ? interpreter : undefined;
+/** A script's `#!` line: its interpreter and the one optional argument (`#!/usr/bin/env node`). */
+export interface Shebang {
+  interpreter: string;
+  arg?: string;
 }
 
-/** The executable that runs once the kernel has followed a script's `#!` line (one level). */
+/** The `#!` line of a script's first bytes (`#!/bin/sh -e` → `/bin/sh`, `-e`), or undefined. */
+export function shebangOf(firstBytes: string): Shebang | undefined {
+  if (!firstBytes.startsWith('#!')) return undefined;
+  const line = firstBytes.slice(2).split('\n')[0]!.trim();
+  const at = line.search(/[ \t]/);
+  const interpreter = at < 0 ? line : line.slice(0, at);
+  const arg = at < 0 ? '' : line.slice(at).trim();
+  if (!interpreter.startsWith('/')) return undefined;
+  return arg ? { interpreter, arg } : { interpreter };
+}
+
+/** The executable file an absolute interpreter path resolves to in the bundle. */
 export function resolveInterpreter(manifest: readonly FileEntry[], interpreter: string): string | undefined {
   return executableAt(new Map(manifest.map((e) => [e.path, e])), interpreter);
+}
+
+/**
+ * The file the init process keeps running, given the file the kernel runs first (`exe`) and the
+ * arguments after it: `env` runs the program it names, so that program is expected; a shell
+ * usually `exec`s the real program (`sh -c "exec …"`, entrypoint scripts), so nothing is expected
+ * (the init process is then not checked rather than reported on every check).
+ */
+export function settleExecutable(
+  manifest: readonly FileEntry[],
+  exe: string,
+  rest: string[],
+  request: ExecRequest,
+): string | undefined {
+  const name = posix.basename(exe);
+  if (SHELLS.has(name)) return undefined;
+  if (name !== 'env') return exe;
+  const program = rest.find((a) => !a.startsWith('-') && !a.includes('='));
+  return program ? resolveCommand(manifest, { ...request, args: [program] }) : undefined;
 }

@@ -8,7 +8,7 @@ import { open, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { IntegrityError, sha256Digest } from '../lib/index.js';
 import type { Bundle, FileEntry } from '../runtime/index.js';
-import { interpreterOf, resolveCommand, resolveInterpreter } from './executable.js';
+import { resolveCommand, resolveInterpreter, settleExecutable, shebangOf } from './executable.js';
 import { identityKeyPath, loadOrCreateIdentityKey } from './identity-key.js';
 import { bundleRootHash } from './merkle-root.js';
 import { runtimeConfigIdentity } from './runtime-config-hash.js';
@@ -81,12 +81,17 @@ async function readManifest(bundle: Bundle): Promise<FileEntry[]> {
   return JSON.parse(bytes.toString('utf8')) as FileEntry[];
 }
 
-/** The file the kernel will run: the entrypoint's program, or its `#!` interpreter for a script. */
+/** The file the init process runs: the entrypoint's program, a script's interpreter, what `env` runs. */
 async function expectedExecutable(bundle: Bundle, manifest: FileEntry[]): Promise<string | undefined> {
-  const command = resolveCommand(manifest, bundle.process);
+  const request = bundle.process;
+  const command = resolveCommand(manifest, request);
   if (!command) return undefined;
-  const interpreter = interpreterOf(await firstBytes(join(bundle.rootfs, command)));
-  return interpreter ? resolveInterpreter(manifest, interpreter) : command;
+  const shebang = shebangOf(await firstBytes(join(bundle.rootfs, command)));
+  if (!shebang) return settleExecutable(manifest, command, request.args.slice(1), request);
+  const interpreter = resolveInterpreter(manifest, shebang.interpreter);
+  if (!interpreter) return undefined;
+  const rest = [...(shebang.arg ? [shebang.arg] : []), command, ...request.args.slice(1)];
+  return settleExecutable(manifest, interpreter, rest, request);
 }
 
 async function firstBytes(file: string): Promise<string> {
