@@ -35,7 +35,8 @@ export interface WatchTreeOptions {
  * Calls onChange(relPath) (e.g. '/app/server.js') soon after anything under root changes.
  * Directories created later are watched as soon as they appear (and what they already hold is
  * reported). A big tree is watched over several event-loop turns (`onReady` says when all of it
- * is). Never follows a symlink; never keeps the process alive by itself.
+ * is). Never follows a symlink. An idle watcher never keeps the process alive: only the setup and
+ * an event not yet reported do, briefly.
  *
  * @example
  * ```ts
@@ -98,7 +99,7 @@ class WatchedTree {
       this.turn = setImmediate(() => {
         this.turn = undefined;
         this.watchSome();
-      }).unref();
+      });
     } else if (!this.ready) {
       this.ready = true;
       const onReady = this.options.onReady;
@@ -161,7 +162,6 @@ class WatchedTree {
     this.pending.add(rel);
     if (this.timer) return;
     this.timer = setTimeout(() => this.flush(), this.options.coalesceMs ?? DEFAULT_COALESCE_MS);
-    this.timer.unref();
   }
 
   private flush(): void {
