@@ -129,6 +129,23 @@ describe('the hash pool, in real worker threads', () => {
     expect(Date.now() - started).toBeLessThan(10_000); // not the 60 s idle period
   });
 
+  it('lets idle workers go after the quiet period, and starts them again for the next job', async () => {
+    const quick = createHashPool({ threads: 2, idleCloseMs: 50, workerUrl: compiled.worker });
+    const file = join(dir, 'again');
+    writeFileSync(file, 'again');
+    try {
+      expect(await quick.hash([file])).toEqual([sha('again')]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await Promise.all([quick.hash([file]), quick.hash([file]), quick.hash([file])])).toEqual([
+        [sha('again')],
+        [sha('again')],
+        [sha('again')],
+      ]);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('rejects the jobs still queued when closed', async () => {
     const closing = createHashPool({ threads: 1, workerUrl: compiled.worker });
     const file = join(dir, 'one');

@@ -168,9 +168,12 @@ class WorkerPool implements HashPool {
   }
 
   private armIdleTimer(): void {
+    this.clearIdleTimer();
     this.idleTimer = setTimeout(() => {
-      const slots = this.slots.splice(0);
-      for (const slot of slots) void slot.worker.terminate();
+      this.idleTimer = undefined;
+      // Only a pool with nothing to do lets its workers go; a job would keep its worker.
+      if (this.queue.length > 0 || this.slots.some((s) => s.job)) return;
+      for (const slot of this.slots.splice(0)) void slot.worker.terminate();
     }, this.idleCloseMs);
     this.idleTimer.unref();
   }
