@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../lib/index.js';
 import type { FileEntry } from '../runtime/index.js';
 import { bundleRootHash, manifestLeaf } from './merkle-root.js';
 
@@ -58,6 +59,31 @@ describe('bundleRootHash', () => {
     ];
     const roots = variants.map(bundleRootHash);
     expect(new Set([base, ...roots]).size).toBe(variants.length + 1);
+  });
+
+  it('writes each leaf exactly as canonicalJson would (property)', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 12 });
+    const entry = fc.record(
+      {
+        path: text,
+        type: fc.constantFrom('file', 'dir', 'symlink'),
+        mode: fc.integer({ min: 0, max: 0o7777 }),
+        size: fc.oneof(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+        digest: text,
+        target: fc.oneof(text, fc.dictionary(text, fc.nat(), { maxKeys: 3 })),
+        extra: text,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(entry, (e) => {
+        const { path, type, mode, size, digest, target } = e;
+        expect(manifestLeaf(e as unknown as FileEntry)).toBe(
+          canonicalJson({ path, type, mode, size, digest, target }),
+        );
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('does not depend on the order entries come in (property)', () => {

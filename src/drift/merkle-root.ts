@@ -13,10 +13,24 @@ import { leafHash, merkleRoot } from '../audit/index.js';
 import { canonicalJson } from '../lib/index.js';
 import type { FileEntry } from '../runtime/index.js';
 
-/** The leaf of one manifest entry: its known fields only, in canonical JSON. */
+/** The fields of a manifest entry, in canonical (sorted) key order. */
+const LEAF_KEYS = ['digest', 'mode', 'path', 'size', 'target', 'type'] as const;
+
+/**
+ * The leaf of one manifest entry: its known fields only, in canonical JSON — exactly
+ * `canonicalJson({ path, type, mode, size, digest, target })`, written directly because a bundle
+ * has tens of thousands of entries and the generic encoder costs several times more.
+ */
 export function manifestLeaf(entry: FileEntry): string {
-  const { path, type, mode, size, digest, target } = entry;
-  return canonicalJson({ path, type, mode, size, digest, target });
+  let json = '';
+  for (const key of LEAF_KEYS) {
+    const value: unknown = entry[key];
+    if (value === undefined) continue;
+    const encoded =
+      typeof value === 'object' && value !== null ? canonicalJson(value) : JSON.stringify(value);
+    json += `${json ? ',' : '{'}"${key}":${encoded}`;
+  }
+  return json ? `${json}}` : '{}';
 }
 
 /**
@@ -28,7 +42,17 @@ export function manifestLeaf(entry: FileEntry): string {
  * ```
  */
 export function bundleRootHash(entries: readonly FileEntry[]): string {
-  const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const sorted = isSortedByPath(entries) ? entries : [...entries].sort(byPath);
   const root = merkleRoot(sorted.map((entry) => leafHash(manifestLeaf(entry))));
   return `sha256:${root.toString('hex')}`;
+}
+
+function byPath(a: FileEntry, b: FileEntry): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/** Manifests and listings come sorted already: checking is cheaper than sorting a copy. */
+function isSortedByPath(entries: readonly FileEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (byPath(entries[i - 1]!, entries[i]!) > 0) return false;
+  return true;
 }
