@@ -125,8 +125,8 @@ class WatchedTree {
   /** Adds one inotify watch; false when the directory cannot be watched (or watching stopped). */
   private watchDir(rel: string): boolean {
     try {
-      const watcher = fs.watch(join(this.root, rel), { persistent: false }, (_event, name) =>
-        this.onEvent(rel, name === null ? null : String(name)),
+      const watcher = fs.watch(join(this.root, rel), { persistent: false }, (event, name) =>
+        this.onEvent(rel, event, name === null ? null : String(name)),
       );
       watcher.on('error', () => this.forget(rel));
       this.watchers.set(rel, watcher);
@@ -138,8 +138,14 @@ class WatchedTree {
     }
   }
 
-  private onEvent(dirRel: string, name: string | null): void {
+  private onEvent(dirRel: string, event: string, name: string | null): void {
     if (this.closed) return;
+    if (event === 'change' && name !== null) {
+      // Content or metadata: nothing appeared or went away, so no watch to add or drop (cheap
+      // when a burst of writes arrives). A moved directory's watch is dropped on its own 'rename'.
+      this.report(`${dirRel}/${name}`);
+      return;
+    }
     if (name === null || !fs.existsSync(join(this.root, dirRel))) {
       // The watched directory itself changed or went away (inotify names it by its basename).
       this.report(dirRel || '/');
