@@ -101,7 +101,7 @@ export class DriftLoop {
     this.timers.clear();
     this.watches.close();
     await this.running;
-    await this.remedy.idle();
+    await this.remedy.stop();
   }
 
   /** Checks one environment now and acts on what it finds. */

@@ -57,6 +57,7 @@ export class DriftRemedy {
   private readonly tasks = new Set<Promise<void>>();
   private readonly deferred = new Set<string>();
   private retired: RetiredBundle[] = [];
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: DriftRemedyDeps) {}
 
@@ -111,6 +112,12 @@ export class DriftRemedy {
     const candidates = this.retired;
     this.retired = [];
     this.retired.push(...(await sweepRetired(this.deps.store, candidates)));
+  }
+
+  /** Stops waiting for replacements to become healthy (cairn up is stopping), then waits for the tasks. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.idle();
   }
 
   /** Waits for every replacement under way. */
@@ -228,12 +235,22 @@ export class DriftRemedy {
   /** A fresh instance first; once it is healthy, the drifted one is drained and stopped. */
   private async replace(instance: InstanceRecord, r: DriftReport): Promise<void> {
     const timeoutMs = this.deps.replaceTimeoutMs ?? DEFAULT_REPLACE_TIMEOUT_MS;
-    const fresh = await Promise.race([
-      this.deps.reconciler.startReplacement(instance),
-      sleep(timeoutMs, 'timeout' as const),
-    ]);
+    const timer = new AbortController();
+    const cancel = () => timer.abort();
+    this.stopping.signal.addEventListener('abort', cancel, { once: true });
+    let fresh: InstanceRecord | undefined | 'timeout';
+    try {
+      fresh = await Promise.race([
+        this.deps.reconciler.startReplacement(instance),
+        sleep(timeoutMs, 'timeout' as const, { signal: timer.signal }).catch(() => 'timeout' as const),
+      ]);
+    } finally {
+      timer.abort();
+      this.stopping.signal.removeEventListener('abort', cancel);
+    }
     const healthy =
       fresh === undefined || (fresh !== 'timeout' && (await this.waitHealthy(fresh.id, timeoutMs)));
+    if (this.stopping.signal.aborted) return; // cairn up is stopping: the next start checks again.
     if (!healthy) {
       this.deps.reconciler.forgetReplacement(instance.id);
       this.record({
@@ -243,13 +260,16 @@ export class DriftRemedy {
       });
       return;
     }
-    const by = fresh ? `replaced by ${fresh.id}` : 'not replaced: the release wants fewer instances';
+    const by =
+      fresh && fresh !== 'timeout'
+        ? `replaced by ${fresh.id}`
+        : 'not replaced: the release wants fewer instances';
     await this.deps.reconciler.retire(instance.id, `drift: ${summary(r)}; ${by}`);
   }
 
   private async waitHealthy(id: string, timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
+    while (Date.now() < until && !this.stopping.signal.aborted) {
       const state = this.deps.store.getInstance(id)?.state;
       if (state === 'healthy') return true;
       if (state !== 'starting') return false;
