@@ -138,6 +138,14 @@ describe('watchTree', () => {
     expect(c.seen).toEqual([]);
   });
 
+  it('reports a rootfs it cannot watch at all through onError, not by silence', () => {
+    const errors: Error[] = [];
+    watcher = watchTree(join(root, 'missing'), () => {}, { onError: (e) => errors.push(e) });
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^watching .*missing for changes: ENOENT.*; relying on the periodic check$/),
+    ]);
+  });
+
   it('on ENOSPC (inotify watch limit) reports once, drops every watch, and reports no more events', async () => {
     const real = fs.watch;
     let calls = 0;

@@ -133,8 +133,9 @@ class WatchedTree {
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EMFILE') this.fail(error as Error);
-      return false; // ENOENT, ENOTDIR, EACCES: it went away or is not ours to watch.
+      // Below the root, ENOENT, ENOTDIR or EACCES mean it went away or is not ours to watch.
+      if (code === 'ENOSPC' || code === 'EMFILE' || rel === '') this.fail(error as Error);
+      return false;
     }
   }
 
