@@ -38,6 +38,8 @@ export interface DriftLoopDeps extends Omit<DriftRemedyDeps, 'recheck' | 'before
   /** Drift settings by environment (filled with defaults by the spec parser). */
   settings: Record<string, DriftSettings>;
   watch?: WatchTree;
+  /** The check itself; `checkDrift` unless a test gives another. */
+  check?: typeof checkDrift;
 }
 
 export class DriftLoop {
@@ -109,7 +111,8 @@ export class DriftLoop {
     const settings = this.deps.settings[env]!;
     const t0 = performance.now();
     const instances = this.deps.store.listInstances({ env, live: true });
-    const reports = (await checkDrift({ instances, runtime: this.deps.runtime, env })).filter((r) =>
+    const check = this.deps.check ?? checkDrift;
+    const reports = (await check({ instances, runtime: this.deps.runtime, env })).filter((r) =>
       this.stillCurrent(r),
     );
     const status = this.status.get(env)!;
