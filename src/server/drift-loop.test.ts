@@ -55,7 +55,7 @@ describe('DriftLoop in warn mode', () => {
       store,
       audit,
       reconciler: {} as Reconciler,
-      instances: {} as InstanceManager,
+      instances: { isStarting: (id: string) => id === 'ins-3' } as unknown as InstanceManager,
       runtime: { bundlesDir: join(dir, 'bundles'), runtimeDir: join(dir, 'runtime'), logsDir: dir },
       dirs: {
         storeDir: dir,
@@ -106,7 +106,7 @@ describe('DriftLoop in warn mode', () => {
     ]);
   });
 
-  it('drops reports the store made stale during the check: a record stopped meanwhile, a container recorded meanwhile', async () => {
+  it('drops reports the store made stale during the check: a record stopped meanwhile, a container recorded meanwhile or being started', async () => {
     const l = loop();
     next = () => {
       store.transaction((tx) => {
@@ -116,6 +116,7 @@ describe('DriftLoop in warn mode', () => {
       return [
         report('ins-1', { status: 'missing', detail: 'ins-1 should run and is missing' }),
         report('ins-2', { status: 'unknown', detail: 'ins-2 runs, but…' }, false),
+        report('ins-3', { status: 'unknown', detail: 'ins-3 runs, but…' }, false),
         report('by-hand', { status: 'unknown', detail: 'by-hand runs, but…' }, false),
       ];
     };

@@ -137,7 +137,7 @@ export class DriftLoop {
   private stillCurrent(r: DriftReport): boolean {
     const state = this.deps.store.getInstance(r.instance)?.state;
     const live = state !== undefined && state !== 'stopped' && state !== 'failed';
-    if (!r.recorded) return !live;
+    if (!r.recorded) return !live && !this.deps.instances.isStarting(r.instance);
     if (state === 'draining') return r.verdict.status === 'in-sync' || r.verdict.status === 'drifted';
     return live;
   }

@@ -29,6 +29,8 @@ export interface InstanceManagerDeps {
 }
 
 export class InstanceManager {
+  private readonly starting = new Set<string>();
+
   constructor(private readonly deps: InstanceManagerDeps) {}
 
   get driverKind(): string {
@@ -42,11 +44,32 @@ export class InstanceManager {
     reason: string,
     replaces?: string,
   ): Promise<InstanceRecord> {
+    const id = newInstanceId();
+    // Its container exists a moment before its record: drift must not take it for an unknown one.
+    this.starting.add(id);
+    try {
+      return await this.startAs(id, release, env, reason, replaces);
+    } finally {
+      this.starting.delete(id);
+    }
+  }
+
+  /** Whether `id` is an instance this process is starting (container created, record not yet written). */
+  isStarting(id: string): boolean {
+    return this.starting.has(id);
+  }
+
+  private async startAs(
+    id: string,
+    release: ReleaseRecord,
+    env: string,
+    reason: string,
+    replaces?: string,
+  ): Promise<InstanceRecord> {
     const run = release.config.run as RunSpec;
     if (this.deps.offThread) await prepareOffThread({ ...this.deps.offThread, digest: release.imageDigest });
     const bundle = await this.deps.driver.prepare({ digest: release.imageDigest, source: this.deps.images });
     const port = await freeLoopbackPort();
-    const id = newInstanceId();
     const secrets = this.deps.secrets?.(run.secrets ?? []) ?? {};
     const expected = await recordIdentity({ imageDigest: release.imageDigest, bundle, secrets });
     const handle = await this.deps.driver.start({
@@ -168,6 +191,7 @@ export class InstanceManager {
     if (!handle) return 'gone';
     const record = this.deps.store.getInstance(id);
     if (record && record.state !== 'stopped' && record.state !== 'failed') return 'gone';
+    if (this.starting.has(id)) return 'too-young';
     if (Date.now() - Date.parse(handle.startedAt) < minAgeMs) return 'too-young';
     await this.deps.driver.stop(handle, 2000);
     this.deps.store.transaction(() =>
