@@ -7,7 +7,7 @@
 // Environment: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (64).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -127,6 +127,26 @@ async function startBareProxy(backendPort) {
   };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSecondsOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** The nginx worker of a master started with one worker. */
+function workerOf(masterPid) {
+  const children = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/);
+  return Number(children[0]);
+}
+
+/** wrk plus the proxy's CPU time per request: unlike requests/s, barely moved by other load. */
+async function wrkCpu(url, connections, cpuSeconds) {
+  const before = cpuSeconds();
+  const r = await wrk(url, connections);
+  r.cpuUsPerRequest = round(((cpuSeconds() - before) * 1e6) / Math.max(1, r.requests), 1);
+  return r;
+}
+
 const round = (n, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 async function main() {
@@ -174,12 +194,19 @@ async function main() {
       setWeight(100);
       return r;
     };
+    // The gateway and the bare proxy run in this process; nginx's proxying happens in its worker.
+    const ownCpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    };
+    const nginxWorker = workerOf(children[1].pid);
+    const nginxCpu = () => cpuSecondsOf(nginxWorker);
     const rounds = [];
     for (let i = 0; i < ROUNDS; i++) {
       rounds.push({
-        nginx: await wrk(urls.nginx, CONNECTIONS),
-        gateway: await wrk(urls.gateway, CONNECTIONS),
-        bareNodeProxy: await wrk(urls.bareNodeProxy, CONNECTIONS),
+        nginx: await wrkCpu(urls.nginx, CONNECTIONS, nginxCpu),
+        gateway: await wrkCpu(urls.gateway, CONNECTIONS, ownCpu),
+        bareNodeProxy: await wrkCpu(urls.bareNodeProxy, CONNECTIONS, ownCpu),
         gatewayFlipping: await flipping(),
         direct: await wrk(urls.direct, LOW_CONNECTIONS),
         nginxLow: await wrk(urls.nginx, LOW_CONNECTIONS),
@@ -196,6 +223,9 @@ async function main() {
         requestsPerS: median(name, 'requestsPerS'),
         p50Ms: median(name, 'p50Ms'),
         p99Ms: median(name, 'p99Ms'),
+        ...(rounds[0][name].cpuUsPerRequest !== undefined && {
+          cpuUsPerRequest: median(name, 'cpuUsPerRequest'),
+        }),
         lost: rounds.reduce((sum, r) => sum + r[name].lost, 0),
       };
     const ratios = rounds.map((r) => r.gateway.requestsPerS / r.nginx.requestsPerS).sort((a, b) => a - b);
@@ -226,6 +256,8 @@ async function main() {
     console.log(
       `median of ${ROUNDS}: gateway ${Math.round(m.gateway.requestsPerS)} req/s vs nginx ${Math.round(m.nginx.requestsPerS)} req/s ` +
         `(${result.throughputRatio}x at c=${CONNECTIONS}; bare node proxy ${result.bareNodeProxyRatio}x); ` +
+        `CPU per request: gateway ${m.gateway.cpuUsPerRequest} us, nginx ${m.nginx.cpuUsPerRequest} us, ` +
+        `bare node proxy ${m.bareNodeProxy.cpuUsPerRequest} us; ` +
         `p99 at c=${LOW_CONNECTIONS}: gateway ${m.gatewayLow.p99Ms} ms, nginx ${m.nginxLow.p99Ms} ms, direct ${m.direct.p99Ms} ms ` +
         `(+${result.addedP99MsVsDirect} ms vs direct); flipping every ${FLIP_EVERY_MS} ms (${flips} flips): ` +
         `${Math.round(m.gatewayFlipping.requestsPerS)} req/s, p99 ${m.gatewayFlipping.p99Ms} ms, lost ${m.gatewayFlipping.lost}; ` +

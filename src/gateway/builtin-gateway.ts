@@ -85,7 +85,7 @@ class BuiltinGateway implements Gateway, ConnectionHost {
     if (head.upgrade) {
       this.connections.delete(conn);
       handleUpgrade(this.ctx, conn, head).catch(() => conn.socket.destroy());
-    } else void handleRequest(this.ctx, conn, head).then(() => this.checkIdle());
+    } else handleRequest(this.ctx, conn, head);
   }
 
   refused(status: number): void {

@@ -226,26 +226,18 @@ class Exchange implements BackendUser, ClientListener {
   }
 }
 
-/** The exchange in progress on a client connection, for the gateway's idle sweep. */
-export interface RunningExchange {
-  idleFor(now: number): number;
-  abort(): void;
-}
-
-/** Forwards one request on `backend` and streams the answer to `conn`. Never rejects. */
-export function runExchange(
+/** Forwards one request on `backend` and streams the answer to `conn`; `settle` is called once. */
+export function startExchange(
   conn: ClientConnection,
   backend: BackendConnection,
   pool: BackendPool,
   req: ExchangeRequest,
-  track?: (running: RunningExchange | undefined) => void,
-): Promise<ExchangeResult> {
-  return new Promise((resolve) => {
-    const ex = new Exchange(conn, backend, pool, req, (r) => {
-      track?.(undefined);
-      resolve(r);
-    });
-    track?.(ex);
-    ex.start();
+  settle: (result: ExchangeResult) => void,
+): void {
+  const ex = new Exchange(conn, backend, pool, req, (r) => {
+    conn.running = undefined;
+    settle(r);
   });
+  conn.running = ex;
+  ex.start();
 }
