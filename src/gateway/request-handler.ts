@@ -106,15 +106,24 @@ class ProxiedRequest {
   private route(): void {
     const { ctx, head, trace } = this;
     const match = ctx.table.match(head.host, head.target);
-    if (!match) return this.answer(404, `no route for host ${head.host ?? '(none)'}`);
+    if (!match) {
+      this.answer(404, `no route for host ${head.host ?? '(none)'}`);
+      return;
+    }
     trace.route = String(match.index);
     trace.service = match.route.service;
     this.timeoutMs = match.route.timeoutMs;
     if (this.conn.body) this.conn.body.maxBytes = match.route.maxBodyBytes;
     const policies = ctx.policies[match.index];
     const refusal = checkLimits(ctx, head, this.conn.clientIp, match.route.maxBodyBytes, policies);
-    if (refusal) return this.answer(refusal.status, refusal.message, refusal.headers);
-    if (!policies?.verifier) return this.select();
+    if (refusal) {
+      this.answer(refusal.status, refusal.message, refusal.headers);
+      return;
+    }
+    if (!policies?.verifier) {
+      this.select();
+      return;
+    }
     policies.verifier.verify(headerOf(head, 'authorization')).then(
       (verdict) =>
         this.guard(() => {
@@ -133,10 +142,14 @@ class ProxiedRequest {
   private select(): void {
     const { ctx, head, trace } = this;
     const routing = ctx.routing.get(trace.service);
-    if (!routing) return this.answer(503, `service ${trace.service} has no release taking traffic`);
+    if (!routing) {
+      this.answer(503, `service ${trace.service} has no release taking traffic`);
+      return;
+    }
     if (this.conn.state === ConnState.Closed) {
       trace.status = 499; // the client left while its request was being checked
-      return this.finish();
+      this.finish();
+      return;
     }
     this.routing = routing;
     this.selector = {
@@ -145,7 +158,10 @@ class ProxiedRequest {
       newKey: randomUUID,
     };
     const first = selectEndpoint(routing, this.selector, ctx.registry, ctx.now());
-    if (!first.ok) return this.answer(503, first.reason);
+    if (!first.ok) {
+      this.answer(503, first.reason);
+      return;
+    }
     this.backendHead = backendRequestHead(head, {
       clientIp: this.conn.clientIp,
       proto: 'http',
@@ -192,7 +208,10 @@ class ProxiedRequest {
     if (error && isConnectFailure(error)) ctx.registry.markDown(s.endpoint, ctx.now());
     if (error && first && !result.answered && !this.conn.body && retryable(this.head.method, result)) {
       const second = selectEndpoint(this.routing!, this.selector!, ctx.registry, ctx.now(), s.endpoint);
-      if (second.ok) return this.send(second, false);
+      if (second.ok) {
+        this.send(second, false);
+        return;
+      }
     }
     if (error) failResponse(this.conn, this.trace, result);
     else this.trace.status = result.status;
