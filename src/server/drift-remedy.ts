@@ -70,7 +70,7 @@ export class DriftRemedy {
       const { service, env } = e.subject;
       if (e.action !== 'drift.replace' || !service || !env) continue;
       // One pass replaces every instance on an altered bundle: it counts once.
-      passes.set(`${service}/${env}/${String(e.detail?.pass)}`, { service, env, atMs: Date.parse(e.time) });
+      passes.set(`${service}/${env}/${String(e.detail?.round)}`, { service, env, atMs: Date.parse(e.time) });
     }
     this.past = [...passes.values()];
   }
@@ -227,7 +227,7 @@ export class DriftRemedy {
       action: 'drift.replace',
       subject: subjectOf(r),
       reason: summary(r),
-      detail: { forensics: evidence, rebuildBundle: a.rebuildBundle, pass: nowMs },
+      detail: { forensics: evidence, rebuildBundle: a.rebuildBundle, round: nowMs },
     });
     await this.replace(instance, r);
   }
