@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 /** Idle connections older than this are closed (Node.js servers close theirs after 5 s). */
 export const BACKEND_IDLE_MS = 4_000;
 const MAX_IDLE_PER_ADDRESS = 256;
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** Whoever uses a connection for one exchange. */
 export interface BackendUser {
@@ -26,15 +27,17 @@ export class BackendConnection {
   idleSince = 0;
   private error: (Error & { code?: string }) | undefined;
 
+  /** Bytes read from the backend (a copy: the read buffer is shared). */
+  received(d: Buffer): void {
+    if (this.user) this.user.onBackendData(d);
+    else this.socket.destroy(); // bytes nobody asked for: the connection is out of step
+  }
+
   constructor(
     readonly address: string,
     readonly socket: Socket,
     private readonly pool: BackendPool,
   ) {
-    socket.on('data', (d: Buffer) => {
-      if (this.user) this.user.onBackendData(d);
-      else socket.destroy(); // bytes nobody asked for: the connection is out of step
-    });
     socket.on('drain', () => this.user?.onBackendDrain());
     socket.on('error', (err: Error) => {
       this.error = err;
@@ -74,7 +77,19 @@ export class BackendPool {
       done(null, conn);
       return;
     }
-    const socket = connect(splitAddress(address));
+    const holder: { conn?: BackendConnection } = {};
+    // Reading into one shared buffer skips the stream machinery of 'data' events; each read is
+    // copied out at once, so the buffer is free again before the next read.
+    const socket = connect({
+      ...splitAddress(address),
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array) => {
+          holder.conn?.received(Buffer.from(buf.subarray(0, n)));
+          return true;
+        },
+      },
+    });
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy(
@@ -89,7 +104,8 @@ export class BackendPool {
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.off('error', fail);
-      done(null, new BackendConnection(address, socket, this));
+      holder.conn = new BackendConnection(address, socket, this);
+      done(null, holder.conn);
     });
   }
 
