@@ -17,7 +17,9 @@ export const command: Command = {
   usage: 'cairn drift [--env ENV] [-f FILE] [--output json]\n       cairn drift --clear INSTANCE [-f FILE]',
   description: `Re-hashes each running instance's bundle against its file manifest (content, mode,
 added and removed files), checks the bundle against the identity recorded when the instance
-started, and (with runc) lists processes the image's entrypoint did not start, e.g. a \`runc exec\`.
+started, and with runc compares the runtime config field by field, the mounted secrets (keyed
+hashes; no value is ever printed) and the init process's executable, and lists processes the
+image's entrypoint did not start, e.g. a \`runc exec\`.
 Reads the state store directly, so it works whether or not \`cairn up\` is running. Every finding
 is recorded in the audit log as drift.detected.
 
