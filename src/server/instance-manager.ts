@@ -122,6 +122,8 @@ export class InstanceManager {
           driver: this.deps.driver.kind,
           endpoint: handle.endpoint,
           filesDigest: bundle.filesDigest,
+          ...(typeof identity.bundleRoot === 'string' ? { bundleRoot: identity.bundleRoot } : {}),
+          ...(runtimeConfigDigest(identity) ? { runtimeConfig: runtimeConfigDigest(identity) } : {}),
           ...(replaces ? { replaces } : {}),
         },
       });
@@ -220,4 +222,10 @@ export class InstanceManager {
     }
     return stopped;
   }
+}
+
+/** The digest of the runtime config an identity recorded, if any (never the per-field hashes). */
+function runtimeConfigDigest(identity: Record<string, unknown>): string | undefined {
+  const config = identity.runtimeConfig as { digest?: unknown } | undefined;
+  return typeof config?.digest === 'string' ? config.digest : undefined;
 }
