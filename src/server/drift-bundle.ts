@@ -1,13 +1,14 @@
 /**
  * Rebuilding a shared bundle that was altered: the altered folder is moved aside (instances still
- * running on it keep their root, since a rename keeps every inode) and the image is unpacked again
- * from its verified blobs. Moved-aside folders are removed once no instance started before the
+ * running on it keep their root, since a rename keeps every inode) and a verified spare is renamed
+ * into its place, or, without one, the image is unpacked again from its verified blobs. Moved-aside folders are removed once no instance started before the
  * rebuild is live any more.
  */
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex } from '../lib/index.js';
 import type { StateReader } from '../state/index.js';
+import type { BundleSpares } from './drift-spares.js';
 import { prepareOffThread } from './prepare-worker.js';
 
 /** Moved-aside bundles are named `.drifted-<hex of the image digest>-<time>`. */
@@ -27,13 +28,29 @@ export interface RetiredBundle {
   atIso: string;
 }
 
-/** Moves the altered bundle of `imageDigest` aside and unpacks it again from verified blobs. */
-export async function rebuildBundle(dirs: BundleDirs, imageDigest: string, at: Date): Promise<RetiredBundle> {
+/** Where the clean bundle came from: a verified spare renamed into place, or a fresh unpack. */
+export type RebuiltFrom = 'spare' | 'verified blobs';
+
+/**
+ * Moves the altered bundle of `imageDigest` aside and puts a clean one in its place: the ready
+ * spare when there is one (one rename), otherwise the image unpacked again from verified blobs.
+ */
+export async function rebuildBundle(
+  dirs: BundleDirs,
+  imageDigest: string,
+  at: Date,
+  spares?: Pick<BundleSpares, 'moveInto'>,
+): Promise<RetiredBundle & { from: RebuiltFrom }> {
   const hex = digestHex(imageDigest);
+  const live = join(dirs.bundlesDir, hex);
   const retired = join(dirs.bundlesDir, `${RETIRED_PREFIX}${hex}-${at.getTime()}`);
-  await rename(join(dirs.bundlesDir, hex), retired);
-  await prepareOffThread({ storeDir: dirs.storeDir, bundlesDir: dirs.bundlesDir, digest: imageDigest });
-  return { dir: retired, imageDigest, atIso: at.toISOString() };
+  await rename(live, retired);
+  let from: RebuiltFrom = 'spare';
+  if (!(await spares?.moveInto(imageDigest, live))) {
+    from = 'verified blobs';
+    await prepareOffThread({ storeDir: dirs.storeDir, bundlesDir: dirs.bundlesDir, digest: imageDigest });
+  }
+  return { dir: retired, imageDigest, atIso: at.toISOString(), from };
 }
 
 /** Removes moved-aside bundles no live instance can still run on; returns the ones kept. */

@@ -8,7 +8,9 @@ import { checkDrift, type DriftReport, detectionEvent } from '../drift/index.js'
 import type { RuntimeConfig } from '../runtime/index.js';
 import type { DriftSettings } from '../spec/index.js';
 import { findRetired } from './drift-bundle.js';
+import { confirmFastPath } from './drift-fast.js';
 import { DriftRemedy, type DriftRemedyDeps } from './drift-remedy.js';
+import { BundleSpares } from './drift-spares.js';
 import { BundleWatches, type WatchTree } from './drift-watch.js';
 import { CONTROL_PLANE_ACTOR } from './instance-manager.js';
 
@@ -33,7 +35,7 @@ export interface DriftEnvStatus {
   };
 }
 
-export interface DriftLoopDeps extends Omit<DriftRemedyDeps, 'recheck' | 'beforeRebuild'> {
+export interface DriftLoopDeps extends Omit<DriftRemedyDeps, 'recheck' | 'beforeRebuild' | 'spares'> {
   runtime: RuntimeConfig;
   /** Drift settings by environment (filled with defaults by the spec parser). */
   settings: Record<string, DriftSettings>;
@@ -51,18 +53,28 @@ export class DriftLoop {
   private readonly remedy: DriftRemedy;
   private readonly watches: BundleWatches;
   private readonly watchErrors = new Set<string>();
+  private readonly spares: BundleSpares;
+  /** Paths named by fast-path events and not confirmed yet, by image digest. */
+  private readonly fastPaths = new Map<string, Set<string>>();
   private running: Promise<void> | undefined;
   private stopped = false;
 
   constructor(private readonly deps: DriftLoopDeps) {
+    this.spares = new BundleSpares({
+      storeDir: deps.dirs.storeDir,
+      bundlesDir: deps.dirs.bundlesDir,
+      ...(deps.watch ? { watch: deps.watch } : {}),
+      ...(deps.log ? { log: deps.log } : {}),
+    });
     this.remedy = new DriftRemedy({
       ...deps,
+      spares: this.spares,
       recheck: (env, delayMs) => this.later(delayMs, () => this.request(env, 'recheck')),
       beforeRebuild: (digest) => this.watches.forget(digest),
     });
     this.watches = new BundleWatches({
       bundlesDir: deps.dirs.bundlesDir,
-      onChange: (digest) => this.onBundleChange(digest),
+      onChange: (digest, path) => this.onBundleChange(digest, path),
       onError: (digest, error) => this.onWatchError(digest, error),
       ...(deps.watch ? { watch: deps.watch } : {}),
     });
@@ -86,6 +98,10 @@ export class DriftLoop {
   request(env: string, trigger: CheckTrigger): void {
     if (this.stopped || !this.deps.settings[env]) return;
     if (!this.pending.has(env)) this.pending.set(env, trigger);
+    this.kick();
+  }
+
+  private kick(): void {
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
     });
@@ -104,6 +120,7 @@ export class DriftLoop {
     this.watches.close();
     await this.running;
     await this.remedy.stop();
+    await this.spares.close();
   }
 
   /** Checks one environment now and acts on what it finds. */
@@ -143,7 +160,13 @@ export class DriftLoop {
   }
 
   private async drain(): Promise<void> {
-    while (this.pending.size > 0 && !this.stopped) {
+    while ((this.pending.size > 0 || this.fastPaths.size > 0) && !this.stopped) {
+      const fast = this.fastPaths.entries().next().value as [string, Set<string>] | undefined;
+      if (fast) {
+        this.fastPaths.delete(fast[0]);
+        await this.confirmFast(fast[0], [...fast[1]]);
+        continue;
+      }
       const [env, trigger] = this.pending.entries().next().value as [string, CheckTrigger];
       this.pending.delete(env);
       try {
@@ -175,20 +198,53 @@ export class DriftLoop {
       .map(([env]) => env);
   }
 
-  private syncWatches(): void {
+  /** The image digests live instances of `envs` run on. */
+  private liveDigests(envs: string[]): Set<string> {
     const digests = new Set<string>();
-    for (const env of this.fastPathEnvs()) {
+    for (const env of envs) {
       for (const i of this.deps.store.listInstances({ env, live: true })) {
         if (typeof i.identity.imageDigest === 'string') digests.add(i.identity.imageDigest);
       }
     }
-    this.watches.sync(digests);
+    return digests;
   }
 
-  private onBundleChange(digest: string): void {
+  private syncWatches(): void {
+    this.watches.sync(this.liveDigests(this.fastPathEnvs()));
+    const enforced = Object.entries(this.deps.settings).filter(([, s]) => s.mode === 'enforce');
+    this.spares.sync(this.liveDigests(enforced.map(([env]) => env)));
+  }
+
+  private onBundleChange(digest: string, path: string): void {
+    if (this.stopped) return;
+    const paths = this.fastPaths.get(digest) ?? new Set<string>();
+    paths.add(path);
+    this.fastPaths.set(digest, paths);
+    this.kick();
+  }
+
+  /**
+   * Hashes only the paths the events named and acts at once on a confirmed difference; the full
+   * check follows once the replacements are done (or at once when nothing was confirmed).
+   */
+  private async confirmFast(digest: string, paths: string[]): Promise<void> {
     for (const env of this.fastPathEnvs()) {
-      const live = this.deps.store.listInstances({ env, live: true });
-      if (live.some((i) => i.identity.imageDigest === digest)) this.request(env, 'fast-path');
+      const live = this.deps.store
+        .listInstances({ env, live: true })
+        .filter((i) => i.identity.imageDigest === digest);
+      if (live.length === 0) continue;
+      const bundlesDir = this.deps.dirs.bundlesDir;
+      const reports = await confirmFastPath({ bundlesDir, imageDigest: digest, paths, instances: live })
+        .then((all) => all.filter((r) => this.stillCurrent(r)))
+        .catch(() => []);
+      if (reports.length === 0 || this.stopped) {
+        this.request(env, 'fast-path');
+        continue;
+      }
+      const settings = this.deps.settings[env]!;
+      this.recordFindings(reports);
+      await this.remedy.act(env, settings.mode, reports, settings.intervalMs);
+      void this.remedy.idle().then(() => this.request(env, 'fast-path'));
     }
   }
 

@@ -20,6 +20,7 @@ import {
 import { digestHex } from '../lib/index.js';
 import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
 import { type BundleDirs, type RetiredBundle, rebuildBundle, sweepRetired } from './drift-bundle.js';
+import type { BundleSpares } from './drift-spares.js';
 import { CONTROL_PLANE_ACTOR, type InstanceManager } from './instance-manager.js';
 import type { Reconciler } from './reconciler.js';
 
@@ -46,6 +47,8 @@ export interface DriftRemedyDeps {
   recheck: (env: string, delayMs: number) => void;
   /** Called before a bundle is moved aside, so its watch is dropped. */
   beforeRebuild?: (imageDigest: string) => void;
+  /** Verified spare bundles: an altered bundle is swapped for its spare instead of unpacked again. */
+  spares?: Pick<BundleSpares, 'moveInto'>;
   log?: (line: Record<string, unknown>) => void;
   replaceTimeoutMs?: number;
 }
@@ -150,12 +153,13 @@ export class DriftRemedy {
     for (const digest of digests) {
       this.deps.beforeRebuild?.(digest);
       try {
-        this.retired.push(await rebuildBundle(this.deps.dirs, digest, new Date()));
+        const rebuilt = await rebuildBundle(this.deps.dirs, digest, new Date(), this.deps.spares);
+        this.retired.push(rebuilt);
         this.record({
           action: 'drift.rebuild_bundle',
           subject: { image: digest },
           reason: 'the shared bundle was altered',
-          detail: { from: 'verified blobs' },
+          detail: { from: rebuilt.from },
         });
       } catch (error) {
         const message = (error as Error).message;
