@@ -42,6 +42,14 @@ function error(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });
 }
 
+/** One buffer holding a latin1 head followed by body bytes. */
+function withHead(head: string, body: Buffer): Buffer {
+  const bytes = Buffer.allocUnsafe(head.length + body.length);
+  bytes.write(head, 0, 'latin1');
+  body.copy(bytes, head.length);
+  return bytes;
+}
+
 class Exchange implements BackendUser, ClientListener {
   private phase = Phase.Head;
   private answered = false;
@@ -50,6 +58,8 @@ class Exchange implements BackendUser, ClientListener {
   private remaining = 0;
   private scanner: ChunkedScanner | undefined;
   private pending: Buffer | null = null;
+  /** The client's response head, waiting to leave together with the first body bytes. */
+  private pendingHead: string | undefined;
   private reusable = true;
   private timer: NodeJS.Timeout | undefined;
   /** The last time the backend sent anything (the gateway's sweep enforces the body idle timeout). */
@@ -140,12 +150,12 @@ class Exchange implements BackendUser, ClientListener {
       this.conn.write(head);
       return;
     }
-    // Head and the first body bytes leave in one write (one syscall for a small answer).
-    const socket = this.conn.socket;
-    socket.cork();
-    this.conn.write(head);
+    // Head and the first body bytes leave in one buffer (one write call for a small answer).
+    this.pendingHead = head;
     this.readBody(rest);
-    socket.uncork();
+    if (this.pendingHead !== undefined && (this.phase as Phase) !== Phase.Finished)
+      this.conn.write(this.pendingHead);
+    this.pendingHead = undefined;
   }
 
   private readBody(d: Buffer): void {
@@ -172,7 +182,11 @@ class Exchange implements BackendUser, ClientListener {
       }
       out = this.framing === 'dechunk' ? Buffer.concat(parts) : end >= 0 ? d.subarray(0, end) : d;
     }
-    if (out.length > 0 && !this.conn.write(out)) this.backend.socket.pause();
+    if (out.length > 0) {
+      const bytes = this.pendingHead === undefined ? out : withHead(this.pendingHead, out);
+      this.pendingHead = undefined;
+      if (!this.conn.write(bytes)) this.backend.socket.pause();
+    }
     if (ended) this.complete();
   }
 
