@@ -75,7 +75,11 @@ export async function confirmFastPath(input: FastConfirmInput): Promise<DriftRep
       release: record.releaseId,
       driver: record.driver,
       recorded: true,
-      verdict: { status: 'drifted', reasons, notChecked: ['everything but the paths the events named'] },
+      verdict: {
+        status: 'drifted',
+        reasons,
+        notChecked: ['files the events did not name, processes, runtime config, secrets'],
+      },
     });
   }
   return reports;

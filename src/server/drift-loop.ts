@@ -141,7 +141,7 @@ export class DriftLoop {
       instances: reports.length,
       notInSync: reports.filter((r) => r.verdict.status !== 'in-sync').length,
     };
-    this.recordFindings(reports);
+    this.recordFindings(reports, 'full');
     if (!this.stopped) await this.remedy.act(env, settings.mode, reports, settings.intervalMs);
     return reports;
   }
@@ -177,8 +177,11 @@ export class DriftLoop {
     }
   }
 
-  /** Records each finding once: again only when it changes, or after the instance was in sync. */
-  private recordFindings(reports: DriftReport[]): void {
+  /**
+   * Records each finding once: again only when it changes, or after the instance was in sync.
+   * `check` says how it was found: `full` or `fast-path` (only the paths the events named).
+   */
+  private recordFindings(reports: DriftReport[], check: 'full' | 'fast-path'): void {
     for (const r of reports) {
       if (r.verdict.status === 'in-sync') {
         this.recorded.delete(r.instance);
@@ -187,7 +190,8 @@ export class DriftLoop {
       const fingerprint = JSON.stringify(r.verdict);
       if (this.recorded.get(r.instance) === fingerprint) continue;
       this.recorded.set(r.instance, fingerprint);
-      const event = { actor: CONTROL_PLANE_ACTOR, ...detectionEvent(r) };
+      const found = detectionEvent(r);
+      const event = { actor: CONTROL_PLANE_ACTOR, ...found, detail: { ...found.detail, check } };
       this.deps.store.transaction(() => this.deps.audit.record(event));
     }
   }
@@ -242,7 +246,7 @@ export class DriftLoop {
         continue;
       }
       const settings = this.deps.settings[env]!;
-      this.recordFindings(reports);
+      this.recordFindings(reports, 'fast-path');
       await this.remedy.act(env, settings.mode, reports, settings.intervalMs);
       void this.remedy.idle().then(() => this.request(env, 'fast-path'));
     }

@@ -1,5 +1,5 @@
 /** Shared steps of the drift runbooks: a hello workspace under `cairn up` with real runc, and what a user reads back. */
-import { appendFileSync, chmodSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
@@ -87,6 +87,23 @@ export function serverJs(ws: HelloWorkspace): string {
   const bundles = join(ws.dir, '.cairn', 'bundles');
   const [hex] = readdirSync(bundles).filter((n) => /^[0-9a-f]{64}$/.test(n));
   return join(bundles, hex!, 'rootfs', 'app', 'server.js');
+}
+
+/**
+ * Waits until the spare bundle of the one image is unpacked (`.cairn/bundles/.spare/<hex>`), then
+ * a moment more for its watch to be set up.
+ */
+export async function spareReady(ws: HelloWorkspace, timeoutMs: number): Promise<boolean> {
+  const spares = join(ws.dir, '.cairn', 'bundles', '.spare');
+  const found = await waitFor(
+    async () =>
+      existsSync(spares) &&
+      readdirSync(spares).some((n) => /^[0-9a-f]{64}$/.test(n) && existsSync(join(spares, n, 'bundle.json'))),
+    timeoutMs,
+    200,
+  );
+  await sleep(1000);
+  return found === true;
 }
 
 /** Appends one byte to a read-only bundle file, as an intruder with root would. */

@@ -1,7 +1,7 @@
 /**
  * Runbook: `cairn up` in enforce mode replaces what drifts. examples/hello runs two instances with
  * real runc. A byte appended to the shared bundle is caught by the fast path and both instances
- * are replaced from a bundle rebuilt from verified blobs, within 5 s; with the fast path off, by
+ * are replaced within 5 s, on the verified spare bundle swapped into place; with the fast path off, by
  * the periodic check within one interval. A process entered with `runc exec` gets its instance
  * replaced. The fourth drift of the same service within ten minutes is quarantined instead: out of
  * traffic, kept running, an alert in `cairn status` until it is cleared.
@@ -22,6 +22,7 @@ import {
   runcUsable,
   SKIP_REASON,
   serverJs,
+  spareReady,
   status,
   waitFor,
 } from './drift-helpers.js';
@@ -33,6 +34,8 @@ const INTERVAL_MS = 3000;
 const FAST_PATH_MS = 5000;
 /** Rebuilding the ~100 MB hello bundle from its blobs takes 3–15 s on a loaded 2-core machine. */
 const REPLACE_MS = 60_000;
+/** Unpacking the spare bundle in the background, after the deployment. */
+const SPARE_MS = 90_000;
 
 if (!runcUsable) console.warn(SKIP_REASON);
 
@@ -70,10 +73,11 @@ describe.runIf(runcUsable)('drift in cairn up, enforce mode, real runc', () => {
   }, SETUP_MS);
 
   it(
-    'Given two healthy instances, when a byte is appended to a file of their shared bundle, then the fast path detects it within 5 s and both are replaced from a rebuilt bundle, with evidence kept',
+    'Given two healthy instances and a ready spare bundle, when a byte is appended to a file of their shared bundle, then the fast path detects it and both are replaced within 5 s on the spare, with evidence kept',
     async () => {
       const before = await healthyIds();
       expect(before).toHaveLength(2);
+      expect(await spareReady(ws, SPARE_MS), 'a spare bundle is prepared beside the live one').toBe(true);
       const file = serverJs(ws);
       const original = readFileSync(file);
       const t0 = Date.now();
@@ -86,13 +90,22 @@ describe.runIf(runcUsable)('drift in cairn up, enforce mode, real runc', () => {
       );
       const detectedMs = Date.parse(detected[0]!.time) - t0;
       const rebuilt = (await audit(ws, 'drift.rebuild_bundle'))[0]!;
+      // The old instances are stopped (recorded once stopped) only after their fresh ones are healthy.
+      const stoppedAt = (await audit(ws, 'instance.stop'))
+        .filter((e) => before.includes(e.subject.instance!))
+        .map((e) => Date.parse(e.time));
+      const stoppedMs = Math.max(...stoppedAt) - t0;
       console.log(
-        `fast path: detected after ${detectedMs} ms; bundle rebuilt after ${Date.parse(rebuilt.time) - t0} ms; both instances replaced and healthy after ≤ ${replacedMs} ms`,
+        `fast path: detected after ${detectedMs} ms; clean bundle in place (from ${rebuilt.detail?.from}) after ${Date.parse(rebuilt.time) - t0} ms; both old instances stopped, fresh ones healthy, after ${stoppedMs} ms (seen by polling status after ${replacedMs} ms)`,
       );
       expect(detectedMs).toBeLessThan(FAST_PATH_MS);
+      expect(rebuilt.detail?.from).toBe('spare');
+      expect(stoppedAt).toHaveLength(2);
+      expect(stoppedMs).toBeLessThan(FAST_PATH_MS);
       expect(readFileSync(serverJs(ws))).toEqual(original);
       expect(detected.map((e) => e.actor)).toEqual(['cairn-up', 'cairn-up']);
       expect(JSON.stringify(detected[0]!.detail)).toContain('/app/server.js');
+      expect(detected.map((e) => e.detail?.check)).toEqual(['fast-path', 'fast-path']);
       expect(rebuilt.actor).toBe('cairn-up');
       const replaces = (await audit(ws, 'instance.replace')).map((e) => e.detail?.replaces).sort();
       expect(replaces).toEqual(before);
@@ -110,6 +123,7 @@ describe.runIf(runcUsable)('drift in cairn up, enforce mode, real runc', () => {
       expect((await ws.runAsync(['drift', '--env', 'dev'])).code).toBe(0);
       const bundles = readdirSync(join(ws.dir, '.cairn', 'bundles'));
       expect(bundles.filter((n) => n.startsWith('.drifted-'))).toEqual([]);
+      expect(await spareReady(ws, SPARE_MS), 'a new spare is prepared after the swap').toBe(true);
     },
     STEP_MS,
   );
