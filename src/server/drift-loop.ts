@@ -4,7 +4,14 @@
  * instances run on checks their environments at once. One check runs at a time; each records
  * what it found (once per new finding) and hands the reports to the remedy.
  */
-import { checkDrift, type DriftReport, detectionEvent } from '../drift/index.js';
+import {
+  checkDrift,
+  createHashPool,
+  type DriftReport,
+  detectionEvent,
+  type HashPool,
+  observePaths,
+} from '../drift/index.js';
 import type { RuntimeConfig } from '../runtime/index.js';
 import type { DriftSettings } from '../spec/index.js';
 import { findRetired } from './drift-bundle.js';
@@ -16,6 +23,8 @@ import { CONTROL_PLANE_ACTOR } from './instance-manager.js';
 
 /** How often the set of watched bundles follows the live instances. */
 const WATCH_SYNC_MS = 500;
+/** The fast path's own hash worker stays started (~24 days): starting one takes 100s of ms under load. */
+const FAST_POOL_IDLE_MS = 2 ** 31 - 1;
 
 export type CheckTrigger = 'start' | 'interval' | 'fast-path' | 'recheck';
 
@@ -56,6 +65,7 @@ export class DriftLoop {
   private readonly spares: BundleSpares;
   /** Paths named by fast-path events and not confirmed yet, by image digest. */
   private readonly fastPaths = new Map<string, Set<string>>();
+  private readonly fastPool: HashPool = createHashPool({ threads: 1, idleCloseMs: FAST_POOL_IDLE_MS });
   private running: Promise<void> | undefined;
   private stopped = false;
 
@@ -83,7 +93,7 @@ export class DriftLoop {
     }
   }
 
-  /** Starts the periodic checks and the watches, and checks every environment once now. */
+  /** Starts the periodic checks, the watches and the fast path's worker; checks every environment now. */
   async start(): Promise<void> {
     this.remedy.seed(await findRetired(this.deps.dirs.bundlesDir));
     for (const [env, s] of Object.entries(this.deps.settings)) {
@@ -92,6 +102,8 @@ export class DriftLoop {
     }
     this.timers.add(setInterval(() => this.syncWatches(), WATCH_SYNC_MS));
     this.syncWatches();
+    if (this.fastPathEnvs().length > 0)
+      void this.fastPool.stat(this.deps.dirs.bundlesDir, []).catch(() => {});
   }
 
   /** Asks for a check of `env`; requests made while one is queued coalesce. */
@@ -121,6 +133,7 @@ export class DriftLoop {
     await this.running;
     await this.remedy.stop();
     await this.spares.close();
+    await this.fastPool.close();
   }
 
   /** Checks one environment now and acts on what it finds. */
@@ -228,8 +241,9 @@ export class DriftLoop {
   }
 
   /**
-   * Hashes only the paths the events named and acts at once on a confirmed difference; the full
-   * check follows once the replacements are done (or at once when nothing was confirmed).
+   * In enforce mode, hashes only the paths the events named and acts at once on a confirmed
+   * difference; the full check follows once the replacements are done (at once when nothing was
+   * confirmed, and in warn mode, where only the full check's complete finding is recorded).
    */
   private async confirmFast(digest: string, paths: string[]): Promise<void> {
     for (const env of this.fastPathEnvs()) {
@@ -237,8 +251,19 @@ export class DriftLoop {
         .listInstances({ env, live: true })
         .filter((i) => i.identity.imageDigest === digest);
       if (live.length === 0) continue;
+      if (this.deps.settings[env]!.mode !== 'enforce') {
+        this.request(env, 'fast-path'); // Nothing to act on: the full check reports it, once.
+        continue;
+      }
       const bundlesDir = this.deps.dirs.bundlesDir;
-      const reports = await confirmFastPath({ bundlesDir, imageDigest: digest, paths, instances: live })
+      const observe = (rootfs: string, named: string[]) => observePaths(rootfs, named, this.fastPool);
+      const reports = await confirmFastPath({
+        bundlesDir,
+        imageDigest: digest,
+        paths,
+        instances: live,
+        observe,
+      })
         .then((all) => all.filter((r) => this.stillCurrent(r)))
         .catch(() => []);
       if (reports.length === 0 || this.stopped) {
