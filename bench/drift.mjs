@@ -26,7 +26,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createHashPool, listRootfs, observePaths, watchTree } from '../dist/drift/index.js';
@@ -185,7 +185,10 @@ async function detection(rootfs, files, digests, pool) {
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-drift-bench-'));
-  const pools = { workers: createHashPool(), oneWorker: createHashPool({ threads: 1 }) };
+  const pools = {
+    workers: createHashPool({ threads: availableParallelism() }),
+    oneWorker: createHashPool({ threads: 1 }),
+  };
   try {
     const rootfs = join(dir, 'rootfs');
     mkdirSync(rootfs);

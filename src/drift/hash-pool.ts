@@ -17,7 +17,7 @@ export const DEFAULT_IDLE_CLOSE_MS = 10_000;
 const MAX_THREADS = 8;
 
 export interface HashPoolOptions {
-  /** Worker threads (default: the available cores, at most 8). */
+  /** Worker threads (default: one core fewer than available, so the event loop keeps one; at most 8). */
   threads?: number;
   idleCloseMs?: number;
   /** The compiled worker entry; default `hash-worker.js` next to this module. */
@@ -50,7 +50,7 @@ interface Slot {
 
 /** A pool of its own (tests, benchmarks); the control plane shares `sharedHashPool()`. */
 export function createHashPool(options: HashPoolOptions = {}): HashPool {
-  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), MAX_THREADS));
+  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism() - 1, MAX_THREADS));
   const url = options.workerUrl ?? defaultWorkerUrl();
   if (!url) return inThreadPool(threads);
   return new WorkerPool(url, threads, options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS);
