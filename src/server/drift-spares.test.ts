@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestHex } from '../lib/index.js';
 import { prepareBundle } from '../runtime/index.js';
 import { type MemoryImage, memoryImage } from '../runtime/testing/memory-image.js';
-import { BundleSpares, SPARES_DIR } from './drift-spares.js';
+import { BundleSpares, matchesManifest, SPARES_DIR } from './drift-spares.js';
 
 const LAYER = [
   { name: 'app/', type: 'directory' as const, mode: 0o755 },
@@ -84,6 +84,30 @@ describe('BundleSpares: a verified, watched copy of each live bundle', () => {
     spares.sync(new Set([image.digest]));
     expect(await until(() => spares.ready(image.digest))).toBe(true);
     expect(readFileSync(file, 'utf8')).toBe('console.log(1)\n');
+  });
+
+  it('never offers a spare changed before its watch was set up: hashed whole against its manifest first', async () => {
+    await spares.close();
+    let tampered = false;
+    spares = new BundleSpares({
+      storeDir: join(dir, 'store'),
+      bundlesDir: dir,
+      prepare: async (job) => {
+        prepared++;
+        const bundle = await prepareBundle(image, job.digest, job.bundlesDir);
+        if (prepared > 1) return;
+        chmodSync(join(bundle.rootfs, 'app/server.js'), 0o644);
+        appendFileSync(join(bundle.rootfs, 'app/server.js'), 'x');
+        tampered = true;
+      },
+    });
+    spares.sync(new Set([image.digest]));
+    expect(await until(() => tampered)).toBe(true);
+    expect(await until(() => !existsSync(spareDir()))).toBe(true);
+    expect(spares.ready(image.digest)).toBe(false);
+    spares.sync(new Set([image.digest]));
+    expect(await until(() => spares.ready(image.digest))).toBe(true);
+    expect(await matchesManifest(spareDir())).toBe(true);
   });
 
   it('removes the spare of an image nothing runs on any more, and spares left by an earlier run', async () => {

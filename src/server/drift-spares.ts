@@ -1,13 +1,14 @@
 /**
  * Spare bundles: a pristine copy of each live bundle, unpacked from verified blobs off the main
- * thread into `.cairn/bundles/.spare/<hex>` and watched, so an altered live bundle is replaced by
+ * thread into `.cairn/bundles/.spare/<hex>`, watched and then hashed whole, so an altered live bundle is replaced by
  * one rename instead of a 5–10 s unpack. Any event on a spare discards it (it is unpacked again);
  * spares left by an earlier run are not trusted and removed on start. Doubles the disk per image.
  */
-import { rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type TreeWatcher, watchTree } from '../drift/index.js';
-import { digestHex } from '../lib/index.js';
+import { compareFiles, listRootfs, type TreeWatcher, watchTree } from '../drift/index.js';
+import { digestHex, sha256Digest } from '../lib/index.js';
+import type { FileEntry } from '../runtime/index.js';
 import { prepareOffThread } from './prepare-worker.js';
 
 /** The folder of the spares, inside `.cairn/bundles` (same filesystem: a rename is atomic). */
@@ -22,6 +23,8 @@ export interface BundleSparesConfig {
   /** Unpacks `digest` under `bundlesDir`; `prepareOffThread` unless a test gives another. */
   prepare?: (job: { storeDir: string; bundlesDir: string; digest: string }) => Promise<void>;
   refillDelayMs?: number;
+  /** Whether a bundle folder is exactly its manifest now; `matchesManifest` unless a test gives another. */
+  verify?: (dir: string) => Promise<boolean>;
   log?: (line: Record<string, unknown>) => void;
 }
 
@@ -136,10 +139,19 @@ export class BundleSpares {
     };
     spare.watcher = watch(join(this.pathOf(digest), 'rootfs'), discard, {
       onError: discard,
-      onReady: () => {
-        if (spare.state === 'preparing') spare.state = 'ready';
-      },
+      onReady: () => void this.verifyWatched(digest, spare),
     });
+  }
+
+  /**
+   * Once watched, the spare is hashed whole against its manifest: a change made before the watch
+   * was set up shows there, one made after fires the watch. Only then is it ready.
+   */
+  private async verifyWatched(digest: string, spare: Spare): Promise<void> {
+    const intact = await (this.config.verify ?? matchesManifest)(this.pathOf(digest)).catch(() => false);
+    if (spare.state !== 'preparing') return;
+    if (intact) spare.state = 'ready';
+    else this.discard(digest);
   }
 
   /** Forgets a spare and removes its folder (an unpack under way removes its own when it ends). */
@@ -152,4 +164,13 @@ export class BundleSpares {
     this.spares.delete(digest);
     if (!wasPreparing) this.after(digest, () => rm(this.pathOf(digest), { recursive: true, force: true }));
   }
+}
+
+/** Whether the bundle in `dir` is exactly its files.json, and files.json the one bundle.json names. */
+export async function matchesManifest(dir: string): Promise<boolean> {
+  const record = JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')) as { filesDigest?: string };
+  const bytes = await readFile(join(dir, 'files.json'));
+  if (sha256Digest(bytes) !== record.filesDigest) return false;
+  const manifest = JSON.parse(bytes.toString('utf8')) as FileEntry[];
+  return compareFiles(manifest, await listRootfs(join(dir, 'rootfs'))).length === 0;
 }
