@@ -56,6 +56,7 @@ export class BundleSpares {
 
   /** Prepares a spare for each of `imageDigests` that has none and drops every other one. */
   sync(imageDigests: Set<string>, nowMs = Date.now()): void {
+    if (this.closed) return;
     for (const digest of [...this.spares.keys()]) if (!imageDigests.has(digest)) this.discard(digest);
     const delayMs = this.config.refillDelayMs ?? DEFAULT_REFILL_DELAY_MS;
     for (const digest of imageDigests) {
