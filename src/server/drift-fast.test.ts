@@ -7,6 +7,7 @@ import { type Bundle, prepareBundle } from '../runtime/index.js';
 import { memoryImage } from '../runtime/testing/memory-image.js';
 import type { InstanceRecord } from '../state/index.js';
 import { confirmFastPath } from './drift-fast.js';
+import { instanceRecord } from './testing/instance-record.js';
 
 const LAYER = [
   { name: 'app/', type: 'directory' as const, mode: 0o755 },
@@ -16,18 +17,9 @@ const LAYER = [
 ];
 
 function record(id: string, bundle: Bundle, filesDigest = bundle.filesDigest): InstanceRecord {
-  return {
-    id,
-    releaseId: 'rel-000000000001',
-    service: 'hello',
-    env: 'dev',
-    driver: 'runc',
-    state: 'healthy',
-    handle: {},
+  return instanceRecord(id, {
     identity: { imageDigest: bundle.imageDigest, filesDigest, entrypoint: ['node'] },
-    createdAt: '2026-11-26T10:00:00.000Z',
-    updatedAt: '2026-11-26T10:00:00.000Z',
-  };
+  });
 }
 
 describe('confirmFastPath: the paths an event named, hashed now, against the manifest', () => {

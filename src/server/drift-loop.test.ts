@@ -8,6 +8,7 @@ import { createSqliteStateStore, type InstanceRecord, type SqliteStateStore } fr
 import { DriftLoop } from './drift-loop.js';
 import type { InstanceManager } from './instance-manager.js';
 import type { Reconciler } from './reconciler.js';
+import { instanceRecord } from './testing/instance-record.js';
 
 const T0 = '2026-11-26T10:00:00.000Z';
 const drifted: DriftVerdict = {
@@ -18,18 +19,7 @@ const drifted: DriftVerdict = {
 const inSync: DriftVerdict = { status: 'in-sync', notChecked: [] };
 
 function instance(id: string, state: InstanceRecord['state'] = 'healthy'): InstanceRecord {
-  return {
-    id,
-    releaseId: 'rel-000000000001',
-    service: 'hello',
-    env: 'dev',
-    driver: 'runc',
-    state,
-    handle: {},
-    identity: { imageDigest: `sha256:${'a'.repeat(64)}` },
-    createdAt: T0,
-    updatedAt: T0,
-  };
+  return instanceRecord(id, { state });
 }
 
 function report(id: string, verdict: DriftVerdict, recorded = true): DriftReport {

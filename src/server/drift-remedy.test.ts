@@ -8,6 +8,7 @@ import { createSqliteStateStore, type InstanceRecord, type SqliteStateStore } fr
 import { DriftRemedy } from './drift-remedy.js';
 import type { InstanceManager } from './instance-manager.js';
 import type { Reconciler } from './reconciler.js';
+import { instanceRecord } from './testing/instance-record.js';
 
 const T0 = '2026-11-26T10:00:00.000Z';
 const IMAGE = `sha256:${'a'.repeat(64)}`;
@@ -18,18 +19,7 @@ const entered: DriftVerdict = {
 };
 
 function instance(id: string): InstanceRecord {
-  return {
-    id,
-    releaseId: 'rel-000000000001',
-    service: 'hello',
-    env: 'dev',
-    driver: 'runc',
-    state: 'healthy',
-    handle: {},
-    identity: { imageDigest: IMAGE },
-    createdAt: T0,
-    updatedAt: T0,
-  };
+  return instanceRecord(id, { identity: { imageDigest: IMAGE } });
 }
 
 const report = (id: string): DriftReport => ({
