@@ -4,6 +4,7 @@ import { ValidationError } from '../lib/index.js';
 import { BackendPool } from './backend-pool.js';
 import { ClientConnection, type ConnectionHost, ConnState } from './client-connection.js';
 import { EndpointRegistry } from './endpoint-registry.js';
+import { HaproxyGateway } from './haproxy/haproxy-gateway.js';
 import type { RequestHead } from './http1.js';
 import { createBearerVerifier } from './jwt-auth.js';
 import { type HandlerContext, handleRequest, type RoutePolicies } from './request-handler.js';
@@ -178,12 +179,14 @@ class BuiltinGateway implements Gateway, ConnectionHost {
 }
 
 /**
- * Creates the built-in gateway for one environment; call `listen()` to start it.
+ * Creates the gateway of one environment with the engine its config names (built-in unless
+ * `engine: 'haproxy'`); call `listen()` to start it.
  * @example
  * const gw = createGateway({ listen: '127.0.0.1:8080', routes: spec.routes });
  * await gw.listen();
  * gw.setPools('hello', [{ release: 'rel-1', weight: 100, endpoints: [{ id: 'ins-1', address: '127.0.0.1:9001' }] }]);
  */
 export function createGateway(config: GatewayConfig): Gateway {
+  if (config.engine === 'haproxy') return new HaproxyGateway(config, { ...DEFAULT_LIMITS, ...config.limits });
   return new BuiltinGateway(config);
 }

@@ -11,6 +11,7 @@ export type {
   Endpoint,
   Gateway,
   GatewayConfig,
+  GatewayEngine,
   GatewayLimits,
   GatewayRoute,
   Pool,

@@ -40,8 +40,12 @@ export interface WindowMetrics {
 /** Moves traffic between releases; the built-in gateway is the first implementation. */
 export interface TrafficRouter {
   readonly kind: string;
-  /** Replaces the pools of a service; atomic for new requests, in-flight requests finish where they are. */
-  setPools(service: string, pools: Pool[]): void;
+  /**
+   * Replaces the pools of a service; atomic for new requests, in-flight requests finish where they
+   * are. Throws `ValidationError` for bad pools. An engine that applies the change out of process
+   * returns a promise that resolves once new requests see it.
+   */
+  setPools(service: string, pools: Pool[]): void | Promise<void>;
   /** Stops new requests to an endpoint and resolves once its in-flight requests are done (or on timeout). */
   drain(endpointId: string, timeoutMs?: number): Promise<void>;
   /** Request counts, errors and latency of one release of a service over the last `windowMs`. */
@@ -94,8 +98,15 @@ export interface AccessLogEntry {
   bytesOut?: number;
 }
 
+/** The data plane: cairn's own HTTP/1.1 engine in Node.js, or HAProxy run and steered by cairn. */
+export type GatewayEngine = 'builtin' | 'haproxy';
+
 /** How to build a gateway; `gatewayConfigFor` derives one from cairn.yaml. */
 export interface GatewayConfig {
+  /** Default `builtin` (`environments.<env>.gateway.engine`). */
+  engine?: GatewayEngine;
+  /** Private folder of the haproxy engine (config, maps, admin socket); a temporary one when omitted. */
+  stateDir?: string;
   /** `host:port` to listen on (`environments.<env>.gateway.listen`); port 0 picks a free port. */
   listen: string;
   routes: GatewayRoute[];

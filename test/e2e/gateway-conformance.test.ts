@@ -10,3 +10,13 @@ describeTrafficRouter('builtin gateway', async () => {
   const address = await gateway.listen();
   return { router: gateway, address, close: () => gateway.close(1000) };
 });
+
+describeTrafficRouter('haproxy engine', async () => {
+  const gateway = createGateway({
+    engine: 'haproxy',
+    listen: '127.0.0.1:0',
+    routes: [{ host: 'conformance.test', path: '/', service: 'web' }],
+  });
+  const address = await gateway.listen();
+  return { router: gateway, address, close: () => gateway.close(1000) };
+});

@@ -1,0 +1,298 @@
+/**
+ * The HAProxy engine of the gateway: the same `Gateway` as the built-in one, with HAProxy 2.6 as
+ * the data plane. cairn writes the config, runs `haproxy` as a child process, moves releases and
+ * endpoints through the runtime API, and reads every request back from HAProxy's log ring for
+ * metrics and the access log.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DriverError, ValidationError } from '../../lib/index.js';
+import { validatePools } from '../service-pools.js';
+import type { AccessLogEntry, Gateway, GatewayConfig, GatewayLimits, Pool, WindowMetrics } from '../types.js';
+import { MetricsRecorder, type MetricsSnapshot } from '../window-metrics.js';
+import { mapPath, renderHaproxyConfig } from './config.js';
+import { type LogRecord, LogSink } from './log-sink.js';
+import { RuntimeApi } from './runtime-api.js';
+import { parseShowStat } from './show-stat.js';
+import { SlotTable } from './slots.js';
+
+// TODO(integration): replaced by jwt-rules.ts once it lands.
+function jwtRulesPending(i: number): { rules: string[]; files: { name: string; content: string }[] } {
+  throw new ValidationError(`configure haproxy gateway: routes[${i}] has auth, not yet supported`, []);
+}
+
+const START_TIMEOUT_MS = 10_000;
+const REAP_EVERY_MS = 100;
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+const RESTARTS_PER_MINUTE = 5;
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(listen);
+  if (!m || Number(m[2]) > 65535)
+    throw new ValidationError(
+      `start gateway: listen address ${JSON.stringify(listen)} is not host:port`,
+      [],
+      {
+        hint: 'set environments.<env>.gateway.listen to e.g. 127.0.0.1:8080',
+      },
+    );
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+export class HaproxyGateway implements Gateway {
+  readonly kind = 'haproxy';
+  private readonly dir: string;
+  private readonly ownsDir: boolean;
+  private readonly bind: { host: string; port: number };
+  private readonly slots: SlotTable;
+  private readonly recorder = new MetricsRecorder();
+  private readonly sink: LogSink;
+  private readonly api: RuntimeApi;
+  private readonly now: () => number;
+  private readonly limits: GatewayLimits;
+  private child: ChildProcess | undefined;
+  private port = 0;
+  private logPort = 0;
+  private applied: Promise<void> = Promise.resolve();
+  private reaper: NodeJS.Timeout | undefined;
+  private closing = false;
+  private restarts: number[] = [];
+  private output = '';
+
+  constructor(
+    private readonly config: GatewayConfig,
+    limits: GatewayLimits,
+  ) {
+    this.bind = parseListen(config.listen);
+    this.limits = limits;
+    this.ownsDir = !config.stateDir;
+    this.dir = config.stateDir ?? mkdtempSync(join(tmpdir(), 'cairn-haproxy-'));
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    chmodSync(this.dir, 0o700);
+    const services = [...new Set(config.routes.map((r) => r.service))];
+    this.slots = new SlotTable(services, {
+      split: mapPath(this.dir, 'split'),
+      pin: mapPath(this.dir, 'pin'),
+    });
+    this.sink = new LogSink((r) => this.onLog(r));
+    this.api = new RuntimeApi(join(this.dir, 'admin.sock'));
+    this.now = config.now ?? Date.now;
+    this.renderConfig(); // fail now on routes HAProxy cannot express
+  }
+
+  async listen(): Promise<string> {
+    this.logPort = await this.sink.listen();
+    this.port = this.bind.port || (await freePort(this.bind.host));
+    await this.start();
+    return `${this.bind.host}:${this.port}`;
+  }
+
+  setPools(service: string, pools: Pool[]): Promise<void> {
+    validatePools(service, pools);
+    const commands = this.slots.apply(service, pools);
+    return this.send(commands);
+  }
+
+  async drain(endpointId: string, timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
+    await this.send(this.slots.drainEndpoint(endpointId));
+    const deadline = Date.now() + timeoutMs;
+    while (this.slots.holds(endpointId) && Date.now() < deadline && this.child)
+      await new Promise((r) => setTimeout(r, REAP_EVERY_MS / 2));
+    if (!this.slots.holds(endpointId)) return;
+    for (const d of this.slots.draining())
+      if (d.endpointId === endpointId) await this.send(this.slots.free(d.backend, d.server));
+  }
+
+  metrics(service: string, release: string, windowMs: number): WindowMetrics {
+    return this.recorder.query(service, release, windowMs, this.now());
+  }
+
+  snapshot(): MetricsSnapshot {
+    return this.recorder.snapshot();
+  }
+
+  async close(graceMs = 10_000): Promise<void> {
+    this.closing = true;
+    clearInterval(this.reaper);
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGUSR1'); // soft stop: no new connections, in-flight requests finish
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.api.close();
+    await this.sink.close();
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Sends runtime commands in order after those already queued; a no-op before the process runs. */
+  private send(commands: string[]): Promise<void> {
+    if (commands.length > 0) this.startReaper();
+    const run = this.applied.then(async () => {
+      if (this.child && commands.length > 0) await this.api.sendAll(commands);
+    });
+    this.applied = run.catch(() => undefined);
+    return run;
+  }
+
+  private renderConfig(): string {
+    const authRules = new Map<number, string[]>();
+    const files: { name: string; content: string }[] = [];
+    this.config.routes.forEach((route, i) => {
+      if (!route.auth) return;
+      const r = jwtRulesPending(i);
+      authRules.set(i, r.rules);
+      files.push(...r.files);
+    });
+    for (const f of files) writeFileSync(join(this.dir, f.name), f.content, { mode: 0o600 });
+    return renderHaproxyConfig({
+      layout: { dir: this.dir, host: this.bind.host, port: this.port || 1, logPort: this.logPort || 1 },
+      routes: this.config.routes,
+      limits: this.limits,
+      pinHeader: this.config.pinHeader ?? true,
+      stickyHeader: this.config.stickyHeader?.toLowerCase(),
+      trustForwarded: this.config.trustForwarded ?? false,
+      slots: this.slots,
+      authRules,
+    });
+  }
+
+  /** Writes config and maps from the current state and starts HAProxy; resolves once its API answers. */
+  private async start(): Promise<void> {
+    writeFileSync(join(this.dir, 'haproxy.cfg'), this.renderConfig(), { mode: 0o600 });
+    writeFileSync(mapPath(this.dir, 'split'), this.slots.mapText('split'), { mode: 0o600 });
+    writeFileSync(mapPath(this.dir, 'pin'), this.slots.mapText('pin'), { mode: 0o600 });
+    rmSync(join(this.dir, 'admin.sock'), { force: true });
+    this.output = '';
+    const child = spawn('haproxy', ['-db', '-f', join(this.dir, 'haproxy.cfg')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-4096);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const spawned = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', resolve);
+    });
+    if (spawned)
+      throw new DriverError(`start haproxy gateway: cannot run haproxy (${spawned.message})`, {
+        hint: 'install it (apt-get install haproxy) or set environments.<env>.gateway.engine: builtin',
+      });
+    this.child = child;
+    child.once('exit', (code, signal) => this.exited(child, code, signal));
+    await this.waitForApi(child);
+  }
+
+  private async waitForApi(child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        await new Promise((r) => setTimeout(r, 50)); // let the last output arrive
+        throw new DriverError(`start haproxy gateway: haproxy exited: ${this.output.trim().slice(-800)}`, {
+          hint: `check that ${this.bind.host}:${this.port} is free and the routes are valid`,
+        });
+      }
+      try {
+        await this.api.send('show info');
+        return;
+      } catch {
+        this.api.close();
+        if (Date.now() > deadline)
+          throw new DriverError('start haproxy gateway: its admin socket did not answer within 10 s', {
+            hint: 'see the haproxy output in the cairn log',
+          });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** HAProxy died: start it again from the current state (a few times a minute at most). */
+  private exited(child: ChildProcess, code: number | null, signal: string | null): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    this.api.close();
+    if (this.closing) return;
+    const now = Date.now();
+    this.restarts = this.restarts.filter((t) => now - t < 60_000);
+    this.config.accessLog?.(
+      JSON.stringify({
+        level: 'error',
+        msg: 'haproxy exited',
+        code,
+        signal,
+        output: this.output.slice(-800),
+      }),
+    );
+    if (this.restarts.length >= RESTARTS_PER_MINUTE) return;
+    this.restarts.push(now);
+    this.applied = this.applied.then(() => this.start()).catch(() => undefined);
+  }
+
+  /** While servers drain, frees those with no stream left (their slots can then be reused). */
+  private startReaper(): void {
+    if (this.reaper) return;
+    this.reaper = setInterval(() => void this.reap(), REAP_EVERY_MS);
+    this.reaper.unref();
+  }
+
+  private async reap(): Promise<void> {
+    const draining = this.slots.draining();
+    if (draining.length === 0 || !this.child) {
+      if (draining.length === 0) {
+        clearInterval(this.reaper);
+        this.reaper = undefined;
+      }
+      return;
+    }
+    let active: Map<string, number>;
+    try {
+      active = parseShowStat(await this.api.send('show stat -1 4 -1'));
+    } catch {
+      return;
+    }
+    for (const d of draining)
+      if ((active.get(`${d.backend}/${d.server}`) ?? 0) === 0)
+        await this.send(this.slots.free(d.backend, d.server)).catch(() => undefined);
+  }
+
+  private onLog(r: LogRecord): void {
+    const route = r.route === '' ? undefined : this.config.routes[Number(r.route)];
+    const service = route?.service ?? '';
+    const { release, endpoint } = this.slots.origin(r.backend, r.server);
+    this.recorder.record(r.route, service, release, r.status, r.durationMs, this.now());
+    if (!this.config.accessLog) return;
+    const entry: AccessLogEntry = {
+      time: new Date().toISOString(),
+      method: r.method,
+      host: r.host,
+      path: r.path,
+      status: r.status,
+      durationMs: r.durationMs,
+      client: r.client,
+      ...(service && { service }),
+      ...(release && { release }),
+      ...(endpoint && { endpoint }),
+      bytesOut: r.bytesOut,
+    };
+    this.config.accessLog(JSON.stringify(entry));
+  }
+}
