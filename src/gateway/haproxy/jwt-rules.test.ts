@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteAuth } from '../types.js';
 import { pemKeys } from './jwks-pem.js';
-import { jwtRules, MAX_AUDIENCE_ITEMS } from './jwt-rules.js';
+import { jwtRules, MAX_AUDIENCE_ITEMS, MAX_SECRET_BYTES } from './jwt-rules.js';
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 type SigningKey = Parameters<SignJWT['sign']>[0];
@@ -52,12 +52,20 @@ describe('jwtRules (rule text)', () => {
   it('guards every rule by its route and references one pem file per usable key', () => {
     const { rules, files } = jwtRules(7, { jwks, issuer: ISSUER, audience: AUDIENCE }, `${dir}/`);
     expect(rules.length).toBeGreaterThan(10);
-    for (const rule of rules) expect(rule).toMatch(/^http-request \S.* if \{ var\(txn\.route\) -m str 7 \} /);
+    for (const rule of rules)
+      expect(rule).toMatch(/^http-request \S.* if \{ var\(txn\.route\) -m str 7 \}( |$)/);
     expect(files.map((f) => f.name)).toEqual(['route-7-key-0.pem', 'route-7-key-1.pem', 'route-7-key-2.pem']);
     for (const f of files) {
       expect(f.content).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
       expect(rules.some((r) => r.includes(`'${dir}/${f.name}'`))).toBe(true);
     }
+  });
+
+  it('keeps every line within the 64 words haproxy reads of a config line', () => {
+    const { rules } = jwtRules(123, { jwks, secret, issuer: ISSUER, audience: AUDIENCE }, '/a b/c');
+    for (const rule of rules) expect(configWords(rule).length).toBeLessThanOrEqual(64);
+    const audience = configWords(rules.find((r) => r.includes("'$.aud'"))!);
+    expect(audience.some((w) => w.includes(`'$.aud[${MAX_AUDIENCE_ITEMS - 1}]'`))).toBe(true);
   });
 
   it('accepts only the algorithms of the configured keys', () => {
@@ -91,6 +99,9 @@ describe('jwtRules (rule text)', () => {
     );
     expect(() => jwtRules(3, { secret: new Uint8Array() }, dir)).toThrow(
       /route 3: the HS256 secret is empty/,
+    );
+    expect(() => jwtRules(3, { secret: new Uint8Array(MAX_SECRET_BYTES + 1).fill(7) }, dir)).toThrow(
+      /route 3: the HS256 secret has 4097 bytes/,
     );
     expect(() => jwtRules(4, {}, dir)).toThrow(/route 4: no RS256\/ES256 key and no secret/);
     const onlyEnc = { keys: [{ ...jwks.keys[0], use: 'enc' }] };
@@ -229,6 +240,9 @@ describe('jwtRules in a real haproxy', () => {
     await expectRefused('/', await sign('RS256', key, { aud: 'other' }), 'wrong audience');
     await expectRefused('/', await sign('RS256', key, { aud: ['a', 'b'] }), 'wrong audience');
     await expectRefused('/', await sign('RS256', key, { exp: 'tomorrow' }), 'invalid exp claim');
+    await expectRefused('/', await sign('RS256', key, { nbf: '12abc' }), 'invalid nbf claim');
+    await expectAccepted('/', await sign('RS256', key, { exp: now() + 60.5 }));
+    await expectRefused('/', await sign('RS256', key, { exp: now() - 0.5 }), 'token expired');
     await expectRefused(
       '/',
       await sign('RS256', key, {}, { crit: ['b64'], b64: true }),
@@ -252,6 +266,11 @@ describe('jwtRules in a real haproxy', () => {
     expect(await call('/open')).toMatchObject({ status: 200, body: 'ok' });
   });
 });
+
+/** Splits a config line into words as HAProxy does: whitespace outside quotes separates them. */
+function configWords(line: string): string[] {
+  return line.match(/(?:'[^']*'|"(?:[^"\\]|\\.)*"|[^\s'"])+/g) ?? [];
+}
 
 function b64(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');

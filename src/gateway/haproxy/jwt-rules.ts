@@ -21,8 +21,13 @@ export interface JwtRules {
   files: HaproxyFile[];
 }
 
-/** `aud` may be an array; HAProxy's JSON path has no "contains", so this many items are looked at. */
-export const MAX_AUDIENCE_ITEMS = 8;
+/**
+ * `aud` may be an array; HAProxy's JSON path has no "contains", so this many items are looked at
+ * (one rule holds them all, and HAProxy reads at most 64 words of a config line).
+ */
+export const MAX_AUDIENCE_ITEMS = 6;
+/** `bin(<hex>)` must fit half of HAProxy's 16 KiB `tune.bufsize`; far more than HMAC needs. */
+export const MAX_SECRET_BYTES = 4096;
 /** Characters a key folder may hold: HAProxy's argument parser gives `,()'"\$#` meanings. */
 const SAFE_DIR = /^\/[A-Za-z0-9 ._/+@:~-]*$/;
 const CHALLENGE = `hdr www-authenticate 'Bearer error="invalid_token"'`;
@@ -103,13 +108,20 @@ function secretRules(route: string, secret: Uint8Array): string[] {
   ];
 }
 
-/** `exp` and `nbf` against the clock in whole seconds, without leeway (as `jose` by default). */
+/**
+ * `exp` and `nbf` against the clock in whole seconds, without leeway (as `jose` by default).
+ * HAProxy's `'int'` output keeps a JSON string as a string, so a claim that is not digits
+ * (`"tomorrow"`) is refused here rather than read as 0; a string of digits counts as a number.
+ */
 function timeRules(route: string): string[] {
-  const claim = (name: string) => `var(txn.jwt),jwt_payload_query('$.${name}'`;
-  const read = (name: string) => `http-request set-var(txn.jwt_${name}) ${claim(name)},'int') if ${route}`;
-  // present but not a number (a string, a boolean) must not count as absent
+  const read = (name: string) =>
+    `http-request set-var(txn.jwt_${name}) var(txn.jwt),jwt_payload_query('$.${name}','int') if ${route}`;
   const malformed = (name: string) =>
-    refuse(route, `invalid ${name} claim`, `!{ var(txn.jwt_${name}) -m found } { ${claim(name)}) -m found }`);
+    refuse(
+      route,
+      `invalid ${name} claim`,
+      `{ var(txn.jwt_${name}) -m found } !{ var(txn.jwt_${name}) -m reg ^-?[0-9]+$ }`,
+    );
   return [
     `http-request set-var(txn.jwt_now) date() if ${route}`,
     read('exp'),
@@ -162,6 +174,12 @@ function checkDir(routeIndex: number, dir: string): string {
 
 /** HAProxy cuts the HMAC key at the first zero byte, which would silently weaken the secret. */
 function checkSecret(routeIndex: number, secret: Uint8Array): void {
+  if (secret.length > MAX_SECRET_BYTES)
+    throw new ValidationError(
+      `configure auth of route ${routeIndex}: the HS256 secret has ${secret.length} bytes, more than haproxy.cfg can hold (${MAX_SECRET_BYTES})`,
+      [],
+      { hint: 'use a shorter secret: 32 to 64 random bytes are what HS256 needs' },
+    );
   if (secret.length === 0 || secret.includes(0))
     throw new ValidationError(
       `configure auth of route ${routeIndex}: the HS256 secret ${secret.length === 0 ? 'is empty' : 'holds a zero byte, where haproxy 2.6 would cut the key short'}`,
