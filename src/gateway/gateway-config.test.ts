@@ -61,7 +61,7 @@ describe('gatewayConfigFor', () => {
         dev: {
           approval: false,
           driver: 'auto',
-          gateway: { listen: '127.0.0.1:8080', pinHeader: false },
+          gateway: { listen: '127.0.0.1:8080', pinHeader: false, engine: 'builtin' },
           trust: { keys: [] },
           policies: [],
         },
@@ -70,11 +70,12 @@ describe('gatewayConfigFor', () => {
     },
   } as LoadedSpec;
 
-  it('takes the listener and pin setting of the environment', async () => {
+  it('takes the listener, pin setting and engine of the environment', async () => {
     const config = await gatewayConfigFor(loaded, 'dev');
     expect(config).toMatchObject({
       listen: '127.0.0.1:8080',
       pinHeader: false,
+      engine: 'builtin',
       routes: [{ service: 'web' }],
     });
   });

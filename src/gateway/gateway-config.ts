@@ -82,7 +82,9 @@ export async function loadGatewayRoutes(
 export async function gatewayConfigFor(
   loaded: LoadedSpec,
   environment: string,
-  options: Omit<GatewayConfig, 'listen' | 'routes' | 'pinHeader'> & { resolveSecret?: SecretResolver } = {},
+  options: Omit<GatewayConfig, 'listen' | 'routes' | 'pinHeader' | 'engine'> & {
+    resolveSecret?: SecretResolver;
+  } = {},
 ): Promise<GatewayConfig> {
   const env = loaded.spec.environments[environment];
   if (!env)
@@ -91,5 +93,11 @@ export async function gatewayConfigFor(
     });
   const { resolveSecret, ...rest } = options;
   const routes = await loadGatewayRoutes(loaded.spec.routes, loaded.dir, resolveSecret);
-  return { ...rest, listen: env.gateway.listen, pinHeader: env.gateway.pinHeader, routes };
+  return {
+    ...rest,
+    engine: env.gateway.engine,
+    listen: env.gateway.listen,
+    pinHeader: env.gateway.pinHeader,
+    routes,
+  };
 }

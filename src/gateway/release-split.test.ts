@@ -7,6 +7,7 @@ import {
   poolForPoint,
   SPLIT_POINTS,
   stickyPoint,
+  xxh32,
 } from './release-split.js';
 import type { Pool } from './types.js';
 
@@ -78,5 +79,24 @@ describe('release split', () => {
     const plan = planSplit([pool('a', 50), pool('b', 50), pool('c', 0, 'canary')]);
     const a = plan.placed.find((p) => p.pool.release === 'a')!;
     expect(fallbackPools(plan, a).map((p) => p.pool.release)).toEqual(['b']);
+  });
+});
+
+describe('stickyPoint', () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+
+  it('is xxHash32 with seed 0, as HAProxy computes it', () => {
+    // Reference values of xxHash32 (seed 0); the long input covers the 16-byte stripes.
+    expect(xxh32(bytes(''))).toBe(0x02cc5d05);
+    expect(xxh32(bytes('a'))).toBe(0x550d7456);
+    expect(xxh32(bytes('abc'))).toBe(0x32d153ff);
+    // Printed by haproxy 2.6 for `req.hdr(x-k),xxh32` on the same inputs.
+    expect(xxh32(bytes('6cd979f2-8cb4-4a23-8084-5f02e7ea5780'))).toBe(2852638758);
+    expect(xxh32(bytes('Nobody inspects the spammish repetition'))).toBe(3794352943);
+  });
+
+  it("places a key where HAProxy's xxh32,mod(10000) does", () => {
+    expect(stickyPoint('user-1')).toBe(8957);
+    expect(stickyPoint('6cd979f2-8cb4-4a23-8084-5f02e7ea5780')).toBe(8758);
   });
 });

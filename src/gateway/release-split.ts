@@ -24,14 +24,48 @@ export interface SplitPlan {
   active: number;
 }
 
-/** FNV-1a (32-bit) of a string, reduced to a split point. Stable across processes and versions. */
+const P1 = 0x9e3779b1;
+const P2 = 0x85ebca77;
+const P3 = 0xc2b2ae3d;
+const P4 = 0x27d4eb2f;
+const P5 = 0x165667b1;
+const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));
+const lane = (acc: number, word: number) => Math.imul(rotl((acc + Math.imul(word, P2)) | 0, 13), P1);
+const word32 = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+
+/** xxHash32 (seed 0) of bytes: the hash HAProxy's `xxh32` converter computes. */
+export function xxh32(bytes: Uint8Array): number {
+  const n = bytes.length;
+  let i = 0;
+  let h: number;
+  if (n >= 16) {
+    let v1 = (P1 + P2) | 0;
+    let v2 = P2;
+    let v3 = 0;
+    let v4 = -P1 | 0;
+    for (; i + 16 <= n; i += 16) {
+      v1 = lane(v1, word32(bytes, i));
+      v2 = lane(v2, word32(bytes, i + 4));
+      v3 = lane(v3, word32(bytes, i + 8));
+      v4 = lane(v4, word32(bytes, i + 12));
+    }
+    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) | 0;
+  } else h = P5;
+  h = (h + n) | 0;
+  for (; i + 4 <= n; i += 4) h = Math.imul(rotl((h + Math.imul(word32(bytes, i), P3)) | 0, 17), P4);
+  for (; i < n; i++) h = Math.imul(rotl((h + Math.imul(bytes[i]!, P5)) | 0, 11), P1);
+  h = Math.imul(h ^ (h >>> 15), P2);
+  h = Math.imul(h ^ (h >>> 13), P3);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A sticky key's split point: xxHash32 of its UTF-8 bytes, modulo `SPLIT_POINTS`. Both gateway
+ * engines compute the same point (HAProxy: `xxh32,mod(10000)`), so a client keeps its release
+ * when an environment changes engine. Stable across processes and versions.
+ */
 export function stickyPoint(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % SPLIT_POINTS;
+  return xxh32(new TextEncoder().encode(key)) % SPLIT_POINTS;
 }
 
 /** Places pools on the split range: canaries first (in the given order), then stable pools. */

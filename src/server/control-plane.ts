@@ -90,7 +90,7 @@ export class ControlPlane {
       metrics: (env, service, release, windowMs) =>
         this.gateways.get(env)?.metrics(service, release, windowMs),
       servingChanged: (env, service) => {
-        this.reconciler.applyPools(env, service);
+        void this.reconciler.applyPools(env, service);
         void this.reconciler.request(env, service);
       },
     });
@@ -136,12 +136,13 @@ export class ControlPlane {
       const config = await gatewayConfigFor(loaded, env, {
         accessLog: (line) => this.accessLog.write(`${line}\n`),
         resolveSecret: (name) => secretValue(name),
+        stateDir: join(this.options.workspace.root, 'gateway', env),
       });
       const gateway = createGateway(config);
       await gateway.listen();
       this.gateways.set(env, gateway);
     }
-    for (const s of this.store.listServing()) this.reconciler.applyPools(s.env, s.service);
+    await Promise.all(this.store.listServing().map((s) => this.reconciler.applyPools(s.env, s.service)));
     this.url = await this.api.listen(this.options.apiPort ?? 0);
     const info = { url: this.url, pid: process.pid, startedAt: new Date().toISOString() };
     writeFileSync(join(this.options.workspace.root, API_FILE), `${JSON.stringify(info)}\n`, { mode: 0o600 });

@@ -77,24 +77,31 @@ export class Reconciler {
     await Promise.all(this.deps.store.listServing().map((s) => this.request(s.env, s.service)));
   }
 
-  /** Points the gateway at the healthy instances of each release, with the stored weights. */
-  applyPools(env: string, service: string): void {
+  /**
+   * Points the gateway at the healthy instances of each release, with the stored weights. Resolves
+   * once new requests see the change; a gateway that refuses it is logged, never thrown.
+   */
+  async applyPools(env: string, service: string): Promise<void> {
     const router = this.deps.router(env);
     const serving = this.deps.store.getServing(env, service);
     if (!router || !serving) return;
     const healthy = this.deps.store
       .listInstances({ env, service, live: true })
       .filter((i) => i.state === 'healthy');
-    router.setPools(
-      service,
-      serving.weights.map((w) => ({
-        release: w.release,
-        weight: w.weight,
-        endpoints: healthy
-          .filter((i) => i.releaseId === w.release && i.endpoint)
-          .map((i) => ({ id: i.id, address: i.endpoint! })),
-      })),
-    );
+    try {
+      await router.setPools(
+        service,
+        serving.weights.map((w) => ({
+          release: w.release,
+          weight: w.weight,
+          endpoints: healthy
+            .filter((i) => i.releaseId === w.release && i.endpoint)
+            .map((i) => ({ id: i.id, address: i.endpoint! })),
+        })),
+      );
+    } catch (err) {
+      this.deps.log?.({ level: 'error', msg: 'apply pools', env, service, error: String(err) });
+    }
   }
 
   /** Failed instances of a release since `sinceIso` (for the rollout's "new instances keep failing"). */
@@ -107,7 +114,7 @@ export class Reconciler {
   private async converge(env: string, service: string): Promise<void> {
     const serving = this.deps.store.getServing(env, service);
     if (!serving) return;
-    this.applyPools(env, service);
+    await this.applyPools(env, service);
     const live = this.capacity(env, service);
     const releases = new Set([...Object.keys(serving.replicas), ...live.map((i) => i.releaseId)]);
     const work: Promise<unknown>[] = [];
@@ -121,7 +128,7 @@ export class Reconciler {
       }
     }
     await Promise.all(work);
-    this.applyPools(env, service);
+    await this.applyPools(env, service);
   }
 
   private async startMissing(env: string, releaseId: string, count: number): Promise<void> {
@@ -210,7 +217,7 @@ export class Reconciler {
   async quarantine(instance: InstanceRecord, reason: string): Promise<void> {
     this.probes.delete(instance.id);
     this.deps.instances.mark(instance, 'quarantined', reason);
-    this.applyPools(instance.env, instance.service);
+    await this.applyPools(instance.env, instance.service);
     const key = `${instance.env}/${instance.releaseId}`;
     this.replacing.set(key, [...(this.replacing.get(key) ?? []), instance.id]);
     await this.request(instance.env, instance.service);
@@ -218,7 +225,7 @@ export class Reconciler {
 
   private async drainAndStop(instance: InstanceRecord, reason: string): Promise<void> {
     const draining = this.deps.instances.mark(instance, 'draining', reason);
-    this.applyPools(instance.env, instance.service);
+    await this.applyPools(instance.env, instance.service);
     const run = this.runSpec(instance);
     await this.deps
       .router(instance.env)
@@ -257,7 +264,7 @@ export class Reconciler {
     if (!current || (current.state !== 'starting' && current.state !== 'healthy')) return;
     if (current.state === 'starting' && probe.ok >= run.health.healthyThreshold) {
       this.deps.instances.mark(current, 'healthy', `${probe.ok} health check(s) passed`);
-      this.applyPools(current.env, current.service);
+      await this.applyPools(current.env, current.service);
       return;
     }
     const started = Date.parse(current.createdAt);
@@ -271,7 +278,7 @@ export class Reconciler {
   private async fail(instance: InstanceRecord, reason: string): Promise<void> {
     this.probes.delete(instance.id);
     const draining = this.deps.instances.mark(instance, 'draining', reason);
-    this.applyPools(instance.env, instance.service);
+    await this.applyPools(instance.env, instance.service);
     this.noteFailure(instance.env, instance.releaseId);
     const key = `${instance.env}/${instance.releaseId}`;
     // A retiring instance already has its replacement under way.

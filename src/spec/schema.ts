@@ -134,6 +134,12 @@ const environmentSchema = obj('A target environment.', {
         default: true,
         description: 'Honour x-cairn-release to pin a request to a release.',
       }),
+      engine: opt(
+        str('Data plane: cairn\'s own HTTP/1.1 proxy, or HAProxy run and steered by cairn.', {
+          enum: ['builtin', 'haproxy'],
+          default: 'builtin',
+        }),
+      ),
     }),
   ),
   trust: opt(

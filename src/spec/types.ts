@@ -72,7 +72,7 @@ export interface EnvironmentSpec {
   after?: string;
   approval: boolean;
   driver: DriverKind;
-  gateway: { listen: string; pinHeader: boolean };
+  gateway: { listen: string; pinHeader: boolean; engine: 'builtin' | 'haproxy' };
   trust: { keys: string[] };
   policies: string[];
   /** Filled with defaults by the parser; absent only in specs built by hand (tests). */

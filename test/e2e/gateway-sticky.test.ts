@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createGateway,
   type Gateway,
+  type GatewayEngine,
   type Pool,
   SPLIT_POINTS,
   stickyPoint,
@@ -22,8 +23,6 @@ const CONCURRENCY = 32;
 
 let stable: EchoBackend;
 let canary: EchoBackend;
-let gateway: Gateway;
-let http: HttpPool;
 
 const pools = (canaryWeight: number): Pool[] => [
   {
@@ -37,13 +36,9 @@ const pools = (canaryWeight: number): Pool[] => [
 beforeAll(async () => {
   stable = await startEchoBackend('rel-stable', 'ins-s1');
   canary = await startEchoBackend('rel-canary', 'ins-c1');
-  gateway = createGateway({ listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] });
-  http = new HttpPool(`http://${await gateway.listen()}`, { connections: CONCURRENCY });
 });
 
 afterAll(async () => {
-  await http?.close();
-  await gateway?.close(1000);
   await Promise.all([stable?.kill(), canary?.kill()]);
 });
 
@@ -52,7 +47,7 @@ interface Client {
   releases: string[];
 }
 
-async function visit(client: Client, headers: Record<string, string> = {}): Promise<void> {
+async function visit(http: HttpPool, client: Client, headers: Record<string, string> = {}): Promise<void> {
   const res = await http.request({
     path: '/page',
     method: 'GET',
@@ -64,12 +59,12 @@ async function visit(client: Client, headers: Record<string, string> = {}): Prom
   await res.body.dump();
 }
 
-async function everyClient(clients: Client[], times: number): Promise<void> {
+async function everyClient(http: HttpPool, clients: Client[], times: number): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < clients.length) {
       const c = clients[next++]!;
-      for (let i = 0; i < times; i++) await visit(c);
+      for (let i = 0; i < times; i++) await visit(http, c);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -77,11 +72,28 @@ async function everyClient(clients: Client[], times: number): Promise<void> {
 
 const onCanary = (clients: Client[]) => clients.filter((c) => c.releases.at(-1) === 'rel-canary').length;
 
-describe('gateway: sticky canary', () => {
+describe.each(['builtin', 'haproxy'] as GatewayEngine[])('gateway (%s engine): sticky canary', (engine) => {
+  let gateway: Gateway;
+  let http: HttpPool;
+
+  beforeAll(async () => {
+    gateway = createGateway({
+      engine,
+      listen: '127.0.0.1:0',
+      routes: [{ host: '*', path: '/', service: 'web' }],
+    });
+    http = new HttpPool(`http://${await gateway.listen()}`, { connections: CONCURRENCY });
+  });
+
+  afterAll(async () => {
+    await http?.close();
+    await gateway?.close(1000);
+  });
+
   it('puts 15–25% of 2,000 clients on a 20% canary and keeps each on its release', async () => {
-    gateway.setPools('web', pools(20));
+    await gateway.setPools('web', pools(20));
     const clients: Client[] = Array.from({ length: CLIENTS }, () => ({ releases: [] }));
-    await everyClient(clients, 3);
+    await everyClient(http, clients, 3);
 
     expect(clients.every((c) => c.cookie?.startsWith('cairn-release='))).toBe(true);
     const switched = clients.filter((c) => new Set(c.releases).size !== 1);
@@ -92,15 +104,15 @@ describe('gateway: sticky canary', () => {
 
     // When the canary goes from 20% to 40%, canary clients stay and only stable clients move.
     const wasCanary = new Set(clients.filter((c) => c.releases.at(-1) === 'rel-canary'));
-    gateway.setPools('web', pools(40));
-    await everyClient(clients, 1);
+    await gateway.setPools('web', pools(40));
+    await everyClient(http, clients, 1);
     expect([...wasCanary].every((c) => c.releases.at(-1) === 'rel-canary')).toBe(true);
     expect(onCanary(clients) / CLIENTS).toBeGreaterThan(0.33);
     expect(onCanary(clients) / CLIENTS).toBeLessThan(0.47);
   }, 60_000);
 
   it('sets no cookie when one release takes all traffic', async () => {
-    gateway.setPools('web', pools(0));
+    await gateway.setPools('web', pools(0));
     const res = await http.request({ path: '/', method: 'GET' });
     await res.body.dump();
     expect(res.headers['set-cookie']).toBeUndefined();
@@ -108,14 +120,14 @@ describe('gateway: sticky canary', () => {
   });
 
   it('pins a request with x-cairn-release, even to a release at weight 0', async () => {
-    gateway.setPools('web', pools(0));
+    await gateway.setPools('web', pools(0));
     for (const [pin, expected] of [
       ['rel-canary', 'rel-canary'],
       ['canary', 'rel-canary'],
       ['stable', 'rel-stable'],
     ]) {
       const client: Client = { releases: [] };
-      await visit(client, { 'x-cairn-release': pin! });
+      await visit(http, client, { 'x-cairn-release': pin! });
       expect(client.releases).toEqual([expected]);
     }
     const unknown = await http.request({
@@ -129,13 +141,14 @@ describe('gateway: sticky canary', () => {
 
   it('ignores the pin header where the environment disables it, and can key stickiness on a header', async () => {
     const locked = createGateway({
+      engine,
       listen: '127.0.0.1:0',
       routes: [{ host: '*', path: '/', service: 'web' }],
       pinHeader: false,
       stickyHeader: 'x-user',
     });
     const client = new HttpPool(`http://${await locked.listen()}`);
-    locked.setPools('web', pools(50));
+    await locked.setPools('web', pools(50));
     // A user whose key hashes into the stable half of a 50/50 split (the canary owns the bottom half).
     const user = Array.from({ length: 100 }, (_, i) => `user-${i}`).find(
       (u) => stickyPoint(u) >= SPLIT_POINTS / 2,
@@ -163,12 +176,13 @@ describe('gateway: sticky canary', () => {
 
   it('marks the cookie Secure when a trusted proxy in front says the client used https', async () => {
     const behindTls = createGateway({
+      engine,
       listen: '127.0.0.1:0',
       routes: [{ host: '*', path: '/', service: 'web' }],
       trustForwarded: true,
     });
     const client = new HttpPool(`http://${await behindTls.listen()}`);
-    behindTls.setPools('web', pools(50));
+    await behindTls.setPools('web', pools(50));
     const cookieFor = async (headers: Record<string, string>) => {
       const res = await client.request({ path: '/', method: 'GET', headers });
       await res.body.dump();

@@ -52,6 +52,14 @@ export function onRoute(index: number): string {
   return `{ var(txn.route) -m str ${index} }`;
 }
 
+/**
+ * `http-request return` with the JSON error body the built-in engine answers (`{"error": …}`);
+ * `message` may hold `%[…]` expressions, which must end in `json(utf8s)` when they carry input.
+ */
+function refuse(status: number, message: string): string {
+  return `http-request return status ${status} content-type application/json lf-string ${quote(`{"error":"${message}"}`)}`;
+}
+
 function quote(text: string): string {
   return `"${text.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
 }
@@ -120,7 +128,7 @@ function routeRules(routes: GatewayRoute[]): string[] {
     );
   }
   lines.push(
-    `  http-request return status 404 content-type text/plain lf-string "no route for host %[req.hdr(host)]\\n" if !{ var(txn.route) -m found }`,
+    `  ${refuse(404, `no route for host %[req.hdr(host),json(utf8s)]`)} if !{ var(txn.route) -m found }`,
   );
   routes.forEach((route, i) => {
     lines.push(`  http-request set-var(txn.svc) str(${route.service}) if ${onRoute(i)}`);
@@ -138,12 +146,12 @@ function policyRules(input: HaproxyConfigInput): string[] {
       const retryAfter = Math.max(1, Math.ceil(1 / rps));
       lines.push(
         `  http-request track-sc0 src table rl.${i} if ${onRoute(i)}`,
-        `  http-request return status 429 content-type text/plain string "slow down: rate limit exceeded\\n" hdr retry-after ${retryAfter} if ${onRoute(i)} { sc_http_req_rate(0,rl.${i}) gt ${burst} }`,
+        `  ${refuse(429, `slow down: rate limit exceeded`)} hdr retry-after ${retryAfter} if ${onRoute(i)} { sc_http_req_rate(0,rl.${i}) gt ${burst} }`,
       );
     }
     if (route.maxBodyBytes !== undefined)
       lines.push(
-        `  http-request return status 413 content-type text/plain string "send a smaller body: the limit is ${route.maxBodyBytes} bytes\\n" if ${onRoute(i)} { req.hdr_val(content-length) gt ${route.maxBodyBytes} }`,
+        `  ${refuse(413, `send a smaller body: the limit is ${route.maxBodyBytes} bytes`)} if ${onRoute(i)} { req.hdr_val(content-length) gt ${route.maxBodyBytes} }`,
       );
     lines.push(...(input.authRules?.get(i) ?? []));
   });
@@ -155,13 +163,13 @@ function selectionRules(input: HaproxyConfigInput): string[] {
   const { dir } = input.layout;
   const lines = [
     `  http-request set-var(txn.split) var(txn.svc),map(${mapPath(dir, 'split')})`,
-    `  http-request return status 503 content-type text/plain lf-string "service %[var(txn.svc)] has no release taking traffic\\n" if !{ var(txn.split) -m found }`,
+    `  ${refuse(503, `service %[var(txn.svc)] has no release taking traffic`)} if !{ var(txn.split) -m found }`,
   ];
   if (input.pinHeader)
     lines.push(
       '  http-request set-var(txn.pin) req.hdr(x-cairn-release)',
       `  http-request set-var(txn.slot) var(txn.svc),concat(/,txn.pin),map(${mapPath(dir, 'pin')},x) if { var(txn.pin) -m found }`,
-      `  http-request return status 503 content-type text/plain lf-string "release %[var(txn.pin)] is not serving this service\\n" if { var(txn.pin) -m found } { var(txn.slot) -m str x }`,
+      `  ${refuse(503, `release %[var(txn.pin),json(utf8s)] is not serving this service`)} if { var(txn.pin) -m found } { var(txn.slot) -m str x }`,
     );
   const unpinned = '!{ var(txn.slot) -m found }';
   if (input.stickyHeader)
@@ -188,7 +196,7 @@ function selectionRules(input: HaproxyConfigInput): string[] {
         `  http-request set-var(txn.slot) var(txn.split),field(${2 + k},:) if !{ var(txn.pin) -m found } { var(txn.svc) -m str ${service} } { var(txn.slot) -m str ${k} } { nbsrv(${service}.p${k}) lt 1 }`,
       );
   lines.push(
-    `  http-request return status 503 content-type text/plain lf-string "no endpoint of service %[var(txn.svc)] is available\\n" if !{ var(txn.slot) -m found } || { var(txn.slot) -m str x }`,
+    `  ${refuse(503, `no endpoint of service %[var(txn.svc)] is available`)} if !{ var(txn.slot) -m found } || { var(txn.slot) -m str x }`,
   );
   return lines;
 }
@@ -199,14 +207,14 @@ function forwardRules(input: HaproxyConfigInput): string[] {
       '  http-request set-header x-forwarded-for "%[req.hdr(x-forwarded-for)], %[src]" if { req.hdr(x-forwarded-for) -m found }',
       '  http-request set-header x-forwarded-for %[src] if !{ req.hdr(x-forwarded-for) -m found }',
       '  http-request set-header x-forwarded-proto http if !{ req.hdr(x-forwarded-proto) -m found }',
-      '  http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }',
+      '  http-request set-header x-forwarded-host %[req.hdr(host),json(utf8s)] if { req.hdr(host) -m found }',
       '  http-request set-var(txn.secure) str(1) if { req.hdr(x-forwarded-proto) -m str https }',
     ];
   return [
     '  http-request del-header forwarded',
     '  http-request set-header x-forwarded-for %[src]',
     '  http-request set-header x-forwarded-proto http',
-    '  http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }',
+    '  http-request set-header x-forwarded-host %[req.hdr(host),json(utf8s)] if { req.hdr(host) -m found }',
     '  http-request del-header x-forwarded-host if !{ req.hdr(host) -m found }',
   ];
 }

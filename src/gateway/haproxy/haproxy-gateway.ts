@@ -87,7 +87,7 @@ export class HaproxyGateway implements Gateway {
     const services = [...new Set(config.routes.map((r) => r.service))];
     this.slots = new SlotTable(services, {
       split: mapPath(this.dir, 'split'),
-      pin: mapPath(this.dir, 'pin'),
+      ...((config.pinHeader ?? true) && { pin: mapPath(this.dir, 'pin') }),
     });
     this.sink = new LogSink((r) => this.onLog(r));
     this.api = new RuntimeApi(join(this.dir, 'admin.sock'));

@@ -57,13 +57,14 @@ export class SlotTable implements SlotView {
   /** Map entries as HAProxy holds them: file → key → value. */
   private readonly maps = new Map<string, Map<string, string>>();
 
+  /** `pin` is omitted when the environment ignores the pin header (HAProxy then loads no pin map). */
   constructor(
     services: string[],
-    private readonly mapFiles: { split: string; pin: string },
+    private readonly mapFiles: { split: string; pin?: string },
   ) {
     for (const s of services) this.services.set(s, Array.from({ length: POOL_SLOTS }, newPoolSlot));
     this.maps.set(mapFiles.split, new Map());
-    this.maps.set(mapFiles.pin, new Map());
+    if (mapFiles.pin) this.maps.set(mapFiles.pin, new Map());
   }
 
   has(service: string): boolean {
@@ -170,6 +171,8 @@ export class SlotTable implements SlotView {
       pools.length === 0
         ? this.setEntry(this.mapFiles.split, service, undefined)
         : this.setEntry(this.mapFiles.split, service, [plan.active, ...fallbacks, ...positions].join(':'));
+    if (!this.mapFiles.pin) return commands;
+    const pinFile = this.mapFiles.pin;
     const pins = new Map<string, string>();
     for (const p of plan.placed) pins.set(p.pool.release, String(slotOf(p.pool)));
     for (const role of ['stable', 'canary'] as const) {
@@ -177,12 +180,10 @@ export class SlotTable implements SlotView {
       const pick = ofRole.find((p) => p.to > p.from) ?? ofRole[0];
       if (pick) pins.set(role, String(slotOf(pick.pool)));
     }
-    const pinMap = this.maps.get(this.mapFiles.pin)!;
-    for (const key of pinMap.keys())
+    for (const key of this.maps.get(pinFile)!.keys())
       if (key.startsWith(`${service}/`) && !pins.has(key.slice(service.length + 1)))
-        commands.push(...this.setEntry(this.mapFiles.pin, key, undefined));
-    for (const [name, slot] of pins)
-      commands.push(...this.setEntry(this.mapFiles.pin, `${service}/${name}`, slot));
+        commands.push(...this.setEntry(pinFile, key, undefined));
+    for (const [name, slot] of pins) commands.push(...this.setEntry(pinFile, `${service}/${name}`, slot));
     return commands;
   }
 
@@ -264,7 +265,9 @@ export class SlotTable implements SlotView {
 
   /** The map files' content as HAProxy should load it at start. */
   mapText(file: 'split' | 'pin'): string {
-    const entries = this.maps.get(this.mapFiles[file])!;
+    const path = this.mapFiles[file];
+    const entries = path === undefined ? undefined : this.maps.get(path);
+    if (!entries) return '';
     return [...entries].map(([k, v]) => `${k} ${v}\n`).join('');
   }
 
