@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Gateway throughput and latency against nginx as a reverse proxy, with the same backend and the
-// same load tool (wrk) in the same run, plus the gateway while weights flip every 100 ms.
+// same load tool (wrk) in the same run, plus the gateway while weights flip every 100 ms. Both
+// engines are measured: `builtin` (cairn's HTTP/1.1 proxy in Node.js) and `haproxy` (HAProxy as
+// the data plane, steered by cairn; its CPU per request counts HAProxy plus cairn's log reader).
 // Needs `npm run build`, `wrk` and `nginx` (Debian packages). Prints JSON, then a one-line summary.
 // Phases are interleaved over BENCH_ROUNDS rounds and medians reported, because on a shared
 // machine the load of other processes shifts between phases.
@@ -154,6 +156,7 @@ async function main() {
   const [backendA, backendB, nginxPort] = [await freePort(), await freePort(), await freePort()];
   const children = [];
   let gateway;
+  let haproxy;
   let bare;
   try {
     children.push(
@@ -162,36 +165,45 @@ async function main() {
     children.push(await startNginx(dir, 'proxy', proxyBlock(nginxPort, backendA)));
     gateway = createGateway({ listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] });
     const gatewayAddress = await gateway.listen();
+    haproxy = createGateway({
+      engine: 'haproxy',
+      listen: '127.0.0.1:0',
+      routes: [{ host: '*', path: '/', service: 'web' }],
+    });
+    const haproxyAddress = await haproxy.listen();
     const pool = (release, address, weight) => ({
       release,
       weight,
       endpoints: [{ id: `ins-${release}`, address }],
     });
-    const setWeight = (a) =>
-      gateway.setPools('web', [
+    const setWeight = (a, router = gateway) =>
+      router.setPools('web', [
         pool('rel-a', `127.0.0.1:${backendA}`, a),
         pool('rel-b', `127.0.0.1:${backendB}`, 100 - a),
       ]);
     setWeight(100);
+    await setWeight(100, haproxy);
     bare = await startBareProxy(backendA);
 
-    await wrk(`http://${gatewayAddress}/`, CONNECTIONS, 2); // warm up both paths (JIT, keep-alive pools)
+    await wrk(`http://${gatewayAddress}/`, CONNECTIONS, 2); // warm up every path (JIT, keep-alive pools)
+    await wrk(`http://${haproxyAddress}/`, CONNECTIONS, 2);
     await wrk(`http://127.0.0.1:${nginxPort}/`, CONNECTIONS, 2);
     const urls = {
       direct: `http://127.0.0.1:${backendA}/`,
       nginx: `http://127.0.0.1:${nginxPort}/`,
       gateway: `http://${gatewayAddress}/`,
+      haproxy: `http://${haproxyAddress}/`,
       bareNodeProxy: `http://127.0.0.1:${bare.port}/`,
     };
     let flips = 0;
-    const flipping = async () => {
+    const flipping = async (router, url) => {
       const flipper = setInterval(() => {
         flips++;
-        setWeight(flips % 2 === 0 ? 100 : flips % 4 === 1 ? 0 : 50);
+        setWeight(flips % 2 === 0 ? 100 : flips % 4 === 1 ? 0 : 50, router);
       }, FLIP_EVERY_MS);
-      const r = await wrk(urls.gateway, CONNECTIONS);
+      const r = await wrk(url, CONNECTIONS);
       clearInterval(flipper);
-      setWeight(100);
+      await setWeight(100, router);
       return r;
     };
     // The gateway and the bare proxy run in this process; nginx's proxying happens in its worker.
@@ -201,16 +213,21 @@ async function main() {
     };
     const nginxWorker = workerOf(children[1].pid);
     const nginxCpu = () => cpuSecondsOf(nginxWorker);
+    // HAProxy's own process plus this process, where cairn reads HAProxy's log (the rest is idle then).
+    const haproxyCpu = () => cpuSecondsOf(haproxy.pid) + ownCpu();
     const rounds = [];
     for (let i = 0; i < ROUNDS; i++) {
       rounds.push({
         nginx: await wrkCpu(urls.nginx, CONNECTIONS, nginxCpu),
         gateway: await wrkCpu(urls.gateway, CONNECTIONS, ownCpu),
+        haproxy: await wrkCpu(urls.haproxy, CONNECTIONS, haproxyCpu),
         bareNodeProxy: await wrkCpu(urls.bareNodeProxy, CONNECTIONS, ownCpu),
-        gatewayFlipping: await flipping(),
+        gatewayFlipping: await flipping(gateway, urls.gateway),
+        haproxyFlipping: await flipping(haproxy, urls.haproxy),
         direct: await wrk(urls.direct, LOW_CONNECTIONS),
         nginxLow: await wrk(urls.nginx, LOW_CONNECTIONS),
         gatewayLow: await wrk(urls.gateway, LOW_CONNECTIONS),
+        haproxyLow: await wrk(urls.haproxy, LOW_CONNECTIONS),
       });
     }
     const median = (name, field) => {
@@ -228,7 +245,10 @@ async function main() {
         }),
         lost: rounds.reduce((sum, r) => sum + r[name].lost, 0),
       };
-    const ratios = rounds.map((r) => r.gateway.requestsPerS / r.nginx.requestsPerS).sort((a, b) => a - b);
+    const ratioOf = (name) => {
+      const ratios = rounds.map((r) => r[name].requestsPerS / r.nginx.requestsPerS).sort((a, b) => a - b);
+      return round(ratios[Math.floor(ratios.length / 2)]);
+    };
     const result = {
       seconds: SECONDS,
       rounds: ROUNDS,
@@ -236,10 +256,12 @@ async function main() {
       lowConnections: LOW_CONNECTIONS,
       flips,
       median: summary,
-      throughputRatio: round(ratios[Math.floor(ratios.length / 2)]),
+      throughputRatio: ratioOf('gateway'),
+      haproxyThroughputRatio: ratioOf('haproxy'),
       bareNodeProxyRatio: round(summary.bareNodeProxy.requestsPerS / summary.nginx.requestsPerS),
       addedP99MsVsDirect: round(summary.gatewayLow.p99Ms - summary.direct.p99Ms, 3),
       addedP99MsVsNginx: round(summary.gatewayLow.p99Ms - summary.nginxLow.p99Ms, 3),
+      haproxyAddedP99MsVsDirect: round(summary.haproxyLow.p99Ms - summary.direct.p99Ms, 3),
       loadAverage: (await import('node:os')).loadavg().map((l) => round(l)),
       perRound: rounds,
     };
@@ -254,7 +276,10 @@ async function main() {
     const m = summary;
     console.log(JSON.stringify(result, null, 2));
     console.log(
-      `median of ${ROUNDS}: gateway ${Math.round(m.gateway.requestsPerS)} req/s vs nginx ${Math.round(m.nginx.requestsPerS)} req/s ` +
+      `median of ${ROUNDS}: haproxy engine ${Math.round(m.haproxy.requestsPerS)} req/s ` +
+        `(${result.haproxyThroughputRatio}x nginx, ${m.haproxy.cpuUsPerRequest} us CPU/request, ` +
+        `p99 at c=${LOW_CONNECTIONS} +${result.haproxyAddedP99MsVsDirect} ms vs direct, flipping ` +
+        `${Math.round(m.haproxyFlipping.requestsPerS)} req/s lost ${m.haproxyFlipping.lost}); builtin engine: gateway ${Math.round(m.gateway.requestsPerS)} req/s vs nginx ${Math.round(m.nginx.requestsPerS)} req/s ` +
         `(${result.throughputRatio}x at c=${CONNECTIONS}; bare node proxy ${result.bareNodeProxyRatio}x); ` +
         `CPU per request: gateway ${m.gateway.cpuUsPerRequest} us, nginx ${m.nginx.cpuUsPerRequest} us, ` +
         `bare node proxy ${m.bareNodeProxy.cpuUsPerRequest} us; ` +
@@ -266,6 +291,7 @@ async function main() {
     );
   } finally {
     await gateway?.close(1000);
+    await haproxy?.close(1000);
     await bare?.close();
     for (const c of children) {
       c.kill('SIGTERM');

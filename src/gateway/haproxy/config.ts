@@ -41,6 +41,16 @@ export interface HaproxyConfigInput {
   authRules?: Map<number, string[]>;
 }
 
+/** Bodies of the answers HAProxy makes itself, in the built-in engine's JSON shape. */
+const ERROR_BODIES: Record<number, string> = {
+  400: 'send a well-formed HTTP/1.1 request with headers under the size limit',
+  408: 'send the request head faster',
+  500: 'gateway error: see the gateway log',
+  502: 'the backend failed to answer',
+  503: 'no endpoint of this service is available',
+  504: 'the backend did not answer in time',
+};
+
 const SAFE_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
 
 export function mapPath(dir: string, name: 'split' | 'pin'): string {
@@ -64,13 +74,27 @@ function quote(text: string): string {
   return `"${text.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
 }
 
+/** The buffer size HAProxy runs with: room for the largest head plus the rewrite reserve. */
+export function bufferBytes(limits: GatewayLimits): number {
+  return Math.max(16_384, limits.maxHeaderBytes + 1024);
+}
+
+/**
+ * A streamed (chunked) body can be measured before forwarding only while it fits in the buffer
+ * beside the head (assumed under 1 KiB) and the rewrite reserve; larger limits apply to
+ * declared lengths only.
+ */
+function bodyBufferBytes(limits: GatewayLimits): number {
+  return bufferBytes(limits) - 2048;
+}
+
 function globalSection(input: HaproxyConfigInput): string[] {
   const { dir } = input.layout;
   return [
     'global',
     '  nbthread 1',
     `  stats socket ${dir}/admin.sock mode 600 level admin`,
-    `  tune.bufsize ${Math.max(16_384, input.limits.maxHeaderBytes + 1024)}`,
+    `  tune.bufsize ${bufferBytes(input.limits)}`,
     '  tune.maxrewrite 1024',
     '',
     'ring cairn',
@@ -99,6 +123,10 @@ function defaultsSection(limits: GatewayLimits): string[] {
     '  option redispatch 1',
     '  retry-on conn-failure empty-response',
     '  http-reuse safe',
+    ...Object.entries(ERROR_BODIES).map(
+      ([status, message]) =>
+        `  http-error status ${status} content-type application/json string ${quote(`{"error":"${message}"}`)}`,
+    ),
     '',
   ];
 }
@@ -149,6 +177,11 @@ function policyRules(input: HaproxyConfigInput): string[] {
         `  ${refuse(429, `slow down: rate limit exceeded`)} hdr retry-after ${retryAfter} if ${onRoute(i)} { sc_http_req_rate(0,rl.${i}) gt ${burst} }`,
       );
     }
+    if (route.maxBodyBytes !== undefined && route.maxBodyBytes < bodyBufferBytes(input.limits))
+      lines.push(
+        `  http-request wait-for-body time 1s at-least ${route.maxBodyBytes + 1} if ${onRoute(i)} { req.hdr(transfer-encoding) -m found }`,
+        `  ${refuse(413, `send a smaller body: the limit is ${route.maxBodyBytes} bytes`)} if ${onRoute(i)} { req.body_len gt ${route.maxBodyBytes} }`,
+      );
     if (route.maxBodyBytes !== undefined)
       lines.push(
         `  ${refuse(413, `send a smaller body: the limit is ${route.maxBodyBytes} bytes`)} if ${onRoute(i)} { req.hdr_val(content-length) gt ${route.maxBodyBytes} }`,

@@ -95,6 +95,11 @@ export class HaproxyGateway implements Gateway {
     this.renderConfig(); // fail now on routes HAProxy cannot express
   }
 
+  /** Process id of the running HAProxy (benchmarks read its CPU time). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async listen(): Promise<string> {
     this.logPort = await this.sink.listen();
     this.port = this.bind.port || (await freePort(this.bind.host));
