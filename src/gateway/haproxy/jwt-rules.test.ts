@@ -52,8 +52,12 @@ describe('jwtRules (rule text)', () => {
   it('guards every rule by its route and references one pem file per usable key', () => {
     const { rules, files } = jwtRules(7, { jwks, issuer: ISSUER, audience: AUDIENCE }, `${dir}/`);
     expect(rules.length).toBeGreaterThan(10);
-    for (const rule of rules)
-      expect(rule).toMatch(/^http-request \S.* if \{ var\(txn\.route\) -m str 7 \}( |$)/);
+    expect(rules[0]).toBe('http-request set-var(txn.jwt_route7) bool(1) if { var(txn.route) -m str 7 }');
+    for (const rule of rules.slice(1)) {
+      expect(rule).toMatch(/^http-request \S.* if \{ var\(txn\.jwt_route7\) -m found \}( |$)/);
+      for (const branch of rule.split(' or ').slice(1))
+        expect(branch).toMatch(/^\{ var\(txn\.jwt_route7\) -m found \} /);
+    }
     expect(files.map((f) => f.name)).toEqual(['route-7-key-0.pem', 'route-7-key-1.pem', 'route-7-key-2.pem']);
     for (const f of files) {
       expect(f.content).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
