@@ -2,8 +2,11 @@
  * JWKS keys as HAProxy's `jwt_verify` needs them: one SPKI PEM public key per usable JWK, with the
  * one algorithm it may verify. Only node:crypto's key conversion; no files are read or written.
  */
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { ValidationError } from '../../lib/index.js';
+
+/** RS256 keys shorter than this are refused, as `jose` refuses them. */
+const MIN_RSA_BITS = 2048;
 
 /** The asymmetric algorithms both gateway engines accept (the built-in one through `jose`). */
 export type AsymmetricAlg = 'RS256' | 'ES256';
@@ -40,12 +43,14 @@ function algOf(jwk: Record<string, unknown>): AsymmetricAlg | undefined {
   return alg;
 }
 
-/** The public half only, even when the JWK holds a private key. */
+/**
+ * The public half only, even when the JWK holds a private key. RSA keys under 2048 bits are
+ * refused: `jose` (the built-in engine) would refuse every token they sign, HAProxy would not.
+ */
 function toPem(routeIndex: number, keyIndex: number, jwk: Record<string, unknown>): string {
+  let key: KeyObject;
   try {
-    return createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' })
-      .export({ type: 'spki', format: 'pem' })
-      .toString();
+    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
   } catch (err) {
     throw new ValidationError(
       `convert jwks key ${keyIndex} of route ${routeIndex} to pem: ${(err as Error).message}`,
@@ -53,4 +58,14 @@ function toPem(routeIndex: number, keyIndex: number, jwk: Record<string, unknown
       { hint: 'check that the jwks file holds valid RSA or P-256 public keys (RFC 7517)', cause: err },
     );
   }
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (bits !== undefined && bits < MIN_RSA_BITS)
+    throw new ValidationError(
+      `use jwks key ${keyIndex} of route ${routeIndex}: an RSA key of ${bits} bits is too weak`,
+      [],
+      {
+        hint: `use RSA keys of ${MIN_RSA_BITS} bits or more`,
+      },
+    );
+  return key.export({ type: 'spki', format: 'pem' }).toString();
 }

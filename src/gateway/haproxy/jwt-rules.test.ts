@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -145,8 +145,11 @@ describe('pemKeys', () => {
     expect(keys[0]!.pem).not.toContain('PRIVATE');
   });
 
-  it('names the route and the key of a jwk that does not parse', () => {
+  it('names the route and the key of a jwk that does not parse or is a weak RSA key', async () => {
     expect(() => pemKeys(2, [{ kty: 'RSA', n: 'AQAB' }])).toThrow(/convert jwks key 0 of route 2 to pem/);
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    const keys = [jwks.keys[0]!, weak as Record<string, unknown>];
+    expect(() => pemKeys(2, keys)).toThrow(/jwks key 1 of route 2: an RSA key of 1024 bits is too weak/);
   });
 });
 
