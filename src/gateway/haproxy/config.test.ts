@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../builtin-gateway.js';
 import type { GatewayRoute } from '../types.js';
 import { type HaproxyConfigInput, mapPath, renderHaproxyConfig } from './config.js';
+import { HOP_BY_HOP_LUA, HOP_BY_HOP_SCRIPT } from './hop-by-hop.js';
 import { SlotTable } from './slots.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-haproxy-config-'));
@@ -40,6 +41,7 @@ describe('renderHaproxyConfig', () => {
     writeFileSync(file, renderHaproxyConfig(input({ stickyHeader: 'x-user', trustForwarded: true })));
     writeFileSync(mapPath(dir, 'split'), '');
     writeFileSync(mapPath(dir, 'pin'), '');
+    writeFileSync(join(dir, HOP_BY_HOP_LUA), HOP_BY_HOP_SCRIPT);
     const out = execFileSync('haproxy', ['-c', '-f', file], { encoding: 'utf8', stdio: 'pipe' });
     expect(out).toContain('Configuration file is valid');
   });

@@ -10,6 +10,7 @@ import { ValidationError } from '../../lib/index.js';
 import { RouteTable } from '../route-table.js';
 import { STICKY_COOKIE, STICKY_COOKIE_MAX_AGE_S } from '../sticky-cookie.js';
 import type { GatewayLimits, GatewayRoute } from '../types.js';
+import { HOP_BY_HOP_LUA, HOP_BY_HOP_RULES } from './hop-by-hop.js';
 import { POOL_SLOTS, SERVER_SLOTS, type SlotView } from './slots.js';
 
 /** Name of the frontend; log lines of requests answered by the gateway itself carry it as backend. */
@@ -74,9 +75,12 @@ function quote(text: string): string {
   return `"${text.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
 }
 
-/** The buffer size HAProxy runs with: room for the largest head plus the rewrite reserve. */
+/**
+ * The buffer size HAProxy runs with: twice the head limit plus the rewrite reserve, so a head over
+ * the limit still parses and gets 431 from a rule; only one over twice the limit gets HAProxy's 400.
+ */
 export function bufferBytes(limits: GatewayLimits): number {
-  return Math.max(16_384, limits.maxHeaderBytes + 1024);
+  return Math.max(16_384, 2 * limits.maxHeaderBytes + 1024);
 }
 
 /**
@@ -94,6 +98,7 @@ function globalSection(input: HaproxyConfigInput): string[] {
     'global',
     '  nbthread 1',
     `  stats socket ${dir}/admin.sock mode 600 level admin`,
+    `  lua-load ${dir}/${HOP_BY_HOP_LUA}`,
     `  tune.bufsize ${bufferBytes(input.limits)}`,
     '  tune.maxrewrite 1024',
     '',
@@ -262,12 +267,14 @@ function frontendSection(input: HaproxyConfigInput): string[] {
     `  log-format "${LOG_FORMAT}"`,
     '  option http-ignore-probes',
     '  http-request set-var(txn.t0) date(0,us)',
+    `  ${refuse(431, 'send smaller request headers')} if { req.hdrs,length gt ${input.limits.maxHeaderBytes} }`,
     '  http-request capture req.hdr(host) len 256',
     ...routeRules(input.routes),
     ...policyRules(input),
     ...selectionRules(input),
     '  http-request disable-l7-retry if !METH_GET !METH_HEAD !METH_OPTIONS !{ method TRACE PUT DELETE }',
     '  http-request del-header x-cairn-release',
+    ...HOP_BY_HOP_RULES,
     ...forwardRules(input),
     `  http-response add-header set-cookie ${quote(`${cookie}; Secure`)} if { var(txn.newkey) -m found } { var(txn.secure) -m found }`,
     `  http-response add-header set-cookie ${quote(cookie)} if { var(txn.newkey) -m found } !{ var(txn.secure) -m found }`,

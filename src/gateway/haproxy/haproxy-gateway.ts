@@ -15,15 +15,12 @@ import { validatePools } from '../service-pools.js';
 import type { AccessLogEntry, Gateway, GatewayConfig, GatewayLimits, Pool, WindowMetrics } from '../types.js';
 import { MetricsRecorder, type MetricsSnapshot } from '../window-metrics.js';
 import { mapPath, renderHaproxyConfig } from './config.js';
+import { HOP_BY_HOP_LUA, HOP_BY_HOP_SCRIPT } from './hop-by-hop.js';
+import { jwtRules } from './jwt-rules.js';
 import { type LogRecord, LogSink } from './log-sink.js';
 import { RuntimeApi } from './runtime-api.js';
 import { parseShowStat } from './show-stat.js';
 import { SlotTable } from './slots.js';
-
-// TODO(integration): replaced by jwt-rules.ts once it lands.
-function jwtRulesPending(i: number): { rules: string[]; files: { name: string; content: string }[] } {
-  throw new ValidationError(`configure haproxy gateway: routes[${i}] has auth, not yet supported`, []);
-}
 
 const START_TIMEOUT_MS = 10_000;
 const REAP_EVERY_MS = 100;
@@ -162,7 +159,7 @@ export class HaproxyGateway implements Gateway {
     const files: { name: string; content: string }[] = [];
     this.config.routes.forEach((route, i) => {
       if (!route.auth) return;
-      const r = jwtRulesPending(i);
+      const r = jwtRules(i, route.auth, this.dir);
       authRules.set(i, r.rules);
       files.push(...r.files);
     });
@@ -182,6 +179,7 @@ export class HaproxyGateway implements Gateway {
   /** Writes config and maps from the current state and starts HAProxy; resolves once its API answers. */
   private async start(): Promise<void> {
     writeFileSync(join(this.dir, 'haproxy.cfg'), this.renderConfig(), { mode: 0o600 });
+    writeFileSync(join(this.dir, HOP_BY_HOP_LUA), HOP_BY_HOP_SCRIPT, { mode: 0o600 });
     writeFileSync(mapPath(this.dir, 'split'), this.slots.mapText('split'), { mode: 0o600 });
     writeFileSync(mapPath(this.dir, 'pin'), this.slots.mapText('pin'), { mode: 0o600 });
     rmSync(join(this.dir, 'admin.sock'), { force: true });

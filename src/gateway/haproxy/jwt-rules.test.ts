@@ -205,7 +205,7 @@ describe('jwtRules in a real haproxy', () => {
     expect(await call(path, token)).toEqual({
       status: 401,
       challenge: 'Bearer error="invalid_token"',
-      body: `authenticate: ${reason}\n`,
+      body: `${JSON.stringify({ error: `authenticate: ${reason}` })}\n`,
     });
   };
   const expectAccepted = async (path: string, token: string) => {

@@ -40,8 +40,8 @@ const NOT_VERIFIED = '!{ var(txn.jwt_ok) -m found }';
  * that variable existing, which costs a request of another route ~30 ns a line.
  * The HS256 secret appears in the rules as hex inside `bin(…)` (any byte except 0 survives that
  * way): never log the rules.
- * A refused request gets `401`, `www-authenticate: Bearer error="invalid_token"` and a text body
- * `authenticate: <reason>`.
+ * A refused request gets `401`, `www-authenticate: Bearer error="invalid_token"` and the JSON body
+ * the built-in engine answers: `{"error":"authenticate: <reason>"}`.
  *
  * @example
  * const { rules, files } = jwtRules(2, { jwks, issuer: 'https://id.example' }, '/srv/.cairn/haproxy');
@@ -160,7 +160,7 @@ function hex(value: string): string {
 
 function refuse(route: string, reason: string, condition: string): string {
   return (
-    `http-request return status 401 content-type text/plain string "authenticate: ${reason}\\n" ` +
+    `http-request return status 401 content-type application/json string "{\\"error\\":\\"authenticate: ${reason}\\"}\\n" ` +
     `${CHALLENGE} if ${route} ${condition}`
   );
 }
