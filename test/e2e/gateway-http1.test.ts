@@ -1,5 +1,5 @@
 /**
- * Runbook: HTTP/1.1 on the wire through the gateway's own engine.
+ * Runbook: HTTP/1.1 on the wire through the gateway, on both engines.
  * Given a gateway in front of a real backend process and a hand-written backend that frames its
  * answers in the less common ways (no length, close after each answer),
  * when clients pipeline, speak HTTP/1.0, ask for 100-continue, or try to smuggle a request,
@@ -7,7 +7,7 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway } from '../../src/gateway/index.js';
+import { createGateway, type Gateway, type GatewayEngine } from '../../src/gateway/index.js';
 import { type EchoBackend, startEchoBackend } from '../../src/gateway/testing/echo-backend.js';
 
 let backend: EchoBackend;
@@ -33,29 +33,6 @@ function startPlainBackend(): Promise<string> {
   );
 }
 
-beforeAll(async () => {
-  backend = await startEchoBackend('rel-a', 'ins-a1');
-  const plainAddress = await startPlainBackend();
-  gateway = createGateway({
-    listen: '127.0.0.1:0',
-    routes: [
-      { host: 'app.test', path: '/', service: 'web' },
-      { host: 'plain.test', path: '/', service: 'plain' },
-      { host: 'dead.test', path: '/', service: 'dead' },
-    ],
-  });
-  address = await gateway.listen();
-  gateway.setPools('web', [
-    { release: 'rel-a', weight: 100, endpoints: [{ id: backend.id, address: backend.address }] },
-  ]);
-  gateway.setPools('dead', [
-    { release: 'rel-d', weight: 100, endpoints: [{ id: 'ins-d', address: await deadAddress() }] },
-  ]);
-  gateway.setPools('plain', [
-    { release: 'rel-p', weight: 100, endpoints: [{ id: 'ins-p', address: plainAddress }] },
-  ]);
-});
-
 /** An address nothing listens on. */
 async function deadAddress(): Promise<string> {
   const s = createServer();
@@ -64,12 +41,6 @@ async function deadAddress(): Promise<string> {
   await new Promise((r) => s.close(r));
   return `127.0.0.1:${port}`;
 }
-
-afterAll(async () => {
-  await gateway?.close(1000);
-  await backend?.kill();
-  await new Promise((r) => plain?.close(r));
-});
 
 /** Writes `text`, collects everything until the gateway closes or `untilMs` passes. */
 function exchange(text: string, untilMs = 3000): Promise<string> {
@@ -92,64 +63,106 @@ function exchange(text: string, untilMs = 3000): Promise<string> {
 
 const statusLines = (answer: string) => answer.match(/HTTP\/1\.1 \d{3}[^\r]*/g) ?? [];
 
-describe('gateway: HTTP/1.1 framing', () => {
-  it('answers pipelined requests in order on one connection', async () => {
-    const get = (path: string, last = false) =>
-      `GET ${path} HTTP/1.1\r\nHost: app.test\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
-    const answer = await exchange(get('/one') + get('/two') + get('/three', true));
-    expect(statusLines(answer)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
-    const urls = [...answer.matchAll(/"url":"([^"]+)"/g)].map((m) => m[1]);
-    expect(urls).toEqual(['/one', '/two', '/three']);
-  });
-
-  it('decodes a chunked answer for an HTTP/1.0 client and closes after it', async () => {
-    const answer = await exchange('GET /stream?chunks=3&gapMs=5 HTTP/1.0\r\nHost: app.test\r\n\r\n');
-    const [head, body] = answer.split('\r\n\r\n') as [string, string];
-    expect(head).toMatch(/^HTTP\/1.1 200/);
-    expect(head.toLowerCase()).not.toContain('transfer-encoding');
-    expect(head.toLowerCase()).toContain('connection: close');
-    expect(body).toBe('chunk 0\nchunk 1\nchunk 2\n');
-  });
-
-  it('answers 100 Continue before the body is sent', async () => {
-    const answer = await exchange(
-      'POST /echo HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello',
-    );
-    expect(statusLines(answer)).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 200 OK']);
-    expect(answer).toContain('"bodyBytes":5');
-    expect(answer).not.toMatch(/"expect"/);
-  });
-
-  it('refuses a request with both Content-Length and Transfer-Encoding before any backend sees it', async () => {
-    const before = plainRequests;
-    const smuggle =
-      'POST / HTTP/1.1\r\nHost: plain.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n' +
-      '0\r\n\r\nGET /admin HTTP/1.1\r\nHost: plain.test\r\n\r\n';
-    const answer = await exchange(smuggle);
-    expect(statusLines(answer)).toEqual(['HTTP/1.1 400 Bad Request']);
-    expect(plainRequests).toBe(before);
-  });
-
-  it('passes a body delimited by the backend closing, then closes the client connection', async () => {
-    const answer = await exchange('GET / HTTP/1.1\r\nHost: plain.test\r\n\r\n');
-    expect(statusLines(answer)).toEqual(['HTTP/1.1 200 OK']);
-    expect(answer.toLowerCase()).toContain('connection: close');
-    expect(answer.endsWith('until the connection closes')).toBe(true);
-  });
-
-  it('serves GETs in a row from a backend that closes every connection after one answer', async () => {
-    const statuses: string[] = [];
-    for (let i = 0; i < 20; i++)
-      statuses.push(...statusLines(await exchange(`GET /${i} HTTP/1.1\r\nHost: plain.test\r\n\r\n`)));
-    expect(statuses).toEqual(Array(20).fill('HTTP/1.1 200 OK'));
-  });
-
-  it('answers 502 to a request and to a WebSocket upgrade when the instance is gone', async () => {
-    expect(statusLines(await exchange('GET / HTTP/1.1\r\nHost: dead.test\r\n\r\n', 3500))).toEqual([
-      'HTTP/1.1 502 Bad Gateway',
+describe.each(['builtin', 'haproxy'] as GatewayEngine[])('gateway (%s engine)', (engine) => {
+  beforeAll(async () => {
+    backend = await startEchoBackend('rel-a', 'ins-a1');
+    const plainAddress = await startPlainBackend();
+    gateway = createGateway({
+      engine,
+      listen: '127.0.0.1:0',
+      routes: [
+        { host: 'app.test', path: '/', service: 'web' },
+        { host: 'plain.test', path: '/', service: 'plain' },
+        { host: 'dead.test', path: '/', service: 'dead' },
+      ],
+    });
+    address = await gateway.listen();
+    await gateway.setPools('web', [
+      { release: 'rel-a', weight: 100, endpoints: [{ id: backend.id, address: backend.address }] },
     ]);
-    const upgrade =
-      'GET /socket HTTP/1.1\r\nHost: dead.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n';
-    expect(statusLines(await exchange(upgrade))).toEqual(['HTTP/1.1 502 Bad Gateway']);
+    await gateway.setPools('dead', [
+      { release: 'rel-d', weight: 100, endpoints: [{ id: 'ins-d', address: await deadAddress() }] },
+    ]);
+    await gateway.setPools('plain', [
+      { release: 'rel-p', weight: 100, endpoints: [{ id: 'ins-p', address: plainAddress }] },
+    ]);
+  });
+
+  afterAll(async () => {
+    await gateway?.close(1000);
+    await backend?.kill();
+    await new Promise((r) => plain?.close(r));
+  });
+
+  describe('HTTP/1.1 framing', () => {
+    it('answers pipelined requests in order on one connection', async () => {
+      const get = (path: string, last = false) =>
+        `GET ${path} HTTP/1.1\r\nHost: app.test\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
+      const answer = await exchange(get('/one') + get('/two') + get('/three', true));
+      expect(statusLines(answer)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+      const urls = [...answer.matchAll(/"url":"([^"]+)"/g)].map((m) => m[1]);
+      expect(urls).toEqual(['/one', '/two', '/three']);
+    });
+
+    it('decodes a chunked answer for an HTTP/1.0 client and closes after it', async () => {
+      const answer = await exchange('GET /stream?chunks=3&gapMs=5 HTTP/1.0\r\nHost: app.test\r\n\r\n');
+      const [head, body] = answer.split('\r\n\r\n') as [string, string];
+      expect(head).toMatch(/^HTTP\/1.1 200/);
+      expect(head.toLowerCase()).not.toContain('transfer-encoding');
+      expect(head.toLowerCase()).toContain('connection: close');
+      expect(body).toBe('chunk 0\nchunk 1\nchunk 2\n');
+    });
+
+    it('answers 100 Continue before the body is sent', async () => {
+      const answer = await exchange(
+        'POST /echo HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello',
+      );
+      expect(statusLines(answer)).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 200 OK']);
+      expect(answer).toContain('"bodyBytes":5');
+      // The built-in engine answers 100 itself; HAProxy passes the backend's 100 on.
+      if (engine === 'builtin') expect(answer).not.toMatch(/"expect"/);
+    });
+
+    it('never lets a request with both Content-Length and Transfer-Encoding smuggle another', async () => {
+      const before = plainRequests;
+      const smuggle =
+        'POST / HTTP/1.1\r\nHost: plain.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '0\r\n\r\nGET /admin HTTP/1.1\r\nHost: plain.test\r\n\r\n';
+      const answer = await exchange(smuggle);
+      if (engine === 'builtin') {
+        expect(statusLines(answer)).toEqual(['HTTP/1.1 400 Bad Request']);
+        expect(plainRequests).toBe(before);
+      } else {
+        // HAProxy frames the body by Transfer-Encoding alone and closes after answering (RFC 9112
+        // §6.1): the backend sees one request, never the smuggled GET /admin.
+        expect(statusLines(answer)).toEqual(['HTTP/1.1 200 OK']);
+        expect(plainRequests).toBe(before + 1);
+      }
+    });
+
+    it('passes a body delimited by the backend closing, then closes the client connection', async () => {
+      const answer = await exchange('GET / HTTP/1.1\r\nHost: plain.test\r\n\r\n');
+      expect(statusLines(answer)).toEqual(['HTTP/1.1 200 OK']);
+      expect(answer.toLowerCase()).toContain('connection: close');
+      expect(answer.endsWith('until the connection closes')).toBe(true);
+    });
+
+    it('serves GETs in a row from a backend that closes every connection after one answer', async () => {
+      const statuses: string[] = [];
+      for (let i = 0; i < 20; i++)
+        statuses.push(...statusLines(await exchange(`GET /${i} HTTP/1.1\r\nHost: plain.test\r\n\r\n`)));
+      expect(statuses).toEqual(Array(20).fill('HTTP/1.1 200 OK'));
+    });
+
+    it('answers 502 (HAProxy: 503) to a request and to a WebSocket upgrade when the instance is gone', async () => {
+      // HAProxy says 503 when it cannot connect to any server; the built-in engine says 502.
+      const gone = engine === 'builtin' ? 'HTTP/1.1 502' : 'HTTP/1.1 503';
+      const status = (answer: string) => statusLines(answer).map((l) => l.slice(0, gone.length));
+      expect(status(await exchange('GET / HTTP/1.1\r\nHost: dead.test\r\n\r\n', 3500))).toEqual([gone]);
+      const upgrade =
+        'GET /socket HTTP/1.1\r\nHost: dead.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+      expect(status(await exchange(upgrade))).toEqual([gone]);
+    });
   });
 });
