@@ -25,7 +25,7 @@ interface StatusJson {
   }>;
 }
 
-describe('rollouts under load', () => {
+describe.each(['builtin', 'haproxy'] as const)('rollouts under load (%s gateway engine)', (engine) => {
   let ws: HelloWorkspace;
   let load: Load;
   // Every command runs asynchronously: a blocked event loop here would stall the load itself.
@@ -47,7 +47,7 @@ describe('rollouts under load', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    ws = new HelloWorkspace(helloSpec(port, DEPLOY));
+    ws = new HelloWorkspace(helloSpec(port, DEPLOY, engine));
     expect((await ws.runAsync(['init'])).code).toBe(0);
     await buildVariant('v1', { version: 'v1' });
     expect((await ws.runAsync(['up', '--detach'])).code).toBe(0);

@@ -54,7 +54,7 @@ export class HelloWorkspace {
   }
 }
 
-export function helloSpec(port: number, deploy: string): string {
+export function helloSpec(port: number, deploy: string, engine: 'builtin' | 'haproxy' = 'builtin'): string {
   return `project: hello
 services:
   hello:
@@ -70,7 +70,7 @@ services:
       tmpfs: [/tmp]
     deploy: ${deploy}
 environments:
-  dev: { gateway: { listen: "127.0.0.1:${port}" } }
+  dev: { gateway: { listen: "127.0.0.1:${port}", engine: ${engine} } }
 routes:
   - { host: "*", path: /, service: hello }
 `;
