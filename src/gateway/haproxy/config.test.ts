@@ -48,7 +48,7 @@ describe('renderHaproxyConfig', () => {
 
   it('tries routes most specific first: exact host and longer path before wildcards', () => {
     const text = renderHaproxyConfig(input());
-    const order = [...text.matchAll(/set-var\(txn\.route\) str\((\d+)\)/g)].map((m) => m[1]);
+    const order = [...text.matchAll(/set-var\(txn\.route\) int\((\d+)\)/g)].map((m) => m[1]);
     expect(order).toEqual(['1', '0', '2', '3']);
     expect(text).toContain(
       '{ path -m str /api } || !{ var(txn.route) -m found } { var(txn.host) -m str app.test } { path -m beg /api/ }',
@@ -65,11 +65,11 @@ describe('renderHaproxyConfig', () => {
   it('turns route policies into rules scoped to their route', () => {
     const text = renderHaproxyConfig(input());
     expect(text).toContain(
-      'hdr retry-after 2 if { var(txn.route) -m str 1 } { sc_http_req_rate(0,rl.1) gt 2 }',
+      'hdr retry-after 2 if { var(txn.route) -m int 1 } { sc_http_req_rate(0,rl.1) gt 2 }',
     );
     expect(text).toContain('store http_req_rate(4000)');
     expect(text).toContain('{ req.hdr_val(content-length) gt 1024 }');
-    expect(text).toContain('http-request set-timeout server 500 if { var(txn.route) -m str 0 }');
+    expect(text).toContain('http-request set-timeout server 500 if { var(txn.route) -m int 0 }');
   });
 
   it('leaves the pin header out where the environment disables it', () => {

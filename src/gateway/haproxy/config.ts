@@ -58,9 +58,9 @@ export function mapPath(dir: string, name: 'split' | 'pin'): string {
   return `${dir}/${name}.map`;
 }
 
-/** `{ var(txn.route) -m str N }`: the condition every route-specific rule carries. */
+/** `{ var(txn.route) -m int N }`: the condition every route-specific rule carries (an int compares fastest). */
 export function onRoute(index: number): string {
-  return `{ var(txn.route) -m str ${index} }`;
+  return `{ var(txn.route) -m int ${index} }`;
 }
 
 /**
@@ -157,7 +157,7 @@ function routeRules(routes: GatewayRoute[]): string[] {
         ? ''
         : ` { path -m str ${r.prefix} } || !{ var(txn.route) -m found }${host} { path -m beg ${r.prefix}/ }`;
     lines.push(
-      `  http-request set-var(txn.route) str(${r.index}) if !{ var(txn.route) -m found }${host}${path}`,
+      `  http-request set-var(txn.route) int(${r.index}) if !{ var(txn.route) -m found }${host}${path}`,
     );
   }
   lines.push(
@@ -231,7 +231,7 @@ function selectionRules(input: HaproxyConfigInput): string[] {
   for (const service of services)
     for (let k = 0; k < POOL_SLOTS; k++)
       lines.push(
-        `  http-request set-var(txn.slot) var(txn.split),field(${2 + k},:) if !{ var(txn.pin) -m found } { var(txn.svc) -m str ${service} } { var(txn.slot) -m str ${k} } { nbsrv(${service}.p${k}) lt 1 }`,
+        `  http-request set-var(txn.slot) var(txn.split),field(${2 + k},:) if { nbsrv(${service}.p${k}) lt 1 } !{ var(txn.pin) -m found } { var(txn.svc) -m str ${service} } { var(txn.slot) -m str ${k} }`,
       );
   lines.push(
     `  ${refuse(503, `no endpoint of service %[var(txn.svc)] is available`)} if !{ var(txn.slot) -m found } || { var(txn.slot) -m str x }`,

@@ -52,7 +52,7 @@ describe('jwtRules (rule text)', () => {
   it('guards every rule by its route and references one pem file per usable key', () => {
     const { rules, files } = jwtRules(7, { jwks, issuer: ISSUER, audience: AUDIENCE }, `${dir}/`);
     expect(rules.length).toBeGreaterThan(10);
-    expect(rules[0]).toBe('http-request set-var(txn.jwt_route7) bool(1) if { var(txn.route) -m str 7 }');
+    expect(rules[0]).toBe('http-request set-var(txn.jwt_route7) bool(1) if { var(txn.route) -m int 7 }');
     for (const rule of rules.slice(1)) {
       expect(rule).toMatch(/^http-request \S.* if \{ var\(txn\.jwt_route7\) -m found \}( |$)/);
       for (const branch of rule.split(' or ').slice(1))
@@ -294,10 +294,10 @@ function config(port: number, rules: string[]): string {
     '  timeout server 5s',
     'frontend fe',
     `  bind 127.0.0.1:${port}`,
-    '  http-request set-var(txn.route) str(0)',
-    '  http-request set-var(txn.route) str(1) if { path_beg /jwks-only }',
-    '  http-request set-var(txn.route) str(2) if { path_beg /awkward }',
-    '  http-request set-var(txn.route) str(3) if { path_beg /open }',
+    '  http-request set-var(txn.route) int(0)',
+    '  http-request set-var(txn.route) int(1) if { path_beg /jwks-only }',
+    '  http-request set-var(txn.route) int(2) if { path_beg /awkward }',
+    '  http-request set-var(txn.route) int(3) if { path_beg /open }',
     ...rules.map((r) => `  ${r}`),
     '  http-request return status 200 content-type text/plain string ok',
     '',

@@ -59,7 +59,7 @@ export function jwtRules(routeIndex: number, auth: RouteAuth, dir: string): JwtR
   const files = keys.map((k, i) => ({ name: `route-${routeIndex}-key-${i}.pem`, content: k.pem }));
   const algs = [...new Set<string>(keys.map((k) => k.alg)), ...(auth.secret ? ['HS256'] : [])];
   const rules = [
-    `http-request set-var(txn.jwt_route${routeIndex}) bool(1) if { var(txn.route) -m str ${routeIndex} }`,
+    `http-request set-var(txn.jwt_route${routeIndex}) bool(1) if { var(txn.route) -m int ${routeIndex} }`,
     ...tokenRules(route, algs, keys.length > 0),
     ...keys.map((k, i) => keyRule(route, k, `${folder}/${files[i]!.name}`)),
     ...(auth.secret ? secretRules(route, auth.secret) : []),
