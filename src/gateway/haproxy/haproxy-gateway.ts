@@ -4,17 +4,16 @@
  * endpoints through the runtime API, and reads every request back from HAProxy's log ring for
  * metrics and the access log.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DriverError, ValidationError } from '../../lib/index.js';
+import { ValidationError } from '../../lib/index.js';
 import { validatePools } from '../service-pools.js';
 import type { AccessLogEntry, Gateway, GatewayConfig, GatewayLimits, Pool, WindowMetrics } from '../types.js';
 import { MetricsRecorder, type MetricsSnapshot } from '../window-metrics.js';
 import { mapPath, renderHaproxyConfig } from './config.js';
+import { HaproxyProcess } from './haproxy-process.js';
 import { HOP_BY_HOP_LUA, HOP_BY_HOP_SCRIPT } from './hop-by-hop.js';
 import { jwtRules } from './jwt-rules.js';
 import { type LogRecord, LogSink } from './log-sink.js';
@@ -22,7 +21,6 @@ import { RuntimeApi } from './runtime-api.js';
 import { parseShowStat } from './show-stat.js';
 import { SlotTable } from './slots.js';
 
-const START_TIMEOUT_MS = 10_000;
 const REAP_EVERY_MS = 100;
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 const RESTARTS_PER_MINUTE = 5;
@@ -60,16 +58,15 @@ export class HaproxyGateway implements Gateway {
   private readonly recorder = new MetricsRecorder();
   private readonly sink: LogSink;
   private readonly api: RuntimeApi;
+  private readonly process: HaproxyProcess;
   private readonly now: () => number;
   private readonly limits: GatewayLimits;
-  private child: ChildProcess | undefined;
   private port = 0;
   private logPort = 0;
   private applied: Promise<void> = Promise.resolve();
   private reaper: NodeJS.Timeout | undefined;
   private closing = false;
   private restarts: number[] = [];
-  private output = '';
 
   constructor(
     private readonly config: GatewayConfig,
@@ -88,13 +85,14 @@ export class HaproxyGateway implements Gateway {
     });
     this.sink = new LogSink((r) => this.onLog(r));
     this.api = new RuntimeApi(join(this.dir, 'admin.sock'));
+    this.process = new HaproxyProcess(this.dir, this.api);
     this.now = config.now ?? Date.now;
     this.renderConfig(); // fail now on routes HAProxy cannot express
   }
 
   /** Process id of the running HAProxy (benchmarks read its CPU time). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.process.pid;
   }
 
   async listen(): Promise<string> {
@@ -113,7 +111,7 @@ export class HaproxyGateway implements Gateway {
   async drain(endpointId: string, timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
     await this.send(this.slots.drainEndpoint(endpointId));
     const deadline = Date.now() + timeoutMs;
-    while (this.slots.holds(endpointId) && Date.now() < deadline && this.child)
+    while (this.slots.holds(endpointId) && Date.now() < deadline && this.process.running)
       await new Promise((r) => setTimeout(r, REAP_EVERY_MS / 2));
     if (!this.slots.holds(endpointId)) return;
     for (const d of this.slots.draining())
@@ -131,15 +129,7 @@ export class HaproxyGateway implements Gateway {
   async close(graceMs = 10_000): Promise<void> {
     this.closing = true;
     clearInterval(this.reaper);
-    const child = this.child;
-    if (child && child.exitCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGUSR1'); // soft stop: no new connections, in-flight requests finish
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    }
-    this.api.close();
+    await this.process.stop(graceMs);
     await this.sink.close();
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
@@ -148,7 +138,7 @@ export class HaproxyGateway implements Gateway {
   private send(commands: string[]): Promise<void> {
     if (commands.length > 0) this.startReaper();
     const run = this.applied.then(async () => {
-      if (this.child && commands.length > 0) await this.api.sendAll(commands);
+      if (this.process.running && commands.length > 0) await this.api.sendAll(commands);
     });
     this.applied = run.catch(() => undefined);
     return run;
@@ -182,69 +172,17 @@ export class HaproxyGateway implements Gateway {
     writeFileSync(join(this.dir, HOP_BY_HOP_LUA), HOP_BY_HOP_SCRIPT, { mode: 0o600 });
     writeFileSync(mapPath(this.dir, 'split'), this.slots.mapText('split'), { mode: 0o600 });
     writeFileSync(mapPath(this.dir, 'pin'), this.slots.mapText('pin'), { mode: 0o600 });
-    rmSync(join(this.dir, 'admin.sock'), { force: true });
-    this.output = '';
-    const child = spawn('haproxy', ['-db', '-f', join(this.dir, 'haproxy.cfg')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (d: Buffer) => {
-      this.output = (this.output + d.toString()).slice(-4096);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    const spawned = await new Promise<Error | undefined>((resolve) => {
-      child.once('spawn', () => resolve(undefined));
-      child.once('error', resolve);
-    });
-    if (spawned)
-      throw new DriverError(`start haproxy gateway: cannot run haproxy (${spawned.message})`, {
-        hint: 'install it (apt-get install haproxy) or set environments.<env>.gateway.engine: builtin',
-      });
-    this.child = child;
-    child.once('exit', (code, signal) => this.exited(child, code, signal));
-    await this.waitForApi(child);
-  }
-
-  private async waitForApi(child: ChildProcess): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        await new Promise((r) => setTimeout(r, 50)); // let the last output arrive
-        throw new DriverError(`start haproxy gateway: haproxy exited: ${this.output.trim().slice(-800)}`, {
-          hint: `check that ${this.bind.host}:${this.port} is free and the routes are valid`,
-        });
-      }
-      try {
-        await this.api.send('show info');
-        return;
-      } catch {
-        this.api.close();
-        if (Date.now() > deadline)
-          throw new DriverError('start haproxy gateway: its admin socket did not answer within 10 s', {
-            hint: 'see the haproxy output in the cairn log',
-          });
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await this.process.start(`${this.bind.host}:${this.port}`, (code, signal, output) =>
+      this.exited(code, signal, output),
+    );
   }
 
   /** HAProxy died: start it again from the current state (a few times a minute at most). */
-  private exited(child: ChildProcess, code: number | null, signal: string | null): void {
-    if (this.child !== child) return;
-    this.child = undefined;
-    this.api.close();
+  private exited(code: number | null, signal: string | null, output: string): void {
     if (this.closing) return;
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < 60_000);
-    this.config.accessLog?.(
-      JSON.stringify({
-        level: 'error',
-        msg: 'haproxy exited',
-        code,
-        signal,
-        output: this.output.slice(-800),
-      }),
-    );
+    this.config.accessLog?.(JSON.stringify({ level: 'error', msg: 'haproxy exited', code, signal, output }));
     if (this.restarts.length >= RESTARTS_PER_MINUTE) return;
     this.restarts.push(now);
     this.applied = this.applied.then(() => this.start()).catch(() => undefined);
@@ -259,7 +197,7 @@ export class HaproxyGateway implements Gateway {
 
   private async reap(): Promise<void> {
     const draining = this.slots.draining();
-    if (draining.length === 0 || !this.child) {
+    if (draining.length === 0 || !this.process.running) {
       if (draining.length === 0) {
         clearInterval(this.reaper);
         this.reaper = undefined;

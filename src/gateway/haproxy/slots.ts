@@ -115,12 +115,16 @@ export class SlotTable implements SlotView {
     for (let i = 0; i < pools.length; i++) {
       if (placement[i] !== -1) continue;
       const k = slots.findIndex((s, j) => !taken.has(j) && s.release === undefined);
-      if (k === -1)
+      if (k === -1) {
+        const draining = slots.filter((s, j) => !taken.has(j) && s.retired).length;
         throw new ValidationError(
-          `set pools of service ${service}: more than ${POOL_SLOTS} releases would hold slots (some are still draining)`,
+          `set pools of service ${service}: more than ${POOL_SLOTS} releases would hold slots (${draining} of them still draining)`,
           [],
-          { hint: 'wait for the retired releases to drain, or use the builtin gateway engine' },
+          {
+            hint: 'give the service at most 4 releases at once and let retired ones drain, or use the builtin engine',
+          },
         );
+      }
       taken.add(k);
       placement[i] = k;
     }

@@ -1,0 +1,129 @@
+/**
+ * The HAProxy child process of one gateway: started in the foreground (`-db`) from a config file,
+ * ready once its admin socket answers, stopped softly (SIGUSR1: stop listening, finish in-flight
+ * requests). Its pid is kept in the engine's folder, so a HAProxy left behind by a control plane
+ * that died is stopped before a new one takes the port.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DriverError } from '../../lib/index.js';
+import type { RuntimeApi } from './runtime-api.js';
+
+const START_TIMEOUT_MS = 10_000;
+
+export type ExitListener = (code: number | null, signal: string | null, output: string) => void;
+
+export class HaproxyProcess {
+  private child: ChildProcess | undefined;
+  private output = '';
+
+  constructor(
+    private readonly dir: string,
+    private readonly api: RuntimeApi,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Starts HAProxy on `haproxy.cfg` in the folder; resolves once its runtime API answers. */
+  async start(where: string, onExit: ExitListener): Promise<void> {
+    await this.stopLeftover();
+    rmSync(join(this.dir, 'admin.sock'), { force: true });
+    this.output = '';
+    const child = spawn('haproxy', ['-db', '-f', join(this.dir, 'haproxy.cfg')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-4096);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const failed = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', resolve);
+    });
+    if (failed)
+      throw new DriverError(`start haproxy gateway: cannot run haproxy (${failed.message})`, {
+        hint: 'install it (apt-get install haproxy) or set environments.<env>.gateway.engine: builtin',
+      });
+    this.child = child;
+    writeFileSync(this.pidFile(), `${child.pid}\n`, { mode: 0o600 });
+    child.once('exit', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      this.api.close();
+      onExit(code, signal, this.output.slice(-800));
+    });
+    await this.waitForApi(child, where);
+  }
+
+  /** Soft stop, then SIGKILL after `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGUSR1');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.api.close();
+    rmSync(this.pidFile(), { force: true });
+  }
+
+  private pidFile(): string {
+    return join(this.dir, 'haproxy.pid');
+  }
+
+  /** Kills the HAProxy a previous control plane started on this folder's config, if it still runs. */
+  private async stopLeftover(): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(this.pidFile(), 'utf8').trim());
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.startsWith('haproxy\0') || !cmdline.includes(join(this.dir, 'haproxy.cfg'))) return;
+    } catch {
+      return; // no pid file, or that process is gone
+    }
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async waitForApi(child: ChildProcess, where: string): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        await new Promise((r) => setTimeout(r, 50)); // let the last output arrive
+        throw new DriverError(`start haproxy gateway: haproxy exited: ${this.output.trim().slice(-800)}`, {
+          hint: `check that ${where} is free and the routes are valid`,
+        });
+      }
+      try {
+        await this.api.send('show info');
+        return;
+      } catch {
+        this.api.close();
+        if (Date.now() > deadline)
+          throw new DriverError('start haproxy gateway: its admin socket did not answer within 10 s', {
+            hint: 'see the haproxy output in the cairn log',
+          });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+}
