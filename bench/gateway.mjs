@@ -6,7 +6,7 @@
 // Needs `npm run build`, `wrk` and `nginx` (Debian packages). Prints JSON, then a one-line summary.
 // Phases are interleaved over BENCH_ROUNDS rounds and medians reported, because on a shared
 // machine the load of other processes shifts between phases.
-// Environment: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (64).
+// Environment: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (64).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,11 +14,12 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { createGateway } from '../dist/gateway/index.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const LOW_CONNECTIONS = 4;
 const FLIP_EVERY_MS = 100;
@@ -129,6 +130,35 @@ async function startBareProxy(backendPort) {
   };
 }
 
+/**
+ * The HAProxy engine in a child process (bench/haproxy-engine.mjs), as `cairn up` runs it:
+ * `setPools` there is driven through stdin, one weight per line.
+ */
+async function startHaproxyEngine(addressA, addressB) {
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, 'haproxy-engine.mjs'), addressA, addressB],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error('start the haproxy engine: its process exited (see above)');
+  const info = JSON.parse(first.value);
+  return {
+    ...info,
+    async setPools(_service, pools) {
+      child.stdin.write(`${pools[0].weight}\n`);
+      await lines.next();
+    },
+    async close() {
+      child.stdin.end();
+      await once(child, 'exit');
+    },
+  };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 function cpuSecondsOf(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -142,10 +172,13 @@ function workerOf(masterPid) {
 }
 
 /** wrk plus the proxy's CPU time per request: unlike requests/s, barely moved by other load. */
-async function wrkCpu(url, connections, cpuSeconds) {
+async function wrkCpu(url, connections, cpuSeconds, parts = {}) {
   const before = cpuSeconds();
+  const partsBefore = Object.fromEntries(Object.entries(parts).map(([k, f]) => [k, f()]));
   const r = await wrk(url, connections);
-  r.cpuUsPerRequest = round(((cpuSeconds() - before) * 1e6) / Math.max(1, r.requests), 1);
+  const perRequest = (seconds) => round((seconds * 1e6) / Math.max(1, r.requests), 1);
+  r.cpuUsPerRequest = perRequest(cpuSeconds() - before);
+  for (const [k, f] of Object.entries(parts)) r[`${k}CpuUsPerRequest`] = perRequest(f() - partsBefore[k]);
   return r;
 }
 
@@ -165,12 +198,8 @@ async function main() {
     children.push(await startNginx(dir, 'proxy', proxyBlock(nginxPort, backendA)));
     gateway = createGateway({ listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] });
     const gatewayAddress = await gateway.listen();
-    haproxy = createGateway({
-      engine: 'haproxy',
-      listen: '127.0.0.1:0',
-      routes: [{ host: '*', path: '/', service: 'web' }],
-    });
-    const haproxyAddress = await haproxy.listen();
+    haproxy = await startHaproxyEngine(`127.0.0.1:${backendA}`, `127.0.0.1:${backendB}`);
+    const haproxyAddress = haproxy.address;
     const pool = (release, address, weight) => ({
       release,
       weight,
@@ -182,7 +211,6 @@ async function main() {
         pool('rel-b', `127.0.0.1:${backendB}`, 100 - a),
       ]);
     setWeight(100);
-    await setWeight(100, haproxy);
     bare = await startBareProxy(backendA);
 
     await wrk(`http://${gatewayAddress}/`, CONNECTIONS, 2); // warm up every path (JIT, keep-alive pools)
@@ -213,14 +241,17 @@ async function main() {
     };
     const nginxWorker = workerOf(children[1].pid);
     const nginxCpu = () => cpuSecondsOf(nginxWorker);
-    // HAProxy's own process plus this process, where cairn reads HAProxy's log (the rest is idle then).
-    const haproxyCpu = () => cpuSecondsOf(haproxy.pid) + ownCpu();
+    // HAProxy's process plus the cairn process that steers it and reads its log.
+    const haproxyCpu = () => cpuSecondsOf(haproxy.haproxyPid) + cpuSecondsOf(haproxy.pid);
     const rounds = [];
     for (let i = 0; i < ROUNDS; i++) {
       rounds.push({
         nginx: await wrkCpu(urls.nginx, CONNECTIONS, nginxCpu),
         gateway: await wrkCpu(urls.gateway, CONNECTIONS, ownCpu),
-        haproxy: await wrkCpu(urls.haproxy, CONNECTIONS, haproxyCpu),
+        haproxy: await wrkCpu(urls.haproxy, CONNECTIONS, haproxyCpu, {
+          haproxyProcess: () => cpuSecondsOf(haproxy.haproxyPid),
+          cairnLogReader: () => cpuSecondsOf(haproxy.pid),
+        }),
         bareNodeProxy: await wrkCpu(urls.bareNodeProxy, CONNECTIONS, ownCpu),
         gatewayFlipping: await flipping(gateway, urls.gateway),
         haproxyFlipping: await flipping(haproxy, urls.haproxy),
@@ -240,9 +271,11 @@ async function main() {
         requestsPerS: median(name, 'requestsPerS'),
         p50Ms: median(name, 'p50Ms'),
         p99Ms: median(name, 'p99Ms'),
-        ...(rounds[0][name].cpuUsPerRequest !== undefined && {
-          cpuUsPerRequest: median(name, 'cpuUsPerRequest'),
-        }),
+        ...Object.fromEntries(
+          Object.keys(rounds[0][name])
+            .filter((k) => k.endsWith('CpuUsPerRequest') || k === 'cpuUsPerRequest')
+            .map((k) => [k, median(name, k)]),
+        ),
         lost: rounds.reduce((sum, r) => sum + r[name].lost, 0),
       };
     const ratioOf = (name) => {
@@ -277,7 +310,8 @@ async function main() {
     console.log(JSON.stringify(result, null, 2));
     console.log(
       `median of ${ROUNDS}: haproxy engine ${Math.round(m.haproxy.requestsPerS)} req/s ` +
-        `(${result.haproxyThroughputRatio}x nginx, ${m.haproxy.cpuUsPerRequest} us CPU/request, ` +
+        `(${result.haproxyThroughputRatio}x nginx, ${m.haproxy.cpuUsPerRequest} us CPU/request: haproxy ` +
+        `${m.haproxy.haproxyProcessCpuUsPerRequest}, cairn log reader ${m.haproxy.cairnLogReaderCpuUsPerRequest}; ` +
         `p99 at c=${LOW_CONNECTIONS} +${result.haproxyAddedP99MsVsDirect} ms vs direct, flipping ` +
         `${Math.round(m.haproxyFlipping.requestsPerS)} req/s lost ${m.haproxyFlipping.lost}); builtin engine: gateway ${Math.round(m.gateway.requestsPerS)} req/s vs nginx ${Math.round(m.nginx.requestsPerS)} req/s ` +
         `(${result.throughputRatio}x at c=${CONNECTIONS}; bare node proxy ${result.bareNodeProxyRatio}x); ` +
@@ -291,7 +325,7 @@ async function main() {
     );
   } finally {
     await gateway?.close(1000);
-    await haproxy?.close(1000);
+    await haproxy?.close();
     await bare?.close();
     for (const c of children) {
       c.kill('SIGTERM');

@@ -111,14 +111,14 @@ function forwardRules(input: HaproxyConfigInput): string[] {
       '  http-request set-header x-forwarded-for "%[req.hdr(x-forwarded-for)], %[src]" if { req.hdr(x-forwarded-for) -m found }',
       '  http-request set-header x-forwarded-for %[src] if !{ req.hdr(x-forwarded-for) -m found }',
       '  http-request set-header x-forwarded-proto http if !{ req.hdr(x-forwarded-proto) -m found }',
-      '  http-request set-header x-forwarded-host %[req.hdr(host),json(utf8s)] if { req.hdr(host) -m found }',
+      '  http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }',
       '  http-request set-var(txn.secure) str(1) if { req.hdr(x-forwarded-proto) -m str https }',
     ];
   return [
     '  http-request del-header forwarded',
     '  http-request set-header x-forwarded-for %[src]',
     '  http-request set-header x-forwarded-proto http',
-    '  http-request set-header x-forwarded-host %[req.hdr(host),json(utf8s)] if { req.hdr(host) -m found }',
+    '  http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }',
     '  http-request del-header x-forwarded-host if !{ req.hdr(host) -m found }',
   ];
 }

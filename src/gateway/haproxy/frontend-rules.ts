@@ -51,8 +51,12 @@ export function quote(text: string): string {
 
 /** Route matching: most specific host, then longest path prefix, as the built-in `RouteTable`. */
 export function routeRules(routes: GatewayRoute[]): string[] {
-  const lines = ['  http-request set-var(txn.host) req.hdr(host),field(1,:),lower'];
-  for (const r of new RouteTable(routes).all()) {
+  const table = new RouteTable(routes);
+  // Only routes naming a host need the host, lower-cased and without its port.
+  const lines = table.all().some((r) => r.hostRank > 0)
+    ? ['  http-request set-var(txn.host) req.hdr(host),field(1,:),lower']
+    : [];
+  for (const r of table.all()) {
     if (r.prefix !== '' && !SAFE_PATH.test(r.prefix))
       throw new ValidationError(
         `configure haproxy gateway: routes[${r.index}] path ${JSON.stringify(r.route.path)} has characters HAProxy rules cannot hold`,
@@ -123,6 +127,10 @@ export function selectionRules(input: HaproxyConfigInput): string[] {
       `  ${refuse(503, `release %[var(txn.pin),json(utf8s)] is not serving this service`)} if { var(txn.pin) -m found } { var(txn.slot) -m str x }`,
     );
   const unpinned = '!{ var(txn.slot) -m found }';
+  // One weighted pool (no canary under way): its slot is the first position, no sticky key needed.
+  lines.push(
+    `  http-request set-var(txn.slot) var(txn.split),field(${2 + POOL_SLOTS},:) if ${unpinned} { var(txn.split),field(1,:) -m int le 1 }`,
+  );
   if (input.stickyHeader)
     lines.push(
       `  http-request set-var(txn.key) req.hdr(${input.stickyHeader}) if ${unpinned} { req.hdr(${input.stickyHeader}) -m found }`,
@@ -130,8 +138,8 @@ export function selectionRules(input: HaproxyConfigInput): string[] {
   lines.push(
     `  http-request set-var(txn.key) req.cook(${STICKY_COOKIE}) if ${unpinned} !{ var(txn.key) -m found } { req.cook(${STICKY_COOKIE}) -m reg ^[A-Za-z0-9_-]{1,64}$ }`,
     `  http-request set-var(txn.key) uuid,set-var(txn.newkey) if ${unpinned} !{ var(txn.key) -m found } { var(txn.split),field(1,:) -m int gt 1 }`,
-    '  http-request set-var(txn.pt) var(txn.key),xxh32,mod(10000) if { var(txn.key) -m found }',
-    '  http-request set-var(txn.pt) int(0) if !{ var(txn.pt) -m found }',
+    `  http-request set-var(txn.pt) var(txn.key),xxh32,mod(10000) if ${unpinned} { var(txn.key) -m found }`,
+    `  http-request set-var(txn.pt) int(0) if ${unpinned} !{ var(txn.pt) -m found }`,
   );
   for (let position = 0; position < POOL_SLOTS; position++) {
     const slotField = 2 + POOL_SLOTS + 2 * position;
