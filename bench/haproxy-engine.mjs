@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The HAProxy gateway engine in a process of its own, as `cairn up` runs it, for bench/gateway.mjs:
 // its CPU time is then HAProxy's plus this process's (reading HAProxy's log), with nothing else
-// mixed in. Prints one JSON line {address, pid, haproxyPid}; then each stdin line is the weight
+// mixed in. Like the built-in engine in the benchmark, it keeps metrics but no access log. Prints one JSON line {address, pid, haproxyPid}; then each stdin line is the weight
 // (0-100) of release rel-a, answered with "ok" once applied. Usage: haproxy-engine.mjs A_ADDR B_ADDR
 import { createInterface } from 'node:readline';
 import { createGateway } from '../dist/gateway/index.js';
@@ -11,7 +11,6 @@ const gateway = createGateway({
   engine: 'haproxy',
   listen: '127.0.0.1:0',
   routes: [{ host: '*', path: '/', service: 'web' }],
-  accessLog: () => {}, // formatted like cairn up's access log, not written anywhere
 });
 const address = await gateway.listen();
 const setWeight = (a) =>

@@ -24,9 +24,10 @@ export { mapPath, onRoute } from './frontend-rules.js';
 
 /** Name of the frontend; log lines of requests answered by the gateway itself carry it as backend. */
 export const FRONTEND = 'gateway';
-/** Log fields, tab-separated: route, backend, server, status, microseconds, method, host, path, client, bytes. */
-export const LOG_FORMAT =
-  '%[var(txn.route)]\\t%b\\t%s\\t%ST\\t%[date(0,us),sub(txn.t0)]\\t%HM\\t%[capture.req.hdr(0)]\\t%HU\\t%ci\\t%B';
+/** Log fields for metrics, tab-separated: route, backend, server, status, microseconds. */
+export const METRICS_LOG_FORMAT = '%[var(txn.route)]\\t%b\\t%s\\t%ST\\t%[date(0,us),sub(txn.t0)]';
+/** With an access log, also: method, host, path, client, bytes sent. */
+export const LOG_FORMAT = `${METRICS_LOG_FORMAT}\\t%HM\\t%[capture.req.hdr(0)]\\t%HU\\t%ci\\t%B`;
 
 /** Where the engine keeps its files and how the control plane reaches it. */
 export interface HaproxyLayout {
@@ -47,6 +48,8 @@ export interface HaproxyConfigInput {
   trustForwarded: boolean;
   /** Current servers of every slot, so a restarted HAProxy comes back as it was. */
   slots: SlotView;
+  /** Log every request's method, host, path, client and size too (for the JSON access log). */
+  accessLog?: boolean;
   /** Extra frontend rules per route index (JWT authentication), inserted after the route is chosen. */
   authRules?: Map<number, string[]>;
 }
@@ -130,11 +133,11 @@ function frontendSection(input: HaproxyConfigInput): string[] {
     `frontend ${FRONTEND}`,
     `  bind ${host.includes(':') ? `[${host}]` : host}:${port}`,
     '  log ring@cairn local0 info',
-    `  log-format "${LOG_FORMAT}"`,
+    `  log-format "${input.accessLog ? LOG_FORMAT : METRICS_LOG_FORMAT}"`,
     '  option http-ignore-probes',
     '  http-request set-var(txn.t0) date(0,us)',
     `  ${refuse(431, 'send smaller request headers')} if { req.hdrs,length gt ${input.limits.maxHeaderBytes} }`,
-    '  http-request capture req.hdr(host) len 256',
+    ...(input.accessLog ? ['  http-request capture req.hdr(host) len 256'] : []),
     ...routeRules(input.routes),
     ...policyRules(input),
     ...selectionRules(input),

@@ -162,6 +162,7 @@ export class HaproxyGateway implements Gateway {
       stickyHeader: this.config.stickyHeader?.toLowerCase(),
       trustForwarded: this.config.trustForwarded ?? false,
       slots: this.slots,
+      accessLog: this.config.accessLog !== undefined,
       authRules,
     });
   }

@@ -28,6 +28,16 @@ describe('parseLogLine', () => {
     expect(parseLogLine('0\tweb.p0\te1\t-1\t5000\tGET\tapp.test\t/\t10.0.0.1\t0')?.status).toBe(499);
     expect(parseLogLine('not a request line')).toBeUndefined();
   });
+
+  it('reads the short line logged when there is no access log', () => {
+    expect(parseLogLine('1\tweb.p0\te1\t503\t2500')).toMatchObject({
+      route: '1',
+      status: 503,
+      durationMs: 2.5,
+      method: '',
+      bytesOut: 0,
+    });
+  });
 });
 
 describe('FrameReader', () => {

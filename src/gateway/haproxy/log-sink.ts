@@ -4,7 +4,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 
-/** One request as HAProxy logged it (see `LOG_FORMAT`). */
+/** One request as HAProxy logged it (`LOG_FORMAT`; `METRICS_LOG_FORMAT` leaves the last five empty). */
 export interface LogRecord {
   route: string;
   backend: string;
@@ -24,7 +24,7 @@ const dash = (s: string | undefined): string => (s === undefined || s === '-' ? 
 /** Parses one log line; undefined for a line that is not a request record. */
 export function parseLogLine(line: string): LogRecord | undefined {
   const f = line.split('\t');
-  if (f.length < 10) return undefined;
+  if (f.length !== 5 && f.length < 10) return undefined;
   const status = Number(f[3]);
   const micros = Number(f[4]);
   return {
