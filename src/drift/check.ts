@@ -43,6 +43,18 @@ export interface CheckInput {
 }
 
 /** Observes and judges every instance, then every running container nobody recorded. */
+/** The fields of a report that name the instance; `verdict` is added by whoever judged it. */
+export function reportBase(record: InstanceRecord): Omit<DriftReport, 'verdict'> {
+  return {
+    instance: record.id,
+    service: record.service,
+    env: record.env,
+    release: record.releaseId,
+    driver: record.driver,
+    recorded: true,
+  };
+}
+
 export async function checkDrift(input: CheckInput): Promise<DriftReport[]> {
   const driverFor = memoDrivers(input);
   const ctx: ObserveContext = {
@@ -61,14 +73,7 @@ async function checkOne(
   driverFor: (kind: string) => RuntimeDriver,
   record: InstanceRecord,
 ): Promise<DriftReport> {
-  const base = {
-    instance: record.id,
-    service: record.service,
-    env: record.env,
-    release: record.releaseId,
-    driver: record.driver,
-    recorded: true,
-  };
+  const base = reportBase(record);
   const expected = expectedIdentity(record);
   if (typeof expected === 'string') return { ...base, verdict: { status: 'unknown', detail: expected } };
   let driver: RuntimeDriver;

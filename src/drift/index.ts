@@ -1,5 +1,5 @@
 /** Proves each instance is exactly the artifact it was started from, and says what differs when it is not. */
-export { type CheckInput, checkDrift, type DriftReport } from './check.js';
+export { type CheckInput, checkDrift, type DriftReport, reportBase } from './check.js';
 export { compareFiles } from './compare-files.js';
 export { foreignProcesses } from './foreign-processes.js';
 export { keepForensics, MAX_COPIED_FILE_BYTES } from './forensics.js';

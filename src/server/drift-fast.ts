@@ -12,6 +12,7 @@ import {
   type DriftReport,
   expectedIdentity,
   observePaths,
+  reportBase,
 } from '../drift/index.js';
 import { digestHex, sha256Digest } from '../lib/index.js';
 import type { FileEntry } from '../runtime/index.js';
@@ -69,12 +70,7 @@ export async function confirmFastPath(input: FastConfirmInput): Promise<DriftRep
     }
     if (reasons.length === 0) continue;
     reports.push({
-      instance: record.id,
-      service: record.service,
-      env: record.env,
-      release: record.releaseId,
-      driver: record.driver,
-      recorded: true,
+      ...reportBase(record),
       verdict: {
         status: 'drifted',
         reasons,
