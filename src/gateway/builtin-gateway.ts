@@ -1,12 +1,12 @@
 /** The built-in gateway: an HTTP/1.1 reverse proxy implementing `TrafficRouter` on one listener. */
 import { createServer, type Server, type Socket } from 'node:net';
-import { ValidationError } from '../lib/index.js';
 import { BackendPool } from './backend-pool.js';
 import { ClientConnection, type ConnectionHost, ConnState } from './client-connection.js';
 import { EndpointRegistry } from './endpoint-registry.js';
 import { HaproxyGateway } from './haproxy/haproxy-gateway.js';
 import type { RequestHead } from './http1.js';
 import { createBearerVerifier } from './jwt-auth.js';
+import { parseListen } from './listen-address.js';
 import { type HandlerContext, handleRequest, type RoutePolicies } from './request-handler.js';
 import { RouteTable } from './route-table.js';
 import { buildRouting, validatePools } from './service-pools.js';
@@ -27,20 +27,6 @@ export const DEFAULT_LIMITS: GatewayLimits = {
 /** How often connections are checked against the head, idle and body timeouts. */
 const SWEEP_MS = 1_000;
 const DEFAULT_CLOSE_GRACE_MS = 10_000;
-
-function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(.+):(\d{1,5})$/.exec(listen);
-  const port = m ? Number(m[2]) : Number.NaN;
-  if (!m || port > 65535)
-    throw new ValidationError(
-      `start gateway: listen address ${JSON.stringify(listen)} is not host:port`,
-      [],
-      {
-        hint: 'set environments.<env>.gateway.listen to e.g. 127.0.0.1:8080',
-      },
-    );
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
-}
 
 function policiesFor(route: GatewayRoute): RoutePolicies {
   const policies: RoutePolicies = {};

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ValidationError } from '../../lib/index.js';
+import { parseListen } from '../listen-address.js';
 import { validatePools } from '../service-pools.js';
 import type { AccessLogEntry, Gateway, GatewayConfig, GatewayLimits, Pool, WindowMetrics } from '../types.js';
 import { MetricsRecorder, type MetricsSnapshot } from '../window-metrics.js';
@@ -34,19 +34,6 @@ function freePort(host: string): Promise<number> {
       s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
-}
-
-function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(.+):(\d{1,5})$/.exec(listen);
-  if (!m || Number(m[2]) > 65535)
-    throw new ValidationError(
-      `start gateway: listen address ${JSON.stringify(listen)} is not host:port`,
-      [],
-      {
-        hint: 'set environments.<env>.gateway.listen to e.g. 127.0.0.1:8080',
-      },
-    );
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
 export class HaproxyGateway implements Gateway {
