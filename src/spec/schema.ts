@@ -135,7 +135,7 @@ const environmentSchema = obj('A target environment.', {
         description: 'Honour x-cairn-release to pin a request to a release.',
       }),
       engine: opt(
-        str('Data plane: cairn\'s own HTTP/1.1 proxy, or HAProxy run and steered by cairn.', {
+        str("Data plane: cairn's own HTTP/1.1 proxy, or HAProxy run and steered by cairn.", {
           enum: ['builtin', 'haproxy'],
           default: 'builtin',
         }),
