@@ -2,8 +2,8 @@
  * The haproxy.cfg of one environment's gateway: routes, edge policies and the sticky, weighted
  * choice of a release pool as HAProxy rules. Pure: the caller writes the text and the map files.
  *
- * Every service gets `POOL_SLOTS` backends (`<service>.p<k>`), each with `SERVER_SLOTS` servers
- * (`e<n>`). Releases and endpoints move in and out of those slots through the runtime API; the
+ * Every service gets `POOL_SLOTS` backends (`<service>.p<k>`), each with up to `SERVER_SLOTS`
+ * servers added and deleted at run time (`e<n>`). Releases and endpoints move in and out of those slots through the runtime API; the
  * split of a service is one map entry (`split.map`), so a weight change is one atomic `set map`.
  */
 import { STICKY_COOKIE, STICKY_COOKIE_MAX_AGE_S } from '../sticky-cookie.js';
@@ -18,7 +18,7 @@ import {
   selectionRules,
 } from './frontend-rules.js';
 import { HOP_BY_HOP_LUA, HOP_BY_HOP_RULES } from './hop-by-hop.js';
-import { POOL_SLOTS, SERVER_SLOTS, type SlotView } from './slots.js';
+import { POOL_SLOTS, type SlotView } from './slots.js';
 
 export { mapPath, onRoute } from './frontend-rules.js';
 
@@ -162,11 +162,7 @@ function poolBackends(input: HaproxyConfigInput): string[] {
         if (route.service === service && route.timeoutMs !== undefined)
           lines.push(`  http-request set-timeout server ${route.timeoutMs} if ${onRoute(i)}`);
       });
-      for (let n = 1; n <= SERVER_SLOTS; n++) {
-        const address = input.slots.address(service, k, n);
-        const state = input.slots.serverState(service, k, n);
-        lines.push(`  server e${n} ${address ?? '127.0.0.1:1'}${state === 'ready' ? '' : ' disabled'}`);
-      }
+      for (const s of input.slots.readyServers(service, k)) lines.push(`  server ${s.name} ${s.address}`);
       lines.push('');
     }
   return lines;

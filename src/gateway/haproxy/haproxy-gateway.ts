@@ -102,7 +102,8 @@ export class HaproxyGateway implements Gateway {
       await new Promise((r) => setTimeout(r, REAP_EVERY_MS / 2));
     if (!this.slots.holds(endpointId)) return;
     for (const d of this.slots.draining())
-      if (d.endpointId === endpointId) await this.send(this.slots.free(d.backend, d.server));
+      if (d.endpointId === endpointId)
+        await this.send(this.slots.free(d.backend, d.server, true)).catch(() => undefined);
   }
 
   metrics(service: string, release: string, windowMs: number): WindowMetrics {
@@ -156,6 +157,7 @@ export class HaproxyGateway implements Gateway {
 
   /** Writes config and maps from the current state and starts HAProxy; resolves once its API answers. */
   private async start(): Promise<void> {
+    this.slots.forgetDraining();
     writeFileSync(join(this.dir, 'haproxy.cfg'), this.renderConfig(), { mode: 0o600 });
     writeFileSync(join(this.dir, HOP_BY_HOP_LUA), HOP_BY_HOP_SCRIPT, { mode: 0o600 });
     writeFileSync(mapPath(this.dir, 'split'), this.slots.mapText('split'), { mode: 0o600 });

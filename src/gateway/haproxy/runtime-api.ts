@@ -7,7 +7,8 @@ import { DriverError } from '../../lib/index.js';
 
 const PROMPT = '\n> ';
 /** Answers that mean a command did nothing (HAProxy answers success with an empty or informative line). */
-const FAILED = /^(No such|Unknown|Require|Invalid|Can't|Cannot|Unable|Missing|Out of memory|.*not found)/im;
+const FAILED =
+  /^(No such|Unknown|Require|Invalid|Can't|Cannot|Unable|Missing|Out of memory|Already|.*not found|.*cannot )/im;
 
 interface Pending {
   command: string;

@@ -1,8 +1,12 @@
 /**
- * Which release and endpoint sits in which HAProxy backend and server slot, and the runtime-API
- * commands that move the slots from one `setPools` to the next. Pure: commands are returned as
- * text for the caller to send, in an order that keeps every new request routable:
- * new servers first, then the split (one atomic `set map`), then drains.
+ * Which release sits in which HAProxy pool backend, which endpoint is which server, and the
+ * runtime-API commands that move them from one `setPools` to the next. Pure: commands are returned
+ * as text for the caller to send, in an order that keeps every new request routable: new servers
+ * first, then the split (one atomic `set map`), then drains.
+ *
+ * Every endpoint admitted gets a server of its own, with a name never used before (`e<n>`), and a
+ * drained server is deleted, not reused: a server object never points at two instances, so no
+ * kept-alive connection to a retired release can serve a later one.
  */
 import { ValidationError } from '../../lib/index.js';
 import { splitAddress } from '../backend-pool.js';
@@ -13,25 +17,26 @@ import type { Endpoint, Pool } from '../types.js';
 export const POOL_SLOTS = 4;
 /** Endpoints one release can have behind the HAProxy engine. */
 export const SERVER_SLOTS = 32;
+/** How many deleted servers are still remembered, for log lines that arrive after the delete. */
+const REMEMBERED_ORIGINS = 10_000;
 
-type ServerState = 'free' | 'ready' | 'draining';
-
-interface ServerSlot {
-  state: ServerState;
-  endpoint?: Endpoint;
+interface Server {
+  name: string;
+  state: 'ready' | 'draining';
+  endpoint: Endpoint;
 }
 
 interface PoolSlot {
   release?: string;
   /** True once no pool names the release: it holds no traffic and frees itself when drained. */
   retired: boolean;
-  servers: ServerSlot[];
+  servers: Server[];
 }
 
 /** Read access for rendering the config of a (re)started HAProxy. */
 export interface SlotView {
-  address(service: string, slot: number, server: number): string | undefined;
-  serverState(service: string, slot: number, server: number): ServerState;
+  /** Servers taking requests in pool backend `k` of a service. */
+  readyServers(service: string, k: number): { name: string; address: string }[];
 }
 
 /** A server that is draining, named as HAProxy names it. */
@@ -41,21 +46,22 @@ export interface DrainingServer {
   endpointId: string;
 }
 
-const newPoolSlot = (): PoolSlot => ({
-  retired: false,
-  servers: Array.from({ length: SERVER_SLOTS }, () => ({ state: 'free' as const })),
-});
+const newPoolSlot = (): PoolSlot => ({ retired: false, servers: [] });
 
-/** `set server` commands for an address: `addr <ip> port <port>`. */
-function addrArgs(address: string): string {
+/** An address as HAProxy takes it: `127.0.0.1:8080`, `[::1]:8080`. */
+export function serverAddress(address: string): string {
   const { host, port } = splitAddress(address);
-  return `addr ${host === 'localhost' ? '127.0.0.1' : host} port ${port}`;
+  if (host === 'localhost') return `127.0.0.1:${port}`;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 export class SlotTable implements SlotView {
   private readonly services = new Map<string, PoolSlot[]>();
   /** Map entries as HAProxy holds them: file → key → value. */
   private readonly maps = new Map<string, Map<string, string>>();
+  /** Release and endpoint of every server name handed out (bounded), for the log. */
+  private readonly origins = new Map<string, { release: string; endpoint: string }>();
+  private lastServer = 0;
 
   /** `pin` is omitted when the environment ignores the pin header (HAProxy then loads no pin map). */
   constructor(
@@ -87,19 +93,18 @@ export class SlotTable implements SlotView {
       slot.release = pool.release;
       slot.retired = false;
       for (const e of pool.endpoints) {
-        keep.add(`${k}/${e.id}`);
+        keep.add(`${k}/${e.id}@${e.address}`);
         commands.push(...this.admit(service, k, slot, e));
       }
     });
     commands.push(...this.setSplit(service, pools, placement));
     slots.forEach((slot, k) => {
       if (slot.release !== undefined && !placement.includes(k)) slot.retired = true;
-      slot.servers.forEach((s, n) => {
-        if (s.state === 'ready' && !keep.has(`${k}/${s.endpoint!.id}`)) {
+      for (const s of slot.servers)
+        if (s.state === 'ready' && !keep.has(`${k}/${s.endpoint.id}@${s.endpoint.address}`)) {
           s.state = 'draining';
-          commands.push(`set server ${service}.p${k}/e${n + 1} state drain`);
+          commands.push(`set server ${service}.p${k}/${s.name} state drain`);
         }
-      });
     });
     return commands;
   }
@@ -130,10 +135,9 @@ export class SlotTable implements SlotView {
     }
     pools.forEach((p, i) => {
       const slot = slots[placement[i]!]!;
-      const named = new Set(slot.servers.filter((s) => s.state !== 'free').map((s) => s.endpoint!.id));
-      const needed = p.endpoints.filter((e) => !named.has(e.id)).length;
-      const free = slot.servers.filter((s) => s.state === 'free').length;
-      if (needed > free)
+      const named = new Set(slot.servers.map((s) => `${s.endpoint.id}@${s.endpoint.address}`));
+      const needed = p.endpoints.filter((e) => !named.has(`${e.id}@${e.address}`)).length;
+      if (slot.servers.length + needed > SERVER_SLOTS)
         throw new ValidationError(
           `set pools of service ${service}: release ${p.release} has more than ${SERVER_SLOTS} endpoints`,
           [],
@@ -144,20 +148,22 @@ export class SlotTable implements SlotView {
   }
 
   private admit(service: string, k: number, slot: PoolSlot, e: Endpoint): string[] {
-    const name = (n: number) => `${service}.p${k}/e${n + 1}`;
-    const n = slot.servers.findIndex((s) => s.state !== 'free' && s.endpoint!.id === e.id);
-    if (n !== -1) {
-      const s = slot.servers[n]!;
-      const commands: string[] = [];
-      if (s.endpoint!.address !== e.address) commands.push(`set server ${name(n)} ${addrArgs(e.address)}`);
-      if (s.state === 'draining') commands.push(`set server ${name(n)} state ready`);
-      s.state = 'ready';
-      s.endpoint = e;
-      return commands;
+    const backend = `${service}.p${k}`;
+    const known = slot.servers.find((s) => s.endpoint.id === e.id && s.endpoint.address === e.address);
+    if (known) {
+      const wasDraining = known.state === 'draining';
+      known.state = 'ready';
+      return wasDraining ? [`set server ${backend}/${known.name} state ready`] : [];
     }
-    const free = slot.servers.findIndex((s) => s.state === 'free');
-    slot.servers[free] = { state: 'ready', endpoint: e };
-    return [`set server ${name(free)} ${addrArgs(e.address)}`, `set server ${name(free)} state ready`];
+    const name = `e${++this.lastServer}`;
+    slot.servers.push({ name, state: 'ready', endpoint: e });
+    this.remember(`${backend}/${name}`, { release: slot.release ?? '', endpoint: e.id });
+    return [`add server ${backend}/${name} ${serverAddress(e.address)}`, `enable server ${backend}/${name}`];
+  }
+
+  private remember(key: string, origin: { release: string; endpoint: string }): void {
+    this.origins.set(key, origin);
+    if (this.origins.size > REMEMBERED_ORIGINS) this.origins.delete(this.origins.keys().next().value!);
   }
 
   /** One `split.map` value: `active:fb0..fb3:slot:end:…`, and the pin entries of the service. */
@@ -206,9 +212,8 @@ export class SlotTable implements SlotView {
   /** Every draining server; the caller frees those with no stream left. */
   draining(): DrainingServer[] {
     const out: DrainingServer[] = [];
-    this.forEachServer((service, k, n, s) => {
-      if (s.state === 'draining')
-        out.push({ backend: `${service}.p${k}`, server: `e${n + 1}`, endpointId: s.endpoint!.id });
+    this.forEachServer((backend, s) => {
+      if (s.state === 'draining') out.push({ backend, server: s.name, endpointId: s.endpoint.id });
     });
     return out;
   }
@@ -216,55 +221,73 @@ export class SlotTable implements SlotView {
   /** Puts the servers of an endpoint into drain now (drain without a `setPools`). */
   drainEndpoint(endpointId: string): string[] {
     const commands: string[] = [];
-    this.forEachServer((service, k, n, s) => {
-      if (s.state === 'ready' && s.endpoint!.id === endpointId) {
+    this.forEachServer((backend, s) => {
+      if (s.state === 'ready' && s.endpoint.id === endpointId) {
         s.state = 'draining';
-        commands.push(`set server ${service}.p${k}/e${n + 1} state drain`);
+        commands.push(`set server ${backend}/${s.name} state drain`);
       }
     });
     return commands;
   }
 
-  /** True while any slot still holds the endpoint (ready or draining). */
+  /** True while any server still stands for the endpoint (ready or draining). */
   holds(endpointId: string): boolean {
     let found = false;
-    this.forEachServer((_s, _k, _n, s) => {
-      if (s.state !== 'free' && s.endpoint!.id === endpointId) found = true;
+    this.forEachServer((_b, s) => {
+      if (s.endpoint.id === endpointId) found = true;
     });
     return found;
   }
 
-  /** Frees a drained server (its slot can take another endpoint) and a retired release with no server left. */
-  free(backend: string, server: string): string[] {
-    const [service, pk] = backend.split('.') as [string, string];
-    const k = Number(pk.slice(1));
-    const slot = this.services.get(service)?.[k];
-    const n = Number(server.slice(1)) - 1;
-    const s = slot?.servers[n];
-    if (!slot || !s || s.state !== 'draining') return [];
-    slot.servers[n] = { state: 'free' };
-    if (slot.retired && slot.servers.every((x) => x.state === 'free')) {
+  /**
+   * Deletes a drained server, and frees a retired release's backend once it has none left.
+   * `force` first cuts the streams still on it (a drain that timed out).
+   */
+  free(backend: string, server: string, force = false): string[] {
+    const slot = this.slotOf(backend);
+    const at = slot?.servers.findIndex((s) => s.name === server && s.state === 'draining') ?? -1;
+    if (!slot || at === -1) return [];
+    slot.servers.splice(at, 1);
+    if (slot.retired && slot.servers.length === 0) {
       slot.release = undefined;
       slot.retired = false;
     }
-    return [`set server ${backend}/${server} state maint`];
+    const name = `${backend}/${server}`;
+    return [
+      `disable server ${name}`,
+      ...(force ? [`shutdown sessions server ${name}`] : []),
+      `del server ${name}`,
+    ];
+  }
+
+  /** Forgets draining servers: a restarted HAProxy has no stream left on them. */
+  forgetDraining(): void {
+    for (const slots of this.services.values())
+      for (const slot of slots) {
+        slot.servers = slot.servers.filter((s) => s.state === 'ready');
+        if (slot.retired && slot.servers.length === 0) {
+          slot.release = undefined;
+          slot.retired = false;
+        }
+      }
   }
 
   /** Release and endpoint of a log line's backend and server (empty when unknown). */
   origin(backend: string, server: string): { release: string; endpoint: string } {
+    return this.origins.get(`${backend}/${server}`) ?? { release: '', endpoint: '' };
+  }
+
+  readyServers(service: string, k: number): { name: string; address: string }[] {
+    const slot = this.services.get(service)?.[k];
+    return (slot?.servers ?? [])
+      .filter((s) => s.state === 'ready')
+      .map((s) => ({ name: s.name, address: serverAddress(s.endpoint.address) }));
+  }
+
+  private slotOf(backend: string): PoolSlot | undefined {
     const dot = backend.lastIndexOf('.p');
-    const slot =
-      dot === -1 ? undefined : this.services.get(backend.slice(0, dot))?.[Number(backend.slice(dot + 2))];
-    const s = slot?.servers[Number(server.slice(1)) - 1];
-    return { release: slot?.release ?? '', endpoint: s?.endpoint?.id ?? '' };
-  }
-
-  address(service: string, k: number, n: number): string | undefined {
-    return this.services.get(service)?.[k]?.servers[n - 1]?.endpoint?.address;
-  }
-
-  serverState(service: string, k: number, n: number): ServerState {
-    return this.services.get(service)?.[k]?.servers[n - 1]?.state ?? 'free';
+    if (dot === -1) return undefined;
+    return this.services.get(backend.slice(0, dot))?.[Number(backend.slice(dot + 2))];
   }
 
   /** The map files' content as HAProxy should load it at start. */
@@ -275,9 +298,8 @@ export class SlotTable implements SlotView {
     return [...entries].map(([k, v]) => `${k} ${v}\n`).join('');
   }
 
-  private forEachServer(fn: (service: string, k: number, n: number, s: ServerSlot) => void): void {
+  private forEachServer(fn: (backend: string, s: Server) => void): void {
     for (const [service, slots] of this.services)
-      for (const [k, slot] of slots.entries())
-        for (const [n, s] of slot.servers.entries()) fn(service, k, n, s);
+      for (const [k, slot] of slots.entries()) for (const s of slot.servers) fn(`${service}.p${k}`, s);
   }
 }
