@@ -122,6 +122,8 @@ describe.each(['builtin', 'haproxy'] as const)('rollouts under load (%s gateway 
       const rollout = (await status()).services[0]!.rollout!;
       expect(rollout.phase).toBe('succeeded');
       expect(rollout.lastVerdict?.verdict).toBe('pass');
+      // v2 stays warm (running) but out of the pools: only v4 answers.
+      expect(await lastVersions()).toEqual(['v4']);
     },
     STEP_MS,
   );
