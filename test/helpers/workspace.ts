@@ -1,20 +1,10 @@
 /** A throw-away copy of examples/hello with its own ports, and the cairn CLI run inside it. */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CliResult, cairn, cairnAsync, REPO_ROOT } from './cli.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/gateway/listen-address.js';
 
 export class HelloWorkspace {
   readonly dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));

@@ -5,10 +5,9 @@
  * metrics and the access log.
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseListen } from '../listen-address.js';
+import { freePort, parseListen } from '../listen-address.js';
 import { validatePools } from '../service-pools.js';
 import type { AccessLogEntry, Gateway, GatewayConfig, GatewayLimits, Pool, WindowMetrics } from '../types.js';
 import { MetricsRecorder, type MetricsSnapshot } from '../window-metrics.js';
@@ -24,17 +23,6 @@ import { SlotTable } from './slots.js';
 const REAP_EVERY_MS = 100;
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 const RESTARTS_PER_MINUTE = 5;
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export class HaproxyGateway implements Gateway {
   readonly kind = 'haproxy';

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../listen-address.js';
 import type { RouteAuth } from '../types.js';
 import { pemKeys } from './jwks-pem.js';
 import { jwtRules, MAX_AUDIENCE_ITEMS, MAX_SECRET_BYTES } from './jwt-rules.js';
@@ -302,17 +302,6 @@ function config(port: number, rules: string[]): string {
     '  http-request return status 200 content-type text/plain string ok',
     '',
   ].join('\n');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForListener(base: string, log: () => string): Promise<void> {
