@@ -14,7 +14,7 @@ import { MetricsRecorder, type MetricsSnapshot } from '../window-metrics.js';
 import { mapPath, renderHaproxyConfig } from './config.js';
 import { HaproxyProcess } from './haproxy-process.js';
 import { HOP_BY_HOP_LUA, HOP_BY_HOP_SCRIPT } from './hop-by-hop.js';
-import { jwtRules } from './jwt-rules.js';
+import { type HaproxyFile, jwtRules } from './jwt-rules.js';
 import { type LogRecord, LogSink } from './log-sink.js';
 import { RuntimeApi } from './runtime-api.js';
 import { parseShowStat } from './show-stat.js';
@@ -23,6 +23,22 @@ import { SlotTable } from './slots.js';
 const REAP_EVERY_MS = 100;
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 const RESTARTS_PER_MINUTE = 5;
+
+/** The JWT rules of every authenticated route, and the key files they read. */
+function authOf(
+  routes: GatewayConfig['routes'],
+  dir: string,
+): { rules: Map<number, string[]>; files: HaproxyFile[] } {
+  const rules = new Map<number, string[]>();
+  const files: HaproxyFile[] = [];
+  routes.forEach((route, i) => {
+    if (!route.auth) return;
+    const r = jwtRules(i, route.auth, dir);
+    rules.set(i, r.rules);
+    files.push(...r.files);
+  });
+  return { rules, files };
+}
 
 export class HaproxyGateway implements Gateway {
   readonly kind = 'haproxy';
@@ -36,6 +52,7 @@ export class HaproxyGateway implements Gateway {
   private readonly process: HaproxyProcess;
   private readonly now: () => number;
   private readonly limits: GatewayLimits;
+  private readonly auth: { rules: Map<number, string[]>; files: HaproxyFile[] };
   private port = 0;
   private logPort = 0;
   private applied: Promise<void> = Promise.resolve();
@@ -62,6 +79,7 @@ export class HaproxyGateway implements Gateway {
     this.api = new RuntimeApi(join(this.dir, 'admin.sock'));
     this.process = new HaproxyProcess(this.dir, this.api);
     this.now = config.now ?? Date.now;
+    this.auth = authOf(config.routes, this.dir);
     this.renderConfig(); // fail now on routes HAProxy cannot express
   }
 
@@ -121,15 +139,6 @@ export class HaproxyGateway implements Gateway {
   }
 
   private renderConfig(): string {
-    const authRules = new Map<number, string[]>();
-    const files: { name: string; content: string }[] = [];
-    this.config.routes.forEach((route, i) => {
-      if (!route.auth) return;
-      const r = jwtRules(i, route.auth, this.dir);
-      authRules.set(i, r.rules);
-      files.push(...r.files);
-    });
-    for (const f of files) writeFileSync(join(this.dir, f.name), f.content, { mode: 0o600 });
     return renderHaproxyConfig({
       layout: { dir: this.dir, host: this.bind.host, port: this.port || 1, logPort: this.logPort || 1 },
       routes: this.config.routes,
@@ -139,13 +148,14 @@ export class HaproxyGateway implements Gateway {
       trustForwarded: this.config.trustForwarded ?? false,
       slots: this.slots,
       accessLog: this.config.accessLog !== undefined,
-      authRules,
+      authRules: this.auth.rules,
     });
   }
 
   /** Writes config and maps from the current state and starts HAProxy; resolves once its API answers. */
   private async start(): Promise<void> {
     this.slots.forgetDraining();
+    for (const f of this.auth.files) writeFileSync(join(this.dir, f.name), f.content, { mode: 0o600 });
     writeFileSync(join(this.dir, 'haproxy.cfg'), this.renderConfig(), { mode: 0o600 });
     writeFileSync(join(this.dir, HOP_BY_HOP_LUA), HOP_BY_HOP_SCRIPT, { mode: 0o600 });
     writeFileSync(mapPath(this.dir, 'split'), this.slots.mapText('split'), { mode: 0o600 });
