@@ -6,6 +6,7 @@ import type { Format } from './schema-types.js';
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HOST = /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$/i;
+const DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
 const LISTEN_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]|localhost|[a-z0-9.-]+)$/i;
 
 export function checkFormat(format: Format, value: string): string | undefined {
@@ -41,6 +42,10 @@ export function checkFormat(format: Format, value: string): string | undefined {
       return checkListen(value);
     case 'urlPath':
       return value.startsWith('/') ? undefined : `"${value}" must start with "/"`;
+    case 'date':
+      return DATE.test(value) && !Number.isNaN(Date.parse(value))
+        ? undefined
+        : `"${value}" is not a date: write YYYY-MM-DD or an RFC 3339 time`;
     case 'host':
       return HOST.test(value) ? undefined : `"${value}" is not a host name, "*" or "*.domain"`;
   }

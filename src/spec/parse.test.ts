@@ -217,3 +217,33 @@ environments:
     expect(at('')).toEqual(['1:1 cairn.yaml is empty: it needs at least project, services and environments']);
   });
 });
+
+describe('release gates in the spec', () => {
+  const GATED = `${MINIMAL.replace(
+    'dev: { gateway: { listen: "127.0.0.1:9000" } }',
+    'dev: { gateway: { listen: "127.0.0.1:9000" }, maxSeverity: high }',
+  )}vuln:
+  ignore:
+    - { id: GHSA-aaaa-bbbb-cccc, reason: "not reachable from the API", expires: 2027-01-31 }
+`;
+
+  it('reads maxSeverity and accepted findings', () => {
+    const { spec, diagnostics } = parse(GATED);
+    expect(diagnostics).toEqual([]);
+    expect(spec!.environments.dev!.maxSeverity).toBe('high');
+    expect(spec!.vuln!.ignore).toEqual([
+      { id: 'GHSA-aaaa-bbbb-cccc', reason: 'not reachable from the API', expires: '2027-01-31' },
+    ]);
+  });
+
+  it('refuses an unknown severity, a bad expiry, an unknown service and a signature with no key', () => {
+    const out = at(
+      GATED.replace('maxSeverity: high', 'maxSeverity: severe, requireSignature: true')
+        .replace('expires: 2027-01-31', 'expires: next week, services: [wbe]'),
+    );
+    expect(out.join('\n')).toMatch(/maxSeverity.*severe/);
+    expect(out.join('\n')).toMatch(/"next week" is not a date/);
+    expect(out.join('\n')).toMatch(/unknown service "wbe" \(did you mean "web"\?\)/);
+    expect(out.join('\n')).toMatch(/requires a signature but trusts no key/);
+  });
+});

@@ -34,6 +34,7 @@ export function checkRules(spec: Obj, ctx: RuleContext): void {
   for (const [name, service] of Object.entries(services)) checkService(name, asObj(service), ctx);
   checkEnvironments(asObj(spec.environments), ctx);
   checkRoutes(asList(spec.routes), services, ctx);
+  checkAcceptances(asList(asObj(spec.vuln).ignore), services, ctx);
 }
 
 function checkService(name: string, service: Obj, ctx: RuleContext): void {
@@ -145,6 +146,12 @@ function checkEnvironments(envs: Obj, ctx: RuleContext): void {
         ctx.error(['environments', name, 'trust', 'keys', i], `trusted key "${key}" does not exist`);
       }
     });
+    if (env.requireSignature === true && asList(asObj(env.trust).keys).length === 0) {
+      ctx.error(
+        ['environments', name, 'requireSignature'],
+        `environment ${name} requires a signature but trusts no key; list public keys under environments.${name}.trust.keys`,
+      );
+    }
     asList(env.policies).forEach((file, i) => {
       if (typeof file === 'string' && ctx.fileKind(file) !== 'file') {
         ctx.error(['environments', name, 'policies', i], `policy file "${file}" does not exist`);
@@ -201,5 +208,19 @@ function checkRoutes(routes: unknown[], services: Obj, ctx: RuleContext): void {
         `routes[${first}] already matches host ${String(route.host)} and path ${String(route.path)}`,
       );
     else seen.set(key, i);
+  });
+}
+
+function checkAcceptances(ignores: unknown[], services: Obj, ctx: RuleContext): void {
+  ignores.forEach((raw, i) => {
+    asList(asObj(raw).services).forEach((service, j) => {
+      if (typeof service === 'string' && !(service in services)) {
+        const hint = closest(service, Object.keys(services));
+        ctx.error(
+          ['vuln', 'ignore', i, 'services', j],
+          `acceptance for unknown service "${service}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+        );
+      }
+    });
   });
 }

@@ -13,7 +13,8 @@ export type Format =
   | 'absPath' // an absolute path inside the image
   | 'listen' // host:port
   | 'urlPath' // starts with /
-  | 'host'; // a host name, "*" or "*.example.com"
+  | 'host' // a host name, "*" or "*.example.com"
+  | 'date'; // YYYY-MM-DD or an RFC 3339 time
 
 export interface BaseSchema {
   description?: string;

@@ -148,6 +148,15 @@ const environmentSchema = obj('A target environment.', {
     }),
   ),
   policies: opt(list(str('Policy file.', { format: 'relPath' }), 'CEL policy files.', [])),
+  requireSignature: opt({
+    kind: 'boolean',
+    description: 'A release runs here only when a trusted key signed it (default: true when trust.keys names keys).',
+  }),
+  maxSeverity: opt(
+    str('Highest vulnerability severity a release may have here; absent means no scan gate.', {
+      enum: ['none', 'low', 'medium', 'high', 'critical'],
+    }),
+  ),
   drift: opt(
     obj('Continuous drift checks by `cairn up`.', {
       mode: opt(
@@ -192,6 +201,13 @@ const routeSchema = obj('Sends requests matching host and path prefix to a servi
   }),
 });
 
+const acceptance = obj('An accepted vulnerability finding: it does not block until it expires.', {
+  id: req(str('Advisory id or alias (GHSA-…, CVE-…, DSA-…).')),
+  reason: req(str('Why it is accepted (recorded with every decision).')),
+  expires: req(str('Date the acceptance ends (YYYY-MM-DD or an RFC 3339 time); then it blocks again.', { format: 'date' })),
+  services: opt(list(str('Service name.', { format: 'name' }), 'Only for these services (default: all).')),
+});
+
 export const specSchema: ObjectSchema = obj('cairn.yaml: the whole desired state of a project.', {
   project: req(str('Project name.', { format: 'name' })),
   services: req({
@@ -207,4 +223,9 @@ export const specSchema: ObjectSchema = obj('cairn.yaml: the whole desired state
     description: 'Environments by name.',
   }),
   routes: opt(list(routeSchema, 'Gateway routes.', [])),
+  vuln: opt(
+    obj('Vulnerability scanning against the local OSV database (`cairn vuln db import`).', {
+      ignore: opt(list(acceptance, 'Accepted findings, each with a reason and an expiry.', [])),
+    }),
+  ),
 });

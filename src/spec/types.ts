@@ -75,6 +75,10 @@ export interface EnvironmentSpec {
   gateway: { listen: string; pinHeader: boolean; engine: 'builtin' | 'haproxy' };
   trust: { keys: string[] };
   policies: string[];
+  /** Absent: required exactly when `trust.keys` names keys. */
+  requireSignature?: boolean;
+  /** Highest vulnerability severity allowed; absent means no scan gate. */
+  maxSeverity?: VulnSeverity;
   /** Filled with defaults by the parser; absent only in specs built by hand (tests). */
   drift?: DriftSettings;
 }
@@ -100,11 +104,24 @@ export interface RouteSpec {
   auth?: { jwks?: string; secret?: string; issuer?: string; audience?: string };
 }
 
+/** Vulnerability severities from least to most severe (CVSS v3 ratings). */
+export type VulnSeverity = 'none' | 'low' | 'medium' | 'high' | 'critical';
+
+/** A finding accepted until `expires`, with the reason an auditor reads. */
+export interface VulnAcceptance {
+  id: string;
+  reason: string;
+  expires: string;
+  services?: string[];
+}
+
 export interface Spec {
   project: string;
   services: Record<string, ServiceSpec>;
   environments: Record<string, EnvironmentSpec>;
   routes: RouteSpec[];
+  /** Filled with defaults by the parser; absent only in specs built by hand (tests). */
+  vuln?: { ignore: VulnAcceptance[] };
 }
 
 /** A spec together with where it came from; relative paths in it resolve against `dir`. */
