@@ -10,6 +10,7 @@ export {
   type SignResult,
   signImage,
 } from './attest-image.js';
+export { type AttachedStatement, attachedStatements } from './attestations.js';
 export {
   BUNDLE_MEDIA_TYPE,
   envelopeToBundle,
