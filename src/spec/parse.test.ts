@@ -238,8 +238,10 @@ describe('release gates in the spec', () => {
 
   it('refuses an unknown severity, a bad expiry, an unknown service and a signature with no key', () => {
     const out = at(
-      GATED.replace('maxSeverity: high', 'maxSeverity: severe, requireSignature: true')
-        .replace('expires: 2027-01-31', 'expires: next week, services: [wbe]'),
+      GATED.replace('maxSeverity: high', 'maxSeverity: severe, requireSignature: true').replace(
+        'expires: 2027-01-31',
+        'expires: next week, services: [wbe]',
+      ),
     );
     expect(out.join('\n')).toMatch(/maxSeverity.*severe/);
     expect(out.join('\n')).toMatch(/"next week" is not a date/);

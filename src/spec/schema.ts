@@ -150,7 +150,8 @@ const environmentSchema = obj('A target environment.', {
   policies: opt(list(str('Policy file.', { format: 'relPath' }), 'CEL policy files.', [])),
   requireSignature: opt({
     kind: 'boolean',
-    description: 'A release runs here only when a trusted key signed it (default: true when trust.keys names keys).',
+    description:
+      'A release runs here only when a trusted key signed it (default: true when trust.keys names keys).',
   }),
   maxSeverity: opt(
     str('Highest vulnerability severity a release may have here; absent means no scan gate.', {
@@ -204,7 +205,11 @@ const routeSchema = obj('Sends requests matching host and path prefix to a servi
 const acceptance = obj('An accepted vulnerability finding: it does not block until it expires.', {
   id: req(str('Advisory id or alias (GHSA-…, CVE-…, DSA-…).')),
   reason: req(str('Why it is accepted (recorded with every decision).')),
-  expires: req(str('Date the acceptance ends (YYYY-MM-DD or an RFC 3339 time); then it blocks again.', { format: 'date' })),
+  expires: req(
+    str('Date the acceptance ends (YYYY-MM-DD or an RFC 3339 time); then it blocks again.', {
+      format: 'date',
+    }),
+  ),
   services: opt(list(str('Service name.', { format: 'name' }), 'Only for these services (default: all).')),
 });
 
