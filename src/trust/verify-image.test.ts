@@ -124,6 +124,34 @@ describe('verifyImage on a small image', () => {
     );
   });
 
+  it('reports but does not fail on an optional attestation by another key; a required one fails', async () => {
+    const img = await putImage(store, [BASE, [file('app/extra.txt', json({ n: 1 }))]]);
+    await attestImage(store, img.digest, { key, reference: 'optional' });
+    const stranger = loadSigningKey(
+      writeKeyPair(join(dir, 'stranger'), 'stranger', generateKeyPair('ed25519')).privateKeyFile,
+    ).key;
+    const scan = imageStatement(
+      'optional',
+      img.digest,
+      'https://cosign.sigstore.dev/attestation/vuln/v1',
+      {},
+    );
+    await addAttestation(store, img, scan, stranger);
+    const report = await verifyImage(store, img.digest, [pub]);
+    expect(report.verified).toBe(true);
+    expect(report.checks.find((c) => c.name === 'attestations')?.detail).toMatch(
+      /^3 attestation\(s\) signed by trusted keys, all about this image; ignored 1 optional: https:\/\/cosign/,
+    );
+    const sbom = await sbomStatement(store, img.digest, [pub]);
+    await addAttestation(
+      store,
+      img,
+      imageStatement('optional', img.digest, CYCLONEDX_PREDICATE_TYPE, sbom.predicate),
+      stranger,
+    );
+    expect((await verifyImage(store, img.digest, [pub])).verified).toBe(false);
+  });
+
   it('enforces an environment trust policy only where keys are named', async () => {
     mkdirSync(join(dir, 'spec'), { recursive: true });
     writeFileSync(join(dir, 'spec/other.pub'), generateKeyPair().publicKeyPem);

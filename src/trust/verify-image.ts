@@ -42,8 +42,13 @@ interface Attestations {
   /** Statements whose bundle a trusted key signed and whose subject is this image. */
   verified: Map<string, Array<{ statement: Statement; signer: PublicKeyInfo }>>;
   problems: string[];
+  /** Attestations of other types (scan results, gate decisions) that failed: reported, not fatal. */
+  ignored: string[];
   count: number;
 }
+
+/** The attestations an image needs; any other type may be absent or signed by another key. */
+const REQUIRED_TYPES = new Set([SIGN_PREDICATE_TYPE, CYCLONEDX_PREDICATE_TYPE, SLSA_PROVENANCE_V1]);
 
 const message = (error: unknown) => (error as Error).message;
 const keyName = (k: PublicKeyInfo) => `${k.keyId.slice(0, 12)} (${k.source})`;
@@ -99,7 +104,7 @@ async function readAttestations(
   digest: string,
   trusted: PublicKeyInfo[],
 ): Promise<Attestations> {
-  const result: Attestations = { verified: new Map(), problems: [], count: 0 };
+  const result: Attestations = { verified: new Map(), problems: [], ignored: [], count: 0 };
   const index = await readReferrersIndex(store, digest);
   for (const referrer of index?.manifests ?? []) {
     result.count++;
@@ -115,7 +120,9 @@ async function readAttestations(
       list.push({ statement, signer });
       result.verified.set(statement.predicateType, list);
     } catch (error) {
-      result.problems.push(`${what}: ${message(error)}`);
+      const type = referrer.annotations?.[PREDICATE_TYPE_ANNOTATION];
+      const list = type && !REQUIRED_TYPES.has(type) ? result.ignored : result.problems;
+      list.push(`${what}: ${message(error)}`);
     }
   }
   return result;
@@ -125,10 +132,12 @@ function checkAttestations(a: Attestations): Check {
   if (a.count === 0)
     return { name: 'attestations', ok: false, detail: 'the image has no attestations (no referrers)' };
   if (a.problems.length > 0) return { name: 'attestations', ok: false, detail: a.problems.join('; ') };
+  const signed = a.count - a.ignored.length;
+  const extra = a.ignored.length > 0 ? `; ignored ${a.ignored.length} optional: ${a.ignored.join('; ')}` : '';
   return {
     name: 'attestations',
     ok: true,
-    detail: `${a.count} attestation(s) signed by trusted keys, all about this image`,
+    detail: `${signed} attestation(s) signed by trusted keys, all about this image${extra}`,
   };
 }
 
