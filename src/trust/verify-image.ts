@@ -11,7 +11,7 @@ import { inventoryOf } from '../artifact/sbom-inventory.js';
 import { readImageFiles } from '../artifact/sbom-layers.js';
 import { digestHex, shortDigest } from '../lib/index.js';
 import { verifyBundle } from './bundle.js';
-import { envelopePayload } from './dsse.js';
+import { envelopePayload, parseEnvelope } from './dsse.js';
 import { readReferrerBundle, readReferrersIndex, readSignatureManifest } from './image-attach.js';
 import type { PublicKeyInfo } from './key-pair.js';
 import { findSigner } from './signature.js';
@@ -99,6 +99,42 @@ async function checkCosignSignature(
   return { name, ok: false, detail: problems.join('; ') || 'the .sig manifest holds no signature' };
 }
 
+type Referrer = NonNullable<Awaited<ReturnType<typeof readReferrersIndex>>>['manifests'][number];
+
+/** Files one referrer under verified, ignored (an optional type by an untrusted key) or problems. */
+async function readOne(
+  store: ImageStore,
+  digest: string,
+  referrer: Referrer,
+  trusted: PublicKeyInfo[],
+  result: Attestations,
+): Promise<void> {
+  const type = referrer.annotations?.[PREDICATE_TYPE_ANNOTATION];
+  const what = type ?? referrer.digest;
+  const { manifest, bundle } = await readReferrerBundle(store, referrer);
+  if (manifest.subject?.digest !== digest)
+    throw new Error(`its subject is ${manifest.subject?.digest ?? 'missing'}`);
+  let verified: ReturnType<typeof verifyBundle>;
+  try {
+    verified = verifyBundle(bundle, trusted, `the ${what} attestation`);
+  } catch (error) {
+    // A scan result or gate decision signed by a key this environment does not trust is not
+    // evidence, and not a reason to refuse the image, unless it claims to be about another image.
+    if (type === undefined || REQUIRED_TYPES.has(type)) throw error;
+    const raw = parseEnvelope((bundle as { dsseEnvelope?: unknown }).dsseEnvelope, `the ${what} attestation`);
+    if (!isAbout(parseStatement(envelopePayload(raw), what), digest))
+      throw new Error('its statement is about another image');
+    result.ignored.push(`${what}: ${message(error)}`);
+    return;
+  }
+  const { signer, envelope } = verified;
+  const statement = parseStatement(envelopePayload(envelope), `the ${what} attestation`);
+  if (!isAbout(statement, digest)) throw new Error('its statement is about another image');
+  const list = result.verified.get(statement.predicateType) ?? [];
+  list.push({ statement, signer });
+  result.verified.set(statement.predicateType, list);
+}
+
 async function readAttestations(
   store: ImageStore,
   digest: string,
@@ -108,22 +144,10 @@ async function readAttestations(
   const index = await readReferrersIndex(store, digest);
   for (const referrer of index?.manifests ?? []) {
     result.count++;
-    const what = referrer.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? referrer.digest;
-    try {
-      const { manifest, bundle } = await readReferrerBundle(store, referrer);
-      if (manifest.subject?.digest !== digest)
-        throw new Error(`its subject is ${manifest.subject?.digest ?? 'missing'}`);
-      const { signer, envelope } = verifyBundle(bundle, trusted, `the ${what} attestation`);
-      const statement = parseStatement(envelopePayload(envelope), `the ${what} attestation`);
-      if (!isAbout(statement, digest)) throw new Error('its statement is about another image');
-      const list = result.verified.get(statement.predicateType) ?? [];
-      list.push({ statement, signer });
-      result.verified.set(statement.predicateType, list);
-    } catch (error) {
-      const type = referrer.annotations?.[PREDICATE_TYPE_ANNOTATION];
-      const list = type && !REQUIRED_TYPES.has(type) ? result.ignored : result.problems;
-      list.push(`${what}: ${message(error)}`);
-    }
+    await readOne(store, digest, referrer, trusted, result).catch((error: unknown) => {
+      const what = referrer.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? referrer.digest;
+      result.problems.push(`${what}: ${message(error)}`);
+    });
   }
   return result;
 }
@@ -226,7 +250,12 @@ export async function verifyImage(
   try {
     attestations = await readAttestations(store, digest, trusted);
   } catch (error) {
-    attestations = { verified: new Map(), problems: [`reading the referrers: ${message(error)}`], count: 1 };
+    attestations = {
+      verified: new Map(),
+      problems: [`reading the referrers: ${message(error)}`],
+      ignored: [],
+      count: 1,
+    };
   }
   checks.push(checkBundleSignature(attestations), checkAttestations(attestations));
   checks.push(

@@ -167,7 +167,7 @@ describe('signed images: build → sign → push → pull → verify', () => {
     expect(purls.some((p) => p?.startsWith('pkg:deb/debian/libc6@'))).toBe(true);
   });
 
-  it('Given the image pushed to a registry, when pulled into an empty store, then it verifies there', async () => {
+  it('Given the image pushed to a registry, when pulled on a host with a workspace and no cairn.yaml, then it verifies there', async () => {
     expect(
       cairn(['push', imageA, '--to', `${registryAddr}/trust/hello:v1`, '--insecure'], { cwd: project }).code,
     ).toBe(0);
@@ -179,7 +179,11 @@ describe('signed images: build → sign → push → pull → verify', () => {
     ]);
 
     const empty = tempDir('cairn-trust-pulled-');
-    cpSync(join(REPO_ROOT, 'examples/hello/cairn.yaml'), join(empty, 'cairn.yaml'));
+    const none = cairn(['images'], { cwd: empty });
+    expect([none.code, none.stderr]).toEqual([
+      1,
+      expect.stringContaining('finding a workspace: no cairn.yaml and no .cairn/ in this folder or its parents'),
+    ]);
     ok(cairn(['init'], { cwd: empty }));
     expect(cairn(['pull', `${registryAddr}/trust/hello@${imageA}`, '--insecure'], { cwd: empty }).code).toBe(
       0,
@@ -190,6 +194,8 @@ describe('signed images: build → sign → push → pull → verify', () => {
     const { code, report } = verifyJson(empty, imageA, pub);
     expect(failed(report)).toEqual({});
     expect(code).toBe(0);
+    expect(ok(cairn(['images'], { cwd: empty }))).toContain(imageA.slice(7, 19));
+    expect(ok(cairn(['inspect', imageA], { cwd: empty }))).toContain('signature');
   });
 
   it('Given a layer blob with one byte flipped, then verify exits 3 naming the blob', () => {

@@ -1,6 +1,6 @@
 import { ANNOTATION, formatBytes, workspaceStore } from '../../artifact/index.js';
-import { findSpecFile } from '../../spec/index.js';
 import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
+import { workspaceAnchor } from '../workspace-anchor.js';
 
 const SIGNATURE_REF = /(^|:)sha256-[0-9a-f]{64}(\.sig)?$/;
 
@@ -13,7 +13,7 @@ interface ImageRow {
 }
 
 async function rows(ctx: CommandContext): Promise<ImageRow[]> {
-  const file = findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
+  const file = workspaceAnchor(ctx.options.file as string | undefined, ctx.cwd, ctx.env);
   const store = workspaceStore(file, ctx.env);
   const out: ImageRow[] = [];
   for (const { ref, descriptor } of await store.list()) {

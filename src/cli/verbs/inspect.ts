@@ -1,7 +1,7 @@
 import { ANNOTATION, formatBytes, resolveImage, workspaceStore } from '../../artifact/index.js';
-import { findSpecFile, loadSpec } from '../../spec/index.js';
 import { listAttached } from '../../trust/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
+import { specIfPresent, workspaceAnchor } from '../workspace-anchor.js';
 
 const USAGE = 'cairn inspect IMAGE [-f FILE] [--output json]';
 
@@ -16,9 +16,9 @@ shown as names only. Check the signatures with \`cairn verify IMAGE --key PUB\`.
   async run(ctx) {
     const [image] = ctx.args;
     if (!image) throw new UsageError('inspecting: name the IMAGE', USAGE);
-    const file = findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
+    const file = workspaceAnchor(ctx.options.file as string | undefined, ctx.cwd, ctx.env);
     const store = workspaceStore(file, ctx.env);
-    const descriptor = await resolveImage(store, image, loadSpec(file).spec);
+    const descriptor = await resolveImage(store, image, specIfPresent(file)?.spec);
     const manifest = await store.readManifest(descriptor.digest);
     const config = JSON.parse((await store.readBlob(manifest.config.digest)).toString('utf8')) as {
       config?: {

@@ -7,9 +7,9 @@ import {
   RegistryClient,
   workspaceStore,
 } from '../../artifact/index.js';
-import { findSpecFile } from '../../spec/index.js';
 import { pullSignatures } from '../../trust/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
+import { workspaceAnchor } from '../workspace-anchor.js';
 
 const USAGE = 'cairn pull REGISTRY/REPO[:TAG|@DIGEST] [--insecure] [-f FILE] [--output json]';
 
@@ -29,7 +29,7 @@ each against its digest before storing it, and names the image in the store with
     const [refText] = ctx.args;
     if (!refText || ctx.args.length > 1) throw new UsageError('pulling: name exactly one REF', USAGE);
     const ref = parseRegistryRef(refText);
-    const file = findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
+    const file = workspaceAnchor(ctx.options.file as string | undefined, ctx.cwd, ctx.env);
     const store = workspaceStore(file, ctx.env);
     const credentials = credentialsFromEnv(ctx.env);
     const client = new RegistryClient({

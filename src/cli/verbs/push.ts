@@ -8,20 +8,12 @@ import {
   workspaceStore,
 } from '../../artifact/index.js';
 import { recordFromCommand } from '../../audit/index.js';
-import { findSpecFile, loadSpec, type Spec } from '../../spec/index.js';
 import { workspaceFor } from '../../state/index.js';
 import { pushSignatures } from '../../trust/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
+import { specIfPresent, workspaceAnchor } from '../workspace-anchor.js';
 
 const USAGE = 'cairn push IMAGE --to REGISTRY/REPO[:TAG]|oci:PATH:REF [--insecure] [-f FILE] [--output json]';
-
-function specOrNothing(file: string): Spec | undefined {
-  try {
-    return loadSpec(file).spec;
-  } catch {
-    return undefined;
-  }
-}
 
 export const command: Command = {
   name: 'push',
@@ -47,9 +39,9 @@ CAIRN_REGISTRY_PASSWORD (basic auth, or exchanged for a bearer token when the re
     const credentials = credentialsFromEnv(ctx.env);
     const insecure = ctx.options.insecure === true;
     const publisher = createPublisher(ctx.options.to, { insecure, credentials, baseDir: ctx.cwd });
-    const file = findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
+    const file = workspaceAnchor(ctx.options.file as string | undefined, ctx.cwd, ctx.env);
     const store = workspaceStore(file, ctx.env);
-    const descriptor = await resolveImage(store, image, specOrNothing(file));
+    const descriptor = await resolveImage(store, image, specIfPresent(file)?.spec);
     const progress = progressPrinter(ctx.stderr, ctx.output === 'text' && process.stderr.isTTY === true);
     const result = await publisher.publish(store, descriptor, progress);
     // Signatures and attestations travel with the image (cosign tag scheme, referrers tag).

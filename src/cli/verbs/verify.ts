@@ -1,24 +1,16 @@
 import { resolve } from 'node:path';
 import { resolveImage, workspaceStore } from '../../artifact/index.js';
 import { isDigest } from '../../lib/index.js';
-import { findSpecFile, type LoadedSpec, loadSpec } from '../../spec/index.js';
 import { loadPublicKey, type VerifyReport, verifyForEnvironment, verifyImage } from '../../trust/index.js';
 import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 import { EXIT_DENIED, EXIT_OK } from '../errors.js';
+import { specIfPresent, workspaceAnchor } from '../workspace-anchor.js';
 
 const USAGE = 'cairn verify IMAGE (--key PUB… | --env ENV) [-f FILE] [--output json]';
 
-function specOrNothing(file: string): LoadedSpec | undefined {
-  try {
-    return loadSpec(file);
-  } catch {
-    return undefined;
-  }
-}
-
 async function report(ctx: CommandContext, specFile: string, image: string): Promise<VerifyReport> {
   const store = workspaceStore(specFile, ctx.env);
-  const loaded = specOrNothing(specFile);
+  const loaded = specIfPresent(specFile);
   // a full digest is verified as given: resolving it would read (and could trip over) the bytes under test
   const digest = isDigest(image) ? image : (await resolveImage(store, image, loaded?.spec)).digest;
   const env = ctx.options.env;
@@ -49,7 +41,7 @@ async function run(ctx: CommandContext): Promise<number> {
       USAGE,
     );
   }
-  const specFile = findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
+  const specFile = workspaceAnchor(ctx.options.file as string | undefined, ctx.cwd, ctx.env);
   const r = await report(ctx, specFile, image);
   if (ctx.output === 'json')
     ctx.stdout(`${JSON.stringify({ verified: r.verified, image: r.image, checks: r.checks }, null, 2)}\n`);
