@@ -182,7 +182,9 @@ describe('signed images: build → sign → push → pull → verify', () => {
     const none = cairn(['images'], { cwd: empty });
     expect([none.code, none.stderr]).toEqual([
       1,
-      expect.stringContaining('finding a workspace: no cairn.yaml and no .cairn/ in this folder or its parents'),
+      expect.stringContaining(
+        'finding a workspace: no cairn.yaml and no .cairn/ in this folder or its parents',
+      ),
     ]);
     ok(cairn(['init'], { cwd: empty }));
     expect(cairn(['pull', `${registryAddr}/trust/hello@${imageA}`, '--insecure'], { cwd: empty }).code).toBe(
