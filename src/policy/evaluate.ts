@@ -112,19 +112,26 @@ export function evaluatePolicies(policies: readonly CompiledPolicy[], input: Pol
         break;
       }
     }
-    p.validations.forEach((v, i) => {
-      if (broken) return failed(i, broken);
+    for (const [i, v] of p.validations.entries()) {
+      if (broken) {
+        failed(i, broken);
+        continue;
+      }
       let ok: unknown;
       try {
         ok = run(v.program, context, bounds);
       } catch (error) {
-        return failed(i, error);
+        failed(i, error);
+        continue;
       }
       if (ok === true) {
         record.validations[i] = { result: 'pass' };
-        return;
+        continue;
       }
-      if (ok !== false) return failed(i, new Error(`the expression gave ${typeof ok}, not a bool`));
+      if (ok !== false) {
+        failed(i, new Error(`the expression gave ${typeof ok}, not a bool`));
+        continue;
+      }
       let message = v.message ?? `failed expression: ${v.expression}`;
       if (v.messageProgram) {
         try {
