@@ -149,7 +149,7 @@ export function evaluatePolicies(policies: readonly CompiledPolicy[], input: Pol
         message,
         expression: v.expression,
       });
-    });
+    }
   }
   return { violations, warnings, results, inputsDigest };
 }
