@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import type { DebianPackage } from './sbom.js';
 
 /** dpkg's own format placeholders (not JavaScript templates). */
-const DPKG_FORMAT = ['-f=$', '{binary:Package} $', '{Version} $', '{Architecture}\\n'].join('');
+const DPKG_FORMAT = [
+  '-f=$',
+  '{binary:Package} $',
+  '{Version} $',
+  '{Architecture} $',
+  '{source:Package}\\n',
+].join('');
 const USR_MERGED = /^\/usr(\/(?:lib|lib64|bin|sbin)\/)/;
 
 /** stdout of a command, also when it exits non-zero (dpkg -S does when some path is unknown). */
@@ -53,12 +59,12 @@ function owners(paths: string[]): Map<string, string> {
 }
 
 /** Version and architecture of each installed package, in one `dpkg-query` call. */
-function versions(packages: string[]): Map<string, { version: string; arch: string }> {
-  const result = new Map<string, { version: string; arch: string }>();
+function versions(packages: string[]): Map<string, { version: string; arch: string; source: string }> {
+  const result = new Map<string, { version: string; arch: string; source: string }>();
   if (packages.length === 0) return result;
   for (const line of (run('dpkg-query', ['-W', DPKG_FORMAT, ...packages]) ?? '').split('\n')) {
-    const [pkg, version, arch] = line.split(' ');
-    if (pkg && version) result.set(pkg, { version, arch: arch ?? '' });
+    const [pkg, version, arch, source] = line.split(' ');
+    if (pkg && version) result.set(pkg, { version, arch: arch ?? '', source: source ?? '' });
   }
   return result;
 }
@@ -78,6 +84,7 @@ export function debianPackagesOf(paths: string[]): Record<string, DebianPackage>
       version: v.version,
       ...(v.arch ? { arch: v.arch } : {}),
       ...(dist ? { distro: dist } : {}),
+      ...(v.source && v.source !== pkg.split(':')[0] ? { source: v.source } : {}),
     };
   }
   return result;

@@ -26,6 +26,8 @@ export interface DebianPackage {
   arch?: string;
   /** e.g. `debian-12`, the purl `distro` qualifier. */
   distro?: string;
+  /** The source package (`glibc` for `libc6`), the purl `upstream` qualifier; OSV's Debian records name it. */
+  source?: string;
 }
 
 export interface SbomOptions {
@@ -106,6 +108,7 @@ function libraryComponent(l: LibraryFile, deb: DebianPackage | undefined): Model
   const qualifiers: Record<string, string> = {};
   if (deb?.arch) qualifiers.arch = deb.arch;
   if (deb?.distro) qualifiers.distro = deb.distro;
+  if (deb?.source) qualifiers.upstream = deb.source;
   const c = new Models.Component(Enums.ComponentType.Library, name, {
     bomRef: `file:${l.path}`,
     ...(deb
