@@ -15,7 +15,7 @@ export interface OptionSpec {
   default?: string | boolean;
 }
 
-export type OutputFormat = 'text' | 'json';
+export type OutputFormat = 'text' | 'json' | 'cyclonedx';
 
 export interface CommandContext {
   /** Positional arguments after the verb. */
@@ -38,6 +38,8 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Takes `--output json`. */
   readsState?: boolean;
+  /** Output formats beyond text and json this command writes (e.g. `cyclonedx`). */
+  outputs?: OutputFormat[];
   run(ctx: CommandContext): Promise<number | undefined> | number | undefined;
 }
 
@@ -103,10 +105,14 @@ export function parseCommandArgs(command: Command, argv: string[]): Parsed {
 
 export function outputFormat(command: Command, options: CommandContext['options']): OutputFormat {
   const value = options.output ?? 'text';
-  if (value !== 'text' && value !== 'json') {
-    throw new UsageError(`reading --output: "${String(value)}" is not text or json`, command.usage);
+  const allowed: string[] = ['text', 'json', ...(command.outputs ?? [])];
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    throw new UsageError(
+      `reading --output: "${String(value)}" is not ${allowed.join(' or ')}`,
+      command.usage,
+    );
   }
-  return value;
+  return value as OutputFormat;
 }
 
 export function renderHelp(command: Command): string {

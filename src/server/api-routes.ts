@@ -38,7 +38,7 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
         approve: r.body.approve === true,
         actor: API_ACTOR,
       });
-      return { deployment: rolloutView(d) };
+      return { deployment: rolloutView(d), warnings: d.warnings ?? [] };
     })
     .on('POST', '/v1/rollback', async (r) => {
       const d = await cp.deployments.rollback(
@@ -46,8 +46,9 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
         str(r.body, 'env')!,
         str(r.body, 'to', false),
         API_ACTOR,
+        r.body.force === true,
       );
-      return { deployment: rolloutView(d) };
+      return { deployment: rolloutView(d), warnings: d.warnings ?? [] };
     })
     .on('POST', '/v1/promote', async (r) => {
       const d = await cp.deployments.promote(
@@ -57,7 +58,7 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
         r.body.approve === true,
         API_ACTOR,
       );
-      return { deployment: rolloutView(d) };
+      return { deployment: rolloutView(d), warnings: d.warnings ?? [] };
     })
     .on('POST', '/v1/command', (r) => {
       const command = str(r.body, 'command') as UserCommand;

@@ -14,6 +14,8 @@ import { RolloutController } from '../rollout/index.js';
 import { createRuntimeDriver, type RuntimeKind, runtimeConfigFor } from '../runtime/index.js';
 import { type DriftSettings, loadSpec } from '../spec/index.js';
 import { openStateStore, type SqliteStateStore, type Workspace } from '../state/index.js';
+import { defaultSigningKeyFile, loadSigningKey } from '../trust/index.js';
+import { VULN_DB_FILE } from '../vuln/index.js';
 import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
@@ -72,6 +74,7 @@ export class ControlPlane {
       images,
       offThread: { storeDir: ws.store, bundlesDir: ws.bundles },
       secrets: secretsFromEnv,
+      admit: (release, env) => this.deployments.admit(release, env),
     });
     this.accessLog = createWriteStream(join(ws.logs, 'gateway-access.log'), { flags: 'a', mode: 0o600 });
     this.reconciler = new Reconciler({
@@ -100,6 +103,11 @@ export class ControlPlane {
       audit: this.audit,
       images,
       controller: this.controller,
+      vulnDbFile: join(ws.root, VULN_DB_FILE),
+      signingKey: () => {
+        const file = defaultSigningKeyFile(options.specFile);
+        return file ? loadSigningKey(file).key : undefined;
+      },
     });
     this.api = new ApiServer(readFileSync(ws.tokenFile, 'utf8').trim(), (info) =>
       this.recordAuthFailure(info),

@@ -1,12 +1,27 @@
 /**
  * Creating rollouts: a deploy (new or existing release), a rollback, a promotion. Every one passes
- * the target environment's gates first (predecessor, approval, trusted signature); a denial is
- * recorded in the audit log and changes nothing else.
+ * the target environment's gates first (predecessor, approval, signature, scan, policies); a
+ * denial is recorded in the audit log and changes nothing else; an allow is a signed decision
+ * attestation. A rollback to a release the gates now deny needs `force`, and is recorded so.
  */
 
+import { statSync } from 'node:fs';
 import type { ImageStore } from '../artifact/index.js';
 import { resolveImage, sourceDigest } from '../artifact/index.js';
 import type { AuditLog } from '../audit/index.js';
+import {
+  denialError,
+  failureLine,
+  GATE_OVERRIDE_KIND,
+  type GateFailure,
+  Gatekeeper,
+  type GateOutcome,
+  type GateRequest,
+  policyGate,
+  recordDecision,
+  recordDenial,
+  scanGate,
+} from '../gates/index.js';
 import {
   ConflictError,
   GateDeniedError,
@@ -19,7 +34,7 @@ import {
 import { type RolloutController, type RolloutSettings, startRollout } from '../rollout/index.js';
 import { type LoadedSpec, loadSpec, releaseConfig, type ServiceSpec } from '../spec/index.js';
 import type { DeploymentRecord, ReleaseRecord, SqliteStateStore } from '../state/index.js';
-import { assertTrusted, verifyForEnvironment } from '../trust/index.js';
+import type { SigningKey } from '../trust/index.js';
 
 export interface DeploymentsDeps {
   specFile: string;
@@ -28,6 +43,19 @@ export interface DeploymentsDeps {
   images: ImageStore;
   controller: RolloutController;
   specCommit?: () => string | undefined;
+  /** `.cairn/vuln.db`: the OSV database the scan gate reads. */
+  vulnDbFile: string;
+  /** The workspace key decisions and scans are signed with, when there is one. */
+  signingKey: () => SigningKey | undefined;
+}
+
+/** A rollout just started, with what its gates warned about (accepted findings, a forced override). */
+export type Started = DeploymentRecord & { warnings?: string[] };
+
+/** A rollout that passed its gates (or was forced past them), with what to record once it exists. */
+interface Admitted {
+  request: GateRequest;
+  outcome: GateOutcome;
 }
 
 export interface DeployRequest {
@@ -41,19 +69,39 @@ export interface DeployRequest {
   actor: string;
   /** Strategy override (`rollback` for a rollback). */
   strategy?: RolloutSettings['strategy'];
+  /** The door: a deploy, or a promotion of a release that completed in the predecessor. */
+  stage?: 'deploy' | 'promote';
+  /** A rollback past failed gates: allowed, loudly, and recorded as overridden. */
+  force?: boolean;
 }
 
-export class Deployments {
-  constructor(private readonly deps: DeploymentsDeps) {}
+/** The actor admission checks are recorded under: the runtime itself, whoever asked for the start. */
+export const ADMISSION_ACTOR = 'cairn-admission';
 
-  async deploy(req: DeployRequest): Promise<DeploymentRecord> {
+export class Deployments {
+  readonly gatekeeper: Gatekeeper;
+  /** Admission verdicts by release, environment, spec digest and database: evaluated once each. */
+  private readonly admitted = new Map<string, GateOutcome>();
+  /** Releases a forced rollback took past the gates, per environment. */
+  private readonly forced = new Set<string>();
+  private lastSpec: LoadedSpec | undefined;
+
+  constructor(private readonly deps: DeploymentsDeps) {
+    this.gatekeeper = new Gatekeeper({
+      images: deps.images,
+      scan: scanGate({ images: deps.images, dbFile: deps.vulnDbFile, signingKey: deps.signingKey }),
+      policies: policyGate,
+    });
+  }
+
+  async deploy(req: DeployRequest): Promise<Started> {
     const loaded = loadSpec(this.deps.specFile);
     const service = serviceOf(loaded, req.service);
     envOf(loaded, req.env);
     const release = req.release
       ? this.existingRelease(req.release, req.service)
       : await this.newRelease(loaded, req.service, req.image!);
-    await this.checkGates(loaded, req, release);
+    const admitted = await this.checkGates(loaded, req, release);
     const active = this.deps.store.listDeployments({ env: req.env, service: req.service, active: true });
     if (active.length > 0) {
       throw new ConflictError(
@@ -69,7 +117,77 @@ export class Deployments {
         hint: 'change the service (code or cairn.yaml) and build again, or roll back with `cairn rollback`',
       });
     }
-    return this.start(req, service, release, target?.releaseId);
+    const deployment = this.start(req, service, release, target?.releaseId);
+    const { outcome } = admitted;
+    if (!outcome.allowed) this.forced.add(`${release.id} ${req.env}`);
+    await recordDecision(this.recordDeps(), admitted.request, outcome);
+    const warnings = [
+      ...(outcome.allowed
+        ? []
+        : [
+            `FORCED past ${outcome.failures.length} failed gate rule(s), recorded as gate.overridden:`,
+            ...outcome.failures.map((f) => `  ${failureLine(f)}`),
+          ]),
+      ...outcome.warnings,
+    ];
+    return warnings.length > 0 ? { ...deployment, warnings } : deployment;
+  }
+
+  /**
+   * Admission: every instance start asks the environment's gates (stage `admission`), so a release
+   * that fails them never runs — also when its state row was written by hand. A release a forced
+   * rollback took past the gates is admitted. A refusal is audited once per verdict and throws.
+   */
+  async admit(release: ReleaseRecord, env: string): Promise<void> {
+    let loaded: LoadedSpec;
+    try {
+      loaded = loadSpec(this.deps.specFile);
+      this.lastSpec = loaded;
+    } catch (error) {
+      // An edit in progress must not stop restarts of what already passed: the last good spec decides.
+      if (!this.lastSpec) throw error;
+      loaded = this.lastSpec;
+    }
+    if (!loaded.spec.environments[env]) return;
+    // Acceptances expire with time: a verdict is asked again at least every ten minutes.
+    const period = Math.floor(Date.now() / 600_000);
+    const key = `${release.id} ${env} ${loaded.digest} ${dbStamp(this.deps.vulnDbFile)} ${period}`;
+    let outcome = this.admitted.get(key);
+    const request: GateRequest = {
+      service: release.service,
+      env,
+      stage: 'admission',
+      releaseId: release.id,
+      imageDigest: release.imageDigest,
+      run: (release.config.run ?? {}) as Record<string, unknown>,
+      actor: ADMISSION_ACTOR,
+    };
+    if (!outcome) {
+      outcome = await this.gatekeeper.evaluate(loaded, request);
+      if (this.admitted.size > 1_000) this.admitted.clear();
+      this.admitted.set(key, outcome);
+      if (!outcome.allowed && !this.wasForced(release.id, env)) {
+        recordDenial(this.recordDeps(), request, outcome, 'admission.denied');
+      }
+    }
+    if (outcome.allowed || this.wasForced(release.id, env)) return;
+    throw denialError(request, outcome);
+  }
+
+  private wasForced(releaseId: string, env: string): boolean {
+    if (this.forced.has(`${releaseId} ${env}`)) return true;
+    return this.deps.store
+      .listAttestations(releaseId)
+      .some((a) => a.kind.startsWith(`${GATE_OVERRIDE_KIND} `) && a.kind.endsWith(` ${env}`));
+  }
+
+  private recordDeps() {
+    return {
+      images: this.deps.images,
+      store: this.deps.store,
+      audit: this.deps.audit,
+      signingKey: this.deps.signingKey,
+    };
   }
 
   /** Back to the previous known-good release (or `to`): a weight flip when it is still warm. */
@@ -78,7 +196,8 @@ export class Deployments {
     env: string,
     to: string | undefined,
     actor: string,
-  ): Promise<DeploymentRecord> {
+    force = false,
+  ): Promise<Started> {
     const active = this.deps.store.listDeployments({ env, service, active: true })[0];
     if (active && !to) {
       this.deps.controller.command(active.id, 'abort');
@@ -91,7 +210,7 @@ export class Deployments {
         hint: 'a rollback needs a release that served before; see `cairn history`',
       });
     }
-    return this.deploy({ service, env, release: goal, actor, strategy: 'rollback', approve: true });
+    return this.deploy({ service, env, release: goal, actor, strategy: 'rollback', approve: true, force });
   }
 
   /** The same release that completed in `from`, through the gates of `to`. */
@@ -101,14 +220,14 @@ export class Deployments {
     to: string,
     approve: boolean,
     actor: string,
-  ): Promise<DeploymentRecord> {
+  ): Promise<Started> {
     const target = this.deps.store.getTarget(from, service);
     if (!target) {
       throw new GateDeniedError(`promoting ${service} from ${from}: nothing has completed there yet`, {
         hint: `deploy it to ${from} first: \`cairn deploy ${service} --env ${from}\``,
       });
     }
-    return this.deploy({ service, env: to, release: target.releaseId, approve, actor });
+    return this.deploy({ service, env: to, release: target.releaseId, approve, actor, stage: 'promote' });
   }
 
   private existingRelease(id: string, service: string): ReleaseRecord {
@@ -137,42 +256,58 @@ export class Deployments {
     };
   }
 
-  private async checkGates(loaded: LoadedSpec, req: DeployRequest, release: ReleaseRecord): Promise<void> {
+  /** Every gate of the target environment; throws (exit 3) listing each failed rule, after auditing it. */
+  private async checkGates(
+    loaded: LoadedSpec,
+    req: DeployRequest,
+    release: ReleaseRecord,
+  ): Promise<Admitted> {
     const env = loaded.spec.environments[req.env]!;
-    try {
-      if (env.after && req.strategy !== 'rollback') {
-        const done = this.deps.store
-          .listDeployments({ env: env.after, service: req.service })
-          .some((d) => d.toRelease === release.id && d.phase === 'succeeded');
-        if (!done) {
-          throw new GateDeniedError(
-            `deploying ${release.id} to ${req.env}: it has not completed in ${env.after} first`,
-            {
-              hint: `deploy it to ${env.after}, then \`cairn promote ${req.service} --from ${env.after} --to ${req.env}\``,
-            },
-          );
-        }
-      }
-      if (env.approval && !req.approve) {
-        throw new GateDeniedError(
-          `deploying ${release.id} to ${req.env}: the environment requires approval`,
-          { hint: 'add --approve' },
-        );
-      }
-      assertTrusted(await verifyForEnvironment(this.deps.images, release.imageDigest, loaded, req.env));
-    } catch (error) {
-      if (error instanceof GateDeniedError) {
-        this.deps.store.transaction(() =>
-          this.deps.audit.record({
-            actor: req.actor,
-            action: 'gate.denied',
-            subject: { service: req.service, env: req.env, release: release.id, image: release.imageDigest },
-            reason: error.message,
-          }),
-        );
-      }
-      throw error;
+    const before: GateFailure[] = [];
+    const asked: GateOutcome['passed'] = [];
+    if (env.after && req.strategy !== 'rollback') {
+      const done = this.deps.store
+        .listDeployments({ env: env.after, service: req.service })
+        .some((d) => d.toRelease === release.id && d.phase === 'succeeded');
+      if (done) asked.push('predecessor');
+      else
+        before.push({
+          gate: 'predecessor',
+          rule: env.after,
+          message: `it has not completed in ${env.after} first`,
+          field: `environments.${req.env}.after`,
+        });
     }
+    if (env.approval) {
+      if (req.approve) asked.push('approval');
+      else
+        before.push({
+          gate: 'approval',
+          rule: 'approval',
+          message: 'the environment requires approval',
+          field: `environments.${req.env}.approval`,
+        });
+    }
+    const request: GateRequest = {
+      service: req.service,
+      env: req.env,
+      stage: req.stage ?? 'deploy',
+      releaseId: release.id,
+      imageDigest: release.imageDigest,
+      run: (release.config.run ?? {}) as Record<string, unknown>,
+      actor: req.actor,
+    };
+    const evaluated = await this.gatekeeper.evaluate(loaded, request, before);
+    const outcome = { ...evaluated, passed: [...asked, ...evaluated.passed] };
+    if (outcome.allowed || (req.force && req.strategy === 'rollback')) return { request, outcome };
+    recordDenial(this.recordDeps(), request, outcome);
+    const error = denialError(request, outcome);
+    if (req.strategy === 'rollback') {
+      throw new GateDeniedError(error.message, {
+        hint: `the gates deny ${release.id} now (a newer policy or vulnerability database); roll back anyway with --force, which is recorded`,
+      });
+    }
+    throw error;
   }
 
   private start(
@@ -222,6 +357,16 @@ export class Deployments {
       });
     });
     return this.deps.controller.tick(deployment);
+  }
+}
+
+/** Changes when the vulnerability database is imported again (its file's size and time). */
+function dbStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.size}-${st.mtimeMs}`;
+  } catch {
+    return 'none';
   }
 }
 

@@ -26,6 +26,8 @@ export interface InstanceManagerDeps {
   offThread?: { storeDir: string; bundlesDir: string };
   /** Secret values for an instance (name → value); never logged or recorded. */
   secrets?: (names: string[]) => Record<string, string>;
+  /** Admission: throws when the release may not run in `env` (its gates deny it). */
+  admit?: (release: ReleaseRecord, env: string) => Promise<void>;
 }
 
 export class InstanceManager {
@@ -66,6 +68,7 @@ export class InstanceManager {
     reason: string,
     replaces?: string,
   ): Promise<InstanceRecord> {
+    await this.deps.admit?.(release, env);
     const run = release.config.run as RunSpec;
     if (this.deps.offThread) await prepareOffThread({ ...this.deps.offThread, digest: release.imageDigest });
     const bundle = await this.deps.driver.prepare({ digest: release.imageDigest, source: this.deps.images });

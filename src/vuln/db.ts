@@ -8,6 +8,9 @@ import Database from 'better-sqlite3';
 import { NotFoundError, ValidationError } from '../lib/index.js';
 import { type OsvAffected, type OsvRecord, osvProblems, osvSeverity } from './osv.js';
 
+/** The database's file name in the workspace (`.cairn/vuln.db`). */
+export const VULN_DB_FILE = 'vuln.db';
+
 export interface AdvisoryRow {
   id: string;
   aliases: string[];

@@ -57,13 +57,17 @@ a denial exits 3 and changes nothing. Needs \`cairn up\`. With --wait, follows t
     const image = release
       ? undefined
       : ((ctx.options.image as string | undefined) ?? (await buildFirst(ctx, service)));
-    const { deployment } = await client.post<{ deployment: RolloutView }>('/v1/deploy', {
-      service,
-      env,
-      ...(image ? { image } : {}),
-      ...(release ? { release } : {}),
-      approve: ctx.options.approve === true,
-    });
+    const { deployment, warnings } = await client.post<{ deployment: RolloutView; warnings?: string[] }>(
+      '/v1/deploy',
+      {
+        service,
+        env,
+        ...(image ? { image } : {}),
+        ...(release ? { release } : {}),
+        approve: ctx.options.approve === true,
+      },
+    );
+    for (const w of warnings ?? []) ctx.stderr(`warning: ${w}\n`);
     if (ctx.output === 'text')
       ctx.stdout(
         `deploying ${service} to ${env}: rollout ${deployment.id} (${deployment.strategy}) → ${deployment.to}\n`,

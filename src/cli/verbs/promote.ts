@@ -30,12 +30,16 @@ the environment says approval: true (give --approve). A denial exits 3.`,
         hint: `usage: ${USAGE}`,
       });
     const client = clientOf(ctx);
-    let { deployment } = await client.post<{ deployment: RolloutView }>('/v1/promote', {
-      service,
-      from,
-      to,
-      approve: ctx.options.approve === true,
-    });
+    let { deployment, warnings } = await client.post<{ deployment: RolloutView; warnings?: string[] }>(
+      '/v1/promote',
+      {
+        service,
+        from,
+        to,
+        approve: ctx.options.approve === true,
+      },
+    );
+    for (const w of warnings ?? []) ctx.stderr(`warning: ${w}\n`);
     if (ctx.options.wait) deployment = await waitForRollout(ctx, client, deployment);
     ctx.stdout(
       ctx.output === 'json'

@@ -11,7 +11,7 @@ import {
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 import { EXIT_ERROR } from '../errors.js';
 
-const USAGE = 'cairn rollback SERVICE --env ENV [--to REL] [--wait]';
+const USAGE = 'cairn rollback SERVICE --env ENV [--to REL] [--force] [--wait]';
 
 export const command: Command = {
   name: 'rollback',
@@ -19,11 +19,15 @@ export const command: Command = {
   usage: USAGE,
   description: `Without --to: aborts a rollout in progress, or goes back to the release that served before
 the current one. A release kept warm (deploy.scaleDownDelayMs) takes traffic at once; a cold one
-is started, checked healthy, then switched to.`,
+is started, checked healthy, then switched to. The target release passes the environment's gates
+again (signature, scan, policies); when a newer policy or vulnerability database denies it, the
+rollback exits 3 naming every failed rule, and --force goes back anyway — recorded in the audit log
+as gate.overridden and in a signed decision attestation.`,
   options: {
     file: FILE_OPTION,
     env: ENV_OPTION,
     to: { type: 'string', value: 'REL', description: 'The release to go back to.' },
+    force: { type: 'boolean', description: 'Roll back even to a release the gates now deny (recorded).' },
     wait: { type: 'boolean', short: 'w', description: 'Follow until traffic has moved.' },
     timeout: WAIT_TIMEOUT_OPTION,
     output: OUTPUT_OPTION,
@@ -32,8 +36,18 @@ is started, checked healthy, then switched to.`,
     const service = requireService(ctx, USAGE);
     const env = requireEnv(ctx, USAGE);
     const client = clientOf(ctx);
-    const body = { service, env, ...(ctx.options.to ? { to: ctx.options.to } : {}) };
-    let { deployment } = await client.post<{ deployment: RolloutView }>('/v1/rollback', body);
+    const force = ctx.options.force === true;
+    const body = {
+      service,
+      env,
+      ...(ctx.options.to ? { to: ctx.options.to } : {}),
+      ...(force ? { force } : {}),
+    };
+    let { deployment, warnings } = await client.post<{ deployment: RolloutView; warnings?: string[] }>(
+      '/v1/rollback',
+      body,
+    );
+    for (const w of warnings ?? []) ctx.stderr(`warning: ${w}\n`);
     if (ctx.options.wait) deployment = await waitForRollout(ctx, client, deployment);
     ctx.stdout(
       ctx.output === 'json'
