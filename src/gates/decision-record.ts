@@ -122,6 +122,7 @@ export async function recordDecision(
         gates: outcome.passed,
         policies: outcome.policies,
         ...(outcome.inputsDigest ? { inputsDigest: outcome.inputsDigest } : {}),
+        ...(outcome.scan ? { scan: outcome.scan } : {}),
         ...(attestation ? { attestation } : {}),
       },
     });
