@@ -303,7 +303,7 @@ export class Deployments {
     recordDenial(this.recordDeps(), request, outcome);
     const error = denialError(request, outcome);
     if (req.strategy === 'rollback') {
-      throw new GateDeniedError(error.message, {
+      throw new GateDeniedError(error.message.replace(/^deploying/, 'rolling back to'), {
         hint: `the gates deny ${release.id} now (a newer policy or vulnerability database); roll back anyway with --force, which is recorded`,
       });
     }

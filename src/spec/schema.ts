@@ -147,7 +147,13 @@ const environmentSchema = obj('A target environment.', {
       keys: opt(list(str('Public key (PEM).', { format: 'relPath' }), 'Trusted keys.', [])),
     }),
   ),
-  policies: opt(list(str('Policy file.', { format: 'relPath' }), 'CEL policy files.', [])),
+  policies: opt(
+    list(
+      str('Policy file.', { format: 'relPath' }),
+      'CEL policy files (docs/policy.md), asked at every door.',
+      [],
+    ),
+  ),
   requireSignature: opt({
     kind: 'boolean',
     description:
