@@ -10,6 +10,7 @@ import { formatDiagnostic, sha256Digest } from '../lib/index.js';
 import {
   type CompiledPolicy,
   compilePolicyFile,
+  componentsDigest,
   evaluatePolicies,
   imageFields,
   type PolicyInput,
@@ -23,6 +24,8 @@ import type { PolicyResult, ScanResult } from './gatekeeper.js';
 import type { GateFailure, GateRequest } from './types.js';
 
 const compiled = new Map<string, { digest: string; policies: CompiledPolicy[]; problems: string[] }>();
+/** Digest of each image's SBOM components (an image never changes; neither does its SBOM attestation). */
+const sbomDigests = new Map<string, string>();
 
 /** The compiled policies of a file, cached by content; problems instead when it does not compile. */
 export function policiesOf(
@@ -85,7 +88,15 @@ export async function policyGate(
       ...policies.filter((p) => policyMatches(p, { service: req.service, env: req.env, stage: req.stage })),
     );
   }
-  const result = evaluatePolicies(matching, policyInput(req, evidence, scan));
+  const input = policyInput(req, evidence, scan);
+  const sbomKey = `${req.imageDigest} ${req.env} ${input.sbom.components.length}`;
+  let sbomDigest = sbomDigests.get(sbomKey);
+  if (!sbomDigest) {
+    if (sbomDigests.size > 1_000) sbomDigests.clear();
+    sbomDigest = componentsDigest(input.sbom.components);
+    sbomDigests.set(sbomKey, sbomDigest);
+  }
+  const result = evaluatePolicies(matching, input, { sbomDigest });
   for (const v of result.violations) {
     failures.push({
       gate: 'policy',

@@ -31,7 +31,7 @@ export interface PolicyEvaluation {
   violations: PolicyViolation[];
   warnings: string[];
   results: PolicyResultRecord[];
-  /** sha256 of the canonical JSON of the input: what the decision attestation names. */
+  /** What the decision attestation names: see `inputsDigestOf`. */
   inputsDigest: string;
 }
 
@@ -63,9 +63,29 @@ function run(program: Program, context: Record<string, unknown>, bounds: SizeBou
 const reasonOf = (error: unknown) =>
   ((error as { summary?: string }).summary ?? (error as Error).message).split('\n')[0];
 
+/** sha256 of the canonical JSON of SBOM components: the part of the input digest that is per image. */
+export function componentsDigest(components: PolicyInput['sbom']['components']): string {
+  return sha256Digest(canonicalJson(components));
+}
+
+/**
+ * The digest a decision names: sha256 of the canonical JSON of the input with `sbom.components`
+ * replaced by `componentsDigest` of them (an SBOM is hashed once per image, not once per door).
+ */
+export function inputsDigestOf(
+  input: PolicyInput,
+  sbomDigest = componentsDigest(input.sbom.components),
+): string {
+  return sha256Digest(canonicalJson({ ...input, sbom: { ...input.sbom, components: sbomDigest } }));
+}
+
 /** Evaluates every policy (callers pass the matching ones) against `input`. */
-export function evaluatePolicies(policies: readonly CompiledPolicy[], input: PolicyInput): PolicyEvaluation {
-  const inputsDigest = sha256Digest(canonicalJson(input));
+export function evaluatePolicies(
+  policies: readonly CompiledPolicy[],
+  input: PolicyInput,
+  options: { sbomDigest?: string } = {},
+): PolicyEvaluation {
+  const inputsDigest = inputsDigestOf(input, options.sbomDigest);
   const base = { ...input, release: { ...input.release, run: celValue(input.release.run) } } as Record<
     string,
     unknown

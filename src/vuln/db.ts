@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS affected (
   advisory TEXT NOT NULL REFERENCES advisories(id) ON DELETE CASCADE,
   ecosystem TEXT NOT NULL, name TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS affected_package ON affected (ecosystem, name);
+CREATE INDEX IF NOT EXISTS affected_advisory ON affected (advisory);
 `;
 
 /** One record as read from a file or a zip entry, with where it came from. */
@@ -138,13 +139,19 @@ export class VulnDb {
     return { asOf, advisories: n.n, packages: p.n, newestRecord: n.newest ?? '' };
   }
 
+  private readonly lookups = new Map<number, Database.Statement>();
+
   /** Advisory rows for a package in any of `ecosystems`. */
   lookup(ecosystems: readonly string[], name: string): AdvisoryRow[] {
-    const stmt = this.db.prepare(
-      `SELECT a.id, a.aliases, a.summary, a.severity, a.score, a.vector, f.ecosystem, f.name, f.detail
-       FROM affected f JOIN advisories a ON a.id = f.advisory
-       WHERE f.name = ? AND f.ecosystem IN (${ecosystems.map(() => '?').join(', ')})`,
-    );
+    let stmt = this.lookups.get(ecosystems.length);
+    if (!stmt) {
+      stmt = this.db.prepare(
+        `SELECT a.id, a.aliases, a.summary, a.severity, a.score, a.vector, f.ecosystem, f.name, f.detail
+         FROM affected f JOIN advisories a ON a.id = f.advisory
+         WHERE f.name = ? AND f.ecosystem IN (${ecosystems.map(() => '?').join(', ')})`,
+      );
+      this.lookups.set(ecosystems.length, stmt);
+    }
     return (stmt.all(name, ...ecosystems) as Array<Record<string, unknown>>).map((r) => ({
       id: r.id as string,
       aliases: JSON.parse(r.aliases as string) as string[],
