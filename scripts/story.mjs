@@ -83,7 +83,9 @@ async function main() {
     spec,
     readFileSync(spec, 'utf8')
       .replace('127.0.0.1:8080', '127.0.0.1:18080')
-      .replace('127.0.0.1:8443', '127.0.0.1:18443'),
+      .replace('127.0.0.1:8443', '127.0.0.1:18443')
+      // prod's gates: a vulnerability scan and the example's CEL policies
+      .replace('prod: { after: dev, approval: true,', 'prod: { after: dev, approval: true, maxSeverity: high, policies: [policies/release.yaml],'),
   );
 
   heading('Check the spec and see what would change');
@@ -137,6 +139,13 @@ async function main() {
     return { switchMs: first ? Math.round(first.at - arrived) : 'n/a', flipMs: deployment.durationMs ?? '' };
   });
   await phase('steady after rollback', () => sleep(2000));
+
+  heading("Promote v1 to prod through prod's gates: predecessor, approval, OSV scan, CEL policies");
+  await cairn(['vuln', 'db', 'import', join(ROOT, 'test', 'fixtures', 'osv')]);
+  await cairn(['scan', 'hello', '--env', 'prod']);
+  await phase('promote v1 to prod', async () => {
+    await cairn(['promote', 'hello', '--from', 'dev', '--to', 'prod', '--approve', '--wait', '--timeout', '120s']);
+  });
 
   heading('Where things stand, and the audit trail');
   await cairn(['status', '--env', 'dev']);
