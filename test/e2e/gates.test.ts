@@ -117,6 +117,8 @@ describe('release gates: policies, admission and the OSV scan', () => {
   const run = (...args: string[]) => ws.runAsync(args);
   const audit = async () =>
     JSON.parse((await run('audit', 'log', '--output', 'json')).stdout).entries as AuditEntryJson[];
+  const deployLatestToDev = () =>
+    run('deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '120s');
   const imageOf = async (ref: string) =>
     JSON.parse((await run('inspect', ref, '--output', 'json')).stdout).digest as string;
 
@@ -196,17 +198,7 @@ describe('release gates: policies, admission and the OSV scan', () => {
 
       git(ws.dir, 'commit', '-q', '-am', 'edit');
       expect((await run('build', 'hello')).code).toBe(0);
-      const ok = await run(
-        'deploy',
-        'hello',
-        '--env',
-        'dev',
-        '--image',
-        'hello',
-        '--wait',
-        '--timeout',
-        '120s',
-      );
+      const ok = await deployLatestToDev();
       expect(ok.code, ok.stderr).toBe(0);
       expect(await fetch(`http://127.0.0.1:${devPort}/`).then((x) => x.status)).toBe(200);
 
@@ -366,17 +358,7 @@ describe('release gates: policies, admission and the OSV scan', () => {
       );
       git(ws.dir, 'commit', '-q', '-am', 'drop minimist');
       expect((await run('build', 'hello')).code).toBe(0);
-      const deployed = await run(
-        'deploy',
-        'hello',
-        '--env',
-        'dev',
-        '--image',
-        'hello',
-        '--wait',
-        '--timeout',
-        '120s',
-      );
+      const deployed = await deployLatestToDev();
       expect(deployed.code, deployed.stderr).toBe(0);
       writeFileSync(join(ws.dir, 'cairn.yaml'), spec(devPort, prodPort, '', 'maxSeverity: high, '));
 
