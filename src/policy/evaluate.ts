@@ -7,7 +7,7 @@
 import { canonicalJson, sha256Digest } from '../lib/index.js';
 import type { CompiledPolicy, Program } from './compile.js';
 import { boundsOf, COST_LIMIT, costOf, type SizeBounds } from './cost.js';
-import { celValue, type PolicyInput } from './input.js';
+import { celInput, type PolicyInput } from './input.js';
 import type { PolicyStage } from './types.js';
 
 export interface PolicyViolation {
@@ -86,10 +86,7 @@ export function evaluatePolicies(
   options: { sbomDigest?: string } = {},
 ): PolicyEvaluation {
   const inputsDigest = inputsDigestOf(input, options.sbomDigest);
-  const base = { ...input, release: { ...input.release, run: celValue(input.release.run) } } as Record<
-    string,
-    unknown
-  >;
+  const base = celInput(input);
   const bounds = boundsOf(input);
   const violations: PolicyViolation[] = [];
   const warnings: string[] = [];
