@@ -146,7 +146,7 @@ describe('release gates: policies, admission and the OSV scan', () => {
     devPort = await freePort();
     prodPort = await freePort();
     ws = new HelloWorkspace(spec(devPort, prodPort));
-    mkdirSync(join(ws.dir, 'policies'));
+    mkdirSync(join(ws.dir, 'policies'), { recursive: true });
     writeFileSync(join(ws.dir, 'policies/release.yaml'), POLICIES);
     writeFileSync(join(ws.dir, 'app/package.json'), JSON.stringify(PACKAGE, null, 2));
     writeFileSync(join(ws.dir, 'app/package-lock.json'), JSON.stringify(LOCK, null, 2));
