@@ -4,12 +4,13 @@
  * Killing it loses nothing: on start it re-adopts running instances, stops strays, and carries on
  * with every rollout from the state it last persisted.
  */
+import { execFileSync } from 'node:child_process';
 import { createWriteStream, readFileSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
-import { CairnError, NotFoundError } from '../lib/index.js';
+import { CairnError, ConflictError, NotFoundError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
 import { createRuntimeDriver, type RuntimeKind, runtimeConfigFor } from '../runtime/index.js';
 import { type DriftSettings, loadSpec } from '../spec/index.js';
@@ -147,7 +148,11 @@ export class ControlPlane {
         stateDir: join(this.options.workspace.root, 'gateway', env),
       });
       const gateway = createGateway(config);
-      await gateway.listen();
+      try {
+        await gateway.listen();
+      } catch (error) {
+        throw listenError(error, env, loaded.spec.environments[env]!.gateway.listen);
+      }
       this.gateways.set(env, gateway);
     }
     await Promise.all(this.store.listServing().map((s) => this.reconciler.applyPools(s.env, s.service)));
@@ -298,4 +303,40 @@ function secretValue(name: string): string {
     });
   }
   return value;
+}
+
+/** A gateway that cannot listen is the user's to fix: which environment, which address, who holds it. */
+export function listenError(error: unknown, env: string, listen: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') return error;
+  const port = listen.slice(listen.lastIndexOf(':') + 1);
+  const holder = code === 'EADDRINUSE' ? portHolder(port) : undefined;
+  const why =
+    code === 'EADDRINUSE'
+      ? `it is already in use${holder ? ` by ${holder}` : ''}`
+      : code === 'EACCES'
+        ? 'this user may not listen there (ports below 1024 need root or CAP_NET_BIND_SERVICE)'
+        : 'no interface of this machine has that address';
+  return new ConflictError(`starting the ${env} gateway on ${listen}: ${why}`, {
+    hint:
+      code === 'EADDRINUSE'
+        ? `stop what listens there (another workspace's \`cairn up\`? \`cairn down\` in it), or change environments.${env}.gateway.listen in cairn.yaml`
+        : `change environments.${env}.gateway.listen in cairn.yaml`,
+    cause: error,
+  });
+}
+
+/** Who listens on a TCP port, from \`ss\` (best effort: undefined when it cannot tell). */
+function portHolder(port: string): string | undefined {
+  try {
+    const out = execFileSync('ss', ['-Hltnp', `sport = :${port}`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 2_000,
+    });
+    const m = /users:\(\("([^"]+)",pid=(\d+)/.exec(out);
+    return m ? `${m[1]} (pid ${m[2]})` : undefined;
+  } catch {
+    return undefined;
+  }
 }
