@@ -85,7 +85,10 @@ async function main() {
       .replace('127.0.0.1:8080', '127.0.0.1:18080')
       .replace('127.0.0.1:8443', '127.0.0.1:18443')
       // prod's gates: a vulnerability scan and the example's CEL policies
-      .replace('prod: { after: dev, approval: true,', 'prod: { after: dev, approval: true, maxSeverity: high, policies: [policies/release.yaml],'),
+      .replace(
+        'prod: { after: dev, approval: true,',
+        'prod: { after: dev, approval: true, maxSeverity: high, policies: [policies/release.yaml],',
+      ),
   );
 
   heading('Check the spec and see what would change');
@@ -144,7 +147,18 @@ async function main() {
   await cairn(['vuln', 'db', 'import', join(ROOT, 'test', 'fixtures', 'osv')]);
   await cairn(['scan', 'hello', '--env', 'prod']);
   await phase('promote v1 to prod', async () => {
-    await cairn(['promote', 'hello', '--from', 'dev', '--to', 'prod', '--approve', '--wait', '--timeout', '120s']);
+    await cairn([
+      'promote',
+      'hello',
+      '--from',
+      'dev',
+      '--to',
+      'prod',
+      '--approve',
+      '--wait',
+      '--timeout',
+      '120s',
+    ]);
   });
 
   heading('Where things stand, and the audit trail');
