@@ -25,7 +25,8 @@ export interface Evidence {
   config: Record<string, unknown>;
   sbom?: unknown;
   provenance?: unknown;
-  signatures: Array<{ keyId: string; verified: boolean; trusted: boolean }>;
+  /** Signature bundles on the image: who signed, and whether a trusted key verified it. */
+  signatures: Array<{ keyId: string; trusted: boolean }>;
   /** The newest scan predicate that counts, if any. */
   scan?: unknown;
 }
@@ -46,7 +47,7 @@ export async function gatherEvidence(
   const last = (type: string) => counted(all, type, keys).at(-1)?.statement.predicate;
   const signatures = all
     .filter((a) => a.predicateType === SIGN_PREDICATE_TYPE)
-    .map((a) => ({ keyId: a.keyId ?? '', verified: a.trusted, trusted: a.trusted }));
+    .map((a) => ({ keyId: a.keyId ?? '', trusted: a.trusted }));
   const sbom = last(CYCLONEDX_PREDICATE_TYPE);
   const provenance = last(SLSA_PROVENANCE_V1);
   const scan = last(VULN_PREDICATE_TYPE);

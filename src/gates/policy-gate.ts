@@ -60,7 +60,7 @@ export function policyInput(req: GateRequest, evidence: Evidence, scan: ScanResu
     release: { id: req.releaseId, run: req.run },
     sbom: sbomFields(evidence.sbom),
     provenance: provenanceFields(evidence.provenance),
-    signatures: evidence.signatures.map((s) => ({ keyId: s.keyId, trusted: s.trusted })),
+    signatures: evidence.signatures,
     scan: (scan?.input as PolicyInput['scan'] | undefined) ?? {
       present: false,
       dbAsOf: '',

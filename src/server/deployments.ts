@@ -153,15 +153,7 @@ export class Deployments {
     const period = Math.floor(Date.now() / 600_000);
     const key = `${release.id} ${env} ${loaded.digest} ${dbStamp(this.deps.vulnDbFile)} ${period}`;
     let outcome = this.admitted.get(key);
-    const request: GateRequest = {
-      service: release.service,
-      env,
-      stage: 'admission',
-      releaseId: release.id,
-      imageDigest: release.imageDigest,
-      run: (release.config.run ?? {}) as Record<string, unknown>,
-      actor: ADMISSION_ACTOR,
-    };
+    const request = gateRequest(release, env, 'admission', ADMISSION_ACTOR);
     if (!outcome) {
       outcome = await this.gatekeeper.evaluate(loaded, request);
       if (this.admitted.size > 1_000) this.admitted.clear();
@@ -288,15 +280,7 @@ export class Deployments {
           field: `environments.${req.env}.approval`,
         });
     }
-    const request: GateRequest = {
-      service: req.service,
-      env: req.env,
-      stage: req.stage ?? 'deploy',
-      releaseId: release.id,
-      imageDigest: release.imageDigest,
-      run: (release.config.run ?? {}) as Record<string, unknown>,
-      actor: req.actor,
-    };
+    const request = gateRequest(release, req.env, req.stage ?? 'deploy', req.actor);
     const evaluated = await this.gatekeeper.evaluate(loaded, request, before);
     const outcome = { ...evaluated, passed: [...asked, ...evaluated.passed] };
     if (outcome.allowed || (req.force && req.strategy === 'rollback')) return { request, outcome };
@@ -358,6 +342,24 @@ export class Deployments {
     });
     return this.deps.controller.tick(deployment);
   }
+}
+
+/** What the gates are asked about a release at one door. */
+function gateRequest(
+  release: ReleaseRecord,
+  env: string,
+  stage: GateRequest['stage'],
+  actor: string,
+): GateRequest {
+  return {
+    service: release.service,
+    env,
+    stage,
+    releaseId: release.id,
+    imageDigest: release.imageDigest,
+    run: (release.config.run ?? {}) as Record<string, unknown>,
+    actor,
+  };
 }
 
 /** Changes when the vulnerability database is imported again (its file's size and time). */

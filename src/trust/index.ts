@@ -83,7 +83,6 @@ export {
   subjectDigests,
 } from './statement.js';
 export {
-  assertTrusted,
   type EnvironmentVerdict,
   trustedKeysFor,
   verifyForEnvironment,

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { ImageStore } from '../artifact/index.js';
-import { GateDeniedError, NotFoundError, shortDigest } from '../lib/index.js';
+import { NotFoundError } from '../lib/index.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { loadPublicKey } from './key-files.js';
 import type { PublicKeyInfo } from './key-pair.js';
@@ -50,16 +50,4 @@ export async function verifyForEnvironment(
   }
   const report = await verifyImage(store, digest, keys);
   return { ...report, enforced: true, environment: env };
-}
-
-/** Throws `GateDeniedError` (exit 3) naming the failed checks when the image may not run in `env`. */
-export function assertTrusted(verdict: EnvironmentVerdict): void {
-  if (verdict.verified) return;
-  const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-  throw new GateDeniedError(
-    `admitting image ${shortDigest(verdict.image)} to ${verdict.environment}: ${failed.join('; ')}`,
-    {
-      hint: 'sign the image with a key the environment trusts (`cairn sign IMAGE --key KEY`) and check with `cairn verify`',
-    },
-  );
 }
