@@ -95,9 +95,13 @@ async function main() {
   await cairn(['validate']);
   await cairn(['plan', '--env', 'dev']);
 
-  heading('Create the workspace and a signing key; build hello v1 (reproducible OCI image, signed)');
+  heading(
+    'Create the workspace, a signing key and the API token secret; build hello v1 (reproducible OCI image, signed)',
+  );
   await cairn(['init']);
   await cairn(['keygen'], { allowFail: true });
+  // hello lists API_TOKEN under run.secrets: stored encrypted, injected at start, never printed.
+  await cairn(['secret', 'set', 'API_TOKEN', '--generate']);
   await cairn(['build', 'hello']);
   await cairn(['verify', 'hello', '--key', '.cairn/keys/cairn.pub'], { allowFail: true });
 

@@ -11,6 +11,7 @@ export {
   sharedHashPool,
 } from './hash-pool.js';
 export { expectedIdentity } from './identity.js';
+export { identityKeyPath, loadOrCreateIdentityKey, readIdentityKey } from './identity-key.js';
 export { judgeDrift } from './judge.js';
 export { bundleRootHash, manifestLeaf } from './merkle-root.js';
 export { listRootfs, observePaths } from './observe-files.js';
@@ -27,5 +28,6 @@ export {
   type RemediationPolicy,
 } from './remediation.js';
 export { allInSync, describeReason, detectionEvent, MAX_AUDITED_REASONS, renderDrift } from './render.js';
+export { keyedDigest } from './secret-hash.js';
 export type * from './types.js';
 export { DEFAULT_COALESCE_MS, type TreeWatcher, type WatchTreeOptions, watchTree } from './watch.js';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CairnError, digestHex, sha256Digest } from '../lib/index.js';
-import type { FileEntry, InstanceHandle, RuntimeDriver } from '../runtime/index.js';
+import { type FileEntry, type InstanceHandle, type RuntimeDriver, secretsDirOf } from '../runtime/index.js';
 import { identityKeyPath, readIdentityKey } from './identity-key.js';
 import { listRootfs } from './observe-files.js';
 import { describeProcesses, runcPids } from './observe-processes.js';
@@ -87,8 +87,8 @@ async function observeBundle(ctx: ObserveContext, imageDigest: string): Promise<
 
 /**
  * The runtime config, secrets and init process, for the parts the record holds. Secrets are read
- * from the instance's folder, which every driver keeps beside runc's state root
- * (`.cairn/runtime/instances/<id>/secrets`, bind-mounted read-only at /run/secrets).
+ * from the instance's private folder, which every driver derives from the runtime folder beside
+ * runc's state root (see `secretsDirOf`; bind-mounted read-only at /run/secrets).
  */
 async function observeIdentity(
   ctx: ObserveContext,
@@ -100,7 +100,7 @@ async function observeIdentity(
   const key = needsKey ? await readIdentityKey(identityKeyPath(ctx.bundlesDir)) : undefined;
   const view: IdentityView = {};
   if (key && expected.secrets) {
-    view.secrets = await observeSecrets(join(dirname(ctx.runcRoot), 'instances', id, 'secrets'), key);
+    view.secrets = await observeSecrets(secretsDirOf({ runtimeDir: dirname(ctx.runcRoot) }, id), key);
   }
   if (!runcPid) return view;
   if (key && expected.runtimeConfig) view.runtimeConfig = await observeRuntimeConfig(ctx.runcRoot, id, key);

@@ -23,7 +23,7 @@ export interface IdentityInput {
   imageDigest: string;
   bundle: Bundle;
   /** The secret values injected (name → value); only their keyed hashes are kept. */
-  secrets: Record<string, string>;
+  secrets: Record<string, string | Uint8Array>;
 }
 
 /**

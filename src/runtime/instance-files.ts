@@ -1,25 +1,44 @@
 /**
- * The files of one instance under `.cairn/runtime/instances/<id>/`: its handle (instance.json, so
- * any driver can find its instances after a restart) and its secrets folder; plus its log file under
- * `.cairn/logs/<id>.log`. Secret files are mode 0400, owned by the instance's user.
+ * The files of one instance. Under `.cairn/runtime/instances/<id>/`: its handle (instance.json, so
+ * any driver can find its instances after a restart), pid and runtime log. Anything that holds a
+ * secret value — the secret files, runc's config.json with env secrets — lives in the instance's
+ * private folder instead: in memory (`/dev/shm`), outside the workspace, mode 0700, removed with
+ * the instance. Its log file is `.cairn/logs/<id>.log`. Secret files are mode 0400, owned by the
+ * instance's user.
  */
 import { existsSync } from 'node:fs';
 import { chown, lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { DriverError } from '../lib/index.js';
+import { join, resolve } from 'node:path';
+import { DriverError, sha256Hex } from '../lib/index.js';
 import type { InstanceHandle, InstanceSpec, RuntimeConfig } from './types.js';
 
 const HANDLE_FILE = 'instance.json';
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const SECRET_FILE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** A memory-backed folder every Linux has; secrets written there never reach a disk. */
+const MEMORY_DIR = '/dev/shm';
 
 export const instancesDir = (config: RuntimeConfig): string => join(config.runtimeDir, 'instances');
 export const instanceDir = (config: RuntimeConfig, id: string): string => join(instancesDir(config), id);
 export const logPathOf = (config: RuntimeConfig, id: string): string => join(config.logsDir, `${id}.log`);
 
+/** What locates the private folders: the runtime folder alone (drift derives them the same way). */
+type PrivateLocation = Pick<RuntimeConfig, 'runtimeDir'>;
+
+/** Where the private folders of a workspace's instances are: one per runtime folder. */
+export function privateRoot(config: PrivateLocation): string {
+  if (!existsSync(MEMORY_DIR)) return join(config.runtimeDir, 'private');
+  return join(MEMORY_DIR, `cairn-${sha256Hex(resolve(config.runtimeDir)).slice(0, 12)}`);
+}
+export const privateDirOf = (config: PrivateLocation, id: string): string => join(privateRoot(config), id);
+/** The host folder bind-mounted (or pointed to) as the instance's /run/secrets. */
+export const secretsDirOf = (config: PrivateLocation, id: string): string =>
+  join(privateDirOf(config, id), 'secrets');
+
 /**
- * Creates the instance folder (refusing an id in use) and writes its secrets; returns the secrets
- * folder. `chownToImageUser`: the instance's uid on the host is the image's (runc), so secrets
- * must belong to it; otherwise (bwrap, process) the instance runs as the caller, who owns them.
+ * Creates the instance folder (refusing an id in use), its private folder, and writes its secret
+ * files; returns the secrets folder when there are any. `chownToImageUser`: the instance's uid on
+ * the host is the image's (runc), so secrets must belong to it; otherwise (bwrap, process) the
+ * instance runs as the caller, who owns them.
  */
 export async function createInstanceDir(
   config: RuntimeConfig,
@@ -29,21 +48,35 @@ export async function createInstanceDir(
   const dir = instanceDir(config, spec.id);
   if (existsSync(dir)) throw new DriverError(`starting ${spec.id}: an instance with this id already exists`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensurePrivateRoot(config);
+  await mkdir(privateDirOf(config, spec.id), { mode: 0o700 });
   const secrets = Object.entries(spec.secrets ?? {});
   if (secrets.length === 0) return undefined;
-  const secretsDir = join(dir, 'secrets');
+  const secretsDir = secretsDirOf(config, spec.id);
   await mkdir(secretsDir, { mode: 0o700 });
   const asRoot = chownToImageUser && process.getuid?.() === 0;
   const { uid, gid } = spec.bundle.process;
   for (const [name, value] of secrets) {
-    if (!SECRET_NAME.test(name))
-      throw new DriverError(`starting ${spec.id}: secret name "${name}" is not a valid file name`);
+    if (!SECRET_FILE.test(name))
+      throw new DriverError(`starting ${spec.id}: secret file "${name}" is not a valid file name`);
     const file = join(secretsDir, name);
     await writeFile(file, value, { mode: 0o400, flag: 'wx' });
     if (asRoot) await chown(file, uid, gid);
   }
   if (asRoot) await chown(secretsDir, uid, gid);
   return secretsDir;
+}
+
+/** The private root is ours alone: a folder (not a link) another user made in /dev/shm is refused. */
+async function ensurePrivateRoot(config: RuntimeConfig): Promise<void> {
+  const root = privateRoot(config);
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  const st = await lstat(root);
+  if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? st.uid) || (st.mode & 0o077) !== 0) {
+    throw new DriverError(`starting an instance: ${root} is not a private folder of this user`, {
+      hint: `remove ${root} (another user or program made it) and start again`,
+    });
+  }
 }
 
 /** Opens (creating) the log file for appending; the caller passes the descriptor to the instance. */
@@ -73,14 +106,27 @@ export async function readHandles(config: RuntimeConfig): Promise<InstanceHandle
   return handles.filter((h): h is InstanceHandle => h !== undefined);
 }
 
-/** Removes the instance folder (its secrets with it); the log file stays for `cairn logs`. */
+/** Removes the instance folder and its private folder (secrets with it); the log stays for `cairn logs`. */
 export async function removeInstanceDir(config: RuntimeConfig, id: string): Promise<void> {
+  await rm(privateDirOf(config, id), { recursive: true, force: true });
   await rm(instanceDir(config, id), { recursive: true, force: true });
 }
 
-/** The environment an instance gets: the image's, injected values, PORT, and where secrets are. */
+/** Removes private folders whose instance folder is gone (a crash between the two removals). */
+export async function sweepPrivateDirs(config: RuntimeConfig): Promise<string[]> {
+  const ids = await readdir(privateRoot(config)).catch(() => [] as string[]);
+  const orphans = ids.filter((id) => !existsSync(instanceDir(config, id)));
+  await Promise.all(orphans.map((id) => rm(privateDirOf(config, id), { recursive: true, force: true })));
+  return orphans;
+}
+
+/** The environment an instance gets: injected values, secrets given as env, PORT, and where secret files are. */
 export function instanceVars(spec: InstanceSpec, secretsPath: string): Record<string, string> {
-  const vars: Record<string, string> = { ...(spec.vars ?? {}), PORT: String(spec.port) };
+  const vars: Record<string, string> = {
+    ...(spec.vars ?? {}),
+    ...(spec.secretEnv ?? {}),
+    PORT: String(spec.port),
+  };
   if (spec.secrets && Object.keys(spec.secrets).length > 0) vars.CAIRN_SECRETS_DIR = secretsPath;
   return vars;
 }

@@ -59,8 +59,10 @@ export interface InstanceSpec {
   port: number;
   /** Injected environment values; they override the image's. */
   vars?: Record<string, string>;
-  /** Secret name → value; written as read-only files under /run/secrets, never logged. */
-  secrets?: Record<string, string>;
+  /** File name → value; written as read-only files under /run/secrets (in memory), never logged. */
+  secrets?: Record<string, string | Uint8Array>;
+  /** Variable → secret value; set in the instance's environment only, never logged or recorded. */
+  secretEnv?: Record<string, string>;
 }
 
 /** How a driver finds an instance again. Serialisable; stored by the control plane. */

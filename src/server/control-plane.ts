@@ -12,7 +12,13 @@ import { type AuditLog, openAuditLog } from '../audit/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
 import { CairnError, ConflictError, NotFoundError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
-import { createRuntimeDriver, type RuntimeKind, runtimeConfigFor } from '../runtime/index.js';
+import {
+  createRuntimeDriver,
+  type RuntimeKind,
+  runtimeConfigFor,
+  sweepPrivateDirs,
+} from '../runtime/index.js';
+import { openSecretResolver } from '../secrets/index.js';
 import { type DriftSettings, loadSpec } from '../spec/index.js';
 import { openStateStore, type SqliteStateStore, type Workspace } from '../state/index.js';
 import { defaultSigningKeyFile, loadSigningKey } from '../trust/index.js';
@@ -24,6 +30,7 @@ import { Deployments } from './deployments.js';
 import { type DriftEnvStatus, DriftLoop } from './drift-loop.js';
 import { InstanceManager } from './instance-manager.js';
 import { Reconciler } from './reconciler.js';
+import { createSecretAccess, type SecretAccess } from './secret-access.js';
 
 const TICK_MS = 200;
 const SUPERVISE_MS = 250;
@@ -57,6 +64,7 @@ export class ControlPlane {
   });
   url = '';
   private readonly accessLog: WriteStream;
+  private readonly secrets: SecretAccess;
 
   constructor(private readonly options: ControlPlaneOptions) {
     const ws = options.workspace;
@@ -64,6 +72,7 @@ export class ControlPlane {
     this.store = openStateStore(ws);
     this.audit = openAuditLog(this.store, { keyDir: ws.keys });
     const images = openImageStore(ws.store);
+    this.secrets = createSecretAccess(openSecretResolver(ws), ws.bundles);
     const driver = createRuntimeDriver(options.driver ?? 'auto', {
       ...runtimeConfigFor(ws),
       warn: (m) => log({ msg: m }),
@@ -74,7 +83,7 @@ export class ControlPlane {
       driver,
       images,
       offThread: { storeDir: ws.store, bundlesDir: ws.bundles },
-      secrets: secretsFromEnv,
+      secrets: (release) => this.secrets.inject(release),
       admit: (release, env) => this.deployments.admit(release, env),
     });
     this.accessLog = createWriteStream(join(ws.logs, 'gateway-access.log'), { flags: 'a', mode: 0o600 });
@@ -105,6 +114,7 @@ export class ControlPlane {
       images,
       controller: this.controller,
       vulnDbFile: join(ws.root, VULN_DB_FILE),
+      pinSecrets: (service, refs) => this.secrets.pin(service, refs),
       signingKey: () => {
         const file = defaultSigningKeyFile(options.specFile);
         return file ? loadSigningKey(file).key : undefined;
@@ -144,7 +154,7 @@ export class ControlPlane {
     for (const env of Object.keys(loaded.spec.environments)) {
       const config = await gatewayConfigFor(loaded, env, {
         accessLog: (line) => this.accessLog.write(`${line}\n`),
-        resolveSecret: (name) => secretValue(name),
+        resolveSecret: (name) => this.secrets.value(name),
         stateDir: join(this.options.workspace.root, 'gateway', env),
       });
       const gateway = createGateway(config);
@@ -250,6 +260,10 @@ export class ControlPlane {
     const strays = await this.instances.stopOrphans(stillLive);
     if (strays.length)
       this.options.log?.({ msg: 'stopped instances unknown to the state store', instances: strays });
+    // Secret files of instances that are gone (a crash between removing an instance and its folder).
+    const swept = await sweepPrivateDirs(runtimeConfigFor(this.options.workspace));
+    if (swept.length)
+      this.options.log?.({ msg: 'removed private folders of gone instances', instances: swept });
   }
 
   /** Stops the loops, the API and the gateways; stops every instance unless told to keep them. */
@@ -280,29 +294,6 @@ export class ControlPlane {
   metricsText(): string {
     return [...this.gateways.values()].map((g) => renderPrometheus(g.snapshot())).join('');
   }
-}
-
-/**
- * Secret values come from the control plane's environment (`CAIRN_SECRET_<NAME>`) until the
- * encrypted secret store exists; a missing one is left out of the instance, never invented.
- */
-function secretsFromEnv(names: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of names) {
-    const value = process.env[`CAIRN_SECRET_${name}`];
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
-}
-
-function secretValue(name: string): string {
-  const value = process.env[`CAIRN_SECRET_${name}`];
-  if (value === undefined) {
-    throw new CairnError('missing_secret', `resolving secret ${name}: it has no value`, {
-      hint: `start cairn up with CAIRN_SECRET_${name} set in its environment`,
-    });
-  }
-  return value;
 }
 
 /** A gateway that cannot listen is the user's to fix: which environment, which address, who holds it. */

@@ -32,7 +32,8 @@ import {
   shortDigest,
 } from '../lib/index.js';
 import { type RolloutController, type RolloutSettings, startRollout } from '../rollout/index.js';
-import { type LoadedSpec, loadSpec, releaseConfig, type ServiceSpec } from '../spec/index.js';
+import type { SecretPin } from '../secrets/index.js';
+import { type LoadedSpec, loadSpec, releaseConfig, type SecretRef, type ServiceSpec } from '../spec/index.js';
 import type { DeploymentRecord, ReleaseRecord, SqliteStateStore } from '../state/index.js';
 import type { SigningKey } from '../trust/index.js';
 
@@ -43,6 +44,8 @@ export interface DeploymentsDeps {
   images: ImageStore;
   controller: RolloutController;
   specCommit?: () => string | undefined;
+  /** The secret versions a new release pins (names and keyed hashes only); none when absent. */
+  pinSecrets?: (service: string, refs: SecretRef[]) => Promise<SecretPin[]>;
   /** `.cairn/vuln.db`: the OSV database the scan gate reads. */
   vulnDbFile: string;
   /** The workspace key decisions and scans are signed with, when there is one. */
@@ -235,6 +238,9 @@ export class Deployments {
   private async newRelease(loaded: LoadedSpec, service: string, image: string): Promise<ReleaseRecord> {
     const descriptor = await resolveImage(this.deps.images, image, loaded.spec);
     const config = releaseConfig(loaded.spec, service);
+    const refs = (config.run.secrets ?? []) as SecretRef[];
+    if (refs.length > 0 && this.deps.pinSecrets)
+      config.run.secrets = await this.deps.pinSecrets(service, refs);
     const configDigest = jsonDigest(config.run);
     return {
       id: releaseId(descriptor.digest, configDigest),

@@ -11,6 +11,7 @@ import {
   type InstanceHandle,
   type RuntimeDriver,
 } from '../runtime/index.js';
+import type { Injection } from '../secrets/index.js';
 import type { RunSpec } from '../spec/index.js';
 import type { InstanceRecord, InstanceState, ReleaseRecord, SqliteStateStore } from '../state/index.js';
 import { prepareOffThread } from './prepare-worker.js';
@@ -24,8 +25,8 @@ export interface InstanceManagerDeps {
   images: BlobSource;
   /** Where unpacking happens off the main thread (store and bundles folders); in-thread when absent. */
   offThread?: { storeDir: string; bundlesDir: string };
-  /** Secret values for an instance (name → value); never logged or recorded. */
-  secrets?: (names: string[]) => Record<string, string>;
+  /** The secret values an instance of a release gets (see SecretAccess); never logged or recorded. */
+  secrets?: (release: ReleaseRecord) => Promise<Injection>;
   /** Admission: throws when the release may not run in `env` (its gates deny it). */
   admit?: (release: ReleaseRecord, env: string) => Promise<void>;
 }
@@ -73,7 +74,7 @@ export class InstanceManager {
     if (this.deps.offThread) await prepareOffThread({ ...this.deps.offThread, digest: release.imageDigest });
     const bundle = await this.deps.driver.prepare({ digest: release.imageDigest, source: this.deps.images });
     const port = await freeLoopbackPort();
-    const secrets = this.deps.secrets?.(run.secrets ?? []) ?? {};
+    const { files: secrets, env: secretEnv } = (await this.deps.secrets?.(release)) ?? { files: {}, env: {} };
     const expected = await recordIdentity({ imageDigest: release.imageDigest, bundle, secrets });
     const handle = await this.deps.driver.start({
       id,
@@ -84,6 +85,7 @@ export class InstanceManager {
       run,
       port,
       secrets,
+      secretEnv,
     });
     const identity = await addRuntimeConfig(expected, bundle, handle.configFile);
     const now = new Date().toISOString();

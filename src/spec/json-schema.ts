@@ -63,9 +63,8 @@ function convert(schema: Schema): Record<string, unknown> {
         propertyNames: convert(schema.keys),
         additionalProperties: convert(schema.values),
       };
-    case 'object':
-      return {
-        ...base,
+    case 'object': {
+      const object = {
         type: 'object',
         additionalProperties: false,
         properties: Object.fromEntries(Object.entries(schema.fields).map(([k, f]) => [k, convert(f.schema)])),
@@ -73,5 +72,8 @@ function convert(schema: Schema): Record<string, unknown> {
           .filter(([, f]) => f.required)
           .map(([k]) => k),
       };
+      const shorthand = schema.shorthand && schema.fields[schema.shorthand];
+      return shorthand ? { ...base, anyOf: [convert(shorthand.schema), object] } : { ...base, ...object };
+    }
   }
 }

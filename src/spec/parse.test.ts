@@ -181,6 +181,31 @@ environments: {}
     }
   });
 
+  it('reads run.secrets as names or as {name, env, file}, and refuses a variable or file given twice', () => {
+    const ok = parse(
+      MINIMAL.replace(
+        'run: { port: 8080 }',
+        'run: { port: 8080, secrets: [API_TOKEN, { name: DB, env: PGPASSWORD, file: db.pw }] }',
+      ),
+    );
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.spec?.services.web?.run.secrets).toEqual([
+      { name: 'API_TOKEN' },
+      { name: 'DB', env: 'PGPASSWORD', file: 'db.pw' },
+    ]);
+    const bad = at(
+      MINIMAL.replace(
+        'run: { port: 8080 }',
+        'run: { port: 8080, secrets: [A, { name: B, file: A }, { name: C, env: PORT }, { name: D, file: ../x }] }',
+      ),
+    );
+    expect(bad.map((l) => l.replace(/^\d+:\d+ /, ''))).toEqual([
+      expect.stringContaining('file A is already given a secret by run.secrets[0]'),
+      expect.stringContaining('PORT is set by cairn'),
+      expect.stringContaining('"../x" is not a file name'),
+    ]);
+  });
+
   it('checks globs, listeners, paths and files that must exist', () => {
     const out = at(`project: p
 services:

@@ -26,6 +26,10 @@ const SECRET_VALUE = [
   /\bsk_live_[A-Za-z0-9]{16,}/,
 ];
 
+/** A secret's file under /run/secrets: one plain name, no folders. */
+const SECRET_FILE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** Variables cairn itself sets in every instance. */
+const RESERVED_ENV = ['PORT', 'CAIRN_SECRETS_DIR'];
 const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
@@ -75,10 +79,30 @@ function checkRun(at: PathPart[], run: Obj, ctx: RuleContext): void {
       );
     else if (tmpfs.indexOf(p) !== i) ctx.error([...at, 'run', 'tmpfs', i], `"${p}" is listed twice`);
   });
-  const secrets = asList(run.secrets);
-  secrets.forEach((s, i) => {
-    if (typeof s === 'string' && secrets.indexOf(s) !== i) {
-      ctx.error([...at, 'run', 'secrets', i], `secret ${s} is listed twice`);
+  checkSecretRefs([...at, 'run', 'secrets'], asList(run.secrets), ctx);
+}
+
+/** No variable or file is given two secrets; file names stay inside /run/secrets. */
+function checkSecretRefs(at: PathPart[], refs: unknown[], ctx: RuleContext): void {
+  const seen = new Map<string, number>();
+  refs.forEach((ref, i) => {
+    if (!ref || typeof ref !== 'object') return;
+    const { name, env, file } = ref as { name?: string; env?: string; file?: string };
+    const target = env === undefined && file === undefined ? { file: name } : { env, file };
+    if (target.file !== undefined && !SECRET_FILE.test(target.file))
+      ctx.error(
+        [...at, i, 'file'],
+        `"${target.file}" is not a file name: use letters, digits, ".", "_" and "-" (no folders)`,
+      );
+    if (env !== undefined && RESERVED_ENV.includes(env))
+      ctx.error([...at, i, 'env'], `${env} is set by cairn; name another variable`);
+    for (const [kind, value] of Object.entries(target)) {
+      if (value === undefined) continue;
+      const key = `${kind} ${value}`;
+      const first = seen.get(key);
+      if (first !== undefined)
+        ctx.error([...at, i], `${kind} ${value} is already given a secret by run.secrets[${first}]`);
+      else seen.set(key, i);
     }
   });
 }

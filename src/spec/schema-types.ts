@@ -63,6 +63,8 @@ export interface ObjectSchema extends BaseSchema {
   fields: Record<string, Field>;
   /** When false, absent fields stay absent (their presence means something, as in canary steps). */
   fillDefaults?: boolean;
+  /** A plain string stands for `{ [shorthand]: string }` (`secrets: [DB]` for `[{ name: DB }]`). */
+  shorthand?: string;
 }
 
 export interface MapSchema extends BaseSchema {

@@ -70,6 +70,17 @@ const step: ObjectSchema = {
   }),
 };
 
+/** `NAME` is short for `{ name: NAME }`: a file /run/secrets/NAME. */
+const secretRef: ObjectSchema = {
+  ...obj('A secret from the store, injected as a file under /run/secrets, an env variable, or both.', {
+    name: req(str('Secret name in the store.', { format: 'secretRef' })),
+    env: opt(str('Environment variable that carries the value.', { format: 'envName' })),
+    file: opt(str('File name under /run/secrets (default: the name, when env is not given).')),
+  }),
+  fillDefaults: false,
+  shorthand: 'name',
+};
+
 export const serviceSchema = obj('A service: how its image is built, how it runs, how it is deployed.', {
   build: req(
     obj('Image build inputs.', {
@@ -100,7 +111,7 @@ export const serviceSchema = obj('A service: how its image is built, how it runs
       replicas: opt(int('Instances per environment.', 0, 1000, 1)),
       health: opt(health),
       tmpfs: opt(list(str('Path.', { format: 'absPath' }), 'The only writable paths.', [])),
-      secrets: opt(list(str('Secret name.', { format: 'secretRef' }), 'Secret references.', [])),
+      secrets: opt(list(secretRef, 'Secrets injected at start (never baked into the image).', [])),
       stopGraceMs: opt(duration('Time between SIGTERM and SIGKILL.', 10_000)),
       memoryMb: opt(int('Memory limit in MiB.', 16, 1_048_576)),
       cpus: opt({ kind: 'number', min: 0.01, max: 1024, description: 'CPU limit in cores.' }),

@@ -24,12 +24,20 @@ export interface HealthSpec {
   startPeriodMs: number;
 }
 
+/** One entry of `run.secrets`: the secret's name and where the instance gets it. */
+export interface SecretRef {
+  name: string;
+  env?: string;
+  file?: string;
+}
+
 export interface RunSpec {
   port: number;
   replicas: number;
   health: HealthSpec;
   tmpfs: string[];
-  secrets: string[];
+  /** As written; a release holds them pinned (`SecretPin`: version and keyed hash added). */
+  secrets: SecretRef[];
   stopGraceMs: number;
   memoryMb?: number;
   cpus?: number;

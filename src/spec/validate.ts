@@ -69,6 +69,11 @@ export function walk(value: unknown, schema: Schema, link: PathLink, out: Findin
   const mismatch = () => fail(`expected ${EXPECTED[schema.kind]}, got ${describe(value)}`);
   switch (schema.kind) {
     case 'object':
+      if (typeof value === 'string' && schema.shorthand) {
+        // Problems point at the string itself, where the user wrote it.
+        const checked = walk(value, schema.fields[schema.shorthand]!.schema, link, out);
+        return checked === undefined ? undefined : { [schema.shorthand]: checked };
+      }
       return isObj(value) ? walkObject(value, schema, link, out) : mismatch();
     case 'map':
       return isObj(value) ? walkMap(value, schema, link, out) : mismatch();

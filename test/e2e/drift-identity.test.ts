@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectDrivers } from '../../src/runtime/index.js';
+import { detectDrivers, privateDirOf } from '../../src/runtime/index.js';
 import { cairnAsync } from '../helpers/cli.js';
 import { freePort, HelloWorkspace, helloSpec } from '../helpers/workspace.js';
 
@@ -54,8 +54,9 @@ describe.runIf(runcUsable)('cairn drift: runtime config and secrets, with real r
     expect([0, 2], json.stderr).toContain(json.code);
     return { code: json.code, report: JSON.parse(json.stdout) as Report, json, text };
   };
+  /** The instance's private folder (in memory, outside .cairn): its secrets and runc's config.json. */
   const instanceFile = (...parts: string[]) =>
-    join(ws.dir, '.cairn', 'runtime', 'instances', instance, ...parts);
+    join(privateDirOf({ runtimeDir: join(ws.dir, '.cairn', 'runtime') }, instance), ...parts);
   const auditText = async () => (await ws.runAsync(['audit', 'log', '--env', 'dev', '-o', 'json'])).stdout;
   /** Everything a user or an auditor can see of a check. */
   const everything = async (d: Awaited<ReturnType<typeof drift>>) =>

@@ -2,7 +2,7 @@
  * The runtime conformance suite: every driver usable on this machine runs the same cases against a
  * real node service in a real image (built by `cairn build`'s builder), through the RuntimeDriver interface only.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import {
   detectDrivers,
   freeLoopbackPort,
   type InstanceHandle,
+  privateDirOf,
   type RuntimeDriver,
   type RuntimeKind,
 } from '../../src/runtime/index.js';
@@ -41,6 +42,12 @@ async function serves(port: number, timeoutMs = 5000): Promise<boolean> {
   );
 }
 
+/** Every regular file under `dir`. */
+const filesIn = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+
 /** The service's own host process: the deepest process of the instance tree. */
 const appPid = (h: InstanceHandle) => descendants(h.pid).at(-1) ?? h.pid;
 
@@ -61,7 +68,9 @@ describe.each(['runc', 'bwrap', 'process'] as RuntimeKind[])('runtime driver %s'
   let bundle: Bundle;
   const started: InstanceHandle[] = [];
 
-  async function startOne(extra: { secrets?: Record<string, string> } = {}): Promise<InstanceHandle> {
+  async function startOne(
+    extra: { secrets?: Record<string, string>; secretEnv?: Record<string, string> } = {},
+  ): Promise<InstanceHandle> {
     const port = await freeLoopbackPort();
     const handle = await driver.start({
       id: newInstanceId(),
@@ -142,10 +151,19 @@ describe.each(['runc', 'bwrap', 'process'] as RuntimeKind[])('runtime driver %s'
   it.runIf(usable.includes(kind))(
     'When it has secrets, the service reads them as files and they are not in its log',
     async () => {
-      const h = await startOne({ secrets: { API_TOKEN: 's3cret-value' } });
+      const h = await startOne({
+        secrets: { API_TOKEN: 's3cret-value' },
+        secretEnv: { DB_PASSWORD: 'env-s3cret' },
+      });
       expect(await serves(h.port), readFileSync(driver.logs(h), 'utf8')).toBe(true);
       expect((await get(h.port, '/?secret=API_TOKEN')).secret).toBe('s3cret-value');
-      expect(readFileSync(driver.logs(h), 'utf8')).not.toContain('s3cret-value');
+      expect((await get(h.port, '/?env=DB_PASSWORD')).env).toBe('env-s3cret');
+      expect(readFileSync(driver.logs(h), 'utf8')).not.toContain('s3cret');
+      // Nothing under the workspace's runtime folder holds a value: the secrets live in memory.
+      const leaks = filesIn(dirs.runtimeDir).filter((f) => readFileSync(f, 'utf8').includes('s3cret'));
+      expect(leaks).toEqual([]);
+      await driver.stop(h, 2000);
+      expect(existsSync(privateDirOf(dirs, h.id))).toBe(false);
     },
   );
 });

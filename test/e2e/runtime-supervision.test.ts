@@ -57,6 +57,7 @@ beforeAll(async () => {
   if (!runcUsable) return;
   cpSync(join(REPO, 'examples/hello'), project, { recursive: true });
   await cairn('init');
+  await cairn('secret', 'set', 'API_TOKEN', '--generate');
   await cairn('build', 'hello');
   await cairn('up', '--detach', '--driver', 'runc');
   await cairn('deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '120s');

@@ -27,7 +27,7 @@ export function cairn(
 /** Runs the CLI without blocking this worker: a long spawnSync starves vitest's RPC and any load generator. */
 export function cairnAsync(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string | Buffer } = {},
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
@@ -36,6 +36,7 @@ export function cairnAsync(
     });
     let stdout = '';
     let stderr = '';
+    child.stdin.end(options.input ?? '');
     child.stdout.on('data', (d) => {
       stdout += d;
     });

@@ -19,8 +19,8 @@ export class HelloWorkspace {
   }
 
   /** Runs a command without blocking the event loop (load generators keep going). */
-  runAsync(args: string[], timeoutMs = 300_000): Promise<CliResult> {
-    return cairnAsync(args, { cwd: this.dir, timeoutMs });
+  runAsync(args: string[], timeoutMs = 300_000, input?: string): Promise<CliResult> {
+    return cairnAsync(args, { cwd: this.dir, timeoutMs, ...(input !== undefined ? { input } : {}) });
   }
 
   /** Writes a variant config (version + behaviour) and points the spec at it. */

@@ -11,9 +11,26 @@ const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
 let served = 0;
 
+// The API token is injected at start by cairn (run.secrets), never baked in: /run/secrets/API_TOKEN.
+const SECRETS_DIR = process.env.CAIRN_SECRETS_DIR ?? '/run/secrets';
+const readToken = () => {
+  try {
+    return readFileSync(`${SECRETS_DIR}/API_TOKEN`, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+const apiToken = readToken();
+
 const server = createServer((req, res) => {
   if (req.url === '/healthz') {
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    return;
+  }
+  if (req.url === '/admin/stats') {
+    const ok = apiToken !== undefined && req.headers.authorization === `Bearer ${apiToken}`;
+    res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(ok ? { version, served } : { error: 'a valid API token is required' }) + '\n');
     return;
   }
   served += 1;

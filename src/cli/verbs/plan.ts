@@ -1,6 +1,15 @@
+import { existsSync } from 'node:fs';
+import { identityKeyPath, keyedDigest, readIdentityKey } from '../../drift/index.js';
 import { type CurrentService, type DesiredService, planChanges, renderPlan } from '../../rollout/index.js';
-import { findSpecFile, type LoadedSpec, loadSpec, releaseConfig } from '../../spec/index.js';
-import { openStateStore, type StateReader, workspaceExists, workspaceFor } from '../../state/index.js';
+import { isPin, normalizeRef, openSecretResolver, type SecretPin } from '../../secrets/index.js';
+import { findSpecFile, type LoadedSpec, loadSpec, releaseConfig, type SecretRef } from '../../spec/index.js';
+import {
+  openStateStore,
+  type StateReader,
+  type Workspace,
+  workspaceExists,
+  workspaceFor,
+} from '../../state/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 import { EXIT_CHANGES, EXIT_OK } from '../errors.js';
 
@@ -17,7 +26,7 @@ Exit codes: 0 success; with --detailed-exitcode, 0 no changes, 2 changes present
     'detailed-exitcode': { type: 'boolean', description: 'Exit 2 when changes are present.' },
     output: OUTPUT_OPTION,
   },
-  run(ctx) {
+  async run(ctx) {
     const loaded = loadSpec(findSpecFile(ctx.options.file as string | undefined, ctx.cwd));
     const envs = selectEnvs(loaded, ctx.options.env as string | undefined, command.usage);
     const ws = workspaceFor(loaded.file, ctx.env);
@@ -29,7 +38,7 @@ Exit codes: 0 success; with --detailed-exitcode, 0 no changes, 2 changes present
     } finally {
       store?.close();
     }
-    const plan = planChanges(current, desiredServices(loaded, envs));
+    const plan = planChanges(current, await desiredServices(loaded, envs, ws));
     if (ctx.output === 'json') {
       ctx.stdout(`${JSON.stringify({ spec: loaded.file, environments: envs, ...plan }, null, 2)}\n`);
     } else {
@@ -53,17 +62,56 @@ function selectEnvs(loaded: LoadedSpec, env: string | undefined, usage: string):
   return [env];
 }
 
-function desiredServices(loaded: LoadedSpec, envs: string[]): DesiredService[] {
+async function desiredServices(loaded: LoadedSpec, envs: string[], ws: Workspace): Promise<DesiredService[]> {
   const { spec } = loaded;
+  const pins = await secretViews(ws);
   return envs.flatMap((env) =>
-    Object.entries(spec.services).map(([name, s]) => ({
-      env,
-      service: name,
-      config: { ...releaseConfig(spec, name) },
-      replicas: s.run.replicas,
-      strategy: s.deploy.strategy,
-    })),
+    Object.entries(spec.services).map(([name, s]) => {
+      const config = releaseConfig(spec, name);
+      return {
+        env,
+        service: name,
+        config: { ...config, run: { ...config.run, secrets: s.run.secrets.map(pins) } },
+        replicas: s.run.replicas,
+        strategy: s.deploy.strategy,
+      };
+    }),
   );
+}
+
+/**
+ * A secret as the plan shows it: the reference and the version a deploy would pin now (with a
+ * short keyed hash for resolvers without versions), never a value; the same view of a release's pins.
+ */
+type SecretView = (ref: SecretRef | string) => Record<string, unknown>;
+
+async function secretViews(ws: Workspace): Promise<SecretView> {
+  const keyFile = identityKeyPath(ws.bundles);
+  if (!existsSync(keyFile)) return (ref) => ({ ...normalizeRef(ref) });
+  const key = await readIdentityKey(keyFile);
+  const resolver = openSecretResolver(ws);
+  return (ref) => {
+    if (isPin(ref)) return pinView(ref);
+    const normal = normalizeRef(ref);
+    const found = resolver.current(normal.name);
+    if (!found) return { ...normal, version: '(no value: cairn secret set)' };
+    return pinView({ ...normal, version: found.version, digest: keyedDigest(key, found.value) });
+  };
+}
+
+function pinView({ digest, ...pin }: SecretPin): Record<string, unknown> {
+  return {
+    ...pin,
+    version: /^v[0-9]+$/.test(pin.version) ? pin.version : `${pin.version} ${digest.slice(12, 24)}`,
+  };
+}
+
+/** A release's config with its secret pins in the plan's view. */
+function currentConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const run = config.run as { secrets?: unknown[] } | undefined;
+  if (!run?.secrets) return config;
+  const view = run.secrets.map((s) => (isPin(s) ? pinView(s) : { ...normalizeRef(s as string) }));
+  return { ...config, run: { ...run, secrets: view } };
 }
 
 function currentServices(store: StateReader, envs: string[]): CurrentService[] {
@@ -83,7 +131,7 @@ function currentServices(store: StateReader, envs: string[]): CurrentService[] {
           service: t.service,
           releaseId: release.id,
           imageDigest: release.imageDigest,
-          config: release.config,
+          config: currentConfig(release.config),
           sourceDigest: release.sourceDigest,
           instances,
         },

@@ -16,6 +16,7 @@ import {
   instanceVars,
   logPathOf,
   openLog,
+  privateDirOf,
   readHandle,
   removeInstanceDir,
   writeHandle,
@@ -64,12 +65,14 @@ class RuncDriver implements RuntimeDriver {
     await checkTmpfsPaths(spec);
     const secretsDir = await createInstanceDir(this.config, spec, true);
     const dir = instanceDir(this.config, spec.id);
-    const configFile = join(dir, 'config.json');
+    // The bundle folder is the private one: config.json may carry secret env values.
+    const bundleDir = privateDirOf(this.config, spec.id);
+    const configFile = join(bundleDir, 'config.json');
     try {
       await writeFile(configFile, JSON.stringify(this.configFor(spec, secretsDir), null, 2), { mode: 0o600 });
       const log = await openLog(this.config, spec.id);
       try {
-        await this.runc.runDetached(spec.id, dir, join(dir, 'pid'), log.fd, join(dir, 'runc.log'));
+        await this.runc.runDetached(spec.id, bundleDir, join(dir, 'pid'), log.fd, join(dir, 'runc.log'));
       } finally {
         await log.close();
       }

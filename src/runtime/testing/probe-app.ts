@@ -19,6 +19,7 @@ const server = http.createServer((req, res) => {
     writeRoot: tryWrite('/probe'), writeApp: tryWrite(__dirname + '/probe'), writeTmp: tryWrite('/tmp/probe'),
     pids: fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).length, status: status(),
     secret: url.searchParams.get('secret') ? secret(url.searchParams.get('secret')) : undefined,
+    env: url.searchParams.get('env') ? process.env[url.searchParams.get('env')] : undefined,
   };
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify(body));
