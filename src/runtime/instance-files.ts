@@ -13,6 +13,10 @@ import { DriverError, sha256Hex } from '../lib/index.js';
 import type { InstanceHandle, InstanceSpec, RuntimeConfig } from './types.js';
 
 const HANDLE_FILE = 'instance.json';
+/** Where an instance on the host's network listens: only the gateway on this host reaches it. */
+const LOOPBACK_HOST = '127.0.0.1';
+/** Where an isolated instance listens: its own namespace, reached only through its veth. */
+export const ALL_INTERFACES = '0.0.0.0';
 const SECRET_FILE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** A memory-backed folder every Linux has; secrets written there never reach a disk. */
 const MEMORY_DIR = '/dev/shm';
@@ -120,11 +124,15 @@ export async function sweepPrivateDirs(config: RuntimeConfig): Promise<string[]>
   return orphans;
 }
 
-/** The environment an instance gets: injected values, secrets given as env, PORT, and where secret files are. */
-export function instanceVars(spec: InstanceSpec, secretsPath: string): Record<string, string> {
+/**
+ * The environment an instance gets: injected values, secrets given as env, where secret files are,
+ * and where to listen — HOST:PORT, HOST being loopback unless the driver isolates its network.
+ */
+export function instanceVars(spec: InstanceSpec, secretsPath: string, host = LOOPBACK_HOST): Record<string, string> {
   const vars: Record<string, string> = {
     ...(spec.vars ?? {}),
     ...(spec.secretEnv ?? {}),
+    HOST: host,
     PORT: String(spec.port),
   };
   if (spec.secrets && Object.keys(spec.secrets).length > 0) vars.CAIRN_SECRETS_DIR = secretsPath;

@@ -37,6 +37,8 @@ export interface Bundle {
   unpacked: boolean;
 }
 
+import type { InstanceNetwork } from './network/index.js';
+
 /** One entry of a bundle's file manifest (files.json), sorted by path. */
 export interface FileEntry {
   path: string;
@@ -83,6 +85,8 @@ export interface InstanceHandle {
   pidStartTicks: number;
   /** The OCI runtime config the driver generated for it (runc's config.json); drift records its hash. */
   configFile?: string;
+  /** Its own network, when isolated: veth slot, host and instance addresses, host ports it may reach. */
+  network?: InstanceNetwork;
 }
 
 export type InstanceStatus = 'running' | 'exited' | 'missing';
@@ -118,6 +122,11 @@ export interface RuntimeConfig {
   runtimeDir: string;
   /** `.cairn/logs` */
   logsDir: string;
+  /**
+   * Run each instance in its own network namespace that only the gateway's process can reach
+   * (runc, as root, with iproute2 and nftables); where that is impossible the driver warns.
+   */
+  isolateNetwork?: boolean;
   /** Warnings (the process driver's) go here; default stderr. */
   warn?: (message: string) => void;
 }

@@ -14,6 +14,8 @@ import { CairnError, ConflictError, NotFoundError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
 import {
   createRuntimeDriver,
+  HostNetwork,
+  hostNetworkSupport,
   type RuntimeKind,
   runtimeConfigFor,
   sweepPrivateDirs,
@@ -65,6 +67,7 @@ export class ControlPlane {
   url = '';
   private readonly accessLog: WriteStream;
   private readonly secrets: SecretAccess;
+  private readonly hostNetwork: HostNetwork | undefined;
 
   constructor(private readonly options: ControlPlaneOptions) {
     const ws = options.workspace;
@@ -75,8 +78,12 @@ export class ControlPlane {
     this.secrets = createSecretAccess(openSecretResolver(ws), ws.bundles);
     const driver = createRuntimeDriver(options.driver ?? 'auto', {
       ...runtimeConfigFor(ws),
+      isolateNetwork: true,
       warn: (m) => log({ msg: m }),
     });
+    // The gateway (this process) is the only one that may reach isolated instances.
+    this.hostNetwork =
+      driver.kind === 'runc' && hostNetworkSupport().ok ? new HostNetwork(runtimeConfigFor(ws).runtimeDir) : undefined;
     this.instances = new InstanceManager({
       store: this.store,
       audit: this.audit,
@@ -149,6 +156,7 @@ export class ControlPlane {
 
   /** Starts gateways and the API, re-adopts instances, and starts the loops. */
   async start(): Promise<string> {
+    this.hostNetwork?.admitThisProcess();
     await this.adopt();
     const loaded = loadSpec(this.options.specFile);
     for (const env of Object.keys(loaded.spec.environments)) {
@@ -280,6 +288,7 @@ export class ControlPlane {
     if (!keepInstances) {
       const live = this.store.listInstances({ live: true });
       await Promise.all(live.map((i) => this.instances.stop(i, 5000, 'cairn down').catch(() => {})));
+      await this.hostNetwork?.teardown().catch(() => {});
     }
     await Promise.all([...this.gateways.values()].map((g) => g.close(2000)));
     this.accessLog.end();

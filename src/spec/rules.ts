@@ -29,7 +29,7 @@ const SECRET_VALUE = [
 /** A secret's file under /run/secrets: one plain name, no folders. */
 const SECRET_FILE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** Variables cairn itself sets in every instance. */
-const RESERVED_ENV = ['PORT', 'CAIRN_SECRETS_DIR'];
+const RESERVED_ENV = ['PORT', 'HOST', 'CAIRN_HOST', 'CAIRN_SECRETS_DIR'];
 const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
@@ -80,6 +80,13 @@ function checkRun(at: PathPart[], run: Obj, ctx: RuleContext): void {
     else if (tmpfs.indexOf(p) !== i) ctx.error([...at, 'run', 'tmpfs', i], `"${p}" is listed twice`);
   });
   checkSecretRefs([...at, 'run', 'secrets'], asList(run.secrets), ctx);
+  asList(asObj(run.network).egress).forEach((dest, i) => {
+    if (typeof dest === 'string' && !/^(127\.0\.0\.1|localhost):\d+$/.test(dest))
+      ctx.error(
+        [...at, 'run', 'network', 'egress', i],
+        `"${dest}" is not on this host: egress reaches services on 127.0.0.1 only (write 127.0.0.1:PORT)`,
+      );
+  });
 }
 
 /** No variable or file is given two secrets; file names stay inside /run/secrets. */

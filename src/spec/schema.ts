@@ -112,6 +112,19 @@ export const serviceSchema = obj('A service: how its image is built, how it runs
       health: opt(health),
       tmpfs: opt(list(str('Path.', { format: 'absPath' }), 'The only writable paths.', [])),
       secrets: opt(list(secretRef, 'Secrets injected at start (never baked into the image).', [])),
+      network: opt(
+        obj('What an isolated instance may reach; nothing but the gateway reaches it.', {
+          egress: opt(
+            list(
+              str('A service on this host, `127.0.0.1:PORT`; the instance reaches it at $CAIRN_HOST:PORT.', {
+                format: 'listen',
+              }),
+              'Host services the instance may connect to (default none).',
+              [],
+            ),
+          ),
+        }),
+      ),
       stopGraceMs: opt(duration('Time between SIGTERM and SIGKILL.', 10_000)),
       memoryMb: opt(int('Memory limit in MiB.', 16, 1_048_576)),
       cpus: opt({ kind: 'number', min: 0.01, max: 1024, description: 'CPU limit in cores.' }),

@@ -36,6 +36,8 @@ export interface RunSpec {
   replicas: number;
   health: HealthSpec;
   tmpfs: string[];
+  /** Isolated instances (runc): the host services they may reach, as `127.0.0.1:PORT`. */
+  network?: { egress: string[] };
   /** As written; a release holds them pinned (`SecretPin`: version and keyed hash added). */
   secrets: SecretRef[];
   stopGraceMs: number;

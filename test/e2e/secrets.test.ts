@@ -39,7 +39,7 @@ const server = createServer((req, res) => {
   if (req.url === '/healthz') return res.end('ok\\n');
   res.writeHead(200, { 'content-type': 'application/json' }).end(body);
 });
-server.listen(Number(process.env.PORT), '127.0.0.1');
+server.listen(Number(process.env.PORT), process.env.HOST);
 process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
 `;
 

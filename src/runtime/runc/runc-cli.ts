@@ -40,8 +40,24 @@ export class RuncCli {
    * inherited by the container and never close.
    */
   runDetached(id: string, bundleDir: string, pidFile: string, logFd: number, runcLog: string): Promise<void> {
+    return this.spawnDetached(['run', '--detach'], id, bundleDir, pidFile, logFd, runcLog);
+  }
+
+  /** `runc create`: as runDetached, but the container waits for `runc start` (its namespaces exist). */
+  createDetached(id: string, bundleDir: string, pidFile: string, logFd: number, runcLog: string): Promise<void> {
+    return this.spawnDetached(['create'], id, bundleDir, pidFile, logFd, runcLog);
+  }
+
+  private spawnDetached(
+    verb: string[],
+    id: string,
+    bundleDir: string,
+    pidFile: string,
+    logFd: number,
+    runcLog: string,
+  ): Promise<void> {
     const args = ['--root', this.root, '--log', runcLog, '--log-format', 'json'];
-    args.push('run', '--detach', '--pid-file', pidFile, '--bundle', bundleDir, id);
+    args.push(...verb, '--pid-file', pidFile, '--bundle', bundleDir, id);
     return new Promise((resolve, reject) => {
       const child = spawn(this.binary, args, { stdio: ['ignore', logFd, logFd] });
       child.once('error', (e) =>
@@ -50,7 +66,7 @@ export class RuncCli {
       child.once('exit', (code) => {
         if (code === 0) return resolve();
         const detail = jsonLogError(runcLog);
-        reject(new DriverError(`starting ${id}: runc run failed: ${detail || `exit code ${code}`}`));
+        reject(new DriverError(`starting ${id}: runc ${verb[0]} failed: ${detail || `exit code ${code}`}`));
       });
     });
   }

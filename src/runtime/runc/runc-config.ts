@@ -1,7 +1,8 @@
 /**
  * The OCI runtime config (config.json) of one instance: read-only root, the image's non-root user,
- * no capabilities, no new privileges, masked kernel paths, own PID/mount/IPC/UTS namespaces, the
- * host network, tmpfs only where the spec says, secrets bind-mounted read-only. Pure.
+ * no capabilities, no new privileges, masked kernel paths, own PID/mount/IPC/UTS namespaces, an
+ * own network namespace when isolated (else the host network), tmpfs only where the spec says,
+ * secrets bind-mounted read-only. Pure.
  */
 import type { ImageProcess } from '../types.js';
 
@@ -38,6 +39,8 @@ export interface RuncConfigInput {
   secretsDir?: string;
   memoryMb?: number;
   cpus?: number;
+  /** Its own network namespace (wired to the host by the driver), instead of the host's network. */
+  isolateNetwork?: boolean;
   annotations: Record<string, string>;
 }
 
@@ -120,8 +123,15 @@ export function runcConfig(input: RuncConfigInput): Record<string, unknown> {
     annotations: input.annotations,
     linux: {
       resources: resources(input),
-      // No network namespace: instances share the host network and listen on their loopback PORT.
-      namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      // Isolated: a new, empty network namespace the driver wires to the host with a veth pair.
+      // Otherwise instances share the host network and listen on their loopback PORT.
+      namespaces: [
+        { type: 'pid' },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        ...(input.isolateNetwork ? [{ type: 'network' }] : []),
+      ],
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
     },

@@ -6,9 +6,11 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DriverError } from '../../lib/index.js';
 import { prepareBundle } from '../bundle.js';
 import { mergeEnv } from '../image-process.js';
 import {
+  ALL_INTERFACES,
   baseHandle,
   checkTmpfsPaths,
   createInstanceDir,
@@ -18,9 +20,18 @@ import {
   openLog,
   privateDirOf,
   readHandle,
+  readHandles,
   removeInstanceDir,
   writeHandle,
 } from '../instance-files.js';
+import {
+  freeSlot,
+  HostNetwork,
+  hostNetworkSupport,
+  type InstanceNetwork,
+  SLOTS,
+  slotAddresses,
+} from '../network/index.js';
 import { readStat, waitFor } from '../proc.js';
 import type {
   BlobSource,
@@ -35,6 +46,8 @@ import { RuncCli, type RuncState } from './runc-cli.js';
 import { runcConfig, SECRETS_DIR } from './runc-config.js';
 
 const KILL_WAIT_MS = 2000;
+/** Where an isolated instance reaches the host services its egress lists. */
+export const HOST_VAR = 'CAIRN_HOST';
 export const ANNOTATION = {
   instance: 'dev.cairn.instance',
   release: 'dev.cairn.release',
@@ -52,9 +65,17 @@ export interface RuncConfig extends RuntimeConfig {
 class RuncDriver implements RuntimeDriver {
   readonly kind = 'runc' as const;
   private readonly runc: RuncCli;
+  /** Isolated networking, when asked for and possible here. */
+  private readonly net: HostNetwork | undefined;
+  private readonly slots = new Map<string, number>();
+  private slotsLoaded: Promise<void> | undefined;
+  /** Networks of instances started but not yet recorded in a handle. */
+  private readonly pending = new Map<string, InstanceNetwork>();
+  private rulesApplied = false;
 
   constructor(private readonly config: RuncConfig) {
     this.runc = new RuncCli(join(config.runtimeDir, 'runc'), config.binary);
+    this.net = config.isolateNetwork ? isolation(config) : undefined;
   }
 
   prepare(image: { digest: string; source: BlobSource }): Promise<Bundle> {
@@ -68,36 +89,80 @@ class RuncDriver implements RuntimeDriver {
     // The bundle folder is the private one: config.json may carry secret env values.
     const bundleDir = privateDirOf(this.config, spec.id);
     const configFile = join(bundleDir, 'config.json');
+    const slot = this.net ? await this.reserveSlot(spec.id) : undefined;
+    let network: InstanceNetwork | undefined;
     try {
-      await writeFile(configFile, JSON.stringify(this.configFor(spec, secretsDir), null, 2), { mode: 0o600 });
+      const hostIp = slot === undefined ? undefined : slotAddresses(this.net!.subnetIndex(), slot).hostIp;
+      await writeFile(configFile, JSON.stringify(this.configFor(spec, secretsDir, hostIp), null, 2), { mode: 0o600 });
       const log = await openLog(this.config, spec.id);
       try {
-        await this.runc.runDetached(spec.id, bundleDir, join(dir, 'pid'), log.fd, join(dir, 'runc.log'));
+        const launch = this.net ? this.runc.createDetached : this.runc.runDetached;
+        await launch.call(this.runc, spec.id, bundleDir, join(dir, 'pid'), log.fd, join(dir, 'runc.log'));
       } finally {
         await log.close();
       }
       const pid = Number(await readFile(join(dir, 'pid'), 'utf8'));
+      if (this.net && slot !== undefined) {
+        // Wired and firewalled before its first instruction runs: it never sees an open network.
+        network = await this.net.attach(pid, slot, egressPorts(spec.run));
+        this.pending.set(spec.id, network);
+        await this.applyRules();
+        await this.runc.exec(['start', spec.id], `starting ${spec.id}`);
+      }
       const handle: InstanceHandle = {
         ...baseHandle(this.config, spec),
         kind: 'runc',
         pid,
         pidStartTicks: readStat(pid)?.startTicks ?? 0,
         configFile,
+        ...(network ? { network, endpoint: `${network.ip}:${spec.port}` } : {}),
       };
       await writeHandle(this.config, handle);
+      this.pending.delete(spec.id);
       return handle;
     } catch (error) {
       await this.runc.exec(['delete', '--force', spec.id], `cleaning up ${spec.id}`).catch(() => undefined);
       await removeInstanceDir(this.config, spec.id);
+      if (network) await this.net!.detach(network);
+      this.pending.delete(spec.id);
+      this.slots.delete(spec.id);
+      if (this.net) await this.applyRules().catch(() => undefined);
       throw error;
     }
   }
 
-  private configFor(spec: InstanceSpec, secretsDir: string | undefined): Record<string, unknown> {
+  /** The lowest slot no instance of this workspace holds (allocation itself is synchronous). */
+  private async reserveSlot(id: string): Promise<number> {
+    this.slotsLoaded ??= readHandles(this.config).then((handles) => {
+      for (const h of handles) if (h.network) this.slots.set(h.id, h.network.slot);
+    });
+    await this.slotsLoaded;
+    const slot = freeSlot(this.slots.values());
+    if (slot === undefined) {
+      throw new DriverError(`starting ${id}: all ${SLOTS} instance addresses of this workspace are in use`, {
+        hint: 'lower run.replicas, or stop environments you do not need',
+      });
+    }
+    this.slots.set(id, slot);
+    return slot;
+  }
+
+  /** The firewall for every isolated instance recorded or being started now. */
+  private async applyRules(): Promise<void> {
+    const recorded = (await readHandles(this.config)).flatMap((h) => (h.network ? [h.network] : []));
+    await this.net!.applyRules([...recorded, ...this.pending.values()]);
+    this.rulesApplied = true;
+  }
+
+  private configFor(spec: InstanceSpec, secretsDir: string | undefined, hostIp?: string): Record<string, unknown> {
+    const vars = hostIp
+      ? { ...instanceVars(spec, SECRETS_DIR, ALL_INTERFACES), [HOST_VAR]: hostIp }
+      : instanceVars(spec, SECRETS_DIR);
     return runcConfig({
       rootfs: spec.bundle.rootfs,
       process: spec.bundle.process,
-      env: mergeEnv(spec.bundle.process.env, instanceVars(spec, SECRETS_DIR)),
+      env: mergeEnv(spec.bundle.process.env, vars),
+      ...(hostIp ? { isolateNetwork: true } : {}),
       hostname: spec.id,
       tmpfs: spec.run.tmpfs,
       ...(secretsDir ? { secretsDir } : {}),
@@ -128,6 +193,12 @@ class RuncDriver implements RuntimeDriver {
     if (await this.runc.state(handle.id))
       await this.runc.exec(['delete', '--force', handle.id], `deleting ${handle.id}`);
     await removeInstanceDir(this.config, handle.id);
+    if (this.net && handle.network) {
+      // Its namespace took the veth pair with it; the host end goes too if something held it.
+      await this.net.detach(handle.network);
+      this.slots.delete(handle.id);
+      await this.applyRules();
+    }
   }
 
   async inspect(handle: InstanceHandle): Promise<ObservedInstance> {
@@ -140,6 +211,8 @@ class RuncDriver implements RuntimeDriver {
   }
 
   async list(): Promise<InstanceHandle[]> {
+    // After a restart (adoption lists first), the firewall is made to match what is recorded.
+    if (this.net && !this.rulesApplied) await this.applyRules();
     const states = await this.runc.list();
     return Promise.all(
       states.map(async (s) => (await readHandle(this.config, s.id)) ?? this.handleFromState(s)),
@@ -169,6 +242,21 @@ class RuncDriver implements RuntimeDriver {
   logs(handle: InstanceHandle): string {
     return handle.logPath;
   }
+}
+
+/** Where isolation is impossible, the instances share the host network, and the user is told why. */
+function isolation(config: RuncConfig): HostNetwork | undefined {
+  const support = hostNetworkSupport();
+  if (support.ok) return new HostNetwork(config.runtimeDir);
+  (config.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`)))(
+    `instances share the host network (reachable on their ports, not only through the gateway): ${support.reason}`,
+  );
+  return undefined;
+}
+
+/** The host ports `run.network.egress` lists (`127.0.0.1:PORT`). */
+function egressPorts(run: InstanceSpec['run']): number[] {
+  return (run.network?.egress ?? []).map((dest) => Number(dest.slice(dest.lastIndexOf(':') + 1)));
 }
 
 /** Creates the runc driver. */

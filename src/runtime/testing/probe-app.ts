@@ -24,7 +24,7 @@ const server = http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify(body));
 });
-server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', port: process.env.PORT })));
+server.listen(Number(process.env.PORT), process.env.HOST, () => console.log(JSON.stringify({ msg: 'listening', port: process.env.PORT })));
 process.on('SIGTERM', () => { console.log(JSON.stringify({ msg: 'stopping' })); server.close(() => process.exit(0)); setTimeout(() => process.exit(0), 2000).unref(); });
 `;
 

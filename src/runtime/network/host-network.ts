@@ -1,0 +1,212 @@
+/**
+ * The host side of isolated instances: claims the workspace's subnet, wires each instance's
+ * network namespace to the host with a veth pair, keeps the workspace's nftables table in step
+ * with what runs, and lets the gateway's process (and only it) reach the instances through its
+ * cgroup. Everything it creates carries the workspace's tag and is removed by `teardown`.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { DriverError } from '../../lib/index.js';
+import {
+  hostInterface,
+  peerInterface,
+  slotAddresses,
+  WORKSPACE_SUBNETS,
+  workspaceTag,
+} from './addresses.js';
+import { renderRuleset, tableName } from './ruleset.js';
+
+const run = promisify(execFile);
+const CGROUP_ROOT = '/sys/fs/cgroup';
+/** Host-wide claims of subnets (one file per subnet, naming the runtime folder that owns it). */
+const CLAIMS_DIR = '/dev/shm/cairn-net';
+const TOOLS = ['ip', 'nft', 'nsenter'];
+
+/** What an isolated instance's handle records of its network. */
+export interface InstanceNetwork {
+  slot: number;
+  hostIf: string;
+  hostIp: string;
+  ip: string;
+  /** Host ports (on 127.0.0.1) the instance may reach at `hostIp`. */
+  egressPorts: number[];
+}
+
+/** Whether this machine can isolate instances, and why not. */
+export function hostNetworkSupport(): { ok: true } | { ok: false; reason: string } {
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'network isolation needs root (veth pairs, nftables)' };
+  const missing = TOOLS.filter((t) => !onPath(t));
+  if (missing.length > 0) {
+    return { ok: false, reason: `${missing.join(', ')} not installed (apt-get install iproute2 nftables util-linux)` };
+  }
+  if (!cgroup2Mount()) return { ok: false, reason: 'no cgroup2 hierarchy is mounted (the gateway is matched by its cgroup)' };
+  return { ok: true };
+}
+
+export class HostNetwork {
+  readonly tag: string;
+  private subnet: number | undefined;
+  private applying: Promise<void> = Promise.resolve();
+
+  constructor(private readonly runtimeDir: string) {
+    this.tag = workspaceTag(resolve(runtimeDir));
+  }
+
+  /** The workspace's subnet index, claimed once per machine. */
+  subnetIndex(): number {
+    this.subnet ??= claimSubnet(resolve(this.runtimeDir), this.tag);
+    return this.subnet;
+  }
+
+  /** Wires the network namespace of process `pid` to the host through slot `slot`'s veth pair. */
+  async attach(pid: number, slot: number, egressPorts: number[]): Promise<InstanceNetwork> {
+    const { hostIp, ip } = slotAddresses(this.subnetIndex(), slot);
+    const hostIf = hostInterface(this.tag, slot);
+    const peer = peerInterface(this.tag, slot);
+    await ipLinkDelete(hostIf);
+    try {
+      await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', peer]);
+      await run('ip', ['link', 'set', peer, 'netns', String(pid)]);
+      writeSysctl(`ipv6/conf/${hostIf}/disable_ipv6`, '1');
+      if (egressPorts.length > 0) writeSysctl(`ipv4/conf/${hostIf}/route_localnet`, '1');
+      await run('ip', ['addr', 'add', `${hostIp}/30`, 'dev', hostIf]);
+      await run('ip', ['link', 'set', hostIf, 'up']);
+      const inside = [
+        'link set lo up',
+        `link set ${peer} name eth0`,
+        `addr add ${ip}/30 dev eth0`,
+        'link set eth0 up',
+        `route add default via ${hostIp}`,
+      ];
+      await runWithInput('nsenter', ['-t', String(pid), '-n', 'ip', '-batch', '-'], `${inside.join('\n')}\n`);
+    } catch (error) {
+      await ipLinkDelete(hostIf);
+      throw new DriverError(`wiring the network of pid ${pid}: ${(error as Error).message.split('\n')[0]}`, {
+        cause: error,
+        hint: 'run `cairn doctor` to check iproute2 and nftables',
+      });
+    }
+    return { slot, hostIf, hostIp, ip, egressPorts };
+  }
+
+  /** Removes slot's host interface when its namespace did not take it with it. */
+  detach(net: InstanceNetwork): Promise<void> {
+    return ipLinkDelete(net.hostIf);
+  }
+
+  /** Replaces the workspace's table with rules for exactly `instances` (serialised: last call wins). */
+  applyRules(instances: InstanceNetwork[]): Promise<void> {
+    const cgroup = gatewayCgroup(this.tag);
+    // nftables resolves the cgroup when the rules load: it must exist first.
+    mkdirSync(cgroup.dir, { recursive: true });
+    const script = renderRuleset({ tag: this.tag, gatewayCgroup: cgroup, instances });
+    this.applying = this.applying.catch(() => undefined).then(() => runWithInput('nft', ['-f', '-'], script));
+    return this.applying.catch((error) => {
+      throw new DriverError(`applying the instance firewall: ${(error as Error).message.split('\n')[0]}`, {
+        cause: error,
+        hint: 'run `cairn doctor` to check nftables',
+      });
+    });
+  }
+
+  /** Makes this process (the control plane: gateway, health checks) the one that reaches instances. */
+  admitThisProcess(): void {
+    const { dir } = gatewayCgroup(this.tag);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
+  }
+
+  /** Removes the table, every interface of the workspace, the gateway's cgroup and the subnet claim. */
+  async teardown(): Promise<void> {
+    await run('nft', ['delete', 'table', 'inet', tableName(this.tag)]).catch(() => undefined);
+    const { stdout } = await run('ip', ['-o', 'link', 'show']).catch(() => ({ stdout: '' }));
+    const mine = [...stdout.matchAll(/^\d+: (cx[0-9a-f]{6}s\d+)[@:]/gm)].map((m) => m[1]!).filter((n) => n.startsWith(`cx${this.tag}`));
+    await Promise.all(mine.map(ipLinkDelete));
+    leaveCgroup(this.tag);
+    releaseSubnet(resolve(this.runtimeDir));
+  }
+}
+
+/** The gateway's cgroup: where it is on disk, and how nftables names it. */
+function gatewayCgroup(tag: string): { dir: string; path: string; level: number } {
+  const mount = cgroup2Mount() ?? CGROUP_ROOT;
+  const name = `cairn-gw-${tag}`;
+  return { dir: join(mount, name), path: join(relative(CGROUP_ROOT, mount), name), level: 1 };
+}
+
+function leaveCgroup(tag: string): void {
+  const { dir } = gatewayCgroup(tag);
+  if (!existsSync(dir)) return;
+  const procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+  for (const pid of procs) writeFileSync(join(dirname(dir), 'cgroup.procs'), pid);
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Busy (a process still joining): the next teardown removes it.
+  }
+}
+
+function cgroup2Mount(): string | undefined {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n');
+  return mounts.map((l) => l.split(' ')).find((f) => f[2] === 'cgroup2')?.[1];
+}
+
+/** Claims a free subnet for `owner` (its own claim, a claim whose owner is gone, or a new one). */
+function claimSubnet(owner: string, tag: string): number {
+  mkdirSync(CLAIMS_DIR, { recursive: true, mode: 0o700 });
+  const start = Number.parseInt(tag, 16) % WORKSPACE_SUBNETS;
+  const order = Array.from({ length: WORKSPACE_SUBNETS }, (_, i) => (start + i) % WORKSPACE_SUBNETS);
+  const claimOf = (i: number) => join(CLAIMS_DIR, String(i));
+  const existing = order.find((i) => existsSync(claimOf(i)) && readFileSync(claimOf(i), 'utf8') === owner);
+  if (existing !== undefined) return existing;
+  for (const i of order) {
+    try {
+      writeFileSync(claimOf(i), owner, { flag: 'wx', mode: 0o600 });
+      return i;
+    } catch {
+      const holder = readFileSync(claimOf(i), 'utf8');
+      if (!existsSync(holder)) {
+        writeFileSync(claimOf(i), owner, { mode: 0o600 });
+        return i;
+      }
+    }
+  }
+  throw new DriverError('claiming an instance subnet: all 64 subnets of 10.201.0.0/16 are held by other workspaces', {
+    hint: `stop workspaces you no longer use with \`cairn down\`, or remove stale claims in ${CLAIMS_DIR}`,
+  });
+}
+
+function releaseSubnet(owner: string): void {
+  if (!existsSync(CLAIMS_DIR)) return;
+  for (let i = 0; i < WORKSPACE_SUBNETS; i++) {
+    const file = join(CLAIMS_DIR, String(i));
+    if (existsSync(file) && readFileSync(file, 'utf8') === owner) rmSync(file, { force: true });
+  }
+}
+
+function writeSysctl(key: string, value: string): void {
+  writeFileSync(`/proc/sys/net/${key}`, value);
+}
+
+async function ipLinkDelete(name: string): Promise<void> {
+  await run('ip', ['link', 'delete', name]).catch(() => undefined);
+}
+
+function runWithInput(cmd: string, args: string[], input: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(cmd, args, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`${cmd} ${args[0]}: ${stderr.trim() || error.message}`));
+      else resolvePromise();
+    });
+    child.stdin?.end(input);
+  });
+}
+
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin'])
+    .some((dir) => existsSync(join(dir, tool)));
+}

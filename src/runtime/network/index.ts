@@ -1,0 +1,4 @@
+/** Isolated instance networking: a namespace per instance, a veth pair to the host, rules that let only the gateway in. */
+export { freeSlot, hostInterface, SLOTS, slotAddresses, subnetCidr, workspaceTag } from './addresses.js';
+export { HostNetwork, hostNetworkSupport, type InstanceNetwork } from './host-network.js';
+export { type RulesInput, renderRuleset, tableName } from './ruleset.js';
