@@ -128,7 +128,11 @@ export async function sweepPrivateDirs(config: RuntimeConfig): Promise<string[]>
  * The environment an instance gets: injected values, secrets given as env, where secret files are,
  * and where to listen — HOST:PORT, HOST being loopback unless the driver isolates its network.
  */
-export function instanceVars(spec: InstanceSpec, secretsPath: string, host = LOOPBACK_HOST): Record<string, string> {
+export function instanceVars(
+  spec: InstanceSpec,
+  secretsPath: string,
+  host = LOOPBACK_HOST,
+): Record<string, string> {
   const vars: Record<string, string> = {
     ...(spec.vars ?? {}),
     ...(spec.secretEnv ?? {}),

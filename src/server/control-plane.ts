@@ -83,7 +83,9 @@ export class ControlPlane {
     });
     // The gateway (this process) is the only one that may reach isolated instances.
     this.hostNetwork =
-      driver.kind === 'runc' && hostNetworkSupport().ok ? new HostNetwork(runtimeConfigFor(ws).runtimeDir) : undefined;
+      driver.kind === 'runc' && hostNetworkSupport().ok
+        ? new HostNetwork(runtimeConfigFor(ws).runtimeDir)
+        : undefined;
     this.instances = new InstanceManager({
       store: this.store,
       audit: this.audit,

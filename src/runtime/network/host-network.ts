@@ -9,13 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync }
 import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DriverError } from '../../lib/index.js';
-import {
-  hostInterface,
-  peerInterface,
-  slotAddresses,
-  WORKSPACE_SUBNETS,
-  workspaceTag,
-} from './addresses.js';
+import { hostInterface, peerInterface, slotAddresses, WORKSPACE_SUBNETS, workspaceTag } from './addresses.js';
 import { renderRuleset, tableName } from './ruleset.js';
 
 const run = promisify(execFile);
@@ -36,12 +30,17 @@ export interface InstanceNetwork {
 
 /** Whether this machine can isolate instances, and why not. */
 export function hostNetworkSupport(): { ok: true } | { ok: false; reason: string } {
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'network isolation needs root (veth pairs, nftables)' };
+  if (process.getuid?.() !== 0)
+    return { ok: false, reason: 'network isolation needs root (veth pairs, nftables)' };
   const missing = TOOLS.filter((t) => !onPath(t));
   if (missing.length > 0) {
-    return { ok: false, reason: `${missing.join(', ')} not installed (apt-get install iproute2 nftables util-linux)` };
+    return {
+      ok: false,
+      reason: `${missing.join(', ')} not installed (apt-get install iproute2 nftables util-linux)`,
+    };
   }
-  if (!cgroup2Mount()) return { ok: false, reason: 'no cgroup2 hierarchy is mounted (the gateway is matched by its cgroup)' };
+  if (!cgroup2Mount())
+    return { ok: false, reason: 'no cgroup2 hierarchy is mounted (the gateway is matched by its cgroup)' };
   return { ok: true };
 }
 
@@ -122,7 +121,9 @@ export class HostNetwork {
   async teardown(): Promise<void> {
     await run('nft', ['delete', 'table', 'inet', tableName(this.tag)]).catch(() => undefined);
     const { stdout } = await run('ip', ['-o', 'link', 'show']).catch(() => ({ stdout: '' }));
-    const mine = [...stdout.matchAll(/^\d+: (cx[0-9a-f]{6}s\d+)[@:]/gm)].map((m) => m[1]!).filter((n) => n.startsWith(`cx${this.tag}`));
+    const mine = [...stdout.matchAll(/^\d+: (cx[0-9a-f]{6}s\d+)[@:]/gm)]
+      .map((m) => m[1]!)
+      .filter((n) => n.startsWith(`cx${this.tag}`));
     await Promise.all(mine.map(ipLinkDelete));
     leaveCgroup(this.tag);
     releaseSubnet(resolve(this.runtimeDir));
@@ -173,9 +174,12 @@ function claimSubnet(owner: string, tag: string): number {
       }
     }
   }
-  throw new DriverError('claiming an instance subnet: all 64 subnets of 10.201.0.0/16 are held by other workspaces', {
-    hint: `stop workspaces you no longer use with \`cairn down\`, or remove stale claims in ${CLAIMS_DIR}`,
-  });
+  throw new DriverError(
+    'claiming an instance subnet: all 64 subnets of 10.201.0.0/16 are held by other workspaces',
+    {
+      hint: `stop workspaces you no longer use with \`cairn down\`, or remove stale claims in ${CLAIMS_DIR}`,
+    },
+  );
 }
 
 function releaseSubnet(owner: string): void {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { freeSlot, hostInterface, renderRuleset, SLOTS, slotAddresses, subnetCidr, workspaceTag } from './index.js';
+import {
+  freeSlot,
+  hostInterface,
+  renderRuleset,
+  SLOTS,
+  slotAddresses,
+  subnetCidr,
+  workspaceTag,
+} from './index.js';
 
 describe('instance addresses', () => {
   it('gives each workspace a /22 of 10.201.0.0/16 and each instance a /30 in it', () => {
@@ -41,7 +49,9 @@ describe('the workspace firewall', () => {
   });
 
   it('forwards only the listed host ports of each instance, and nothing between instances', () => {
-    expect(rules).toContain('iifname "cxabc123s1" ip daddr 10.201.0.5 tcp dport 5432 dnat ip to 127.0.0.1:5432');
+    expect(rules).toContain(
+      'iifname "cxabc123s1" ip daddr 10.201.0.5 tcp dport 5432 dnat ip to 127.0.0.1:5432',
+    );
     expect(rules).toContain('tcp dport 6379 dnat ip to 127.0.0.1:6379');
     expect(rules).not.toContain('iifname "cxabc123s0" ip daddr');
     const forward = rules.slice(rules.indexOf('chain forward'), rules.indexOf('chain prerouting'));

@@ -26,7 +26,8 @@ export function renderRuleset(input: RulesInput): string {
   const { path, level } = input.gatewayCgroup;
   const dnat = input.instances.flatMap((i) =>
     i.egressPorts.map(
-      (port) => `    iifname "${i.hostIf}" ip daddr ${i.hostIp} tcp dport ${port} dnat ip to 127.0.0.1:${port}`,
+      (port) =>
+        `    iifname "${i.hostIf}" ip daddr ${i.hostIp} tcp dport ${port} dnat ip to 127.0.0.1:${port}`,
     ),
   );
   return [

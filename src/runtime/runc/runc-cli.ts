@@ -44,7 +44,13 @@ export class RuncCli {
   }
 
   /** `runc create`: as runDetached, but the container waits for `runc start` (its namespaces exist). */
-  createDetached(id: string, bundleDir: string, pidFile: string, logFd: number, runcLog: string): Promise<void> {
+  createDetached(
+    id: string,
+    bundleDir: string,
+    pidFile: string,
+    logFd: number,
+    runcLog: string,
+  ): Promise<void> {
     return this.spawnDetached(['create'], id, bundleDir, pidFile, logFd, runcLog);
   }
 

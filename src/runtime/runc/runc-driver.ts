@@ -93,7 +93,9 @@ class RuncDriver implements RuntimeDriver {
     let network: InstanceNetwork | undefined;
     try {
       const hostIp = slot === undefined ? undefined : slotAddresses(this.net!.subnetIndex(), slot).hostIp;
-      await writeFile(configFile, JSON.stringify(this.configFor(spec, secretsDir, hostIp), null, 2), { mode: 0o600 });
+      await writeFile(configFile, JSON.stringify(this.configFor(spec, secretsDir, hostIp), null, 2), {
+        mode: 0o600,
+      });
       const log = await openLog(this.config, spec.id);
       try {
         const launch = this.net ? this.runc.createDetached : this.runc.runDetached;
@@ -154,7 +156,11 @@ class RuncDriver implements RuntimeDriver {
     this.rulesApplied = true;
   }
 
-  private configFor(spec: InstanceSpec, secretsDir: string | undefined, hostIp?: string): Record<string, unknown> {
+  private configFor(
+    spec: InstanceSpec,
+    secretsDir: string | undefined,
+    hostIp?: string,
+  ): Record<string, unknown> {
     const vars = hostIp
       ? { ...instanceVars(spec, SECRETS_DIR, ALL_INTERFACES), [HOST_VAR]: hostIp }
       : instanceVars(spec, SECRETS_DIR);
