@@ -52,13 +52,13 @@ function cairn(args, { allowFail = false, quiet = false } = {}) {
   });
 }
 
-function useVariant(variant) {
+function useVariant(variant, note = 'a new image, a new release') {
   const file = join(work, 'cairn.yaml');
   writeFileSync(
     file,
     readFileSync(file, 'utf8').replace(/\.\/config\/v\d\.json/, `./config/${variant}.json`),
   );
-  say(`  (cairn.yaml now bakes config/${variant}.json into the image: a new image, a new release)`);
+  say(`  (cairn.yaml now bakes config/${variant}.json into the image: ${note})`);
 }
 
 async function phase(name, fn) {
@@ -146,6 +146,15 @@ async function main() {
     return { switchMs: first ? Math.round(first.at - arrived) : 'n/a', flipMs: deployment.durationMs ?? '' };
   });
   await phase('steady after rollback', () => sleep(2000));
+
+  heading('Rotate the API token: a new release of the same v1 image, rolled out by canary under load');
+  useVariant('v1', 'rebuilt, it is the same v1 digest: builds are reproducible');
+  await cairn(['build', 'hello'], { quiet: true });
+  await cairn(['secret', 'rotate', 'API_TOKEN', '--generate']);
+  await cairn(['plan', '--env', 'dev']);
+  await phase('token rotation (v1)', async () => {
+    await cairn(['deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '180s']);
+  });
 
   heading("Promote v1 to prod through prod's gates: predecessor, approval, OSV scan, CEL policies");
   await cairn(['vuln', 'db', 'import', join(ROOT, 'test', 'fixtures', 'osv')]);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { privateDirOf } from '../../src/runtime/index.js';
 import { freePort, HelloWorkspace, helloSpec } from '../helpers/workspace.js';
 import {
   appendByte,
@@ -39,7 +40,10 @@ describe.runIf(runcUsable)('drift modes in cairn up, real runc', () => {
   /** Starts a container by hand in cairn's runc root, from a copy of a running instance's config. */
   const startByHand = (id: string, from: string) => {
     const config = JSON.parse(
-      readFileSync(join(ws.dir, '.cairn', 'runtime', 'instances', from, 'config.json'), 'utf8'),
+      readFileSync(
+        join(privateDirOf({ runtimeDir: join(ws.dir, '.cairn', 'runtime') }, from), 'config.json'),
+        'utf8',
+      ),
     ) as { process: { args: string[] }; annotations?: unknown };
     config.process.args = ['node', '-e', 'setTimeout(() => {}, 300000)'];
     delete config.annotations;

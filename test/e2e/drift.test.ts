@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectDrivers } from '../../src/runtime/index.js';
+import { detectDrivers, privateDirOf } from '../../src/runtime/index.js';
 import { freePort, HelloWorkspace, helloSpec } from '../helpers/workspace.js';
 
 const runcUsable = detectDrivers().some((d) => d.kind === 'runc' && d.usable);
@@ -173,7 +173,13 @@ describe.runIf(runcUsable)('cairn drift with real runc', () => {
       const [first] = (await drift()).report.instances;
       const root = join(ws.dir, '.cairn', 'runtime', 'runc');
       const config = JSON.parse(
-        readFileSync(join(ws.dir, '.cairn', 'runtime', 'instances', first!.instance, 'config.json'), 'utf8'),
+        readFileSync(
+          join(
+            privateDirOf({ runtimeDir: join(ws.dir, '.cairn', 'runtime') }, first!.instance),
+            'config.json',
+          ),
+          'utf8',
+        ),
       ) as { process: { args: string[] }; annotations?: unknown };
       config.process.args = ['node', '-e', 'setTimeout(() => {}, 300000)'];
       delete config.annotations;
