@@ -119,7 +119,7 @@ async function benchDriver(kind, image, isolateNetwork = false) {
     logsDir: join(work, name, 'logs'),
   };
   const net = isolateNetwork ? new HostNetwork(dirs.runtimeDir) : undefined;
-  net?.admitThisProcess();
+  await net?.admitThisProcess();
   const driver = createRuntimeDriver(kind, { ...dirs, isolateNetwork, warn: () => {} });
   let t0 = performance.now();
   const bundle = await driver.prepare({ digest: image.digest, source: image.source });

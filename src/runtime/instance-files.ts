@@ -7,7 +7,7 @@
  * instance's user.
  */
 import { existsSync } from 'node:fs';
-import { chown, lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, lstat, mkdir, open, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DriverError, sha256Hex } from '../lib/index.js';
 import type { InstanceHandle, InstanceSpec, RuntimeConfig } from './types.js';
@@ -53,7 +53,7 @@ export async function createInstanceDir(
   if (existsSync(dir)) throw new DriverError(`starting ${spec.id}: an instance with this id already exists`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await ensurePrivateRoot(config);
-  await mkdir(privateDirOf(config, spec.id), { mode: 0o700 });
+  await mkdir(privateDirOf(config, spec.id), { recursive: true, mode: 0o700 });
   const secrets = Object.entries(spec.secrets ?? {});
   if (secrets.length === 0) return undefined;
   const secretsDir = secretsDirOf(config, spec.id);
@@ -114,6 +114,8 @@ export async function readHandles(config: RuntimeConfig): Promise<InstanceHandle
 export async function removeInstanceDir(config: RuntimeConfig, id: string): Promise<void> {
   await rm(privateDirOf(config, id), { recursive: true, force: true });
   await rm(instanceDir(config, id), { recursive: true, force: true });
+  // The last instance out removes the workspace's private root (another may be starting: then it stays).
+  await rmdir(privateRoot(config)).catch(() => undefined);
 }
 
 /** Removes private folders whose instance folder is gone (a crash between the two removals). */

@@ -158,7 +158,18 @@ export class ControlPlane {
 
   /** Starts gateways and the API, re-adopts instances, and starts the loops. */
   async start(): Promise<string> {
-    this.hostNetwork?.admitThisProcess();
+    try {
+      return await this.startAll();
+    } catch (error) {
+      // A start that fails (a busy port, a bad spec) leaves no firewall behind unless instances need it.
+      if (this.store.listInstances({ live: true }).length === 0)
+        await this.hostNetwork?.teardown().catch(() => {});
+      throw error;
+    }
+  }
+
+  private async startAll(): Promise<string> {
+    await this.hostNetwork?.admitThisProcess();
     await this.adopt();
     const loaded = loadSpec(this.options.specFile);
     for (const env of Object.keys(loaded.spec.environments)) {

@@ -5,7 +5,7 @@
  * cgroup. Everything it creates carries the workspace's tag and is removed by `teardown`.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DriverError } from '../../lib/index.js';
@@ -66,12 +66,16 @@ export class HostNetwork {
     const peer = peerInterface(this.tag, slot);
     await ipLinkDelete(hostIf);
     try {
-      await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', peer]);
-      await run('ip', ['link', 'set', peer, 'netns', String(pid)]);
+      // Two commands, not nine: each exec costs milliseconds on an instance's way to healthy.
+      const host = [
+        `link add ${hostIf} type veth peer name ${peer}`,
+        `link set ${peer} netns ${pid}`,
+        `addr add ${hostIp}/30 dev ${hostIf}`,
+        `link set ${hostIf} up`,
+      ];
+      await runWithInput('ip', ['-batch', '-'], `${host.join('\n')}\n`);
       writeSysctl(`ipv6/conf/${hostIf}/disable_ipv6`, '1');
       if (egressPorts.length > 0) writeSysctl(`ipv4/conf/${hostIf}/route_localnet`, '1');
-      await run('ip', ['addr', 'add', `${hostIp}/30`, 'dev', hostIf]);
-      await run('ip', ['link', 'set', hostIf, 'up']);
       const inside = [
         'link set lo up',
         `link set ${peer} name eth0`,
@@ -110,8 +114,12 @@ export class HostNetwork {
     });
   }
 
-  /** Makes this process (the control plane: gateway, health checks) the one that reaches instances. */
-  admitThisProcess(): void {
+  /**
+   * Makes this process (the control plane: gateway, health checks) the one that reaches instances;
+   * first removes what workspaces that are gone left behind (a crash, a deleted folder).
+   */
+  async admitThisProcess(): Promise<void> {
+    await sweepStaleNetworks();
     const { dir } = gatewayCgroup(this.tag);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
@@ -119,15 +127,42 @@ export class HostNetwork {
 
   /** Removes the table, every interface of the workspace, the gateway's cgroup and the subnet claim. */
   async teardown(): Promise<void> {
-    await run('nft', ['delete', 'table', 'inet', tableName(this.tag)]).catch(() => undefined);
-    const { stdout } = await run('ip', ['-o', 'link', 'show']).catch(() => ({ stdout: '' }));
-    const mine = [...stdout.matchAll(/^\d+: (cx[0-9a-f]{6}s\d+)[@:]/gm)]
-      .map((m) => m[1]!)
-      .filter((n) => n.startsWith(`cx${this.tag}`));
-    await Promise.all(mine.map(ipLinkDelete));
-    leaveCgroup(this.tag);
+    await removeTagged(this.tag);
     releaseSubnet(resolve(this.runtimeDir));
   }
+}
+
+/** Deletes the table, interfaces and gateway cgroup of one workspace tag. */
+async function removeTagged(tag: string): Promise<void> {
+  await run('nft', ['delete', 'table', 'inet', tableName(tag)]).catch(() => undefined);
+  const { stdout } = await run('ip', ['-o', 'link', 'show']).catch(() => ({ stdout: '' }));
+  const links = [...stdout.matchAll(/^\d+: (cx[0-9a-f]{6}s\d+)[@:]/gm)].map((m) => m[1]!);
+  await Promise.all(links.filter((n) => n.startsWith(`cx${tag}s`)).map(ipLinkDelete));
+  leaveCgroup(tag);
+}
+
+/**
+ * Tables of workspaces that hold no live claim any more (their folder is gone, or a control plane
+ * died before `cairn down`), with their interfaces and cgroups, and their stale claims.
+ */
+async function sweepStaleNetworks(): Promise<void> {
+  const live = new Set<string>();
+  if (existsSync(CLAIMS_DIR)) {
+    for (const i of readdirSync(CLAIMS_DIR)) {
+      const owner = readFileSync(join(CLAIMS_DIR, i), 'utf8');
+      if (existsSync(owner)) live.add(workspaceTag(owner));
+      else rmSync(join(CLAIMS_DIR, i), { force: true });
+    }
+  }
+  const { stdout } = await run('nft', ['list', 'tables']).catch(() => ({ stdout: '' }));
+  const tags = [...stdout.matchAll(/^table inet cairn_([0-9a-f]{6})$/gm)].map((m) => m[1]!);
+  await Promise.all(tags.filter((t) => !live.has(t) && !cgroupBusy(t)).map(removeTagged));
+}
+
+/** A gateway cgroup with a process in it belongs to a control plane that runs. */
+function cgroupBusy(tag: string): boolean {
+  const procs = join(gatewayCgroup(tag).dir, 'cgroup.procs');
+  return existsSync(procs) && readFileSync(procs, 'utf8').trim() !== '';
 }
 
 /** The gateway's cgroup: where it is on disk, and how nftables names it. */

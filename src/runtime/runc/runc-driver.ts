@@ -27,6 +27,7 @@ import {
 import {
   freeSlot,
   HostNetwork,
+  hostInterface,
   hostNetworkSupport,
   type InstanceNetwork,
   SLOTS,
@@ -106,9 +107,11 @@ class RuncDriver implements RuntimeDriver {
       const pid = Number(await readFile(join(dir, 'pid'), 'utf8'));
       if (this.net && slot !== undefined) {
         // Wired and firewalled before its first instruction runs: it never sees an open network.
-        network = await this.net.attach(pid, slot, egressPorts(spec.run));
-        this.pending.set(spec.id, network);
-        await this.applyRules();
+        const wired = this.net.attach(pid, slot, egressPorts(spec.run));
+        // The rules name the host interface only, so they load while the namespace is wired.
+        this.pending.set(spec.id, plannedNetwork(this.net, slot, egressPorts(spec.run)));
+        const [attached] = await Promise.all([wired, this.applyRules()]);
+        network = attached;
         await this.runc.exec(['start', spec.id], `starting ${spec.id}`);
       }
       const handle: InstanceHandle = {
@@ -258,6 +261,16 @@ function isolation(config: RuncConfig): HostNetwork | undefined {
     `instances share the host network (reachable on their ports, not only through the gateway): ${support.reason}`,
   );
   return undefined;
+}
+
+/** The network slot `slot` gets, before it is wired (what the rules need). */
+function plannedNetwork(net: HostNetwork, slot: number, egress: number[]): InstanceNetwork {
+  return {
+    slot,
+    hostIf: hostInterface(net.tag, slot),
+    ...slotAddresses(net.subnetIndex(), slot),
+    egressPorts: egress,
+  };
 }
 
 /** The host ports `run.network.egress` lists (`127.0.0.1:PORT`). */
