@@ -206,6 +206,21 @@ environments: {}
     ]);
   });
 
+  it('checks run.network: egress on this host only, allow naming other services', () => {
+    const bad = at(
+      MINIMAL.replace(
+        'run: { port: 8080 }',
+        'run: { port: 8080, network: { egress: ["10.0.0.5:5432", "127.0.0.1:40001"], allow: [web, wbe] } }',
+      ),
+    );
+    expect(bad.map((l) => l.replace(/^\d+:\d+ /, ''))).toEqual([
+      expect.stringContaining('"10.0.0.5:5432" is not on this host'),
+      expect.stringContaining('port 40001 is one cairn uses for run.network.allow'),
+      expect.stringContaining('web reaches its own instances on its loopback'),
+      expect.stringContaining('there is no service "wbe" (did you mean "web"?)'),
+    ]);
+  });
+
   it('checks globs, listeners, paths and files that must exist', () => {
     const out = at(`project: p
 services:

@@ -28,6 +28,8 @@ const SECRET_VALUE = [
 
 /** A secret's file under /run/secrets: one plain name, no folders. */
 const SECRET_FILE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** Ports an isolated instance's host address uses for the services it may call (run.network.allow). */
+const PEER_PORTS = [40000, 40099] as const;
 /** Variables cairn itself sets in every instance. */
 const RESERVED_ENV = ['PORT', 'HOST', 'CAIRN_HOST', 'CAIRN_SECRETS_DIR'];
 const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
@@ -36,6 +38,7 @@ const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 export function checkRules(spec: Obj, ctx: RuleContext): void {
   const services = asObj(spec.services);
   for (const [name, service] of Object.entries(services)) checkService(name, asObj(service), ctx);
+  for (const [name, service] of Object.entries(services)) checkAllow(name, asObj(service), services, ctx);
   checkEnvironments(asObj(spec.environments), ctx);
   checkRoutes(asList(spec.routes), services, ctx);
   checkAcceptances(asList(asObj(spec.vuln).ignore), services, ctx);
@@ -81,11 +84,33 @@ function checkRun(at: PathPart[], run: Obj, ctx: RuleContext): void {
   });
   checkSecretRefs([...at, 'run', 'secrets'], asList(run.secrets), ctx);
   asList(asObj(run.network).egress).forEach((dest, i) => {
-    if (typeof dest === 'string' && !/^(127\.0\.0\.1|localhost):\d+$/.test(dest))
+    if (typeof dest !== 'string') return;
+    const port = Number(dest.slice(dest.lastIndexOf(':') + 1));
+    if (!/^(127\.0\.0\.1|localhost):\d+$/.test(dest))
       ctx.error(
         [...at, 'run', 'network', 'egress', i],
         `"${dest}" is not on this host: egress reaches services on 127.0.0.1 only (write 127.0.0.1:PORT)`,
       );
+    else if (port >= PEER_PORTS[0] && port <= PEER_PORTS[1])
+      ctx.error(
+        [...at, 'run', 'network', 'egress', i],
+        `port ${port} is one cairn uses for run.network.allow (${PEER_PORTS[0]}–${PEER_PORTS[1]}); the instance could not reach it`,
+      );
+  });
+}
+
+/** run.network.allow names other services of the spec. */
+function checkAllow(name: string, service: Obj, services: Obj, ctx: RuleContext): void {
+  const allow = asList(asObj(asObj(service.run).network).allow);
+  allow.forEach((peer, i) => {
+    if (typeof peer !== 'string') return;
+    const at = ['services', name, 'run', 'network', 'allow', i];
+    if (peer === name)
+      ctx.error(at, `${name} reaches its own instances on its loopback; list other services only`);
+    else if (!Object.hasOwn(services, peer)) {
+      const hint = closest(peer, Object.keys(services));
+      ctx.error(at, `there is no service "${peer}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    } else if (allow.indexOf(peer) !== i) ctx.error(at, `${peer} is listed twice`);
   });
 }
 

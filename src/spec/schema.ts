@@ -123,6 +123,15 @@ export const serviceSchema = obj('A service: how its image is built, how it runs
               [],
             ),
           ),
+          allow: opt(
+            list(
+              str('A service of the same environment; reached at $CAIRN_SERVICE_<NAME> (host:port).', {
+                format: 'name',
+              }),
+              'Services whose instances this one may call directly (default none).',
+              [],
+            ),
+          ),
         }),
       ),
       stopGraceMs: opt(duration('Time between SIGTERM and SIGKILL.', 10_000)),

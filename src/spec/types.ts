@@ -36,8 +36,8 @@ export interface RunSpec {
   replicas: number;
   health: HealthSpec;
   tmpfs: string[];
-  /** Isolated instances (runc): the host services they may reach, as `127.0.0.1:PORT`. */
-  network?: { egress: string[] };
+  /** Isolated instances (runc): host services they may reach (`127.0.0.1:PORT`), services they may call. */
+  network?: { egress: string[]; allow: string[] };
   /** As written; a release holds them pinned (`SecretPin`: version and keyed hash added). */
   secrets: SecretRef[];
   stopGraceMs: number;

@@ -3,7 +3,8 @@
  * with real runc: each instance in its own network namespace, wired to the host by a veth pair, the
  * workspace's nftables table letting only the control plane's cgroup in. From the host, a direct
  * connection to an instance fails while the gateway serves it; one instance cannot reach the other
- * service's instance; a host service on 127.0.0.1 is refused until `run.network.egress` lists it.
+ * service's instance until `run.network.allow` lists it; a host service on 127.0.0.1 is refused
+ * until `run.network.egress` lists it.
  * After a replacement, a control-plane crash and `cairn down`, nothing of it is left.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,8 +23,14 @@ const usable = detectDrivers().some((d) => d.kind === 'runc' && d.usable) && hos
 if (!usable) console.warn('runc, root, iproute2 and nftables are needed: network isolation e2e skipped');
 
 /** The service: says who it is, and tries a TCP connection where it is told to. */
-const PROBE = `import { createServer } from 'node:http';
+const PROBE = `import { createServer, get } from 'node:http';
 import { connect } from 'node:net';
+const fetchPeer = (addr) => new Promise((done) => {
+  const [host, port] = addr.split(':');
+  get({ host, port, path: '/', timeout: 1500 }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => done(JSON.parse(b))); })
+    .once('timeout', function () { this.destroy(); done({ error: 'ETIMEDOUT' }); })
+    .once('error', (e) => done({ error: e.code }));
+});
 const tryConnect = (host, port) => new Promise((done) => {
   const s = connect({ host, port: Number(port), timeout: 1500 });
   s.once('connect', () => { s.destroy(); done({ ok: true }); });
@@ -35,7 +42,9 @@ const server = createServer(async (req, res) => {
   if (url.pathname === '/healthz') return res.end('ok');
   let body = { service: process.env.SERVICE, host: process.env.CAIRN_HOST };
   const to = url.searchParams.get('to');
-  if (to) {
+  const call = url.searchParams.get('call');
+  if (call) body = process.env[call] ? await fetchPeer(process.env[call]) : { error: 'no ' + call };
+  else if (to) {
     const [h, p] = to.split(':');
     body = await tryConnect(h === 'host' ? process.env.CAIRN_HOST : h === 'self' ? '127.0.0.1' : h, p === 'self' ? process.env.PORT : p);
   }

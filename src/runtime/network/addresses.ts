@@ -50,3 +50,10 @@ export function freeSlot(taken: Iterable<number>): number | undefined {
   for (let slot = 0; slot < SLOTS; slot++) if (!used.has(slot)) return slot;
   return undefined;
 }
+
+/** Ports on an instance's host address that stand for the services it may call (allow[i] → base + i). */
+export const PEER_PORT_BASE = 40000;
+export const peerPort = (index: number): number => PEER_PORT_BASE + index;
+/** The variable that tells an instance where an allowed service is: `CAIRN_SERVICE_<NAME>`. */
+export const serviceVar = (service: string): string =>
+  `CAIRN_SERVICE_${service.toUpperCase().replace(/-/g, '_')}`;

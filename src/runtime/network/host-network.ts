@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DriverError } from '../../lib/index.js';
 import { hostInterface, peerInterface, slotAddresses, WORKSPACE_SUBNETS, workspaceTag } from './addresses.js';
-import { renderRuleset, tableName } from './ruleset.js';
+import { forwardingInterfaces, type RuledInstance, renderRuleset, tableName } from './ruleset.js';
 
 const run = promisify(execFile);
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -26,6 +26,8 @@ export interface InstanceNetwork {
   ip: string;
   /** Host ports (on 127.0.0.1) the instance may reach at `hostIp`. */
   egressPorts: number[];
+  /** Services of its environment it may call, in order: the i-th at `hostIp:peerPort(i)`. */
+  allow?: string[];
 }
 
 /** Whether this machine can isolate instances, and why not. */
@@ -60,7 +62,8 @@ export class HostNetwork {
   }
 
   /** Wires the network namespace of process `pid` to the host through slot `slot`'s veth pair. */
-  async attach(pid: number, slot: number, egressPorts: number[]): Promise<InstanceNetwork> {
+  async attach(pid: number, planned: InstanceNetwork): Promise<InstanceNetwork> {
+    const { slot, egressPorts } = planned;
     const { hostIp, ip } = slotAddresses(this.subnetIndex(), slot);
     const hostIf = hostInterface(this.tag, slot);
     const peer = peerInterface(this.tag, slot);
@@ -91,7 +94,7 @@ export class HostNetwork {
         hint: 'run `cairn doctor` to check iproute2 and nftables',
       });
     }
-    return { slot, hostIf, hostIp, ip, egressPorts };
+    return { ...planned, hostIf, hostIp, ip };
   }
 
   /** Removes slot's host interface when its namespace did not take it with it. */
@@ -99,13 +102,25 @@ export class HostNetwork {
     return ipLinkDelete(net.hostIf);
   }
 
-  /** Replaces the workspace's table with rules for exactly `instances` (serialised: last call wins). */
-  applyRules(instances: InstanceNetwork[]): Promise<void> {
+  /**
+   * Replaces the workspace's table with rules for exactly `instances` (serialised: last call wins)
+   * and lets only the interfaces of allowed calls forward.
+   */
+  applyRules(instances: RuledInstance[]): Promise<void> {
     const cgroup = gatewayCgroup(this.tag);
     // nftables resolves the cgroup when the rules load: it must exist first.
     mkdirSync(cgroup.dir, { recursive: true });
     const script = renderRuleset({ tag: this.tag, gatewayCgroup: cgroup, instances });
-    this.applying = this.applying.catch(() => undefined).then(() => runWithInput('nft', ['-f', '-'], script));
+    const forwarding = forwardingInterfaces(instances);
+    this.applying = this.applying
+      .catch(() => undefined)
+      .then(() => runWithInput('nft', ['-f', '-'], script))
+      .then(() => {
+        for (const i of instances) {
+          // Per interface, never the host-wide switch: everything else keeps not forwarding.
+          writeSysctl(`ipv4/conf/${i.hostIf}/forwarding`, forwarding.has(i.hostIf) ? '1' : '0', true);
+        }
+      });
     return this.applying.catch((error) => {
       throw new DriverError(`applying the instance firewall: ${(error as Error).message.split('\n')[0]}`, {
         cause: error,
@@ -225,8 +240,13 @@ function releaseSubnet(owner: string): void {
   }
 }
 
-function writeSysctl(key: string, value: string): void {
-  writeFileSync(`/proc/sys/net/${key}`, value);
+function writeSysctl(key: string, value: string, gone = false): void {
+  try {
+    writeFileSync(`/proc/sys/net/${key}`, value);
+  } catch (error) {
+    // An interface that is already gone (its instance stopped) has nothing left to set.
+    if (!gone || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 async function ipLinkDelete(name: string): Promise<void> {

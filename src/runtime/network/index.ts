@@ -1,4 +1,20 @@
 /** Isolated instance networking: a namespace per instance, a veth pair to the host, rules that let only the gateway in. */
-export { freeSlot, hostInterface, SLOTS, slotAddresses, subnetCidr, workspaceTag } from './addresses.js';
+export {
+  freeSlot,
+  hostInterface,
+  PEER_PORT_BASE,
+  peerPort,
+  SLOTS,
+  serviceVar,
+  slotAddresses,
+  subnetCidr,
+  workspaceTag,
+} from './addresses.js';
 export { HostNetwork, hostNetworkSupport, type InstanceNetwork } from './host-network.js';
-export { type RulesInput, renderRuleset, tableName } from './ruleset.js';
+export {
+  forwardingInterfaces,
+  type RuledInstance,
+  type RulesInput,
+  renderRuleset,
+  tableName,
+} from './ruleset.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  forwardingInterfaces,
   freeSlot,
   hostInterface,
   renderRuleset,
@@ -30,13 +31,62 @@ describe('instance addresses', () => {
   });
 });
 
+describe('calls between services (run.network.allow)', () => {
+  const caller = {
+    hostIf: 'cxabc123s0',
+    hostIp: '10.201.0.1',
+    egressPorts: [],
+    peers: [
+      {
+        port: 40000,
+        targets: [
+          { hostIf: 'cxabc123s1', address: '10.201.0.6:8080' },
+          { hostIf: 'cxabc123s2', address: '10.201.0.10:8081' },
+        ],
+      },
+      { port: 40001, targets: [] },
+    ],
+  };
+  const callee = (n: number) => ({
+    hostIf: `cxabc123s${n}`,
+    hostIp: `10.201.0.${4 * n + 1}`,
+    egressPorts: [],
+    peers: [],
+  });
+  const rules = renderRuleset({
+    tag: 'abc123',
+    gatewayCgroup: { path: 'cairn-gw-abc123', level: 1 },
+    instances: [caller, callee(1), callee(2)],
+  });
+
+  it('spreads a caller port over the allowed instances, and forwards only those calls and their replies', () => {
+    expect(rules).toContain(
+      'iifname "cxabc123s0" ip daddr 10.201.0.1 tcp dport 40000 dnat ip to numgen inc mod 2 map { 0 : 10.201.0.6 . 8080, 1 : 10.201.0.10 . 8081 }',
+    );
+    expect(rules).not.toContain('dport 40001');
+    const forward = rules.slice(rules.indexOf('chain forward'), rules.indexOf('chain prerouting'));
+    expect(forward.indexOf('iifname "cxabc123s0" ct status dnat accept')).toBeLessThan(
+      forward.indexOf('drop'),
+    );
+    expect(forward).not.toContain('iifname "cxabc123s1" ct status dnat accept');
+  });
+
+  it('turns forwarding on only for the interfaces of calls that can happen', () => {
+    expect([...forwardingInterfaces([caller, callee(1), callee(2), callee(3)])].sort()).toEqual([
+      'cxabc123s0',
+      'cxabc123s1',
+      'cxabc123s2',
+    ]);
+  });
+});
+
 describe('the workspace firewall', () => {
   const rules = renderRuleset({
     tag: 'abc123',
     gatewayCgroup: { path: 'unified/cairn-gw-abc123', level: 1 },
     instances: [
-      { hostIf: 'cxabc123s0', hostIp: '10.201.0.1', egressPorts: [] },
-      { hostIf: 'cxabc123s1', hostIp: '10.201.0.5', egressPorts: [5432, 6379] },
+      { hostIf: 'cxabc123s0', hostIp: '10.201.0.1', egressPorts: [], peers: [] },
+      { hostIf: 'cxabc123s1', hostIp: '10.201.0.5', egressPorts: [5432, 6379], peers: [] },
     ],
   });
 

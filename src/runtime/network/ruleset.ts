@@ -5,7 +5,9 @@
  *   connections out of the workspace's interfaces; anything else is refused with a reset;
  * - instance → host: nothing but replies, and the host services each instance lists in
  *   `run.network.egress`, reached at its host address and forwarded to 127.0.0.1;
- * - instance → instance: nothing is forwarded to or from the workspace's interfaces.
+ * - instance → instance: nothing is forwarded to or from the workspace's interfaces, except what
+ *   an instance's `run.network.allow` lists: a port on its host address, spread over the allowed
+ *   service's instances (DNAT, round robin), and the replies.
  * Pure.
  */
 import { interfacePattern } from './addresses.js';
@@ -14,7 +16,30 @@ export interface RulesInput {
   tag: string;
   /** The gateway's cgroup, relative to /sys/fs/cgroup as nftables names it, and its depth. */
   gatewayCgroup: { path: string; level: number };
-  instances: Array<{ hostIf: string; hostIp: string; egressPorts: number[] }>;
+  instances: RuledInstance[];
+}
+
+/** One isolated instance as the rules see it. */
+export interface RuledInstance {
+  hostIf: string;
+  hostIp: string;
+  /** Host services (on 127.0.0.1) it may reach at hostIp. */
+  egressPorts: number[];
+  /** Services it may call: a port on hostIp, and the instances that serve it now. */
+  peers: Array<{ port: number; targets: Array<{ hostIf: string; address: string }> }>;
+}
+
+/** The host interfaces that must forward: callers with a peer that runs, and the instances they call. */
+export function forwardingInterfaces(instances: RuledInstance[]): Set<string> {
+  const out = new Set<string>();
+  for (const i of instances) {
+    for (const peer of i.peers) {
+      if (peer.targets.length === 0) continue;
+      out.add(i.hostIf);
+      for (const t of peer.targets) out.add(t.hostIf);
+    }
+  }
+  return out;
 }
 
 export const tableName = (tag: string): string => `cairn_${tag}`;
@@ -24,6 +49,17 @@ export function renderRuleset(input: RulesInput): string {
   const table = tableName(input.tag);
   const ifs = `"${interfacePattern(input.tag)}"`;
   const { path, level } = input.gatewayCgroup;
+  const peers = input.instances.flatMap((i) =>
+    i.peers
+      .filter((p) => p.targets.length > 0)
+      .map((p) => {
+        const map = p.targets.map((t, n) => `${n} : ${t.address.replace(':', ' . ')}`).join(', ');
+        return `    iifname "${i.hostIf}" ip daddr ${i.hostIp} tcp dport ${p.port} dnat ip to numgen inc mod ${p.targets.length} map { ${map} }`;
+      }),
+  );
+  const callers = input.instances
+    .filter((i) => i.peers.some((p) => p.targets.length > 0))
+    .map((i) => `    iifname "${i.hostIf}" ct status dnat accept`);
   const dnat = input.instances.flatMap((i) =>
     i.egressPorts.map(
       (port) =>
@@ -50,12 +86,14 @@ export function renderRuleset(input: RulesInput): string {
     '  }',
     '  chain forward {',
     '    type filter hook forward priority 0; policy accept;',
+    ...(callers.length > 0 ? [`    iifname ${ifs} ct state established,related accept`, ...callers] : []),
     `    iifname ${ifs} drop`,
     `    oifname ${ifs} drop`,
     '  }',
     '  chain prerouting {',
     '    type nat hook prerouting priority -100; policy accept;',
     ...dnat,
+    ...peers,
     '  }',
     '}',
     '',

@@ -30,7 +30,10 @@ import {
   hostInterface,
   hostNetworkSupport,
   type InstanceNetwork,
+  peerPort,
+  type RuledInstance,
   SLOTS,
+  serviceVar,
   slotAddresses,
 } from '../network/index.js';
 import { readStat, waitFor } from '../proc.js';
@@ -71,7 +74,7 @@ class RuncDriver implements RuntimeDriver {
   private readonly slots = new Map<string, number>();
   private slotsLoaded: Promise<void> | undefined;
   /** Networks of instances started but not yet recorded in a handle. */
-  private readonly pending = new Map<string, InstanceNetwork>();
+  private readonly pending = new Map<string, Networked>();
   private rulesApplied = false;
 
   constructor(private readonly config: RuncConfig) {
@@ -107,11 +110,15 @@ class RuncDriver implements RuntimeDriver {
       const pid = Number(await readFile(join(dir, 'pid'), 'utf8'));
       if (this.net && slot !== undefined) {
         // Wired and firewalled before its first instruction runs: it never sees an open network.
-        const wired = this.net.attach(pid, slot, egressPorts(spec.run));
+        const planned = plannedNetwork(this.net, slot, spec.run);
         // The rules name the host interface only, so they load while the namespace is wired.
-        this.pending.set(spec.id, plannedNetwork(this.net, slot, egressPorts(spec.run)));
-        const [attached] = await Promise.all([wired, this.applyRules()]);
-        network = attached;
+        this.pending.set(spec.id, {
+          service: spec.service,
+          env: spec.env,
+          port: spec.port,
+          network: planned,
+        });
+        [network] = await Promise.all([this.net.attach(pid, planned), this.applyRules()]);
         await this.runc.exec(['start', spec.id], `starting ${spec.id}`);
       }
       const handle: InstanceHandle = {
@@ -154,8 +161,11 @@ class RuncDriver implements RuntimeDriver {
 
   /** The firewall for every isolated instance recorded or being started now. */
   private async applyRules(): Promise<void> {
-    const recorded = (await readHandles(this.config)).flatMap((h) => (h.network ? [h.network] : []));
-    await this.net!.applyRules([...recorded, ...this.pending.values()]);
+    const recorded = (await readHandles(this.config)).flatMap((h) =>
+      h.network ? [{ service: h.service, env: h.env, port: h.port, network: h.network }] : [],
+    );
+    const all = [...recorded, ...this.pending.values()];
+    await this.net!.applyRules(all.map((i) => ruled(i, all)));
     this.rulesApplied = true;
   }
 
@@ -164,8 +174,13 @@ class RuncDriver implements RuntimeDriver {
     secretsDir: string | undefined,
     hostIp?: string,
   ): Record<string, unknown> {
+    const peers = (spec.run.network?.allow ?? []).map((s, n) => [serviceVar(s), `${hostIp}:${peerPort(n)}`]);
     const vars = hostIp
-      ? { ...instanceVars(spec, SECRETS_DIR, ALL_INTERFACES), [HOST_VAR]: hostIp }
+      ? {
+          ...instanceVars(spec, SECRETS_DIR, ALL_INTERFACES),
+          [HOST_VAR]: hostIp,
+          ...Object.fromEntries(peers),
+        }
       : instanceVars(spec, SECRETS_DIR);
     return runcConfig({
       rootfs: spec.bundle.rootfs,
@@ -263,14 +278,35 @@ function isolation(config: RuncConfig): HostNetwork | undefined {
   return undefined;
 }
 
+/** An isolated instance as the firewall needs it: who it is, where it listens, its network. */
+interface Networked {
+  service: string;
+  env: string;
+  port: number;
+  network: InstanceNetwork;
+}
+
 /** The network slot `slot` gets, before it is wired (what the rules need). */
-function plannedNetwork(net: HostNetwork, slot: number, egress: number[]): InstanceNetwork {
+function plannedNetwork(net: HostNetwork, slot: number, run: InstanceSpec['run']): InstanceNetwork {
+  const allow = run.network?.allow ?? [];
   return {
     slot,
     hostIf: hostInterface(net.tag, slot),
     ...slotAddresses(net.subnetIndex(), slot),
-    egressPorts: egress,
+    egressPorts: egressPorts(run),
+    ...(allow.length > 0 ? { allow } : {}),
   };
+}
+
+/** One instance's rules: its egress, and for each service it may call, that service's instances in its environment. */
+function ruled(i: Networked, all: Networked[]): RuledInstance {
+  const peers = (i.network.allow ?? []).map((service, n) => ({
+    port: peerPort(n),
+    targets: all
+      .filter((o) => o.service === service && o.env === i.env)
+      .map((o) => ({ hostIf: o.network.hostIf, address: `${o.network.ip}:${o.port}` })),
+  }));
+  return { hostIf: i.network.hostIf, hostIp: i.network.hostIp, egressPorts: i.network.egressPorts, peers };
 }
 
 /** The host ports `run.network.egress` lists (`127.0.0.1:PORT`). */
