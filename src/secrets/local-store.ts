@@ -69,8 +69,10 @@ export class LocalSecretStore implements SecretResolver {
   static open(options: LocalStoreOptions): LocalSecretStore {
     const store = new LocalSecretStore(options);
     if (options.create) {
-      store.key = loadOrCreateStoreKey(options.keyFile);
-      store.connect();
+      const db = store.connect();
+      // A new key only for an empty store: with sealed rows, a missing key is lost data, not a fresh start.
+      const sealed = (db.prepare('SELECT COUNT(*) AS n FROM secret_versions').get() as { n: number }).n;
+      store.key = sealed > 0 ? readStoreKey(options.keyFile) : loadOrCreateStoreKey(options.keyFile);
     }
     return store;
   }

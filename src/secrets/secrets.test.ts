@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,9 +102,14 @@ describe('local store', () => {
 
   it('refuses a missing or malformed key instead of making a new one', () => {
     const ws = workspace();
-    store(ws).set('A', Buffer.from('1'), 'alice', now);
+    const s = store(ws);
+    s.set('A', Buffer.from('1'), 'alice', now);
+    s.close();
     writeFileSync(join(ws.keys, 'secrets.key'), 'short\n');
     expect(() => openSecretResolver(ws, {}).current('A')).toThrow(/is not 32 bytes of hex/);
+    rmSync(join(ws.keys, 'secrets.key'));
+    expect(() => store(ws)).toThrow(/keys\/secrets.key does not exist/);
+    expect(existsSync(join(ws.keys, 'secrets.key'))).toBe(false);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   lstatSync,
   readdirSync,
   readFileSync,
+  renameSync,
   statfsSync,
   statSync,
   writeFileSync,
@@ -222,6 +223,30 @@ describe.runIf(runcUsable)(
           if (needles.some((n) => t.includes(n.toString()))) hits.push(`output ${i}: ${t.slice(0, 80)}`);
         });
         expect(hits).toEqual([]);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'Given the store key missing, When the secret is rotated or a plan made, Then each exits 1 naming the key, makes no new key, and nothing changes',
+      async () => {
+        const key = join(ws.dir, '.cairn', 'keys', 'secrets.key');
+        renameSync(key, `${key}.away`);
+        try {
+          for (const args of [
+            ['secret', 'rotate', 'DB_PASSWORD', '--generate'],
+            ['plan', '--env', 'dev'],
+          ]) {
+            const r = await cairn(args);
+            expect(r.code, args.join(' ')).toBe(1);
+            expect(r.stderr).toContain('reading the secret store key: keys/secrets.key does not exist');
+            expect(r.stderr).not.toContain('internal error');
+          }
+          expect(existsSync(key)).toBe(false);
+        } finally {
+          renameSync(`${key}.away`, key);
+        }
+        expect((await cairn(['secret', 'list'])).stdout).toMatch(/DB_PASSWORD\s+v2\s+2/);
       },
       STEP_MS,
     );
