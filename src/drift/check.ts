@@ -28,8 +28,20 @@ export interface DriftReport {
   driver: string;
   /** Whether a live instance record accounts for it (false: a container cairn has no record of). */
   recorded: boolean;
+  /**
+   * Whether the gateway may send it traffic. Draining (being replaced or stopped) and quarantined
+   * instances are out: their drift is shown but no longer counts for the exit code.
+   */
+  traffic: 'in' | 'out';
+  /** Its recorded state, since when, and why (e.g. the drift that is having it replaced). */
+  state?: string;
+  since?: string;
+  stateReason?: string;
   verdict: DriftVerdict;
 }
+
+/** States in which an instance gets no traffic. */
+const OUT_OF_TRAFFIC = ['draining', 'quarantined'];
 
 export interface CheckInput {
   /** The live instance records to check (already filtered by environment). */
@@ -52,6 +64,10 @@ export function reportBase(record: InstanceRecord): Omit<DriftReport, 'verdict'>
     release: record.releaseId,
     driver: record.driver,
     recorded: true,
+    traffic: OUT_OF_TRAFFIC.includes(record.state) ? 'out' : 'in',
+    state: record.state,
+    since: record.updatedAt,
+    ...(record.reason ? { stateReason: record.reason } : {}),
   };
 }
 
@@ -112,6 +128,7 @@ async function unknownContainers(
         release: h.releaseId,
         driver: kind,
         recorded: false,
+        traffic: 'in',
         verdict,
       });
     }

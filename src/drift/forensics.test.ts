@@ -38,6 +38,7 @@ describe('keepForensics', () => {
       release: 'rel-1',
       driver: 'runc',
       recorded: true,
+      traffic: 'in',
       verdict: {
         status: 'drifted',
         notChecked: [],

@@ -247,10 +247,24 @@ describe('judgeDrift: runtime config, secrets, init process', () => {
         detail: "init pid 100 runs /bin/sh; the image's entrypoint runs /usr/bin/node",
       }),
     ]);
-    const outside = observed({ init: { pid: 100, executable: '/usr/bin/node', inBundle: false } });
-    expect(reasonsOf(judgeDrift(EXPECTED, outside))[0]).toHaveProperty(
-      'detail',
-      expect.stringContaining("/usr/bin/node, which is not the bundle's file"),
+    const detailOf = (init: Record<string, unknown>) =>
+      (
+        reasonsOf(
+          judgeDrift(
+            EXPECTED,
+            observed({ init: { pid: 100, executable: '/usr/bin/node', inBundle: false, ...init } }),
+          ),
+        )[0] as { detail: string }
+      ).detail;
+    // What differs is named: a deleted or replaced file, its inode; never two equal paths side by side.
+    expect(detailOf({ inode: 11, deleted: true, bundleInode: 22 })).toBe(
+      "init pid 100 runs a deleted file that was /usr/bin/node (inode 11); the bundle's /usr/bin/node is another file (inode 22): the executable it started from was replaced",
+    );
+    expect(detailOf({ inode: 11, deleted: false, bundleInode: 22 })).toBe(
+      "init pid 100 runs /usr/bin/node (inode 11), not the bundle's file at that path (inode 22): replaced, or run from outside the bundle",
+    );
+    expect(detailOf({ inode: 11, deleted: false })).toBe(
+      'init pid 100 runs /usr/bin/node (inode 11), which the bundle no longer has',
     );
   });
 

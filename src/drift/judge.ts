@@ -11,7 +11,14 @@ import { foreignProcesses } from './foreign-processes.js';
 import { bundleRootHash } from './merkle-root.js';
 import { compareRuntimeConfig } from './runtime-config-hash.js';
 import { compareSecrets } from './secret-hash.js';
-import type { BundleClaim, DriftReason, DriftVerdict, ExpectedIdentity, Observation } from './types.js';
+import type {
+  BundleClaim,
+  DriftReason,
+  DriftVerdict,
+  ExpectedIdentity,
+  InitProcess,
+  Observation,
+} from './types.js';
 
 /**
  * Judges one instance. `expected` undefined means cairn has no record of it: `unknown`.
@@ -156,13 +163,29 @@ function initReasons(expected: ExpectedIdentity, observed: Observation, notCheck
     return [];
   }
   if (init.inBundle && init.executable === expected.executable) return [];
-  const what = init.inBundle ? init.executable : `${init.executable}, which is not the bundle's file`;
   return [
     {
       kind: 'process',
       pid: init.pid,
       args: [init.executable],
-      detail: `init pid ${init.pid} runs ${what}; the image's entrypoint runs ${expected.executable}`,
+      detail: initDetail(init, expected.executable),
     },
   ];
+}
+
+/** What differs about the init process's executable, never two equal paths side by side. */
+function initDetail(init: InitProcess, expected: string): string {
+  const head = `init pid ${init.pid}`;
+  const inode = init.inode === undefined ? '' : ` (inode ${init.inode})`;
+  if (init.executable !== expected) {
+    const where = init.inBundle ? '' : `, not a file of the bundle${inode}`;
+    return `${head} runs ${init.executable}${where}; the image's entrypoint runs ${expected}`;
+  }
+  const bundle = init.bundleInode === undefined ? '' : ` (inode ${init.bundleInode})`;
+  if (init.deleted) {
+    return `${head} runs a deleted file that was ${expected}${inode}; the bundle's ${expected} is another file${bundle}: the executable it started from was replaced`;
+  }
+  if (init.bundleInode === undefined)
+    return `${head} runs ${expected}${inode}, which the bundle no longer has`;
+  return `${head} runs ${expected}${inode}, not the bundle's file at that path${bundle}: replaced, or run from outside the bundle`;
 }

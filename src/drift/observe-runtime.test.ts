@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -41,6 +41,9 @@ describe('observing secrets and the init process (real files, real /proc)', () =
       pid: process.pid,
       executable: node,
       inBundle: false,
+      inode: statSync(node).ino,
+      deleted: false,
+      bundleInode: statSync(other).ino,
     });
   });
 });

@@ -53,12 +53,21 @@ export async function observeSecrets(dir: string, key: Buffer): Promise<Record<s
 export async function observeInit(pid: number, rootfs: string): Promise<InitProcess> {
   const exeLink = `/proc/${pid}/exe`;
   let named = await readlink(exeLink);
-  if (named.endsWith(DELETED_SUFFIX)) named = named.slice(0, -DELETED_SUFFIX.length);
+  const deleted = named.endsWith(DELETED_SUFFIX);
+  if (deleted) named = named.slice(0, -DELETED_SUFFIX.length);
   const executable = named.startsWith(`${rootfs}/`) ? named.slice(rootfs.length) : named;
   const [running, inRootfs] = await Promise.all([
     stat(exeLink),
     lstat(join(rootfs, executable)).catch(() => undefined),
   ]);
   const inBundle = inRootfs !== undefined && inRootfs.dev === running.dev && inRootfs.ino === running.ino;
-  return { pid, executable, inBundle };
+  if (inBundle) return { pid, executable, inBundle };
+  return {
+    pid,
+    executable,
+    inBundle,
+    inode: running.ino,
+    deleted,
+    ...(inRootfs ? { bundleInode: inRootfs.ino } : {}),
+  };
 }

@@ -23,6 +23,7 @@ function report(instance: string, verdict: DriftVerdict, over: Partial<DriftRepo
     release: 'rel-1',
     driver: 'runc',
     recorded: true,
+    traffic: 'in',
     verdict,
     ...over,
   };

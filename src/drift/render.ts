@@ -2,9 +2,21 @@
 import type { DriftReport } from './check.js';
 import type { DriftReason } from './types.js';
 
-/** Whether every report is in sync (exit 0) or something drifted, is missing or unknown (exit 2). */
+/**
+ * Whether every instance that can get traffic is in sync (exit 0), or one of them drifted, is
+ * missing, or is a container nobody recorded (exit 2). Instances already out of traffic (draining
+ * while replaced, quarantined) do not count: what they are no longer reaches a user.
+ */
 export function allInSync(reports: DriftReport[]): boolean {
-  return reports.every((r) => r.verdict.status === 'in-sync');
+  return reports.every((r) => r.verdict.status === 'in-sync' || r.traffic === 'out');
+}
+
+/** Why an out-of-traffic instance is still listed, e.g. `being replaced: out of traffic, draining since …`. */
+function outOfTraffic(r: DriftReport): string {
+  if (r.state === 'quarantined') {
+    return `quarantined since ${r.since}: out of traffic, kept running for inspection (\`cairn drift --clear ${r.instance}\` stops it)`;
+  }
+  return `being replaced: out of traffic, draining since ${r.since}, stopped once its requests finish`;
 }
 
 /** The text `cairn drift` prints. */
@@ -13,18 +25,23 @@ export function renderDrift(reports: DriftReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
     const v = r.verdict;
-    lines.push(`${r.instance}  ${r.env || '-'}  ${r.service || '-'}  ${r.release || '-'}  ${v.status}`);
+    const out = r.traffic === 'out' ? `  (${outOfTraffic(r)})` : '';
+    lines.push(`${r.instance}  ${r.env || '-'}  ${r.service || '-'}  ${r.release || '-'}  ${v.status}${out}`);
+    if (r.traffic === 'out' && r.stateReason) lines.push(`  cause: ${r.stateReason}`);
     if (v.status === 'drifted') for (const reason of v.reasons) lines.push(`  ${describeReason(reason)}`);
     if (v.status === 'missing' || v.status === 'unknown') lines.push(`  ${v.detail}`);
     if ((v.status === 'in-sync' || v.status === 'drifted') && v.notChecked.length > 0) {
       lines.push(`  not checked with the ${r.driver} driver: ${v.notChecked.join(', ')}`);
     }
   }
-  const bad = reports.filter((r) => r.verdict.status !== 'in-sync').length;
+  const serving = reports.filter((r) => r.traffic === 'in');
+  const bad = serving.filter((r) => r.verdict.status !== 'in-sync').length;
+  const out = reports.length - serving.length;
+  const aside = out > 0 ? `; ${out} out of traffic (being replaced or quarantined)` : '';
   lines.push(
     bad === 0
-      ? `${reports.length} instance(s) in sync`
-      : `${bad} of ${reports.length} instance(s) not in sync: drift found`,
+      ? `${serving.length} instance(s) in traffic, all in sync${aside}`
+      : `${bad} of ${serving.length} instance(s) in traffic not in sync: drift found${aside}`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -41,6 +41,10 @@ export interface InitProcess {
   executable: string;
   /** Whether that executable is the very file of the bundle at that path (same device and inode). */
   inBundle: boolean;
+  /** When it is not: the inode it runs, whether that file was deleted, and the bundle's inode at that path. */
+  inode?: number;
+  deleted?: boolean;
+  bundleInode?: number;
 }
 
 /** One process seen inside an instance. */

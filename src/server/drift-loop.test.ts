@@ -25,6 +25,7 @@ function instance(id: string, state: InstanceRecord['state'] = 'healthy'): Insta
 function report(id: string, verdict: DriftVerdict, recorded = true): DriftReport {
   return {
     instance: id,
+    traffic: 'in',
     service: 'hello',
     env: 'dev',
     release: 'rel-000000000001',

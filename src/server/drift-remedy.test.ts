@@ -24,6 +24,7 @@ function instance(id: string): InstanceRecord {
 
 const report = (id: string): DriftReport => ({
   instance: id,
+  traffic: 'in',
   service: 'hello',
   env: 'dev',
   release: 'rel-000000000001',

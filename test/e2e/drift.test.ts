@@ -99,7 +99,7 @@ describe.runIf(runcUsable)('cairn drift with real runc', () => {
       ]);
       const text = await ws.runAsync(['drift', '--env', 'dev']);
       expect(text.code).toBe(0);
-      expect(text.stdout).toContain('2 instance(s) in sync');
+      expect(text.stdout).toContain('2 instance(s) in traffic, all in sync');
     },
     STEP_MS,
   );
@@ -115,7 +115,7 @@ describe.runIf(runcUsable)('cairn drift with real runc', () => {
       const text = await ws.runAsync(['drift', '--env', 'dev']);
       expect(text.code, text.stderr).toBe(2);
       expect(text.stdout).toMatch(/~ \/app\/server\.js: content sha256:\w+ \(\d+ bytes\) → sha256:\w+/);
-      expect(text.stdout).toContain('2 of 2 instance(s) not in sync: drift found');
+      expect(text.stdout).toContain('2 of 2 instance(s) in traffic not in sync: drift found');
       const audit = await ws.runAsync(['audit', 'log', '--env', 'dev', '-o', 'json']);
       const entries = (JSON.parse(audit.stdout) as { entries: Array<{ action: string; detail?: unknown }> })
         .entries;
