@@ -4,14 +4,15 @@
 // healthy answer over N instances (one at a time), and resident memory per running instance. For
 // comparison, the boot time of the same service run directly with node on the host, in the same run.
 // runc runs twice: on the host network and isolated (own network namespace, veth, nftables), with
-// the upstream throughput of one instance over loopback vs veth (keep-alive, 16 connections, 3 s),
-// the hop the gateway makes; this process joins the gateway's cgroup, as the control plane does.
+// the throughput of one instance through the built-in gateway (wrk, 16 keep-alive connections, 3 s)
+// over loopback vs veth; this process joins the gateway's cgroup, as the control plane does.
 // Prints one JSON document, then a one-line summary. Bounded: every wait has a deadline.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createGateway } from '../dist/gateway/index.js';
 import { newInstanceId } from '../dist/lib/index.js';
 import {
   createRuntimeDriver,
@@ -53,31 +54,36 @@ async function untilHealthy(endpoint, t0) {
   throw new Error(`instance at ${endpoint} not healthy within ${HEALTH_DEADLINE_MS} ms`);
 }
 
-/** Requests per second to one instance over keep-alive connections, for a bounded time. */
-async function throughput(endpoint) {
-  const [host, port] = endpoint.split(':');
-  const agent = new Agent({ keepAlive: true, maxSockets: THROUGHPUT_CONNECTIONS });
-  const until = performance.now() + THROUGHPUT_MS;
-  let done = 0;
-  const one = () =>
-    new Promise((res, rej) => {
-      const req = request({ host, port, path: '/', agent }, (r) => {
-        r.resume();
-        r.once('end', res);
-      });
-      req.once('error', rej);
-      req.end();
+/**
+ * Requests per second through cairn's built-in gateway (in this process, as in the control plane)
+ * to one instance, driven by wrk over keep-alive connections for a bounded time; non-2xx counted.
+ */
+async function gatewayThroughput(endpoint) {
+  const gateway = createGateway({
+    listen: '127.0.0.1:0',
+    routes: [{ host: '*', path: '/', service: 'hello' }],
+  });
+  const address = await gateway.listen();
+  await gateway.setPools('hello', [
+    { release: 'rel-bench', weight: 100, endpoints: [{ id: 'ins-bench', address: endpoint }] },
+  ]);
+  try {
+    const child = spawn('wrk', [
+      '-t1',
+      `-c${THROUGHPUT_CONNECTIONS}`,
+      `-d${THROUGHPUT_MS / 1000}s`,
+      `http://${address}/`,
+    ]);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
     });
-  await Promise.all(
-    Array.from({ length: THROUGHPUT_CONNECTIONS }, async () => {
-      while (performance.now() < until) {
-        await one();
-        done += 1;
-      }
-    }),
-  );
-  agent.destroy();
-  return Math.round(done / (THROUGHPUT_MS / 1000));
+    await once(child, 'exit');
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+    return { requestsPerSec: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)), non2xx };
+  } finally {
+    await gateway.close(1000);
+  }
 }
 
 function rssKb(pids) {
@@ -149,7 +155,7 @@ async function benchDriver(kind, image, isolateNetwork = false) {
     const rss = handles.map((h) => rssKb([h.pid, ...descendants(h.pid)]));
     return {
       network: isolateNetwork ? 'isolated (veth)' : 'host (loopback)',
-      upstreamRequestsPerSec: await throughput(handles[0].endpoint),
+      gateway: await gatewayThroughput(handles[0].endpoint),
       prepareColdMs: Math.round(prepareColdMs),
       prepareCachedMs: Number(prepareCachedMs.toFixed(2)),
       startToHealthy: { p50Ms: pct(times, 50), p95Ms: pct(times, 95), maxMs: pct(times, 100) },
@@ -199,7 +205,7 @@ try {
       `${k} p50 ${v.startToHealthy.p50Ms} ms / p95 ${v.startToHealthy.p95Ms} ms (overhead ${Math.round(v.startToHealthy.p50Ms - direct.p50Ms)} ms, ${v.startToHealthy.p50Ms - direct.p50Ms <= TARGET_OVERHEAD_MS ? 'within' : 'OVER'} target), ${v.rssPerInstanceMb} MB/instance, prepare cold ${v.prepareColdMs} ms cached ${v.prepareCachedMs} ms`,
   );
   const netLine = network
-    ? `; network isolation adds ${network.addedStartP50Ms} ms at p50 (${network.addedStartP50Ms <= TARGET_NETWORK_MS ? 'within' : 'OVER'} ${TARGET_NETWORK_MS} ms), upstream ${isolated.upstreamRequestsPerSec} req/s via veth vs ${drivers.runc.upstreamRequestsPerSec} via loopback`
+    ? `; network isolation adds ${network.addedStartP50Ms} ms at p50 (${network.addedStartP50Ms <= TARGET_NETWORK_MS ? 'within' : 'OVER'} ${TARGET_NETWORK_MS} ms), through the gateway ${isolated.gateway.requestsPerSec} req/s via veth vs ${drivers.runc.gateway.requestsPerSec} via loopback`
     : '';
   console.log(`runtime: direct boot p50 ${direct.p50Ms} ms; ${parts.join('; ')}${netLine}`);
 } finally {
