@@ -13,6 +13,12 @@ export {
 export { expectedIdentity } from './identity.js';
 export { identityKeyPath, loadOrCreateIdentityKey, readIdentityKey } from './identity-key.js';
 export { judgeDrift } from './judge.js';
+export {
+  type CheckTrigger,
+  type DriftEnvStatus,
+  DriftLoop,
+  type DriftLoopDeps,
+} from './loop.js';
 export { bundleRootHash, manifestLeaf } from './merkle-root.js';
 export { listRootfs, observePaths } from './observe-files.js';
 export { addRuntimeConfig, type IdentityInput, recordIdentity } from './record-identity.js';
@@ -27,6 +33,7 @@ export {
   type RemediationAction,
   type RemediationPolicy,
 } from './remediation.js';
+export type { Replacements, UnknownInstances } from './remediation-runner.js';
 export { allInSync, describeReason, detectionEvent, MAX_AUDITED_REASONS, renderDrift } from './render.js';
 export { keyedDigest } from './secret-hash.js';
 export type * from './types.js';

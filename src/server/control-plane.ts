@@ -9,6 +9,7 @@ import { createWriteStream, readFileSync, rmSync, type WriteStream, writeFileSyn
 import { join } from 'node:path';
 import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
+import { type DriftEnvStatus, DriftLoop } from '../drift/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
 import { CairnError, ConflictError, NotFoundError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
@@ -29,8 +30,8 @@ import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { Deployments } from './deployments.js';
-import { type DriftEnvStatus, DriftLoop } from './drift-loop.js';
-import { InstanceManager } from './instance-manager.js';
+import { CONTROL_PLANE_ACTOR, InstanceManager } from './instance-manager.js';
+import { prepareOffThread } from './prepare-worker.js';
 import { Reconciler } from './reconciler.js';
 import { createSecretAccess, type SecretAccess } from './secret-access.js';
 
@@ -216,6 +217,8 @@ export class ControlPlane {
       audit: this.audit,
       reconciler: this.reconciler,
       instances: this.instances,
+      actor: CONTROL_PLANE_ACTOR,
+      prepare: prepareOffThread,
       runtime: runtimeConfigFor(ws),
       dirs: {
         storeDir: ws.store,

@@ -1,7 +1,8 @@
 /** The control plane (`cairn up`): wiring of state, audit, gateways, reconciler and rollouts, and its HTTP API and client. */
+
+export type { DriftEnvStatus } from '../drift/index.js';
 export { ApiClient, type ApiInfo, readApiInfo } from './api-client.js';
 export { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
-export type { DriftEnvStatus } from './drift-loop.js';
 export {
   type DriftStatus,
   driftView,

@@ -1,7 +1,8 @@
 /** Read models for `cairn status` and `cairn history`, from the state store. Pure over a reader. */
+
+import type { DriftEnvStatus } from '../drift/index.js';
 import type { AnalysisResult, RolloutState } from '../rollout/index.js';
 import type { DeploymentRecord, StateReader } from '../state/index.js';
-import type { DriftEnvStatus } from './drift-loop.js';
 
 export interface ServiceStatus {
   env: string;

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestHex } from '../lib/index.js';
 import { prepareBundle } from '../runtime/index.js';
 import { type MemoryImage, memoryImage } from '../runtime/testing/memory-image.js';
-import { BundleSpares, matchesManifest, SPARES_DIR } from './drift-spares.js';
+import { BundleSpares, matchesManifest, SPARES_DIR } from './spares.js';
 
 const LAYER = [
   { name: 'app/', type: 'directory' as const, mode: 0o755 },

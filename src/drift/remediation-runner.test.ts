@@ -3,12 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
-import type { DriftReport, DriftVerdict } from '../drift/index.js';
+import { instanceRecord } from '../server/testing/instance-record.js';
 import { createSqliteStateStore, type InstanceRecord, type SqliteStateStore } from '../state/index.js';
-import { DriftRemedy } from './drift-remedy.js';
-import type { InstanceManager } from './instance-manager.js';
-import type { Reconciler } from './reconciler.js';
-import { instanceRecord } from './testing/instance-record.js';
+import type { DriftReport, DriftVerdict } from './index.js';
+import { DriftRemedy, type Replacements, type UnknownInstances } from './remediation-runner.js';
 
 const T0 = '2026-11-26T10:00:00.000Z';
 const IMAGE = `sha256:${'a'.repeat(64)}`;
@@ -65,12 +63,14 @@ describe('DriftRemedy in enforce mode', () => {
         retired.push([id, reason]);
       },
       forgetReplacement: () => {},
-    } as unknown as Reconciler;
+    } as unknown as Replacements;
     remedy = new DriftRemedy({
       store,
       audit,
       reconciler,
-      instances: {} as InstanceManager,
+      instances: {} as UnknownInstances,
+      actor: 'cairn-up',
+      prepare: async () => {},
       dirs: {
         storeDir: dir,
         bundlesDir: join(dir, 'bundles'),
@@ -129,8 +129,10 @@ describe('DriftRemedy in enforce mode', () => {
       audit,
       reconciler: {
         quarantine: async (i: InstanceRecord) => quarantined.push(i.id),
-      } as unknown as Reconciler,
-      instances: {} as InstanceManager,
+      } as unknown as Replacements,
+      instances: {} as UnknownInstances,
+      actor: 'cairn-up',
+      prepare: async () => {},
       dirs: {
         storeDir: dir,
         bundlesDir: join(dir, 'bundles'),

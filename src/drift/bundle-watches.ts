@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TreeWatcher, watchTree } from '../drift/index.js';
 import { digestHex } from '../lib/index.js';
+import { type TreeWatcher, watchTree } from './watch.js';
 
 export type WatchTree = typeof watchTree;
 

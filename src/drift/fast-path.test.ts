@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Bundle, prepareBundle } from '../runtime/index.js';
 import { memoryImage } from '../runtime/testing/memory-image.js';
+import { instanceRecord } from '../server/testing/instance-record.js';
 import type { InstanceRecord } from '../state/index.js';
-import { confirmFastPath } from './drift-fast.js';
-import { instanceRecord } from './testing/instance-record.js';
+import { confirmFastPath } from './fast-path.js';
 
 const LAYER = [
   { name: 'app/', type: 'directory' as const, mode: 0o755 },

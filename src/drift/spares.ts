@@ -6,10 +6,12 @@
  */
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareFiles, listRootfs, type TreeWatcher, watchTree } from '../drift/index.js';
 import { digestHex, sha256Digest } from '../lib/index.js';
 import type { FileEntry } from '../runtime/index.js';
-import { prepareOffThread } from './prepare-worker.js';
+import type { PrepareBundle } from './bundle-rebuild.js';
+import { compareFiles } from './compare-files.js';
+import { listRootfs } from './observe-files.js';
+import { type TreeWatcher, watchTree } from './watch.js';
 
 /** The folder of the spares, inside `.cairn/bundles` (same filesystem: a rename is atomic). */
 export const SPARES_DIR = '.spare';
@@ -20,8 +22,8 @@ export interface BundleSparesConfig {
   storeDir: string;
   bundlesDir: string;
   watch?: typeof watchTree;
-  /** Unpacks `digest` under `bundlesDir`; `prepareOffThread` unless a test gives another. */
-  prepare?: (job: { storeDir: string; bundlesDir: string; digest: string }) => Promise<void>;
+  /** Unpacks `digest` under `bundlesDir` (the control plane does it off the event loop). */
+  prepare: PrepareBundle;
   refillDelayMs?: number;
   /** Whether a bundle folder is exactly its manifest now; `matchesManifest` unless a test gives another. */
   verify?: (dir: string) => Promise<boolean>;
@@ -107,7 +109,7 @@ export class BundleSpares {
   private prepare(digest: string): void {
     const spare: Spare = { state: 'preparing' };
     this.spares.set(digest, spare);
-    const prepare = this.config.prepare ?? prepareOffThread;
+    const { prepare } = this.config;
     this.after(digest, () =>
       prepare({ storeDir: this.config.storeDir, bundlesDir: this.dir, digest }).then(
         () => this.watchSpare(digest, spare),

@@ -4,22 +4,18 @@
  * instances run on checks their environments at once. One check runs at a time; each records
  * what it found (once per new finding) and hands the reports to the remedy.
  */
-import {
-  checkDrift,
-  createHashPool,
-  type DriftReport,
-  detectionEvent,
-  type HashPool,
-  observePaths,
-} from '../drift/index.js';
+
 import type { RuntimeConfig } from '../runtime/index.js';
 import type { DriftSettings } from '../spec/index.js';
-import { findRetired } from './drift-bundle.js';
-import { confirmFastPath } from './drift-fast.js';
-import { DriftRemedy, type DriftRemedyDeps } from './drift-remedy.js';
-import { BundleSpares } from './drift-spares.js';
-import { BundleWatches, type WatchTree } from './drift-watch.js';
-import { CONTROL_PLANE_ACTOR } from './instance-manager.js';
+import { findRetired } from './bundle-rebuild.js';
+import { BundleWatches, type WatchTree } from './bundle-watches.js';
+import { checkDrift, type DriftReport } from './check.js';
+import { confirmFastPath } from './fast-path.js';
+import { createHashPool, type HashPool } from './hash-pool.js';
+import { observePaths } from './observe-files.js';
+import { DriftRemedy, type DriftRemedyDeps } from './remediation-runner.js';
+import { detectionEvent } from './render.js';
+import { BundleSpares } from './spares.js';
 
 /** How often the set of watched bundles follows the live instances. */
 const WATCH_SYNC_MS = 500;
@@ -73,6 +69,7 @@ export class DriftLoop {
     this.spares = new BundleSpares({
       storeDir: deps.dirs.storeDir,
       bundlesDir: deps.dirs.bundlesDir,
+      prepare: deps.prepare,
       ...(deps.watch ? { watch: deps.watch } : {}),
       ...(deps.log ? { log: deps.log } : {}),
     });
@@ -204,7 +201,7 @@ export class DriftLoop {
       if (this.recorded.get(r.instance) === fingerprint) continue;
       this.recorded.set(r.instance, fingerprint);
       const found = detectionEvent(r);
-      const event = { actor: CONTROL_PLANE_ACTOR, ...found, detail: { ...found.detail, check } };
+      const event = { actor: this.deps.actor, ...found, detail: { ...found.detail, check } };
       this.deps.store.transaction(() => this.deps.audit.record(event));
     }
   }

@@ -7,22 +7,26 @@
 import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent, AuditLog } from '../audit/index.js';
+import { digestHex } from '../lib/index.js';
+import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
+import {
+  type BundleDirs,
+  type PrepareBundle,
+  type RetiredBundle,
+  rebuildBundle,
+  sweepRetired,
+} from './bundle-rebuild.js';
+import type { DriftReport } from './check.js';
+import { keepForensics } from './forensics.js';
 import {
   DEFAULT_MIN_REPLACE_INTERVAL_MS,
   DEFAULT_QUARANTINE_WINDOW_MS,
   type DriftMode,
-  type DriftReport,
-  keepForensics,
   type PastReplacement,
   planRemediation,
   type RemediationAction,
-} from '../drift/index.js';
-import { digestHex } from '../lib/index.js';
-import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
-import { type BundleDirs, type RetiredBundle, rebuildBundle, sweepRetired } from './drift-bundle.js';
-import type { BundleSpares } from './drift-spares.js';
-import { CONTROL_PLANE_ACTOR, type InstanceManager } from './instance-manager.js';
-import type { Reconciler } from './reconciler.js';
+} from './remediation.js';
+import type { BundleSpares } from './spares.js';
 
 /** A fresh instance must be healthy within this long, or the drifted one keeps serving. */
 export const DEFAULT_REPLACE_TIMEOUT_MS = 90_000;
@@ -37,11 +41,29 @@ const KIND_NAMES = {
   secret: 'secrets',
 } as const;
 
+/** What remediation asks of the control plane's reconciler (a fresh instance first, then the old one out). */
+export interface Replacements {
+  startReplacement(instance: InstanceRecord): Promise<InstanceRecord | undefined>;
+  forgetReplacement(instanceId: string): void;
+  retire(instanceId: string, reason: string): Promise<void>;
+  quarantine(instance: InstanceRecord, reason: string): Promise<void>;
+}
+
+/** What remediation asks of the instance manager about containers no record accounts for. */
+export interface UnknownInstances {
+  stopUnknown(id: string, minAgeMs: number, reason: string): Promise<'stopped' | 'too-young' | 'gone'>;
+  isStarting(id: string): boolean;
+}
+
 export interface DriftRemedyDeps {
   store: SqliteStateStore;
   audit: AuditLog;
-  reconciler: Reconciler;
-  instances: InstanceManager;
+  reconciler: Replacements;
+  instances: UnknownInstances;
+  /** Who the audit entries name (the control plane). */
+  actor: string;
+  /** Unpacks an image's bundle (off the event loop in the control plane). */
+  prepare: PrepareBundle;
   dirs: BundleDirs & { forensicsDir: string; workspaceRoot: string };
   /** Asks for another check of `env` after `delayMs` (a deferred replacement, a too young container). */
   recheck: (env: string, delayMs: number) => void;
@@ -153,7 +175,13 @@ export class DriftRemedy {
     for (const digest of digests) {
       this.deps.beforeRebuild?.(digest);
       try {
-        const rebuilt = await rebuildBundle(this.deps.dirs, digest, new Date(), this.deps.spares);
+        const rebuilt = await rebuildBundle(
+          this.deps.dirs,
+          digest,
+          new Date(),
+          this.deps.prepare,
+          this.deps.spares,
+        );
         this.retired.push(rebuilt);
         this.record({
           action: 'drift.rebuild_bundle',
@@ -283,7 +311,7 @@ export class DriftRemedy {
   }
 
   private record(event: Omit<AuditEvent, 'actor'>): void {
-    this.deps.store.transaction(() => this.deps.audit.record({ actor: CONTROL_PLANE_ACTOR, ...event }));
+    this.deps.store.transaction(() => this.deps.audit.record({ actor: this.deps.actor, ...event }));
   }
 }
 

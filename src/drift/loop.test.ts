@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
-import type { DriftReport, DriftVerdict } from '../drift/index.js';
+import { instanceRecord } from '../server/testing/instance-record.js';
 import { createSqliteStateStore, type InstanceRecord, type SqliteStateStore } from '../state/index.js';
-import { DriftLoop } from './drift-loop.js';
-import type { InstanceManager } from './instance-manager.js';
-import type { Reconciler } from './reconciler.js';
-import { instanceRecord } from './testing/instance-record.js';
+import type { DriftReport, DriftVerdict } from './index.js';
+import { DriftLoop } from './loop.js';
+import type { Replacements, UnknownInstances } from './remediation-runner.js';
 
 const T0 = '2026-11-26T10:00:00.000Z';
 const drifted: DriftVerdict = {
@@ -45,8 +44,10 @@ describe('DriftLoop in warn mode', () => {
     new DriftLoop({
       store,
       audit,
-      reconciler: {} as Reconciler,
-      instances: { isStarting: (id: string) => id === 'ins-3' } as unknown as InstanceManager,
+      reconciler: {} as Replacements,
+      instances: { isStarting: (id: string) => id === 'ins-3' } as unknown as UnknownInstances,
+      actor: 'cairn-up',
+      prepare: async () => {},
       runtime: { bundlesDir: join(dir, 'bundles'), runtimeDir: join(dir, 'runtime'), logsDir: dir },
       dirs: {
         storeDir: dir,

@@ -6,17 +6,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  compareFiles,
-  type DriftReason,
-  type DriftReport,
-  expectedIdentity,
-  observePaths,
-  reportBase,
-} from '../drift/index.js';
 import { digestHex, sha256Digest } from '../lib/index.js';
 import type { FileEntry } from '../runtime/index.js';
 import type { InstanceRecord } from '../state/index.js';
+import { type DriftReport, reportBase } from './check.js';
+import { compareFiles } from './compare-files.js';
+import { expectedIdentity } from './identity.js';
+import { observePaths } from './observe-files.js';
+import type { DriftReason } from './types.js';
 
 /** What the fast path needs to look at one bundle. */
 export interface FastConfirmInput {

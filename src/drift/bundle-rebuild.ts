@@ -8,8 +8,7 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex } from '../lib/index.js';
 import type { StateReader } from '../state/index.js';
-import type { BundleSpares } from './drift-spares.js';
-import { prepareOffThread } from './prepare-worker.js';
+import type { BundleSpares } from './spares.js';
 
 /** Moved-aside bundles are named `.drifted-<hex of the image digest>-<time>`. */
 const RETIRED_PREFIX = '.drifted-';
@@ -28,6 +27,9 @@ export interface RetiredBundle {
   atIso: string;
 }
 
+/** Unpacks an image's bundle from its verified blobs into `bundlesDir`. */
+export type PrepareBundle = (job: { storeDir: string; bundlesDir: string; digest: string }) => Promise<void>;
+
 /** Where the clean bundle came from: a verified spare renamed into place, or a fresh unpack. */
 export type RebuiltFrom = 'spare' | 'verified blobs';
 
@@ -39,6 +41,7 @@ export async function rebuildBundle(
   dirs: BundleDirs,
   imageDigest: string,
   at: Date,
+  prepare: PrepareBundle,
   spares?: Pick<BundleSpares, 'moveInto'>,
 ): Promise<RetiredBundle & { from: RebuiltFrom }> {
   const hex = digestHex(imageDigest);
@@ -48,7 +51,7 @@ export async function rebuildBundle(
   let from: RebuiltFrom = 'spare';
   if (!(await spares?.moveInto(imageDigest, live))) {
     from = 'verified blobs';
-    await prepareOffThread({ storeDir: dirs.storeDir, bundlesDir: dirs.bundlesDir, digest: imageDigest });
+    await prepare({ storeDir: dirs.storeDir, bundlesDir: dirs.bundlesDir, digest: imageDigest });
   }
   return { dir: retired, imageDigest, atIso: at.toISOString(), from };
 }
