@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import { CairnError, digestHex, jsonDigest, NotFoundError } from '../lib/index.js';
+import { CairnError, digestHex, fromSystemError, jsonDigest, NotFoundError } from '../lib/index.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { HOST_NODE_BASE, hostNodeEntries, hostNodeQuickKey, planHostNode } from './base-host-node.js';
 import { baseDocuments } from './image-config.js';
@@ -44,6 +44,9 @@ export async function resolveBase(base: string, ctx: BaseContext): Promise<Resol
   try {
     return await resolveSpec(base, spec, ctx);
   } catch (error) {
+    // The workspace not writable or full is not a problem of build.base.
+    const system = fromSystemError(error, `resolving base ${base}`);
+    if (system) throw system;
     const why = error instanceof Error ? error.message : String(error);
     const hint =
       error instanceof CairnError && error.code !== 'not_found' && error.hint

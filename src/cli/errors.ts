@@ -2,6 +2,7 @@
 import {
   CairnError,
   formatDiagnostic,
+  fromSystemError,
   GateDeniedError,
   IntegrityError,
   ValidationError,
@@ -21,6 +22,8 @@ export function exitCodeFor(error: unknown): number {
 
 /** What the user reads for an error: the message, every diagnostic, a hint; a stack only for bugs. */
 export function renderError(error: unknown, debug: boolean): string {
+  const system = fromSystemError(error);
+  if (system) return renderError(system, debug);
   if (error instanceof CairnError) {
     const lines = [`error: ${error.message}`];
     if (error instanceof ValidationError) lines.push(...error.diagnostics.map(formatDiagnostic));
@@ -33,6 +36,8 @@ export function renderError(error: unknown, debug: boolean): string {
 }
 
 export function errorJson(error: unknown): Record<string, unknown> {
+  const system = fromSystemError(error);
+  if (system) return errorJson(system);
   if (error instanceof CairnError) {
     return {
       error: {

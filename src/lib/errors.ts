@@ -83,3 +83,46 @@ export class DriverError extends CairnError {
 export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
 }
+
+/** The system errors a user causes by where cairn runs (permissions, a full or read-only disk), and what to do. */
+const SYSTEM_ERRORS: Record<string, { reason: string; hint: string }> = {
+  EACCES: {
+    reason: 'permission denied',
+    hint: 'run cairn as the user that owns the workspace (see `ls -ld .cairn`), or give that user access',
+  },
+  EPERM: {
+    reason: 'operation not permitted',
+    hint: 'run cairn as the user that owns the workspace (see `ls -ld .cairn`); runc needs root',
+  },
+  EROFS: {
+    reason: 'the file system is read-only',
+    hint: 'put the workspace on a writable file system (or point CAIRN_HOME at one)',
+  },
+  ENOSPC: {
+    reason: 'no space left on the device',
+    hint: 'free space on that disk (`df -h`), or point CAIRN_HOME at a bigger one; nothing was half-written into the store',
+  },
+  EDQUOT: {
+    reason: 'disk quota exceeded',
+    hint: 'free space within your quota, or point CAIRN_HOME elsewhere',
+  },
+};
+
+/**
+ * A system error the user can fix (EACCES, EPERM, EROFS, ENOSPC, EDQUOT) as a CairnError naming the
+ * operation and the path; undefined for anything else (a bug stays a bug).
+ *
+ * @example
+ * fromSystemError(Object.assign(new Error('x'), { code: 'ENOSPC', syscall: 'write', path: '/w/.cairn/store/blob' }), 'building hello')
+ * // CairnError: building hello: no space left on the device: write /w/.cairn/store/blob (ENOSPC)
+ */
+export function fromSystemError(error: unknown, action?: string): CairnError | undefined {
+  const e = error as (NodeJS.ErrnoException & { dest?: string }) | undefined;
+  const known = typeof e?.code === 'string' ? SYSTEM_ERRORS[e.code] : undefined;
+  if (!e || !known || error instanceof CairnError) return undefined;
+  const what = e.path
+    ? `${e.syscall ?? 'opening'} ${e.path}${e.dest ? ` → ${e.dest}` : ''}`
+    : `${e.syscall ?? 'a system call'} failed`;
+  const message = `${action ? `${action}: ` : ''}${known.reason}: ${what} (${e.code})`;
+  return new CairnError(`system_${e.code!.toLowerCase()}`, message, { hint: known.hint, cause: error });
+}

@@ -3,9 +3,9 @@
  * store, keys, bundles and the API token. `initWorkspace` creates it; nothing else does.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConflictError, NotFoundError } from '../lib/index.js';
+import { ConflictError, fromSystemError, NotFoundError } from '../lib/index.js';
 import type { Migration } from './sqlite/migrations.js';
 import { createSqliteStateStore, type SqliteStateStore } from './sqlite/sqlite-state-store.js';
 
@@ -21,9 +21,13 @@ export interface Workspace {
   tokenFile: string;
 }
 
-/** Where the workspace for a spec file is (it may not exist yet). */
+/**
+ * Where the workspace for a spec file is (it may not exist yet). One that exists but that this user
+ * cannot read is refused here, so no command mistakes it for an empty or missing one.
+ */
 export function workspaceFor(specFile: string, env: NodeJS.ProcessEnv = process.env): Workspace {
   const root = env.CAIRN_HOME ? resolve(env.CAIRN_HOME) : join(dirname(resolve(specFile)), WORKSPACE_DIR);
+  assertReadable(root);
   return {
     root,
     stateDb: join(root, 'state.db'),
@@ -33,6 +37,15 @@ export function workspaceFor(specFile: string, env: NodeJS.ProcessEnv = process.
     logs: join(root, 'logs'),
     tokenFile: join(root, 'api-token'),
   };
+}
+
+function assertReadable(root: string): void {
+  if (!existsSync(root)) return;
+  try {
+    accessSync(root, constants.R_OK | constants.X_OK);
+  } catch (error) {
+    throw fromSystemError(error, 'opening the workspace') ?? error;
+  }
 }
 
 export function workspaceExists(ws: Workspace): boolean {

@@ -12,7 +12,9 @@ import { DriverError } from '../../lib/index.js';
 import { hostInterface, peerInterface, slotAddresses, WORKSPACE_SUBNETS, workspaceTag } from './addresses.js';
 import { forwardingInterfaces, type RuledInstance, renderRuleset, tableName } from './ruleset.js';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+/** Runs a network tool by its absolute path: as root they live in /usr/sbin, which PATH may lack. */
+const run = (tool: string, args: string[]) => execFileAsync(toolPath(tool), args);
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** Host-wide claims of subnets (one file per subnet, naming the runtime folder that owns it). */
 const CLAIMS_DIR = '/dev/shm/cairn-net';
@@ -34,7 +36,7 @@ export interface InstanceNetwork {
 export function hostNetworkSupport(): { ok: true } | { ok: false; reason: string } {
   if (process.getuid?.() !== 0)
     return { ok: false, reason: 'network isolation needs root (veth pairs, nftables)' };
-  const missing = TOOLS.filter((t) => !onPath(t));
+  const missing = TOOLS.filter((t) => toolPath(t) === t);
   if (missing.length > 0) {
     return {
       ok: false,
@@ -255,7 +257,7 @@ async function ipLinkDelete(name: string): Promise<void> {
 
 function runWithInput(cmd: string, args: string[], input: string): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = execFile(cmd, args, (error, _stdout, stderr) => {
+    const child = execFile(toolPath(cmd), args, (error, _stdout, stderr) => {
       if (error) reject(new Error(`${cmd} ${args[0]}: ${stderr.trim() || error.message}`));
       else resolvePromise();
     });
@@ -263,9 +265,14 @@ function runWithInput(cmd: string, args: string[], input: string): Promise<void>
   });
 }
 
-function onPath(tool: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
-    .split(':')
-    .concat(['/usr/sbin', '/sbin'])
-    .some((dir) => existsSync(join(dir, tool)));
+/** The absolute path of `tool` on PATH or in the sbin folders; the bare name when it is nowhere. */
+function toolPath(tool: string): string {
+  const dirs = [
+    ...(process.env.PATH ?? '').split(':').filter(Boolean),
+    '/usr/sbin',
+    '/sbin',
+    '/usr/bin',
+    '/bin',
+  ];
+  return dirs.map((dir) => join(dir, tool)).find((file) => existsSync(file)) ?? tool;
 }
