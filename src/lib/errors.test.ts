@@ -6,7 +6,10 @@ const errno = (code: string, extra: Record<string, string> = {}) =>
 
 describe('fromSystemError', () => {
   it('turns what the user can fix into an error naming the operation, the path and what to do', () => {
-    const e = fromSystemError(errno('EACCES', { syscall: 'open', path: '/w/.cairn/state.db' }), 'reading state');
+    const e = fromSystemError(
+      errno('EACCES', { syscall: 'open', path: '/w/.cairn/state.db' }),
+      'reading state',
+    );
     expect(e).toBeInstanceOf(CairnError);
     expect(e?.message).toBe('reading state: permission denied: open /w/.cairn/state.db (EACCES)');
     expect(e?.code).toBe('system_eacces');

@@ -11,7 +11,7 @@ import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
 import { type DriftEnvStatus, DriftLoop } from '../drift/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
-import { CairnError, ConflictError, NotFoundError } from '../lib/index.js';
+import { ConflictError, NotFoundError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
 import {
   createRuntimeDriver,
