@@ -323,7 +323,7 @@ export class ControlPlane {
 
 /** A gateway that cannot listen is the user's to fix: which environment, which address, who holds it. */
 export function listenError(error: unknown, env: string, listen: string): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = bindErrorCode(error);
   if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') return error;
   const port = listen.slice(listen.lastIndexOf(':') + 1);
   const holder = code === 'EADDRINUSE' ? portHolder(port) : undefined;
@@ -340,6 +340,17 @@ export function listenError(error: unknown, env: string, listen: string): unknow
         : `change environments.${env}.gateway.listen in cairn.yaml`,
     cause: error,
   });
+}
+
+/** The errno of a failed bind: Node's own, or the one HAProxy reports in its output. */
+function bindErrorCode(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') return code;
+  const message = error instanceof Error ? error.message : '';
+  if (/cannot bind socket \(Address already in use\)/.test(message)) return 'EADDRINUSE';
+  if (/cannot bind socket \(Permission denied\)/.test(message)) return 'EACCES';
+  if (/cannot bind socket \(Cannot assign requested address\)/.test(message)) return 'EADDRNOTAVAIL';
+  return undefined;
 }
 
 /** Who listens on a TCP port, from \`ss\` (best effort: undefined when it cannot tell). */

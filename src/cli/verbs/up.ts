@@ -90,7 +90,14 @@ async function run(ctx: CommandContext): Promise<number> {
     ...(ctx.options['api-port'] ? { apiPort: Number(ctx.options['api-port']) } : {}),
     log,
   });
-  const url = await cp.start();
+  let url: string;
+  try {
+    url = await cp.start();
+  } catch (error) {
+    // Close what did start (gateways, the API, an engine's process); running instances stay for the next up.
+    await cp.stop(true).catch(() => {});
+    throw error;
+  }
   const gateways = [...cp.gateways.entries()].map(([env]) => env).join(', ');
   log({ msg: 'control plane ready', api: url, environments: gateways });
   const signal = new Promise<boolean>((resolve) => {

@@ -90,8 +90,14 @@ export class HaproxyGateway implements Gateway {
 
   async listen(): Promise<string> {
     this.logPort = await this.sink.listen();
-    this.port = this.bind.port || (await freePort(this.bind.host));
-    await this.start();
+    try {
+      this.port = this.bind.port || (await freePort(this.bind.host));
+      await this.start();
+    } catch (error) {
+      // HAProxy did not start (a busy port, say): nothing of this gateway may stay open.
+      await this.close(0).catch(() => undefined);
+      throw error;
+    }
     return `${this.bind.host}:${this.port}`;
   }
 
