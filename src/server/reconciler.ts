@@ -6,12 +6,10 @@
 import type { TrafficRouter } from '../gateway/index.js';
 import type { RunSpec } from '../spec/index.js';
 import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
+import { CrashBackoff } from './crash-backoff.js';
 import { probeHealth } from './health-probe.js';
 import type { InstanceManager } from './instance-manager.js';
 
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
-const FAILURE_MEMORY_MS = 5 * 60_000;
 const LIVENESS_EVERY_MS = 500;
 /** A starting instance is probed this often (at most), so it takes traffic soon after it is ready. */
 const STARTING_PROBE_MS = 100;
@@ -37,7 +35,7 @@ export class Reconciler {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly probes = new Map<string, Probe>();
-  private readonly failures = new Map<string, number[]>();
+  private readonly backoff: CrashBackoff;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Failed instances per env/release waiting for their replacement, so the new one names the old. */
   private readonly replacing = new Map<string, string[]>();
@@ -49,6 +47,7 @@ export class Reconciler {
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? Date.now;
+    this.backoff = new CrashBackoff(this.now);
   }
 
   /** Converges one service in one environment; calls while one runs coalesce into one more run. */
@@ -297,20 +296,11 @@ export class Reconciler {
   }
 
   private noteFailure(env: string, releaseId: string): void {
-    const key = `${env}/${releaseId}`;
-    const now = this.now();
-    const recent = (this.failures.get(key) ?? []).filter((t) => now - t < FAILURE_MEMORY_MS);
-    recent.push(now);
-    this.failures.set(key, recent);
+    this.backoff.note(`${env}/${releaseId}`);
   }
 
   private backoffRemaining(env: string, releaseId: string): number {
-    const recent = this.failures.get(`${env}/${releaseId}`) ?? [];
-    if (recent.length === 0) return 0;
-    // The first failure is replaced at once; repeated ones back off (crash loop).
-    if (recent.length < 2) return 0;
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (recent.length - 2));
-    return Math.max(0, recent.at(-1)! + delay - this.now());
+    return this.backoff.remainingMs(`${env}/${releaseId}`);
   }
 
   private retryLater(env: string, service: string, delayMs: number): void {

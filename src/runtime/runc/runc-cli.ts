@@ -12,6 +12,15 @@ export interface RuncState {
   annotations?: Record<string, string>;
 }
 
+/** Where a launched container's bundle, pid file, output and runc's own log are. */
+export interface LaunchFiles {
+  bundleDir: string;
+  pidFile: string;
+  /** The container's stdout and stderr. */
+  logFd: number;
+  runcLog: string;
+}
+
 export class RuncCli {
   constructor(
     readonly root: string,
@@ -35,35 +44,23 @@ export class RuncCli {
   }
 
   /**
-   * `runc run --detach`: the container's stdout and stderr are `logFd`; runc exits once it runs.
+   * `runc run --detach`, or `runc create` (the container then waits for `runc start`, its namespaces
+   * already there): the container's stdout and stderr are `logFd`; runc exits once it is launched.
    * runc's own errors go to `runcLog` (JSON lines), because any pipe handed to runc would be
    * inherited by the container and never close.
    */
-  runDetached(id: string, bundleDir: string, pidFile: string, logFd: number, runcLog: string): Promise<void> {
-    return this.spawnDetached(['run', '--detach'], id, bundleDir, pidFile, logFd, runcLog);
-  }
-
-  /** `runc create`: as runDetached, but the container waits for `runc start` (its namespaces exist). */
-  createDetached(
-    id: string,
-    bundleDir: string,
-    pidFile: string,
-    logFd: number,
-    runcLog: string,
-  ): Promise<void> {
-    return this.spawnDetached(['create'], id, bundleDir, pidFile, logFd, runcLog);
-  }
-
-  private spawnDetached(
-    verb: string[],
-    id: string,
-    bundleDir: string,
-    pidFile: string,
-    logFd: number,
-    runcLog: string,
-  ): Promise<void> {
+  launch(verb: 'run' | 'create', id: string, files: LaunchFiles): Promise<void> {
+    const { bundleDir, pidFile, logFd, runcLog } = files;
     const args = ['--root', this.root, '--log', runcLog, '--log-format', 'json'];
-    args.push(...verb, '--pid-file', pidFile, '--bundle', bundleDir, id);
+    args.push(
+      verb,
+      ...(verb === 'run' ? ['--detach'] : []),
+      '--pid-file',
+      pidFile,
+      '--bundle',
+      bundleDir,
+      id,
+    );
     return new Promise((resolve, reject) => {
       const child = spawn(this.binary, args, { stdio: ['ignore', logFd, logFd] });
       child.once('error', (e) =>
@@ -72,7 +69,7 @@ export class RuncCli {
       child.once('exit', (code) => {
         if (code === 0) return resolve();
         const detail = jsonLogError(runcLog);
-        reject(new DriverError(`starting ${id}: runc ${verb[0]} failed: ${detail || `exit code ${code}`}`));
+        reject(new DriverError(`starting ${id}: runc ${verb} failed: ${detail || `exit code ${code}`}`));
       });
     });
   }

@@ -102,8 +102,9 @@ class RuncDriver implements RuntimeDriver {
       });
       const log = await openLog(this.config, spec.id);
       try {
-        const launch = this.net ? this.runc.createDetached : this.runc.runDetached;
-        await launch.call(this.runc, spec.id, bundleDir, join(dir, 'pid'), log.fd, join(dir, 'runc.log'));
+        const files = { bundleDir, pidFile: join(dir, 'pid'), logFd: log.fd, runcLog: join(dir, 'runc.log') };
+        // Isolated: created first, so its network is wired before it runs.
+        await this.runc.launch(this.net ? 'create' : 'run', spec.id, files);
       } finally {
         await log.close();
       }
