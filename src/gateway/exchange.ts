@@ -5,8 +5,9 @@
  * after a cleanly framed, complete exchange.
  */
 import type { BackendConnection, BackendPool, BackendUser } from './backend-pool.js';
+import { ChunkedScanner } from './chunked.js';
 import type { ClientConnection, ClientListener } from './client-connection.js';
-import { ChunkedScanner, headEnd, parseResponseHead, type ResponseHead, responseHasBody } from './http1.js';
+import { headEnd, parseResponseHead, type ResponseHead, responseHasBody } from './http1.js';
 
 /** A backend response head larger than this is refused (502). */
 const MAX_RESPONSE_HEAD = 64 * 1024;

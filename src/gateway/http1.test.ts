@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkedScanner, headEnd, parseRequestHead, parseResponseHead, type RequestHead } from './http1.js';
+import { ChunkedScanner } from './chunked.js';
+import { headEnd, parseRequestHead, parseResponseHead, type RequestHead } from './http1.js';
 
 const req = (text: string) => parseRequestHead(text) as RequestHead & { message?: string };
 

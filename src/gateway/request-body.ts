@@ -2,7 +2,8 @@
  * A request body passing through: bytes are handed on exactly as framed (Content-Length or
  * chunked), counted against the route's limit, and the first byte of the next request is found.
  */
-import { ChunkedScanner, type RequestHead } from './http1.js';
+import { ChunkedScanner } from './chunked.js';
+import type { RequestHead } from './http1.js';
 
 export type BodyErrorCode = 'BODY_TOO_LARGE' | 'BAD_CHUNK';
 

@@ -11,6 +11,7 @@ import { type ExchangeRequest, type ExchangeResult, startExchange } from './exch
 import { backendRequestHead, clientResponseHead, PIN_HEADER } from './forward-headers.js';
 import { headerOf, type RequestHead } from './http1.js';
 import type { BearerVerifier } from './jwt-auth.js';
+import { isConnectFailure, retryable } from './retry-rules.js';
 import type { RouteTable } from './route-table.js';
 import { type Selection, type Selector, type ServiceRouting, selectEndpoint } from './service-pools.js';
 import { stickyCookieHeader, stickyKeyFrom } from './sticky-cookie.js';
@@ -19,7 +20,6 @@ import type { AccessLogEntry, GatewayLimits } from './types.js';
 import type { MetricsRecorder } from './window-metrics.js';
 
 /** Methods that may be sent twice (RFC 9110 §9.2.2) and so may be retried on another endpoint. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** Policies of one route, built once from its spec. */
 export interface RoutePolicies {
@@ -262,28 +262,6 @@ function stickyKeyOf(ctx: HandlerContext, head: RequestHead): string | undefined
 /** The client spoke HTTPS to a trusted proxy in front of the gateway (then the cookie is `Secure`). */
 function isHttps(ctx: HandlerContext, head: RequestHead): boolean {
   return ctx.trustForwarded && headerOf(head, 'x-forwarded-proto') === 'https';
-}
-
-function retryable(method: string, result: ExchangeResult): boolean {
-  if (isConnectFailure(result.error!)) return true;
-  return IDEMPOTENT.has(method) && isResetBeforeAnswer(result);
-}
-
-/** True for failures where the request never reached a backend process (safe to send elsewhere). */
-export function isConnectFailure(err: { code?: string }): boolean {
-  return (
-    err.code === 'ECONNREFUSED' ||
-    err.code === 'CONNECT_TIMEOUT' ||
-    err.code === 'EHOSTUNREACH' ||
-    err.code === 'ENETUNREACH' ||
-    err.code === 'EADDRNOTAVAIL'
-  );
-}
-
-/** True when the connection broke before any response byte (the backend may or may not have acted). */
-function isResetBeforeAnswer(result: ExchangeResult): boolean {
-  const code = result.error?.code;
-  return !result.answered && (code === 'ECONNRESET' || code === 'EPIPE');
 }
 
 function failResponse(conn: ClientConnection, trace: Trace, result: ExchangeResult): void {
