@@ -25,6 +25,8 @@ export interface BuildOptions {
   credentials?: Credentials;
   /** Monotonic clock in ms, for `seconds`. */
   now?: () => number;
+  /** Tag it `<service>:latest` (default); false leaves the naming to the caller (after its gates). */
+  tag?: boolean;
 }
 
 export interface BuildLayerInfo {
@@ -94,7 +96,7 @@ export async function buildImage(
   await opts.store.putBlob(docs.configBytes, MEDIA_TYPE.config);
   const descriptor = await opts.store.putBlob(docs.manifestBytes, MEDIA_TYPE.manifest);
   const ref = serviceRef(service);
-  await opts.store.tag(ref, descriptor);
+  if (opts.tag !== false) await opts.store.tag(ref, descriptor);
   return {
     service,
     digest: descriptor.digest,

@@ -19,10 +19,13 @@ const HINTS: Record<GateFailure['gate'], string> = {
 export function denialError(req: GateRequest, outcome: GateOutcome): GateDeniedError {
   const lines = outcome.failures.map((f) => `  - ${failureLine(f)}`);
   const gates = [...new Set(outcome.failures.map((f) => f.gate))];
-  return new GateDeniedError(
-    `${verb(req)} ${req.releaseId} (${shortDigest(req.imageDigest)}) to ${req.env}: ${outcome.failures.length} gate rule(s) failed\n${lines.join('\n')}`,
-    { hint: gates.map((g) => HINTS[g]).join('; ') },
-  );
+  const what =
+    req.stage === 'build'
+      ? `building ${req.service} (${shortDigest(req.imageDigest)}), so it is not tagged`
+      : `${verb(req)} ${req.releaseId} (${shortDigest(req.imageDigest)}) to ${req.env}`;
+  return new GateDeniedError(`${what}: ${outcome.failures.length} gate rule(s) failed\n${lines.join('\n')}`, {
+    hint: gates.map((g) => HINTS[g]).join('; '),
+  });
 }
 
 function verb(req: GateRequest): string {

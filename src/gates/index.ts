@@ -1,4 +1,5 @@
 /** Release gates: every door (deploy, promote, rollback, admission) asks the same gatekeeper. */
+export * from './build-gate.js';
 export * from './decision-record.js';
 export * from './denial.js';
 export * from './evidence.js';

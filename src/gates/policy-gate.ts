@@ -70,6 +70,15 @@ export function policyInput(req: GateRequest, evidence: Evidence, scan: ScanResu
   };
 }
 
+/**
+ * The policy files asked at a door: the environment's, or at a build (which belongs to no
+ * environment) every file any environment lists, each once.
+ */
+export function policyFilesFor(loaded: LoadedSpec, req: Pick<GateRequest, 'env' | 'stage'>): string[] {
+  if (req.stage !== 'build') return loaded.spec.environments[req.env]?.policies ?? [];
+  return [...new Set(Object.values(loaded.spec.environments).flatMap((e) => e.policies ?? []))];
+}
+
 /** The policy gate, as the gatekeeper asks it. */
 export async function policyGate(
   loaded: LoadedSpec,
@@ -77,7 +86,7 @@ export async function policyGate(
   evidence: Evidence,
   scan: ScanResult | undefined,
 ): Promise<PolicyResult | undefined> {
-  const files = loaded.spec.environments[req.env]?.policies ?? [];
+  const files = policyFilesFor(loaded, req);
   if (files.length === 0) return undefined;
   const failures: GateFailure[] = [];
   const matching: CompiledPolicy[] = [];

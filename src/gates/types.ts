@@ -1,7 +1,7 @@
 /** The vocabulary of release gates: which door is asked, what failed, and the outcome. */
 
 /** Where a gate is asked: `admission` is every instance start, whoever asks for it. */
-export type GateStage = 'deploy' | 'promote' | 'admission';
+export type GateStage = 'build' | 'deploy' | 'promote' | 'admission';
 
 export type GateName = 'predecessor' | 'approval' | 'signature' | 'scan' | 'policy';
 

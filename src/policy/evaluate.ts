@@ -41,8 +41,11 @@ export function policyMatches(
   at: { service: string; env: string; stage: PolicyStage },
 ): boolean {
   const { services, environments, stages } = p.definition.match;
+  if (!(services.length === 0 || services.includes(at.service))) return false;
+  // A build belongs to no environment, and only policies that name the stage run at it: a policy
+  // written for releases (no stages listed) must not fail a developer's build.
+  if (at.stage === 'build') return stages.includes('build');
   return (
-    (services.length === 0 || services.includes(at.service)) &&
     (environments.length === 0 || environments.includes(at.env)) &&
     (stages.length === 0 || stages.includes(at.stage))
   );

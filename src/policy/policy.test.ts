@@ -66,6 +66,20 @@ describe('compilePolicyFile', () => {
     expect(policyMatches(policies[0]!, { service: 'any', env: 'dev', stage: 'admission' })).toBe(true);
   });
 
+  it('runs at a build only the policies that name the build stage, whatever their environments', () => {
+    const { policies } = compilePolicyFile(
+      `${POLICIES}  - name: at-build
+    match: { environments: [prod], stages: [build] }
+    validations:
+      - expression: image.config.user != ""
+`,
+      'p.yaml',
+    );
+    const atBuild = policies.filter((p) => policyMatches(p, { service: 'hello', env: '', stage: 'build' }));
+    expect(atBuild.map((p) => p.definition.name)).toEqual(['at-build']);
+    expect(policyMatches(policies[2]!, { service: 'hello', env: 'prod', stage: 'deploy' })).toBe(false);
+  });
+
   it('reports a type error at the character in the file', () => {
     const text = `name: bad\nvalidations:\n  - expression: 'image.config.usr == "0"'\n`;
     const [d, ...rest] = compilePolicyFile(text, 'p.yaml').diagnostics;

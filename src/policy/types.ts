@@ -1,9 +1,9 @@
 /** Release policies as code: shaped like a Kubernetes ValidatingAdmissionPolicy, written in CEL. */
 
 /** The doors a policy can hold: `admission` is every instance start, whoever asks for it. */
-export type PolicyStage = 'deploy' | 'promote' | 'admission';
+export type PolicyStage = 'build' | 'deploy' | 'promote' | 'admission';
 
-export const POLICY_STAGES: readonly PolicyStage[] = ['deploy', 'promote', 'admission'];
+export const POLICY_STAGES: readonly PolicyStage[] = ['build', 'deploy', 'promote', 'admission'];
 
 export interface PolicyValidation {
   expression: string;
