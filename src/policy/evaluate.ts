@@ -89,7 +89,7 @@ export function evaluatePolicies(
   options: { sbomDigest?: string } = {},
 ): PolicyEvaluation {
   const inputsDigest = inputsDigestOf(input, options.sbomDigest);
-  const base = celInput(input);
+  const base = celInput(input, options.sbomDigest);
   const bounds = boundsOf(input);
   const violations: PolicyViolation[] = [];
   const warnings: string[] = [];

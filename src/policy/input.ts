@@ -57,14 +57,30 @@ export class CelComponent {}
 export class CelSignature {}
 export class CelFinding {}
 
-/** The input with its lists' elements as the classes CEL was told about (one copy per evaluation). */
-export function celInput(input: PolicyInput): Record<string, unknown> {
+/** Converted component lists by SBOM digest: an image's SBOM is walked at every door, converted once. */
+const componentCache = new Map<string, CelComponent[]>();
+const COMPONENT_CACHE_ENTRIES = 32;
+
+/**
+ * The input with its lists' elements as the classes CEL was told about. With `sbomDigest` (the
+ * digest of exactly these components) the converted components are reused: CEL never changes them.
+ */
+export function celInput(input: PolicyInput, sbomDigest?: string): Record<string, unknown> {
   const as = <T extends object>(list: readonly object[], Ctor: new () => T) =>
     list.map((o) => Object.assign(new Ctor(), o));
+  let components = sbomDigest ? componentCache.get(sbomDigest) : undefined;
+  if (!components) {
+    components = as(input.sbom.components, CelComponent);
+    if (sbomDigest) {
+      if (componentCache.size >= COMPONENT_CACHE_ENTRIES)
+        componentCache.delete(componentCache.keys().next().value!);
+      componentCache.set(sbomDigest, components);
+    }
+  }
   return {
     ...input,
     release: { ...input.release, run: celValue(input.release.run) },
-    sbom: { ...input.sbom, components: as(input.sbom.components, CelComponent) },
+    sbom: { ...input.sbom, components },
     signatures: as(input.signatures, CelSignature),
     scan: { ...input.scan, findings: as(input.scan.findings, CelFinding) },
   };
