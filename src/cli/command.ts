@@ -43,6 +43,11 @@ export interface Command {
   run(ctx: CommandContext): Promise<number | undefined> | number | undefined;
 }
 
+/** Who runs a command, as its audit entries and store rows name them. */
+export function actorOf(ctx: Pick<CommandContext, 'env'>): string {
+  return ctx.env.USER ?? ctx.env.LOGNAME ?? 'cli';
+}
+
 /** Options every command takes. */
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'Show this help.' },

@@ -19,7 +19,7 @@ import {
   publicKeyOf,
   type SigningKey,
 } from '../../trust/index.js';
-import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
+import { actorOf, type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 
 /** The key to sign and attest with: --key, else .cairn/keys/cairn.key when it exists, else none. */
 function signingKey(ctx: CommandContext, specFile: string): SigningKey | undefined {
@@ -145,10 +145,6 @@ function deniedEvent(req: GateRequest, outcome: GateOutcome) {
     reason: outcome.failures.map(failureLine).join('; '),
     detail: { stage: 'build', failures: outcome.failures, policies: outcome.policies },
   };
-}
-
-function actorOf(ctx: CommandContext): string {
-  return ctx.env.USER ?? ctx.env.LOGNAME ?? 'cli';
 }
 
 export const command: Command = {

@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { CairnError } from '../../lib/index.js';
-import { chooseDriver, detectDrivers, hostNetworkSupport, packagesToInstall } from '../../runtime/index.js';
+import {
+  chooseDriver,
+  detectDrivers,
+  hostNetworkSupport,
+  packagesToInstall,
+  toolPath,
+} from '../../runtime/index.js';
 import { type Command, OUTPUT_OPTION } from '../command.js';
 
 export const command: Command = {
@@ -69,8 +74,7 @@ function networkIsolation(driver: string): { isolated: boolean; detail: string }
 /** iproute2 and nftables, when runc could isolate instances with them. */
 function networkPackagesMissing(): string[] {
   if (process.getuid?.() !== 0) return [];
-  const has = (tool: string) =>
-    ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((d) => existsSync(`${d}/${tool}`));
+  const has = (tool: string) => toolPath(tool) !== tool;
   return [
     ...(has('ip') ? [] : ['iproute2']),
     ...(has('nft') ? [] : ['nftables']),

@@ -5,7 +5,14 @@ import { recordFromCommand } from '../../audit/index.js';
 import { CairnError, ConflictError, NotFoundError } from '../../lib/index.js';
 import { isPin, MAX_SECRET_BYTES, openLocalStore, type Written } from '../../secrets/index.js';
 import { openStateStore, type Workspace, workspaceExists, workspaceFor } from '../../state/index.js';
-import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
+import {
+  actorOf,
+  type Command,
+  type CommandContext,
+  FILE_OPTION,
+  OUTPUT_OPTION,
+  UsageError,
+} from '../command.js';
 import { readSecretValue } from '../secret-input.js';
 import { workspaceAnchor } from '../workspace-anchor.js';
 
@@ -222,8 +229,4 @@ function pinsOf(ws: Workspace): Array<{ name: string; version: string; service: 
   } finally {
     state.close();
   }
-}
-
-function actorOf(ctx: CommandContext): string {
-  return ctx.env.USER ?? ctx.env.LOGNAME ?? 'cli';
 }

@@ -266,7 +266,7 @@ function runWithInput(cmd: string, args: string[], input: string): Promise<void>
 }
 
 /** The absolute path of `tool` on PATH or in the sbin folders; the bare name when it is nowhere. */
-function toolPath(tool: string): string {
+export function toolPath(tool: string): string {
   const dirs = [
     ...(process.env.PATH ?? '').split(':').filter(Boolean),
     '/usr/sbin',

@@ -10,7 +10,7 @@ export {
   subnetCidr,
   workspaceTag,
 } from './addresses.js';
-export { HostNetwork, hostNetworkSupport, type InstanceNetwork } from './host-network.js';
+export { HostNetwork, hostNetworkSupport, type InstanceNetwork, toolPath } from './host-network.js';
 export {
   forwardingInterfaces,
   type RuledInstance,
