@@ -35,13 +35,13 @@ export interface ControllerDeps {
 export const CONTROLLER_ACTOR = 'cairn-up';
 
 export class RolloutController {
-  private readonly commands = new Map<string, UserCommand>();
+  private readonly commands = new Map<string, { command: UserCommand; actor: string }>();
 
   constructor(private readonly deps: ControllerDeps) {}
 
   /** Queues a user command for a rollout; it takes effect at that rollout's next tick. */
-  command(deploymentId: string, command: UserCommand): void {
-    this.commands.set(deploymentId, command);
+  command(deploymentId: string, command: UserCommand, actor = 'api'): void {
+    this.commands.set(deploymentId, { command, actor });
   }
 
   /** Rollouts that still have work: progressing, paused, rolling back, or keeping a release warm. */
@@ -58,12 +58,13 @@ export class RolloutController {
   tick(deployment: DeploymentRecord): DeploymentRecord {
     const state = deployment.state as unknown as RolloutState;
     const now = this.deps.now();
-    const command = this.commands.get(deployment.id);
+    const given = this.commands.get(deployment.id);
+    const command = given?.command;
     this.commands.delete(deployment.id);
     const obs = this.observations(deployment, state, now, command);
     const { state: next, actions } = nextStep(state, obs, now);
     if (next === state && actions.length === 0) return deployment;
-    const updated = this.persist(deployment, state, next, actions, command);
+    const updated = this.persist(deployment, state, next, actions, command, given?.actor);
     if (actions.length > 0) this.deps.servingChanged(deployment.env, deployment.service);
     return updated;
   }
@@ -110,6 +111,7 @@ export class RolloutController {
     next: RolloutState,
     actions: Action[],
     command?: UserCommand,
+    commandActor?: string,
   ): DeploymentRecord {
     const nowIso = new Date(this.deps.now()).toISOString();
     const updated: DeploymentRecord = {
@@ -143,7 +145,7 @@ export class RolloutController {
           detail: event.detail,
         });
         this.deps.audit.record({
-          actor: command ? 'api' : CONTROLLER_ACTOR,
+          actor: command ? (commandActor ?? 'api') : CONTROLLER_ACTOR,
           action: event.action,
           subject: { service: d.service, env: d.env, release: next.to },
           ...digests(tx, next),

@@ -9,6 +9,8 @@ export const API_FILE = 'api.json';
 
 export interface ApiInfo {
   url: string;
+  /** The dashboard's URL, when it runs. */
+  ui?: string;
   pid: number;
   startedAt: string;
 }

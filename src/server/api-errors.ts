@@ -14,7 +14,12 @@ export function statusFor(error: unknown): number {
   if (error instanceof ConflictError) return 409;
   if (error instanceof GateDeniedError) return 403;
   if (error instanceof IntegrityError) return 422;
-  if (error instanceof CairnError) return error.code === 'unauthorized' ? 401 : 400;
+  if (error instanceof CairnError) {
+    if (error.code === 'unauthorized') return 401;
+    if (error.code === 'forbidden') return 403;
+    if (error.code === 'not_found') return 404;
+    return 400;
+  }
   return 500;
 }
 

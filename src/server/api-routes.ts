@@ -1,12 +1,15 @@
 /** The HTTP API of the control plane: what each endpoint does, in one table. */
-import { ValidationError } from '../lib/index.js';
+import { verifierKey } from '../audit/index.js';
+import { NotFoundError, ValidationError } from '../lib/index.js';
 import type { UserCommand } from '../rollout/index.js';
-import type { ApiServer } from './api-server.js';
+import { checkExpectation, isAction, planAction } from './action-plan.js';
+import type { ApiRequest, ApiServer } from './api-server.js';
 import type { ControlPlane } from './control-plane.js';
-import { driftView, historyView, rolloutView, statusView } from './status.js';
+import { driftView, historyView, releaseView, rolloutView, statusView } from './status.js';
 
 const COMMANDS: UserCommand[] = ['abort', 'pause', 'resume', 'promote-step'];
-const API_ACTOR = 'api';
+
+const AUDIT_PAGE = 200;
 
 function str(body: Record<string, unknown>, key: string, required = true): string | undefined {
   const v = body[key];
@@ -16,6 +19,11 @@ function str(body: Record<string, unknown>, key: string, required = true): strin
   return v;
 }
 
+/** An action from a page carries what the page saw; refuse it when that changed. */
+function expectUnchanged(cp: ControlPlane, r: ApiRequest, env: string): void {
+  checkExpectation(cp.store, str(r.body, 'service')!, env, r.body.expect);
+}
+
 export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
   api
     .on('GET', '/v1/health', () => ({ ok: true, pid: process.pid }))
@@ -23,40 +31,92 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       const env = r.query.get('env') ?? undefined;
       return { services: statusView(cp.store, env), drift: driftView(cp.store, cp.driftStatus(), env) };
     })
-    .on('GET', '/v1/history', (r) => ({
-      deployments: historyView(cp.store, r.query.get('service') ?? '', r.query.get('env') ?? ''),
-    }))
+    .on('GET', '/v1/history', (r) => {
+      const deployments = historyView(cp.store, r.query.get('service') ?? '', r.query.get('env') ?? '');
+      const ids = new Set(deployments.flatMap((d) => [d.to, ...(d.from ? [d.from] : [])]));
+      return {
+        deployments,
+        releases: Object.fromEntries([...ids].map((id) => [id, releaseView(cp.store, id)])),
+      };
+    })
+    .stream('/v1/events', (_r, res) => cp.events.subscribe(res))
+    .on('GET', '/v1/whoami', (r) => ({ name: r.principal.name, role: r.principal.role }))
+    .on(
+      'POST',
+      '/v1/plan',
+      (r) => {
+        const action = r.body.action;
+        if (!isAction(action))
+          throw new ValidationError(`reading the request: unknown action "${String(action)}"`, []);
+        return {
+          plan: planAction(
+            cp.store,
+            action,
+            str(r.body, 'service')!,
+            str(r.body, 'env')!,
+            str(r.body, 'from', false),
+          ),
+        };
+      },
+      { role: 'viewer' },
+    )
+    .on('GET', '/v1/audit', (r) => {
+      const q = r.query;
+      const limit = Math.min(Number(q.get('limit') ?? AUDIT_PAGE) || AUDIT_PAGE, 1000);
+      const action = q.get('action') ?? '';
+      const actor = q.get('actor') ?? '';
+      const entries = cp.audit
+        .list(q.get('service') ? { service: q.get('service')! } : {})
+        .filter((e) => (!action || e.action.startsWith(action)) && (!actor || e.actor.includes(actor)));
+      return { size: cp.audit.size(), entries: entries.slice(-limit).reverse() };
+    })
+    .on('GET', '/v1/audit/:index/proof', (r) => {
+      const index = Number(r.params.index);
+      const proof = cp.audit.prove(index);
+      const origin = cp.audit.origin;
+      if (!origin) throw new NotFoundError('proving: this workspace has no audit key', {});
+      return {
+        index,
+        bytes: proof.bytes,
+        hashes: proof.hashes,
+        checkpoint: proof.checkpoint,
+        verifierKey: verifierKey(origin, cp.audit.publicKey()),
+      };
+    })
     .on('POST', '/v1/deploy', async (r) => {
       const image = str(r.body, 'image', false);
       const release = str(r.body, 'release', false);
       if (!image && !release) throw new ValidationError('reading the request: give "image" or "release"', []);
+      expectUnchanged(cp, r, str(r.body, 'env')!);
       const d = await cp.deployments.deploy({
         service: str(r.body, 'service')!,
         env: str(r.body, 'env')!,
         ...(image ? { image } : {}),
         ...(release ? { release } : {}),
         approve: r.body.approve === true,
-        actor: API_ACTOR,
+        actor: r.principal.actor,
       });
       return { deployment: rolloutView(d), warnings: d.warnings ?? [] };
     })
     .on('POST', '/v1/rollback', async (r) => {
+      expectUnchanged(cp, r, str(r.body, 'env')!);
       const d = await cp.deployments.rollback(
         str(r.body, 'service')!,
         str(r.body, 'env')!,
         str(r.body, 'to', false),
-        API_ACTOR,
+        r.principal.actor,
         r.body.force === true,
       );
       return { deployment: rolloutView(d), warnings: d.warnings ?? [] };
     })
     .on('POST', '/v1/promote', async (r) => {
+      expectUnchanged(cp, r, str(r.body, 'to')!);
       const d = await cp.deployments.promote(
         str(r.body, 'service')!,
         str(r.body, 'from')!,
         str(r.body, 'to')!,
         r.body.approve === true,
-        API_ACTOR,
+        r.principal.actor,
       );
       return { deployment: rolloutView(d), warnings: d.warnings ?? [] };
     })
@@ -66,10 +126,11 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
         throw new ValidationError(`reading the request: unknown command "${command}"`, []);
       const service = str(r.body, 'service')!;
       const env = str(r.body, 'env')!;
+      expectUnchanged(cp, r, env);
       const active = cp.store.listDeployments({ env, service, active: true })[0];
       if (!active)
         throw new ValidationError(`${command} ${service} in ${env}: no rollout is in progress`, []);
-      cp.controller.command(active.id, command);
+      cp.controller.command(active.id, command, r.principal.actor);
       return { deployment: rolloutView(cp.controller.tick(active)) };
     })
     .on('GET', '/v1/deployments/:id', (r) => {

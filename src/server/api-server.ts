@@ -1,15 +1,20 @@
 /**
- * The control plane's HTTP API on 127.0.0.1: JSON in and out, every call but /v1/health behind the
- * bearer token of `.cairn/api-token`. A failed authentication is answered 401 and reported to
- * `onAuthFailure` (the audit log), and changes nothing.
+ * The control plane's HTTP API on 127.0.0.1: JSON in and out, every call but /v1/health behind a
+ * bearer token — the workspace's `.cairn/api-token` (the CLI) or a user token from `cairn token
+ * create`. Reads need role viewer, everything else operator (403 otherwise). A failed
+ * authentication is answered 401, reported to `onAuthFailure` (the audit log), and changes nothing.
+ * The dashboard serves the same routes with its session instead of a bearer token (`dispatch`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { allows, type Principal, type Role, WORKSPACE_PRINCIPAL } from '../auth/index.js';
 import { CairnError, ValidationError } from '../lib/index.js';
 import { errorBody, statusFor } from './api-errors.js';
 
 export type Handler = (req: ApiRequest) => Promise<unknown> | unknown;
+/** A long-lived response (Server-Sent Events): the handler owns `res` until it ends. */
+export type StreamHandler = (req: ApiRequest, res: ServerResponse) => void;
 
 export interface ApiRequest {
   method: string;
@@ -17,6 +22,8 @@ export interface ApiRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   body: Record<string, unknown>;
+  /** Who called; its actor goes into audit entries. */
+  principal: Principal;
 }
 
 interface RouteEntry {
@@ -24,9 +31,20 @@ interface RouteEntry {
   pattern: RegExp;
   names: string[];
   handler: Handler;
+  role: Role;
   /** Plain text (Prometheus) instead of JSON. */
   text?: boolean;
+  stream?: StreamHandler;
 }
+
+export interface RouteOptions {
+  text?: boolean;
+  /** Who may call it: viewer for GET, operator otherwise, unless given. */
+  role?: Role;
+}
+
+/** Looks a bearer token up among the user tokens (the workspace token is checked first). */
+export type TokenLookup = (token: string) => Principal | undefined;
 
 const MAX_BODY_BYTES = 1 << 20;
 
@@ -41,10 +59,11 @@ export class ApiServer {
       path: string;
       remote: string;
     }) => void = () => {},
+    private readonly userTokens: TokenLookup = () => undefined,
   ) {}
 
   /** Registers `METHOD /path/:param` → handler. */
-  on(method: string, path: string, handler: Handler, options: { text?: boolean } = {}): this {
+  on(method: string, path: string, handler: Handler, options: RouteOptions = {}): this {
     const names: string[] = [];
     const pattern = new RegExp(
       `^${path.replace(/:([a-z]+)/gi, (_, name: string) => {
@@ -52,7 +71,15 @@ export class ApiServer {
         return '([^/]+)';
       })}$`,
     );
-    this.routes.push({ method, pattern, names, handler, ...options });
+    const role = options.role ?? (method === 'GET' ? 'viewer' : 'operator');
+    this.routes.push({ method, pattern, names, handler, role, ...(options.text ? { text: true } : {}) });
+    return this;
+  }
+
+  /** Registers a GET that streams (Server-Sent Events). */
+  stream(path: string, handler: StreamHandler): this {
+    this.on('GET', path, () => undefined);
+    this.routes.at(-1)!.stream = handler;
     return this;
   }
 
@@ -75,42 +102,62 @@ export class ApiServer {
     });
   }
 
-  private authorized(req: IncomingMessage): boolean {
+  private principalOf(req: IncomingMessage): Principal | undefined {
     const header = req.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const given = Buffer.from(token);
     const expected = Buffer.from(this.token);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return WORKSPACE_PRINCIPAL;
+    return token ? this.userTokens(token) : undefined;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const principal = path === '/v1/health' ? WORKSPACE_PRINCIPAL : this.principalOf(req);
+    if (!principal) {
+      this.onAuthFailure({ method: req.method ?? 'GET', path, remote: req.socket.remoteAddress ?? '' });
+      return this.dispatch(req, res, undefined);
+    }
+    return this.dispatch(req, res, principal);
+  }
+
+  /** Answers one request for an authenticated principal (undefined: 401). */
+  async dispatch(req: IncomingMessage, res: ServerResponse, principal: Principal | undefined): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
     try {
-      if (url.pathname !== '/v1/health' && !this.authorized(req)) {
-        this.onAuthFailure({ method, path: url.pathname, remote: req.socket.remoteAddress ?? '' });
+      if (!principal) {
         throw new CairnError('unauthorized', 'authenticating the request: missing or wrong bearer token', {
-          hint: 'the CLI reads the token from .cairn/api-token',
+          hint: 'the CLI reads the token from .cairn/api-token; `cairn token create` makes one per user',
         });
       }
       const route = this.routes.find((r) => r.method === method && r.pattern.test(url.pathname));
       if (!route) throw new CairnError('not_found', `no API endpoint ${method} ${url.pathname}`);
+      if (!allows(principal.role, route.role)) {
+        throw new CairnError(
+          'forbidden',
+          `${method} ${url.pathname}: the token of "${principal.name}" may only read`,
+          {
+            hint: 'an operator token (`cairn token create --role operator`) may act',
+          },
+        );
+      }
       const match = route.pattern.exec(url.pathname)!;
       const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
       const body = method === 'GET' ? {} : await readJson(req);
-      const result = await route.handler({
-        method,
-        path: url.pathname,
-        params,
-        query: url.searchParams,
-        body,
-      });
+      const request = { method, path: url.pathname, params, query: url.searchParams, body, principal };
+      if (route.stream) {
+        route.stream(request, res);
+        return;
+      }
+      const result = await route.handler(request);
       if (route.text) {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(String(result));
       } else {
         res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(result ?? {})}\n`);
       }
     } catch (error) {
-      const status = error instanceof CairnError && error.code === 'not_found' ? 404 : statusFor(error);
+      const status = statusFor(error);
       res
         .writeHead(status, { 'content-type': 'application/json' })
         .end(`${JSON.stringify(errorBody(error))}\n`);

@@ -9,6 +9,7 @@ import { createWriteStream, readFileSync, rmSync, type WriteStream, writeFileSyn
 import { join } from 'node:path';
 import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
+import { SessionStore, type SessionLimits, TokenStore } from '../auth/index.js';
 import { type DriftEnvStatus, DriftLoop } from '../drift/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
 import { ConflictError, NotFoundError } from '../lib/index.js';
@@ -25,19 +26,24 @@ import { openSecretResolver } from '../secrets/index.js';
 import { type DriftSettings, loadSpec } from '../spec/index.js';
 import { openStateStore, type SqliteStateStore, type Workspace } from '../state/index.js';
 import { defaultSigningKeyFile, loadSigningKey } from '../trust/index.js';
+import { defaultAssetsDir, loadAssets, loginWith, UiServer } from '../ui/index.js';
 import { VULN_DB_FILE } from '../vuln/index.js';
 import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { Deployments } from './deployments.js';
+import { EventHub, type RolloutSample } from './event-hub.js';
 import { CONTROL_PLANE_ACTOR, InstanceManager } from './instance-manager.js';
 import { prepareOffThread } from './prepare-worker.js';
 import { Reconciler } from './reconciler.js';
 import { createSecretAccess, type SecretAccess } from './secret-access.js';
+import { driftView, statusView } from './status.js';
 
 const TICK_MS = 200;
 const SUPERVISE_MS = 250;
 const CHECKPOINT_CHECK_MS = 1000;
+const EVENTS_MS = 1000;
+const SAMPLE_WINDOW_MS = 3000;
 const DEFAULT_DRIFT: DriftSettings = { mode: 'enforce', intervalMs: 60_000, fastPath: true };
 
 export interface ControlPlaneOptions {
@@ -45,8 +51,16 @@ export interface ControlPlaneOptions {
   workspace: Workspace;
   driver?: 'auto' | RuntimeKind;
   apiPort?: number;
+  /** The dashboard's address; false: none. `explicit`: a busy port is an error, else another port is taken. */
+  ui?: { host: string; port: number; explicit: boolean } | false;
+  /** Where the built dashboard is (default dist/web). */
+  uiAssets?: string;
+  sessionLimits?: SessionLimits;
   log?: (line: Record<string, unknown>) => void;
 }
+
+/** The dashboard's documented default address. */
+export const DEFAULT_UI = { host: '127.0.0.1', port: 7070 };
 
 export class ControlPlane {
   readonly store: SqliteStateStore;
@@ -55,7 +69,9 @@ export class ControlPlane {
   readonly reconciler: Reconciler;
   readonly controller: RolloutController;
   readonly deployments: Deployments;
-  private readonly api: ApiServer;
+  readonly api: ApiServer;
+  readonly events: EventHub;
+  readonly tokens: TokenStore;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly instances: InstanceManager;
   private drift: DriftLoop | undefined;
@@ -66,6 +82,8 @@ export class ControlPlane {
     this.requestShutdown = resolve;
   });
   url = '';
+  uiUrl = '';
+  private ui: UiServer | undefined;
   private readonly accessLog: WriteStream;
   private readonly secrets: SecretAccess;
   private readonly hostNetwork: HostNetwork | undefined;
@@ -130,9 +148,20 @@ export class ControlPlane {
         return file ? loadSigningKey(file).key : undefined;
       },
     });
-    this.api = new ApiServer(readFileSync(ws.tokenFile, 'utf8').trim(), (info) =>
-      this.recordAuthFailure(info),
+    this.tokens = new TokenStore(this.store.db);
+    this.api = new ApiServer(
+      readFileSync(ws.tokenFile, 'utf8').trim(),
+      (info) => this.recordAuthFailure(info),
+      (token) => this.tokens.verify(token, 'api'),
     );
+    this.events = new EventHub({
+      state: () => ({
+        services: statusView(this.store),
+        drift: driftView(this.store, this.driftStatus()),
+        auditSize: this.audit.size(),
+      }),
+      sampleRollouts: (now) => this.sampleRollouts(now),
+    });
     registerRoutes(this.api, this);
   }
 
@@ -147,6 +176,26 @@ export class ControlPlane {
         healthy: live.filter((i) => i.state === 'healthy').length,
         failures: this.reconciler.failuresSince(env, release, since),
       };
+    }
+    return out;
+  }
+
+  /** Weights and gateway metrics of every release of every rollout in progress. */
+  private sampleRollouts(now: number): Map<string, RolloutSample> {
+    const out = new Map<string, RolloutSample>();
+    for (const d of this.store.listDeployments({ active: true })) {
+      const gateway = this.gateways.get(d.env);
+      const releases: RolloutSample['releases'] = {};
+      for (const { release, weight } of this.store.getServing(d.env, d.service)?.weights ?? []) {
+        const m = gateway?.metrics(d.service, release, SAMPLE_WINDOW_MS);
+        releases[release] = {
+          weight,
+          rps: m ? Math.round((m.requests * 10_000) / SAMPLE_WINDOW_MS) / 10 : 0,
+          errorRate: m?.errorRate ?? 0,
+          p99Ms: m?.p99Ms ?? 0,
+        };
+      }
+      out.set(d.id, { t: now, step: d.step, phase: d.phase, releases });
     }
     return out;
   }
@@ -189,7 +238,13 @@ export class ControlPlane {
     }
     await Promise.all(this.store.listServing().map((s) => this.reconciler.applyPools(s.env, s.service)));
     this.url = await this.api.listen(this.options.apiPort ?? 0);
-    const info = { url: this.url, pid: process.pid, startedAt: new Date().toISOString() };
+    await this.startUi();
+    const info = {
+      url: this.url,
+      ...(this.uiUrl ? { ui: this.uiUrl } : {}),
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    };
     writeFileSync(join(this.options.workspace.root, API_FILE), `${JSON.stringify(info)}\n`, { mode: 0o600 });
     this.store.transaction(() =>
       this.audit.record({
@@ -204,7 +259,33 @@ export class ControlPlane {
     this.every(TICK_MS, () => this.controller.tickAll());
     this.every(SUPERVISE_MS, () => this.reconciler.supervise());
     this.every(CHECKPOINT_CHECK_MS, () => this.audit.checkpointIfDue());
+    this.every(EVENTS_MS, () => this.events.tick());
     return this.url;
+  }
+
+  /** The dashboard: on the asked address; a busy default port falls back to any free one. */
+  private async startUi(): Promise<void> {
+    const wanted = this.options.ui ?? { ...DEFAULT_UI, explicit: false };
+    if (wanted === false) return;
+    const ws = this.options.workspace;
+    const ui = new UiServer({
+      api: this.api,
+      sessions: new SessionStore(this.store.db, this.options.sessionLimits),
+      assets: loadAssets(this.options.uiAssets ?? defaultAssetsDir()),
+      login: loginWith(readFileSync(ws.tokenFile, 'utf8').trim(), (t) => this.tokens.verify(t, 'dashboard')),
+      audit: (e) => this.store.transaction(() => this.audit.record({ ...e, subject: {} })),
+    });
+    try {
+      this.uiUrl = await ui.listen(wanted.host, wanted.port);
+    } catch (error) {
+      if (wanted.explicit || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE')
+        throw listenError(error, undefined, `${wanted.host}:${wanted.port}`);
+      this.options.log?.({
+        msg: `dashboard: ${wanted.host}:${wanted.port} is in use (another workspace?), taking a free port instead`,
+      });
+      this.uiUrl = await ui.listen(wanted.host, 0);
+    }
+    this.ui = ui;
   }
 
   private driftLoop(envs: ReturnType<typeof loadSpec>['spec']['environments']): DriftLoop {
@@ -299,6 +380,8 @@ export class ControlPlane {
   private async shutdown(keepInstances: boolean): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     await this.drift?.stop();
+    this.events.close();
+    await this.ui?.close();
     await this.api.close();
     await this.reconciler.idle();
     if (!keepInstances) {
@@ -321,8 +404,11 @@ export class ControlPlane {
   }
 }
 
-/** A gateway that cannot listen is the user's to fix: which environment, which address, who holds it. */
-export function listenError(error: unknown, env: string, listen: string): unknown {
+/**
+ * A gateway (or the dashboard) that cannot listen is the user's to fix: which one, which address,
+ * who holds it. `env` is the environment, or undefined for the dashboard.
+ */
+export function listenError(error: unknown, env: string | undefined, listen: string): unknown {
   const code = bindErrorCode(error);
   if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') return error;
   const port = listen.slice(listen.lastIndexOf(':') + 1);
@@ -333,11 +419,14 @@ export function listenError(error: unknown, env: string, listen: string): unknow
       : code === 'EACCES'
         ? 'this user may not listen there (ports below 1024 need root or CAP_NET_BIND_SERVICE)'
         : 'no interface of this machine has that address';
-  return new ConflictError(`starting the ${env} gateway on ${listen}: ${why}`, {
+  const fix = env
+    ? `change environments.${env}.gateway.listen in cairn.yaml`
+    : 'give another `--ui ADDRESS` (or `--ui off`)';
+  return new ConflictError(`starting ${env ? `the ${env} gateway` : 'the dashboard'} on ${listen}: ${why}`, {
     hint:
       code === 'EADDRINUSE'
-        ? `stop what listens there (another workspace's \`cairn up\`? \`cairn down\` in it), or change environments.${env}.gateway.listen in cairn.yaml`
-        : `change environments.${env}.gateway.listen in cairn.yaml`,
+        ? `stop what listens there (another workspace's \`cairn up\`? \`cairn down\` in it), or ${fix}`
+        : fix,
     cause: error,
   });
 }

@@ -195,7 +195,7 @@ export class Deployments {
   ): Promise<Started> {
     const active = this.deps.store.listDeployments({ env, service, active: true })[0];
     if (active && !to) {
-      this.deps.controller.command(active.id, 'abort');
+      this.deps.controller.command(active.id, 'abort', actor);
       return this.deps.controller.tick(active);
     }
     const target = this.deps.store.getTarget(env, service);

@@ -2,7 +2,7 @@
 
 export type { DriftEnvStatus } from '../drift/index.js';
 export { ApiClient, type ApiInfo, readApiInfo } from './api-client.js';
-export { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+export { ControlPlane, type ControlPlaneOptions, DEFAULT_UI } from './control-plane.js';
 export {
   type DriftStatus,
   driftView,

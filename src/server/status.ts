@@ -83,6 +83,38 @@ export function statusView(store: StateReader, env?: string): ServiceStatus[] {
 
 export type HistoryEntry = RolloutView;
 
+/** A release as the history page shows it: what it runs, where it came from, what vouched for it. */
+export interface ReleaseView {
+  id: string;
+  imageDigest: string;
+  configDigest: string;
+  createdAt: string;
+  sourceCommit?: string;
+  sourceDigest?: string;
+  signatures: string[];
+  provenance: boolean;
+  /** Gate decisions recorded for it, e.g. `gate-decision deploy dev`. */
+  gates: string[];
+}
+
+export function releaseView(store: StateReader, id: string): ReleaseView | undefined {
+  const r = store.getRelease(id);
+  if (!r) return undefined;
+  const attestations = store.listAttestations(id);
+  const kind = (word: string) => attestations.filter((a) => a.kind.toLowerCase().includes(word));
+  return {
+    id,
+    imageDigest: r.imageDigest,
+    configDigest: r.configDigest,
+    createdAt: r.createdAt,
+    ...(r.specCommit ? { sourceCommit: r.specCommit } : {}),
+    ...(r.sourceDigest ? { sourceDigest: r.sourceDigest } : {}),
+    signatures: kind('sig').map((a) => a.digest),
+    provenance: kind('provenance').length + kind('slsa').length > 0,
+    gates: attestations.filter((a) => a.kind.startsWith('gate-')).map((a) => a.kind),
+  };
+}
+
 export function historyView(store: StateReader, service: string, env: string): HistoryEntry[] {
   return store.listDeployments({ env, service }).map(rolloutView);
 }

@@ -2,13 +2,26 @@ import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CairnError, ConflictError } from '../../lib/index.js';
-import { ApiClient, ControlPlane, readApiInfo } from '../../server/index.js';
+import { CairnError, ConflictError, ValidationError } from '../../lib/index.js';
+import { ApiClient, ControlPlane, DEFAULT_UI, readApiInfo } from '../../server/index.js';
 import { workspaceExists } from '../../state/index.js';
 import { workspaceOf } from '../client.js';
 import { type Command, type CommandContext, FILE_OPTION } from '../command.js';
 
 const READY_TIMEOUT_MS = 60_000;
+
+/** `--ui`: off, or host:port (a busy port is then an error); absent: the default, moved if busy. */
+function uiOption(value: unknown): { host: string; port: number; explicit: boolean } | false {
+  if (value === undefined) return { ...DEFAULT_UI, explicit: false };
+  const text = String(value);
+  if (text === 'off' || text === 'false') return false;
+  const m = /^(.+):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535)
+    throw new ValidationError(`reading --ui: "${text}" is not host:port or off`, [], {
+      hint: `e.g. --ui ${DEFAULT_UI.host}:${DEFAULT_UI.port}`,
+    });
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), explicit: true };
+}
 
 async function alreadyRunning(ctx: CommandContext): Promise<string | undefined> {
   const { ws } = workspaceOf(ctx);
@@ -32,6 +45,8 @@ async function detach(ctx: CommandContext, specFile: string): Promise<number> {
     '-f',
     specFile,
     ...(ctx.options.driver ? ['--driver', String(ctx.options.driver)] : []),
+    ...(ctx.options.ui !== undefined ? ['--ui', String(ctx.options.ui)] : []),
+    ...(ctx.options['api-port'] ? ['--api-port', String(ctx.options['api-port'])] : []),
   ];
   const child = spawn(process.execPath, args, {
     detached: true,
@@ -44,8 +59,9 @@ async function detach(ctx: CommandContext, specFile: string): Promise<number> {
   while (Date.now() < deadline) {
     const url = await alreadyRunning(ctx);
     if (url) {
+      const ui = readApiInfo(ws)?.ui;
       ctx.stdout(
-        `cairn up: control plane running in the background (pid ${child.pid}) at ${url}\n  log: ${logFile}\n`,
+        `cairn up: control plane running in the background (pid ${child.pid}) at ${url}\n${ui ? `  dashboard: ${ui}\n` : ''}  log: ${logFile}\n`,
       );
       return 0;
     }
@@ -80,6 +96,7 @@ async function run(ctx: CommandContext): Promise<number> {
     throw new ConflictError(`starting the control plane: one is already running at ${running}`, {
       hint: 'stop it with `cairn down`',
     });
+  const ui = uiOption(ctx.options.ui);
   if (ctx.options.detach) return detach(ctx, specFile);
   const log = (line: Record<string, unknown>) =>
     ctx.stdout(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
@@ -88,6 +105,7 @@ async function run(ctx: CommandContext): Promise<number> {
     workspace: ws,
     driver: (ctx.options.driver as 'auto' | undefined) ?? 'auto',
     ...(ctx.options['api-port'] ? { apiPort: Number(ctx.options['api-port']) } : {}),
+    ui,
     log,
   });
   let url: string;
@@ -99,7 +117,12 @@ async function run(ctx: CommandContext): Promise<number> {
     throw error;
   }
   const gateways = [...cp.gateways.entries()].map(([env]) => env).join(', ');
-  log({ msg: 'control plane ready', api: url, environments: gateways });
+  log({
+    msg: 'control plane ready',
+    api: url,
+    ...(cp.uiUrl ? { dashboard: cp.uiUrl } : {}),
+    environments: gateways,
+  });
   const signal = new Promise<boolean>((resolve) => {
     process.once('SIGINT', () => resolve(false));
     process.once('SIGTERM', () => resolve(false));
@@ -114,11 +137,13 @@ async function run(ctx: CommandContext): Promise<number> {
 export const command: Command = {
   name: 'up',
   summary: 'Start the control plane: API, gateways, supervision, rollouts (--detach for the background).',
-  usage: 'cairn up [-f FILE] [--detach] [--driver auto|runc|bwrap|process]',
+  usage: 'cairn up [-f FILE] [--detach] [--driver auto|runc|bwrap|process] [--ui HOST:PORT|off]',
   description: `Runs the control plane for this workspace: the token-protected API on 127.0.0.1, one gateway
 per environment (environments.<env>.gateway.listen), health checks and replacement of instances,
-and every rollout. On start it re-adopts instances that kept running, stops strays, and carries
-on with rollouts from their last persisted step. Stop it with \`cairn down\` (or Ctrl-C).
+every rollout, and the dashboard (http://127.0.0.1:7070 unless \`--ui\` says otherwise; log in
+with the workspace's .cairn/api-token or a token from \`cairn token create\`). On start it
+re-adopts instances that kept running, stops strays, and carries on with rollouts from their
+last persisted step. Stop it with \`cairn down\` (or Ctrl-C).
 Instances are detached: with \`cairn down --keep-instances\` they keep serving.`,
   options: {
     file: FILE_OPTION,
@@ -128,6 +153,11 @@ Instances are detached: with \`cairn down --keep-instances\` they keep serving.`
       value: 'KIND',
       description: 'Runtime driver: auto, runc, bwrap or process.',
       default: 'auto',
+    },
+    ui: {
+      type: 'string',
+      value: 'HOST:PORT',
+      description: `Where the dashboard listens, or "off" (default ${DEFAULT_UI.host}:${DEFAULT_UI.port}; another free port if that one is busy).`,
     },
     'api-port': {
       type: 'string',

@@ -158,4 +158,29 @@ CREATE TABLE serving (
 ) STRICT;
 `,
   },
+  {
+    version: 4,
+    name: 'access',
+    // Per-user API tokens (`cairn token create`), stored as SHA-256 of the token only, and the
+    // dashboard's login sessions (also by hash, so a copy of state.db logs nobody in).
+    sql: `
+CREATE TABLE api_tokens (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE ui_sessions (
+  id_hash TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  role TEXT NOT NULL,
+  csrf TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  idle_until INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ];
