@@ -5,7 +5,7 @@ import type { UserCommand } from '../rollout/index.js';
 import { checkExpectation, isAction, planAction } from './action-plan.js';
 import type { ApiRequest, ApiServer } from './api-server.js';
 import type { ControlPlane } from './control-plane.js';
-import { driftView, historyView, releaseView, rolloutView, statusView } from './status.js';
+import { driftView, historyView, instancesView, releaseView, rolloutView, statusView } from './status.js';
 
 const COMMANDS: UserCommand[] = ['abort', 'pause', 'resume', 'promote-step'];
 
@@ -40,6 +40,7 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       };
     })
     .stream('/v1/events', (_r, res) => cp.events.subscribe(res))
+    .on('GET', '/v1/instances', () => ({ instances: instancesView(cp.store, cp.forensicsFolders()) }))
     .on('GET', '/v1/whoami', (r) => ({ name: r.principal.name, role: r.principal.role }))
     .on(
       'POST',

@@ -5,11 +5,18 @@
  * with every rollout from the state it last persisted.
  */
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, readFileSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  type WriteStream,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
-import { SessionStore, type SessionLimits, TokenStore } from '../auth/index.js';
+import { type SessionLimits, SessionStore, TokenStore } from '../auth/index.js';
 import { type DriftEnvStatus, DriftLoop } from '../drift/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
 import { ConflictError, NotFoundError } from '../lib/index.js';
@@ -156,6 +163,7 @@ export class ControlPlane {
     );
     this.events = new EventHub({
       state: () => ({
+        environments: this.environments,
         services: statusView(this.store),
         drift: driftView(this.store, this.driftStatus()),
         auditSize: this.audit.size(),
@@ -222,6 +230,10 @@ export class ControlPlane {
     await this.hostNetwork?.admitThisProcess();
     await this.adopt();
     const loaded = loadSpec(this.options.specFile);
+    this.environments = Object.entries(loaded.spec.environments).map(([name, e]) => ({
+      name,
+      ...(e.after ? { after: e.after } : {}),
+    }));
     for (const env of Object.keys(loaded.spec.environments)) {
       const config = await gatewayConfigFor(loaded, env, {
         accessLog: (line) => this.accessLog.write(`${line}\n`),
@@ -322,6 +334,18 @@ export class ControlPlane {
     }
     await this.instances.stop(instance, 5000, 'quarantine cleared: stopped after inspection');
   }
+
+  /** Names of the forensics folders drift kept (instance id, then time). */
+  forensicsFolders(): string[] {
+    try {
+      return readdirSync(join(this.options.workspace.root, 'forensics'));
+    } catch {
+      return [];
+    }
+  }
+
+  /** The environments of the spec the control plane started with, with their predecessors. */
+  environments: Array<{ name: string; after?: string }> = [];
 
   /** Each environment's drift mode and last check (empty before `start`). */
   driftStatus(): DriftEnvStatus[] {

@@ -23,6 +23,8 @@ export interface RolloutView {
   stage: string;
   step: number;
   steps: number;
+  /** Each step in words: "weight 20%", "pause 10s", "analysis". */
+  stepList: string[];
   weight: number;
   reason?: string;
   lastVerdict?: AnalysisResult;
@@ -44,6 +46,7 @@ export function rolloutView(d: DeploymentRecord): RolloutView {
     stage: s.stage,
     step: s.step,
     steps: s.settings.steps.length,
+    stepList: s.settings.steps.map(describeStep),
     weight: s.weight,
     ...(s.reason ? { reason: s.reason } : {}),
     ...(s.verdicts.length ? { lastVerdict: s.verdicts.at(-1)! } : {}),
@@ -53,6 +56,59 @@ export function rolloutView(d: DeploymentRecord): RolloutView {
       ? { finishedAt: d.finishedAt, durationMs: Date.parse(d.finishedAt) - Date.parse(d.createdAt) }
       : {}),
   };
+}
+
+function describeStep(step: RolloutState['settings']['steps'][number]): string {
+  const parts: string[] = [];
+  if (step.weight !== undefined) parts.push(`weight ${step.weight}%`);
+  const pause = step.pauseMs ?? step.pause?.durationMs;
+  if (pause !== undefined) parts.push(`pause ${Math.round(pause / 100) / 10}s`);
+  else if (step.pause) parts.push('pause until resumed');
+  if (step.analysis) parts.push('analysis');
+  return parts.join(', ') || 'step';
+}
+
+/** An instance as the dashboard lists it: live ones, and the ones replaced lately with why. */
+export interface InstanceView {
+  id: string;
+  env: string;
+  service: string;
+  release: string;
+  state: string;
+  since: string;
+  updatedAt: string;
+  reason?: string;
+  /** Instances of the same release in this environment that failed (crashed and were replaced). */
+  restarts: number;
+  /** Forensics folders kept for it (under .cairn/forensics). */
+  forensics: string[];
+}
+
+const RECENTLY_ENDED = 20;
+
+export function instancesView(store: StateReader, forensics: string[]): InstanceView[] {
+  const all = store.listInstances();
+  const failed = new Map<string, number>();
+  for (const i of all)
+    if (i.state === 'failed')
+      failed.set(`${i.env}/${i.releaseId}`, (failed.get(`${i.env}/${i.releaseId}`) ?? 0) + 1);
+  const live = all.filter((i) => i.state !== 'stopped' && i.state !== 'failed');
+  const ended = all
+    .filter((i) => (i.state === 'stopped' || i.state === 'failed') && i.reason)
+    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+    .slice(0, RECENTLY_ENDED);
+  return [...live, ...ended].map((i) => ({
+    id: i.id,
+    env: i.env,
+    service: i.service,
+    release: i.releaseId,
+    state: i.state,
+    since: i.createdAt,
+    updatedAt: i.updatedAt,
+    ...(i.reason ? { reason: i.reason } : {}),
+    restarts: failed.get(`${i.env}/${i.releaseId}`) ?? 0,
+    forensics: forensics.filter((f) => f.startsWith(`${i.id}-`)),
+  }));
 }
 
 export function statusView(store: StateReader, env?: string): ServiceStatus[] {

@@ -177,8 +177,10 @@ export class UiServer {
 
   private logout(req: IncomingMessage, res: ServerResponse): void {
     const session = this.session(req);
-    if (session && (!sameOrigin(req) || !csrfMatches(session, header(req, 'x-csrf-token'))))
-      return send(res, 403, { error: { code: 'csrf', message: 'logging out: missing or wrong CSRF token' } });
+    if (session && (!sameOrigin(req) || !csrfMatches(session, header(req, 'x-csrf-token')))) {
+      send(res, 403, { error: { code: 'csrf', message: 'logging out: missing or wrong CSRF token' } });
+      return;
+    }
     this.deps.sessions.close(this.cookie(req));
     res.setHeader('set-cookie', `${this.cookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
     send(res, 200, { loggedOut: true });

@@ -1,0 +1,128 @@
+import { useEffect, useState } from 'preact/hooks';
+import { call, errorText } from '../api.js';
+import { type ProofInput, type ProofVerdict, verifyProof } from '../proof.js';
+import type { Live } from '../types.js';
+
+interface Entry {
+  index: number;
+  time: string;
+  actor: string;
+  action: string;
+  subject: Record<string, string>;
+  reason?: string;
+}
+
+function ProofCell({ index }: { index: number }) {
+  const [verdict, setVerdict] = useState<ProofVerdict | undefined>();
+  const [busy, setBusy] = useState(false);
+  const check = async () => {
+    setBusy(true);
+    try {
+      setVerdict(await verifyProof(await call<ProofInput>('GET', `/v1/audit/${index}/proof`)));
+    } catch (e) {
+      setVerdict({ ok: false, detail: errorText(e) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (verdict)
+    return (
+      <span class={verdict.ok ? 'ok' : 'error'} data-testid={`proof-${index}`} role="status">
+        {verdict.ok ? '✓ verified: ' : '✗ not verified: '}
+        {verdict.detail}
+        {verdict.root && <code title={verdict.root}> root {verdict.root.slice(0, 12)}…</code>}
+      </span>
+    );
+  return (
+    <button
+      type="button"
+      disabled={busy}
+      onClick={check}
+      aria-label={`Verify the inclusion proof of entry ${index}`}
+    >
+      Verify proof
+    </button>
+  );
+}
+
+export function AuditPage({ live }: { live: Live }) {
+  const [filter, setFilter] = useState({ action: '', service: '', actor: '' });
+  const [entries, setEntries] = useState<Entry[]>();
+  const [error, setError] = useState('');
+  const size = live.state?.auditSize;
+  useEffect(() => {
+    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v));
+    call<{ entries: Entry[] }>('GET', `/v1/audit?${q}`)
+      .then((r) => {
+        setEntries(r.entries);
+        setError('');
+      })
+      .catch((e) => setError(errorText(e)));
+  }, [filter, size]);
+  const field = (key: keyof typeof filter, label: string, hint: string) => (
+    <div class="field">
+      <label for={`f-${key}`}>{label}</label>
+      <input
+        id={`f-${key}`}
+        value={filter[key]}
+        placeholder={hint}
+        onChange={(e) => setFilter({ ...filter, [key]: (e.target as HTMLInputElement).value.trim() })}
+      />
+    </div>
+  );
+  return (
+    <>
+      <h1>Audit log</h1>
+      <p class="help">
+        {size ?? '…'} entries. "Verify proof" checks, in this browser, that the entry is in the Merkle tree of
+        the latest signed checkpoint (RFC 6962, Ed25519), as <code>cairn audit verify</code> does.
+      </p>
+      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter the audit log">
+        {field('action', 'Type', 'e.g. rollout.')}
+        {field('service', 'Service', 'e.g. hello')}
+        {field('actor', 'Actor', 'e.g. alice')}
+      </form>
+      {error && <p class="error">{error}</p>}
+      {entries && (
+        <div class="scroll">
+          <table data-testid="audit">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Time</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Action</th>
+                <th scope="col">Subject</th>
+                <th scope="col">Reason</th>
+                <th scope="col">Proof</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((e) => (
+                <tr key={e.index} data-action={e.action}>
+                  <td>{e.index}</td>
+                  <td>
+                    <time dateTime={e.time}>{e.time.replace('T', ' ').slice(0, 19)}</time>
+                  </td>
+                  <td>{e.actor}</td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
+                  <td>
+                    {Object.entries(e.subject)
+                      .map(([k, v]) => `${k} ${k === 'image' ? `${v.slice(0, 19)}…` : v}`)
+                      .join(', ')}
+                  </td>
+                  <td>{e.reason ?? ''}</td>
+                  <td>
+                    <ProofCell index={e.index} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

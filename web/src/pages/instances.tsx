@@ -1,0 +1,85 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { call, errorText } from '../api.js';
+import { ago, short } from '../format.js';
+import type { Live } from '../types.js';
+
+interface Instance {
+  id: string;
+  env: string;
+  service: string;
+  release: string;
+  state: string;
+  since: string;
+  updatedAt: string;
+  reason?: string;
+  restarts: number;
+  forensics: string[];
+}
+
+const REFRESH_MS = 2000;
+
+export function InstancesPage({ live }: { live: Live }) {
+  const [list, setList] = useState<Instance[]>();
+  const [error, setError] = useState('');
+  const last = useRef(0);
+  useEffect(() => {
+    if (Date.now() - last.current < REFRESH_MS) return;
+    last.current = Date.now();
+    call<{ instances: Instance[] }>('GET', '/v1/instances')
+      .then((r) => setList(r.instances))
+      .catch((e) => setError(errorText(e)));
+  }, [live.state]);
+  return (
+    <>
+      <h1>Instances</h1>
+      {error && <p class="error">{error}</p>}
+      {list && (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Instance</th>
+                <th scope="col">Where</th>
+                <th scope="col">Release</th>
+                <th scope="col">State</th>
+                <th scope="col">Up</th>
+                <th scope="col">Restarts</th>
+                <th scope="col">Drift and events</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((i) => (
+                <tr key={i.id} class={i.state}>
+                  <td>
+                    <code>{i.id}</code>
+                  </td>
+                  <td>
+                    {i.service} in {i.env}
+                  </td>
+                  <td>
+                    <code>{short(i.release, 16)}</code>
+                  </td>
+                  <td>{i.state}</td>
+                  <td>
+                    {i.state === 'stopped' || i.state === 'failed'
+                      ? `ended ${ago(i.updatedAt)} ago`
+                      : ago(i.since)}
+                  </td>
+                  <td>{i.restarts}</td>
+                  <td>
+                    {i.reason ?? '—'}
+                    {i.forensics.map((f) => (
+                      <div key={f} class="help">
+                        forensics: <code>.cairn/forensics/{f}</code>
+                      </div>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
