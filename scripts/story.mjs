@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The main job: the whole cairn story on this machine's embedded runtime, in a temp workspace.
-// init → build hello v1 → cairn up → deploy v1 → steady load → canary to v2 (passes analysis) →
+// init → build hello v1 → cairn up (+ the dashboard, watched over its event stream) → deploy v1 → steady load → canary to v2 (passes analysis) →
 // canary to the bad v3 (fails analysis, rolled back automatically) → manual rollback drill →
 // summary per phase. It stops everything it started, even when a step fails.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ const KEEP = process.env.CAIRN_STORY_KEEP === '1';
 const work = mkdtempSync(join(tmpdir(), 'cairn-story-'));
 const phases = [];
 let load;
+let dashboard;
 let upStarted = false;
 let step = 0;
 
@@ -74,6 +76,43 @@ async function phase(name, fn) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A dashboard left open: logs in with a token as the browser does (a session cookie) and reads
+ * the event stream, counting snapshots and the canary weights they carry.
+ */
+async function watchDashboard(ui, token) {
+  const login = await fetch(`${ui}/ui/login`, {
+    method: 'POST',
+    headers: { origin: ui, 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  if (!login.ok) throw new Error(`dashboard login answered ${login.status}`);
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const seen = { snapshots: 0, weights: [] };
+  let buffer = '';
+  const req = request(`${ui}/v1/events`, { headers: { cookie } }, (res) => {
+    res.on('data', (chunk) => {
+      buffer += chunk;
+      const messages = buffer.split('\n\n');
+      buffer = messages.pop();
+      for (const m of messages) {
+        const data = m.split('\n').find((l) => l.startsWith('data: '));
+        if (!data || !m.includes('event: snapshot')) continue;
+        seen.snapshots++;
+        for (const sample of Object.values(JSON.parse(data.slice(6)).samples ?? {})) {
+          const split = Object.values(sample.releases)
+            .map((r) => r.weight)
+            .join('/');
+          if (seen.weights.at(-1) !== split) seen.weights.push(split);
+        }
+      }
+    });
+  });
+  req.on('error', () => {});
+  req.end();
+  return { seen, stop: () => req.destroy() };
+}
+
 async function main() {
   say(`cairn story — a full deploy on this machine's embedded runtime\nworkspace: ${work}`);
   cpSync(join(ROOT, 'examples', 'hello'), work, { recursive: true });
@@ -109,6 +148,28 @@ async function main() {
   await cairn(['up', '--detach']);
   upStarted = true;
 
+  heading('Open the dashboard: per-user tokens (shown once, stored hashed); a viewer may look, not act');
+  const ui = JSON.parse(readFileSync(join(work, '.cairn', 'api.json'), 'utf8')).ui;
+  const manager = (
+    await cairn(['token', 'create', '--name', 'release-manager', '--role', 'operator'], { quiet: true })
+  ).stdout.trim();
+  const auditor = (
+    await cairn(['token', 'create', '--name', 'auditor', '--role', 'viewer'], { quiet: true })
+  ).stdout.trim();
+  say('    (tokens not shown: a user would keep them)');
+  await cairn(['token', 'list']);
+  dashboard = await watchDashboard(ui, manager);
+  const api = JSON.parse(readFileSync(join(work, '.cairn', 'api.json'), 'utf8')).url;
+  const refused = await fetch(`${api}/v1/rollback`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${auditor}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ service: 'hello', env: 'dev' }),
+  });
+  say(`  dashboard at ${ui} (release-manager logged in, watching the event stream)`);
+  say(
+    `  the auditor's token asking for a rollback: HTTP ${refused.status} ${(await refused.json()).error.message}`,
+  );
+
   heading('Deploy v1 to dev (first release: started in full, health-checked, then routed)');
   await cairn(['deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '120s']);
 
@@ -120,7 +181,13 @@ async function main() {
   useVariant('v2');
   await cairn(['build', 'hello'], { quiet: true });
   await phase('canary v1 → v2', async () => {
+    const before = dashboard.seen.snapshots;
+    dashboard.seen.weights = [];
     await cairn(['deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '180s']);
+    await sleep(1500); // the next snapshot, at most a second away, shows where traffic ended up
+    say(
+      `  the dashboard got ${dashboard.seen.snapshots - before} live snapshots; traffic split per release (%) went ${dashboard.seen.weights.join(' → ')}`,
+    );
   });
 
   heading('Canary to the bad v3 (20% errors, 400 ms): analysis fails, traffic goes back automatically');
@@ -211,6 +278,7 @@ try {
   say(`\nstory stopped: ${error.message}`);
 } finally {
   await load?.stop();
+  dashboard?.stop();
   if (phases.length) summary();
   if (upStarted) await cairn(['down'], { allowFail: true });
   if (KEEP) say(`(workspace kept: ${work})`);

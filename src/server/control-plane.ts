@@ -188,10 +188,19 @@ export class ControlPlane {
     return out;
   }
 
-  /** Weights and gateway metrics of every release of every rollout in progress. */
+  /** Weights and gateway metrics of every release of every rollout in progress (or just ended). */
   private sampleRollouts(now: number): Map<string, RolloutSample> {
     const out = new Map<string, RolloutSample>();
-    for (const d of this.store.listDeployments({ active: true })) {
+    // Rollouts with work left (progressing, paused, keeping the old release warm), and the ones that
+    // just ended, so the series shows where the traffic ended up.
+    const recent = this.store
+      .listDeployments()
+      .filter(
+        (d) =>
+          (d.state as { stage?: string }).stage !== 'done' ||
+          (d.finishedAt !== undefined && now - Date.parse(d.finishedAt) < SAMPLE_WINDOW_MS),
+      );
+    for (const d of recent) {
       const gateway = this.gateways.get(d.env);
       const releases: RolloutSample['releases'] = {};
       for (const { release, weight } of this.store.getServing(d.env, d.service)?.weights ?? []) {
