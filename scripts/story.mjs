@@ -102,7 +102,7 @@ async function watchDashboard(ui, token) {
         for (const sample of Object.values(JSON.parse(data.slice(6)).samples ?? {})) {
           const split = Object.values(sample.releases)
             .map((r) => r.weight)
-            .join('/');
+            .join('+');
           if (seen.weights.at(-1) !== split) seen.weights.push(split);
         }
       }
