@@ -57,8 +57,11 @@ export class CelComponent {}
 export class CelSignature {}
 export class CelFinding {}
 
-/** Converted component lists by SBOM digest: an image's SBOM is walked at every door, converted once. */
-const componentCache = new Map<string, CelComponent[]>();
+/**
+ * Converted component lists (and the package index) by SBOM digest: an image's SBOM is read at
+ * every door, converted once.
+ */
+const componentCache = new Map<string, { components: CelComponent[]; packages: Map<string, string[]> }>();
 const COMPONENT_CACHE_ENTRIES = 32;
 
 /**
@@ -68,22 +71,42 @@ const COMPONENT_CACHE_ENTRIES = 32;
 export function celInput(input: PolicyInput, sbomDigest?: string): Record<string, unknown> {
   const as = <T extends object>(list: readonly object[], Ctor: new () => T) =>
     list.map((o) => Object.assign(new Ctor(), o));
-  let components = sbomDigest ? componentCache.get(sbomDigest) : undefined;
-  if (!components) {
-    components = as(input.sbom.components, CelComponent);
+  let sbom = sbomDigest ? componentCache.get(sbomDigest) : undefined;
+  if (!sbom) {
+    sbom = {
+      components: as(input.sbom.components, CelComponent),
+      packages: packageIndex(input.sbom.components),
+    };
     if (sbomDigest) {
       if (componentCache.size >= COMPONENT_CACHE_ENTRIES)
         componentCache.delete(componentCache.keys().next().value!);
-      componentCache.set(sbomDigest, components);
+      componentCache.set(sbomDigest, sbom);
     }
   }
   return {
     ...input,
     release: { ...input.release, run: celValue(input.release.run) },
-    sbom: { ...input.sbom, components },
+    sbom: { ...input.sbom, ...sbom },
     signatures: as(input.signatures, CelSignature),
     scan: { ...input.scan, findings: as(input.scan.findings, CelFinding) },
   };
+}
+
+/**
+ * `sbom.packages`: each package URL without version, qualifiers and subpath
+ * (`pkg:npm/event-stream`, `pkg:deb/debian/libc6`) → the versions the SBOM has. `"pkg:npm/x" in
+ * sbom.packages` is one lookup, where `sbom.components.exists(…)` walks every component.
+ */
+export function packageIndex(components: readonly PolicyComponent[]): Map<string, string[]> {
+  const index = new Map<string, string[]>();
+  for (const c of components) {
+    if (!c.purl) continue;
+    const key = c.purl.replace(/[@?#].*$/, '');
+    const versions = index.get(key);
+    if (versions) versions.push(c.version);
+    else index.set(key, [c.version]);
+  }
+  return index;
 }
 
 /** The CEL environment policies compile in: the input's variables with their types. */
@@ -129,7 +152,10 @@ export function policyEnvironment(): Environment {
       },
     })
     .registerVariable({ name: 'release', schema: { id: 'string', run: 'map<string, dyn>' } })
-    .registerVariable({ name: 'sbom', schema: { present: 'bool', components: 'list<Component>' } })
+    .registerVariable({
+      name: 'sbom',
+      schema: { present: 'bool', components: 'list<Component>', packages: 'map<string, list<string>>' },
+    })
     .registerVariable({
       name: 'provenance',
       schema: {

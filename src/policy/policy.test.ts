@@ -157,6 +157,37 @@ describe('evaluatePolicies', () => {
     ]);
   });
 
+  it('looks packages up in sbom.packages (purl without version → versions), as the walk would find them', () => {
+    const text = `policies:
+  - name: no-left-pad
+    validations:
+      - expression: '!("pkg:npm/left-pad" in sbom.packages)'
+        message: left-pad is banned
+  - name: pinned
+    validations:
+      - expression: 'sbom.packages["pkg:npm/left-pad"].all(v, v == "1.3.0")'
+        message: wrong version
+`;
+    const compiled = compilePolicyFile(text, 'p.yaml');
+    expect(compiled.diagnostics).toEqual([]);
+    const withPad = evaluatePolicies(compiled.policies, input());
+    expect(withPad.violations.map((v) => v.policy)).toEqual(['no-left-pad']);
+    const sbom = {
+      present: true,
+      components: [
+        { name: 'left-pad', version: '1.3.0', purl: 'pkg:npm/left-pad@1.3.0?arch=x#sub', type: 'library' },
+        { name: 'left-pad', version: '1.2.0', purl: 'pkg:npm/left-pad@1.2.0', type: 'library' },
+      ],
+    };
+    const two = evaluatePolicies(compiled.policies, input({ sbom }));
+    expect(two.violations.map((v) => v.policy)).toEqual(['no-left-pad', 'pinned']);
+    const none = evaluatePolicies(
+      compiled.policies.slice(0, 1),
+      input({ sbom: { present: true, components: [] } }),
+    );
+    expect(none.violations).toEqual([]);
+  });
+
   it('stops an expression whose cost for this input exceeds the budget, by failurePolicy', () => {
     const text = (fp: string) =>
       `name: walk\nfailurePolicy: ${fp}\nvalidations:\n  - expression: sbom.components.all(c, !c.purl.startsWith("pkg:npm/event-stream@"))\n`;
