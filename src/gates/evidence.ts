@@ -29,6 +29,8 @@ export interface Evidence {
   signatures: Array<{ keyId: string; trusted: boolean }>;
   /** The newest scan predicate that counts, if any. */
   scan?: unknown;
+  /** That scan attestation was signed by a key the environment trusts. */
+  scanTrusted?: boolean;
 }
 
 function counted(all: AttachedStatement[], type: string, keys: readonly PublicKeyInfo[]) {
@@ -50,13 +52,14 @@ export async function gatherEvidence(
     .map((a) => ({ keyId: a.keyId ?? '', trusted: a.trusted }));
   const sbom = last(CYCLONEDX_PREDICATE_TYPE);
   const provenance = last(SLSA_PROVENANCE_V1);
-  const scan = last(VULN_PREDICATE_TYPE);
+  const scanStatement = counted(all, VULN_PREDICATE_TYPE, keys).at(-1);
+  const scan = scanStatement?.statement.predicate;
   return {
     digest,
     config,
     signatures,
     ...(sbom !== undefined ? { sbom } : {}),
     ...(provenance !== undefined ? { provenance } : {}),
-    ...(scan !== undefined ? { scan } : {}),
+    ...(scan !== undefined ? { scan, scanTrusted: keys.length > 0 && scanStatement!.trusted } : {}),
   };
 }

@@ -50,10 +50,19 @@ export function sbomPurls(sbom: unknown): string[] {
   return list.map((c) => c.purl).filter((p): p is string => typeof p === 'string');
 }
 
-/** Findings of the newest scan attestation, when it was made against the database at `asOf`. */
-function reusable(evidence: Evidence, asOf: string): Finding[] | undefined {
+/**
+ * Findings of the newest scan attestation, when no re-scan could tell more: it was made against
+ * this very database (`asOf`), or — signed by a key the environment trusts, e.g. on the build
+ * host before the image was pushed — against a database at least as new as this one. A local
+ * database newer than the scan means a re-scan.
+ */
+export function reusable(evidence: Evidence, asOf: string): Finding[] | undefined {
   const p = evidence.scan as Partial<ScanPredicate> | undefined;
-  if (p?.scanner?.uri !== SCANNER_URI || p.scanner.db?.version !== asOf) return undefined;
+  const version = p?.scanner?.db?.version;
+  if (p?.scanner?.uri !== SCANNER_URI || typeof version !== 'string') return undefined;
+  const fresh =
+    version === asOf || (evidence.scanTrusted === true && Date.parse(version) >= Date.parse(asOf));
+  if (!fresh) return undefined;
   return Array.isArray(p.scanner.result?.findings) ? p.scanner.result.findings : undefined;
 }
 

@@ -23,6 +23,7 @@ import {
   scanGate,
 } from '../gates/index.js';
 import {
+  CairnError,
   ConflictError,
   GateDeniedError,
   jsonDigest,
@@ -248,7 +249,7 @@ export class Deployments {
       imageDigest: descriptor.digest,
       configDigest,
       config: { ...config },
-      sourceDigest: await sourceDigest(loaded, service),
+      ...(await localSourceDigest(loaded, service)),
       ...(this.deps.specCommit?.() ? { specCommit: this.deps.specCommit() } : {}),
       createdAt: new Date().toISOString(),
     };
@@ -407,5 +408,19 @@ function envOf(loaded: LoadedSpec, name: string): void {
     throw new NotFoundError(`deploying to ${name}: cairn.yaml has no such environment`, {
       hint: `environments are ${Object.keys(loaded.spec.environments).join(', ')}`,
     });
+  }
+}
+
+/**
+ * The digest of this checkout's build inputs of the service, when it has them. A host that only
+ * receives images (a production host pulling from a registry) lacks them: its releases carry none,
+ * and the image's own provenance says where it came from.
+ */
+async function localSourceDigest(loaded: LoadedSpec, service: string): Promise<{ sourceDigest?: string }> {
+  try {
+    return { sourceDigest: await sourceDigest(loaded, service) };
+  } catch (error) {
+    if (error instanceof CairnError) return {};
+    throw error;
   }
 }
