@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { NotFoundError } from '../lib/index.js';
 import { findSpecFile, type LoadedSpec, loadSpec, SPEC_FILE } from '../spec/index.js';
-import { WORKSPACE_DIR } from '../state/index.js';
+import { WORKSPACE_DIR, type Workspace, workspaceExists, workspaceFor } from '../state/index.js';
 
 /** The spec path the workspace hangs off (it may not exist); throws when there is no workspace. */
 export function workspaceAnchor(file: string | undefined, cwd: string, env: NodeJS.ProcessEnv): string {
@@ -32,4 +32,20 @@ export function workspaceAnchor(file: string | undefined, cwd: string, env: Node
 /** The spec at `file` when there is one there; a workspace without cairn.yaml gives undefined. */
 export function specIfPresent(file: string): LoadedSpec | undefined {
   return existsSync(file) ? loadSpec(file) : undefined;
+}
+
+/** The initialised workspace a command that keeps its own data there (secrets, tokens) works in. */
+export function initialisedWorkspace(
+  file: string | undefined,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  opening: string,
+): Workspace {
+  const ws = workspaceFor(workspaceAnchor(file, cwd, env), env);
+  if (!workspaceExists(ws)) {
+    throw new NotFoundError(`opening ${opening}: this workspace has not been initialised`, {
+      hint: 'run `cairn init` first',
+    });
+  }
+  return ws;
 }

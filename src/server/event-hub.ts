@@ -7,14 +7,9 @@
  * gets the series so far in its first message. A client that stops reading is dropped.
  */
 import type { ServerResponse } from 'node:http';
+import type { RolloutSample } from './views.js';
 
-/** One second of a rollout: traffic weight and gateway metrics per release. */
-export interface RolloutSample {
-  t: number;
-  step: number;
-  phase: string;
-  releases: Record<string, { weight: number; rps: number; errorRate: number; p99Ms: number }>;
-}
+export type { RolloutSample } from './views.js';
 
 export interface EventSource {
   /** The status part of a snapshot (services, drift, audit size): plain JSON data. */

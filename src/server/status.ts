@@ -1,39 +1,12 @@
 /** Read models for `cairn status` and `cairn history`, from the state store. Pure over a reader. */
 
 import type { DriftEnvStatus } from '../drift/index.js';
-import type { AnalysisResult, RolloutState } from '../rollout/index.js';
+import type { RolloutState } from '../rollout/index.js';
+import type { InstanceView, ReleaseView, RolloutView, ServiceStatus } from './views.js';
+
+export type { InstanceView, ReleaseView, RolloutView, ServiceStatus } from './views.js';
+
 import type { DeploymentRecord, StateReader } from '../state/index.js';
-
-export interface ServiceStatus {
-  env: string;
-  service: string;
-  release?: string;
-  previousRelease?: string;
-  weights: Array<{ release: string; weight: number }>;
-  instances: Array<{ id: string; release: string; state: string; endpoint?: string }>;
-  rollout?: RolloutView;
-}
-
-export interface RolloutView {
-  id: string;
-  strategy: string;
-  from?: string;
-  to: string;
-  phase: string;
-  stage: string;
-  step: number;
-  steps: number;
-  /** Each step in words: "weight 20%", "pause 10s", "analysis". */
-  stepList: string[];
-  weight: number;
-  reason?: string;
-  lastVerdict?: AnalysisResult;
-  rollbackSwitchMs?: number;
-  createdAt: string;
-  finishedAt?: string;
-  /** From creation to the end of the switch (success) or of the rollback. */
-  durationMs?: number;
-}
 
 export function rolloutView(d: DeploymentRecord): RolloutView {
   const s = d.state as unknown as RolloutState;
@@ -66,22 +39,6 @@ function describeStep(step: RolloutState['settings']['steps'][number]): string {
   else if (step.pause) parts.push('pause until resumed');
   if (step.analysis) parts.push('analysis');
   return parts.join(', ') || 'step';
-}
-
-/** An instance as the dashboard lists it: live ones, and the ones replaced lately with why. */
-export interface InstanceView {
-  id: string;
-  env: string;
-  service: string;
-  release: string;
-  state: string;
-  since: string;
-  updatedAt: string;
-  reason?: string;
-  /** Instances of the same release in this environment that failed (crashed and were replaced). */
-  restarts: number;
-  /** Forensics folders kept for it (under .cairn/forensics). */
-  forensics: string[];
 }
 
 const RECENTLY_ENDED = 20;
@@ -138,20 +95,6 @@ export function statusView(store: StateReader, env?: string): ServiceStatus[] {
 }
 
 export type HistoryEntry = RolloutView;
-
-/** A release as the history page shows it: what it runs, where it came from, what vouched for it. */
-export interface ReleaseView {
-  id: string;
-  imageDigest: string;
-  configDigest: string;
-  createdAt: string;
-  sourceCommit?: string;
-  sourceDigest?: string;
-  signatures: string[];
-  provenance: boolean;
-  /** Gate decisions recorded for it, e.g. `gate-decision deploy dev`. */
-  gates: string[];
-}
 
 export function releaseView(store: StateReader, id: string): ReleaseView | undefined {
   const r = store.getRelease(id);

@@ -122,6 +122,23 @@ describe('the dashboard listener', () => {
     expect((await fetch(`${url}/v1/status`, { headers: { cookie: s.cookie } })).status).toBe(401);
   });
 
+  it('answers only to its loopback names (a rebound DNS name gets 421 and nothing else)', async () => {
+    const { request } = await import('node:http');
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) =>
+        request(`${url}/`, { headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end(),
+      );
+    const port = new URL(url).port;
+    expect(await status(`evil.example:${port}`)).toBe(421);
+    expect(await status(`localhost:${port}`)).toBe(503);
+    expect(await status(`127.0.0.1:${port}`)).toBe(503);
+  });
+
   it('throttles failed logins and audits each one', async () => {
     for (let i = 0; i < 3; i++) expect((await login('cairn_nope')).status).toBe(401);
     const refused = await login(WORKSPACE_TOKEN);

@@ -41,6 +41,7 @@ const SECURITY_HEADERS = {
 };
 
 const MAX_LOGIN_BYTES = 4096;
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export interface UiServerDeps {
   api: ApiServer;
@@ -56,6 +57,8 @@ export interface UiServerDeps {
 export class UiServer {
   private server: Server | undefined;
   private cookieName = 'cairn_session';
+  /** The Host headers it answers (on a loopback address: its own names only). */
+  private hosts: Set<string> | undefined;
   private readonly limiter: LoginLimiter;
 
   constructor(private readonly deps: UiServerDeps) {
@@ -76,6 +79,8 @@ export class UiServer {
     });
     this.server = server;
     const bound = (server.address() as AddressInfo).port;
+    if (LOOPBACK.has(host))
+      this.hosts = new Set([...LOOPBACK].map((h) => `${h.includes(':') ? `[${h}]` : h}:${bound}`));
     // Cookies are per host, not per port: two workspaces' dashboards on one machine must not share one.
     this.cookieName = `cairn_session_${bound}`;
     return `http://${host}:${bound}`;
@@ -92,6 +97,10 @@ export class UiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    if (this.hosts && !this.hosts.has(header(req, 'host') ?? '')) {
+      // A page on another name that resolves here (DNS rebinding) gets nothing, not even the page.
+      return sendText(res, 421, 'this dashboard answers only to its loopback address\n');
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     const path = url.pathname;

@@ -1,9 +1,12 @@
-/** Reading OSV records from disk: a directory of .json files (recursively) or a zip of them. */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+/**
+ * Reading OSV records from disk: a directory of .json files (recursively), or a zip of them read
+ * entry by entry (a 1 GB ecosystem zip never sits in memory whole).
+ */
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { unzipSync } from 'fflate';
 import { NotFoundError, ValidationError } from '../lib/index.js';
 import type { OsvSourceRecord } from './db.js';
+import { ZipError, zipEntries } from './zip-entries.js';
 
 export function* osvRecordsAt(path: string): Generator<OsvSourceRecord> {
   let isDir: boolean;
@@ -22,27 +25,28 @@ export function* osvRecordsAt(path: string): Generator<OsvSourceRecord> {
       yield { source: relative(path, file) || file, text: readFileSync(file, 'utf8') };
     return;
   }
-  const bytes = readFileSync(path);
-  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
+  const head = Buffer.alloc(2);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, 2, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head[0] !== 0x50 || head[1] !== 0x4b) {
     // One JSON record on its own.
-    yield { source: path, text: bytes.toString('utf8') };
+    yield { source: path, text: readFileSync(path, 'utf8') };
     return;
   }
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes, { filter: (f) => f.name.endsWith('.json') });
-  } catch (error) {
-    throw new ValidationError(
-      `importing OSV data: ${path} is not a readable zip (${(error as Error).message})`,
-      [],
-      {
-        hint: 'download the ecosystem zip again (e.g. https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip)',
-      },
-    );
-  }
   const decoder = new TextDecoder();
-  for (const name of Object.keys(entries).sort())
-    yield { source: `${path}:${name}`, text: decoder.decode(entries[name]) };
+  try {
+    for (const { name, data } of zipEntries(path, (n) => n.endsWith('.json')))
+      yield { source: `${path}:${name}`, text: decoder.decode(data) };
+  } catch (error) {
+    if (!(error instanceof ZipError)) throw error;
+    throw new ValidationError(`importing OSV data: ${path} is not a readable zip (${error.message})`, [], {
+      hint: 'download the ecosystem zip again (e.g. https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip)',
+    });
+  }
 }
 
 function jsonFiles(dir: string): string[] {

@@ -1,41 +1,16 @@
-/** The shapes the control plane sends (see src/server/status.ts and event-hub.ts). */
+/**
+ * The shapes the control plane sends: the server's own declarations (src/server/views.ts), so a
+ * change there fails the dashboard's type check instead of its users.
+ */
+import type { RolloutSample, ServiceStatus } from '../../src/server/views.js';
 
-export interface Verdict {
-  verdict: 'pass' | 'fail' | 'inconclusive';
-  rule: string;
-  canary: { requests: number; errors: number; errorRate: number; p99Ms: number };
-  stable?: { requests: number; errors: number; errorRate: number; p99Ms: number };
-  windowMs: number;
-  at: number;
-}
-
-export interface Rollout {
-  id: string;
-  strategy: string;
-  from?: string;
-  to: string;
-  phase: string;
-  stage: string;
-  step: number;
-  steps: number;
-  stepList: string[];
-  weight: number;
-  reason?: string;
-  lastVerdict?: Verdict;
-  createdAt: string;
-  finishedAt?: string;
-  durationMs?: number;
-}
-
-export interface ServiceStatus {
-  env: string;
-  service: string;
-  release?: string;
-  previousRelease?: string;
-  weights: Array<{ release: string; weight: number }>;
-  instances: Array<{ id: string; release: string; state: string }>;
-  rollout?: Rollout;
-}
+export type {
+  InstanceView,
+  ReleaseView,
+  RolloutSample as Sample,
+  RolloutView as Rollout,
+  ServiceStatus,
+} from '../../src/server/views.js';
 
 export interface DriftStatus {
   env: string;
@@ -52,13 +27,6 @@ export interface State {
   auditSize: number;
 }
 
-export interface Sample {
-  t: number;
-  step: number;
-  phase: string;
-  releases: Record<string, { weight: number; rps: number; errorRate: number; p99Ms: number }>;
-}
-
 export interface Session {
   user: string;
   role: 'viewer' | 'operator';
@@ -68,6 +36,6 @@ export interface Session {
 
 export interface Live {
   state: State | undefined;
-  series: Record<string, Sample[]>;
+  series: Record<string, RolloutSample[]>;
   connected: boolean;
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { recordFromCommand } from '../../audit/index.js';
 import { CairnError, ConflictError, NotFoundError } from '../../lib/index.js';
 import { isPin, MAX_SECRET_BYTES, openLocalStore, type Written } from '../../secrets/index.js';
-import { openStateStore, type Workspace, workspaceExists, workspaceFor } from '../../state/index.js';
+import { openStateStore, type Workspace } from '../../state/index.js';
 import {
   actorOf,
   type Command,
@@ -14,7 +14,7 @@ import {
   UsageError,
 } from '../command.js';
 import { readSecretValue } from '../secret-input.js';
-import { workspaceAnchor } from '../workspace-anchor.js';
+import { initialisedWorkspace } from '../workspace-anchor.js';
 
 const USAGE =
   'cairn secret set NAME [--from-file F] | rotate NAME [--from-file F | --generate] | list | rm NAME [-f FILE]';
@@ -63,13 +63,7 @@ Exit 0 on success, 1 on bad input.`,
 };
 
 function workspaceOf(ctx: CommandContext): Workspace {
-  const ws = workspaceFor(workspaceAnchor(ctx.options.file as string | undefined, ctx.cwd, ctx.env), ctx.env);
-  if (!workspaceExists(ws)) {
-    throw new NotFoundError('opening the secret store: this workspace has not been initialised', {
-      hint: 'run `cairn init` first',
-    });
-  }
-  return ws;
+  return initialisedWorkspace(ctx.options.file as string | undefined, ctx.cwd, ctx.env, 'the secret store');
 }
 
 function valueOnCommandLine(action: string, name: string): CairnError {

@@ -1,7 +1,6 @@
 import { recordFromCommand } from '../../audit/index.js';
 import { isRole, ROLES, TokenStore } from '../../auth/index.js';
-import { NotFoundError } from '../../lib/index.js';
-import { openStateStore, type Workspace, workspaceExists, workspaceFor } from '../../state/index.js';
+import { openStateStore, type Workspace } from '../../state/index.js';
 import {
   actorOf,
   type Command,
@@ -10,7 +9,7 @@ import {
   OUTPUT_OPTION,
   UsageError,
 } from '../command.js';
-import { workspaceAnchor } from '../workspace-anchor.js';
+import { initialisedWorkspace } from '../workspace-anchor.js';
 
 const USAGE = 'cairn token create --name NAME --role viewer|operator | list | revoke NAME [-f FILE]';
 
@@ -44,13 +43,7 @@ Exit 0 on success, 1 on bad input (an unknown role, a name that already has a to
 };
 
 function workspaceOf(ctx: CommandContext): Workspace {
-  const ws = workspaceFor(workspaceAnchor(ctx.options.file as string | undefined, ctx.cwd, ctx.env), ctx.env);
-  if (!workspaceExists(ws)) {
-    throw new NotFoundError('opening the token list: this workspace has not been initialised', {
-      hint: 'run `cairn init` first',
-    });
-  }
-  return ws;
+  return initialisedWorkspace(ctx.options.file as string | undefined, ctx.cwd, ctx.env, 'the token list');
 }
 
 function withTokens<T>(ws: Workspace, fn: (tokens: TokenStore) => T): T {

@@ -1,16 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, errorText } from '../api.js';
 import { ago, short } from '../format.js';
-import type { Rollout } from '../types.js';
-
-interface Release {
-  id: string;
-  imageDigest: string;
-  sourceCommit?: string;
-  signatures: string[];
-  provenance: boolean;
-  gates: string[];
-}
+import type { ReleaseView as Release, Rollout } from '../types.js';
 
 export function HistoryPage({ env, service }: { env: string; service: string }) {
   const [data, setData] = useState<{ deployments: Rollout[]; releases: Record<string, Release | null> }>();

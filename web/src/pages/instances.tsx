@@ -1,20 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, errorText } from '../api.js';
 import { ago, short } from '../format.js';
-import type { Live } from '../types.js';
-
-interface Instance {
-  id: string;
-  env: string;
-  service: string;
-  release: string;
-  state: string;
-  since: string;
-  updatedAt: string;
-  reason?: string;
-  restarts: number;
-  forensics: string[];
-}
+import type { InstanceView as Instance, Live } from '../types.js';
 
 const REFRESH_MS = 2000;
 
