@@ -6,7 +6,8 @@
  * in the audit page with its inclusion proof verified in the browser. A viewer sees the buttons
  * disabled and the API refuses it (403); no session gets 401 and no data; every page carries the
  * CSP. The page reconnects by itself after the control plane is killed and restarted, and a
- * revoked token sends it back to the login. Regenerates the screenshots under docs/.
+ * revoked token sends it back to the login. axe-core finds no WCAG 2 A/AA violation on any page,
+ * and a confirmation opens and closes from the keyboard. Regenerates the screenshots under docs/.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -141,6 +142,30 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
     });
     expect(login.status).toBe(403);
     expect(login.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('Given an operator, Then every page has no WCAG 2 A/AA violation (axe-core) and actions work from the keyboard', async () => {
+    const page = await login(tokens.olga!);
+    const axe = readFileSync(join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+    for (const hash of ['#/', '#/rollout/dev/hello', '#/history/dev/hello', '#/instances', '#/audit']) {
+      await page.goto(`${ui}/${hash}`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await page.waitForTimeout(500);
+      await page.evaluate(axe);
+      const violations = await page.evaluate(
+        'axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] }).then((r) => r.violations.map((v) => v.id + ": " + v.nodes.map((n) => n.target).join(" ")))',
+      );
+      expect(violations, hash).toEqual([]);
+    }
+    await page.goto(`${ui}/#/`);
+    const promote = page.getByRole('button', { name: 'Promote from dev hello in prod' });
+    await promote.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.textContent()).toContain('Promote hello from dev to prod');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    expect((await cli(['status', '--env', 'prod', '-o', 'json'])).includes(releases.v1!)).toBe(false);
   });
 
   it(
