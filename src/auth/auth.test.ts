@@ -62,7 +62,9 @@ describe('sessions', () => {
     expect(sessions.get(id)?.principal.name).toBe('alice');
     t += 9_000; // 18 s after login, 9 s after the last request: still alive (idle restarted)
     expect(sessions.get(id)).toBeDefined();
+    expect(sessions.alive(id)).toBe(true);
     t += 9_000; // 27 s: past the maximum age
+    expect(sessions.alive(id)).toBe(false);
     expect(sessions.get(id)).toBeUndefined();
     const second = sessions.open({ name: 'alice', role: 'viewer', actor: 'x' });
     t += 11_000;

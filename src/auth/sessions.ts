@@ -67,6 +67,16 @@ export class SessionStore {
     return { principal: dashboardPrincipal(row.user, row.role), csrf: row.csrf, expiresAt: row.expires_at };
   }
 
+  /** Whether the session behind a cookie value still lives, without counting this as a request. */
+  alive(id: string | undefined): boolean {
+    if (!id) return false;
+    const row = this.db
+      .prepare('SELECT expires_at, idle_until FROM ui_sessions WHERE id_hash = ?')
+      .get(tokenHash(id)) as { expires_at: number; idle_until: number } | undefined;
+    const t = this.now();
+    return row !== undefined && t < row.expires_at && t < row.idle_until;
+  }
+
   close(id: string | undefined): void {
     if (id) this.db.prepare('DELETE FROM ui_sessions WHERE id_hash = ?').run(tokenHash(id));
   }

@@ -39,7 +39,7 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
         releases: Object.fromEntries([...ids].map((id) => [id, releaseView(cp.store, id)])),
       };
     })
-    .stream('/v1/events', (_r, res) => cp.events.subscribe(res))
+    .stream('/v1/events', (r, res) => cp.events.subscribe(res, r.stillAuthorized))
     .on('GET', '/v1/instances', () => ({ instances: instancesView(cp.store, cp.forensicsFolders()) }))
     .on('GET', '/v1/whoami', (r) => ({ name: r.principal.name, role: r.principal.role }))
     .on(

@@ -24,6 +24,8 @@ export interface ApiRequest {
   body: Record<string, unknown>;
   /** Who called; its actor goes into audit entries. */
   principal: Principal;
+  /** Whether the caller may still read (its session lives, its token was not revoked): for streams. */
+  stillAuthorized: () => boolean;
 }
 
 interface RouteEntry {
@@ -118,11 +120,19 @@ export class ApiServer {
       this.onAuthFailure({ method: req.method ?? 'GET', path, remote: req.socket.remoteAddress ?? '' });
       return this.dispatch(req, res, undefined);
     }
-    return this.dispatch(req, res, principal);
+    return this.dispatch(req, res, principal, () => this.principalOf(req) !== undefined);
   }
 
-  /** Answers one request for an authenticated principal (undefined: 401). */
-  async dispatch(req: IncomingMessage, res: ServerResponse, principal: Principal | undefined): Promise<void> {
+  /**
+   * Answers one request for an authenticated principal (undefined: 401). `stillAuthorized` tells a
+   * long-lived stream when its caller's session or token is gone.
+   */
+  async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal | undefined,
+    stillAuthorized: () => boolean = () => true,
+  ): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
     try {
@@ -145,7 +155,15 @@ export class ApiServer {
       const match = route.pattern.exec(url.pathname)!;
       const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
       const body = method === 'GET' ? {} : await readJson(req);
-      const request = { method, path: url.pathname, params, query: url.searchParams, body, principal };
+      const request = {
+        method,
+        path: url.pathname,
+        params,
+        query: url.searchParams,
+        body,
+        principal,
+        stillAuthorized,
+      };
       if (route.stream) {
         route.stream(request, res);
         return;

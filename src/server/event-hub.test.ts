@@ -63,6 +63,25 @@ describe('the event hub', () => {
     expect(hub.size).toBe(0);
   });
 
+  it('ends the stream of a caller whose session ended or token was revoked, within 5 s', () => {
+    let t = 0;
+    let allowed = true;
+    const hub = new EventHub({ state: () => ({ at: t }), sampleRollouts: () => new Map() }, () => t);
+    const page = client();
+    hub.subscribe(page, () => allowed);
+    t += 6000;
+    hub.tick();
+    expect(hub.size).toBe(1);
+    allowed = false;
+    t += 1000;
+    hub.tick(); // checked at most every 5 s
+    expect(hub.size).toBe(1);
+    t += 5000;
+    hub.tick();
+    expect(hub.size).toBe(0);
+    expect(page.writableEnded).toBe(true);
+  });
+
   it('drops a client that stopped reading', () => {
     let t = 0;
     const hub = new EventHub({ state: () => ({ at: t }), sampleRollouts: () => new Map() }, () => t);

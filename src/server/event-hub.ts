@@ -21,11 +21,14 @@ export interface EventSource {
 const MAX_SAMPLES = 900;
 const KEEP_FINISHED_MS = 10 * 60_000;
 const HEARTBEAT_MS = 15_000;
+const AUTH_CHECK_MS = 5_000;
 /** Bytes a client may leave unread before it is dropped. */
 const MAX_BACKLOG = 4 << 20;
 
 export class EventHub {
-  private readonly clients = new Set<ServerResponse>();
+  /** Each open stream, with the check that its caller may still read (session live, token not revoked). */
+  private readonly clients = new Map<ServerResponse, () => boolean>();
+  private lastAuthCheck = 0;
   private readonly series = new Map<string, { samples: RolloutSample[]; lastAt: number }>();
   private lastState = '';
   private lastSentAt = 0;
@@ -40,6 +43,21 @@ export class EventHub {
     return this.clients.size;
   }
 
+  /**
+   * Ends the streams whose session ended or whose token was revoked (checked every few seconds):
+   * an open stream is no way around a logout. The page reconnects, gets 401, and shows the login.
+   */
+  private dropUnauthorized(): void {
+    const t = this.now();
+    if (t - this.lastAuthCheck < AUTH_CHECK_MS) return;
+    this.lastAuthCheck = t;
+    for (const [res, ok] of this.clients) {
+      if (ok()) continue;
+      res.end();
+      this.clients.delete(res);
+    }
+  }
+
   /** Takes this second's samples, and sends a snapshot to every page if anything changed. */
   tick(): void {
     const t = this.now();
@@ -52,6 +70,7 @@ export class EventHub {
     }
     for (const [id, entry] of this.series) if (t - entry.lastAt > KEEP_FINISHED_MS) this.series.delete(id);
     if (this.clients.size === 0) return;
+    this.dropUnauthorized();
     const state = JSON.stringify(this.source.state());
     const latest = Object.fromEntries(
       [...this.series].filter(([, e]) => e.lastAt === t).map(([id, e]) => [id, e.samples.at(-1)]),
@@ -68,7 +87,7 @@ export class EventHub {
   }
 
   /** Takes over the response: headers, the full state and every series so far, then every change. */
-  subscribe(res: ServerResponse): void {
+  subscribe(res: ServerResponse, stillAuthorized: () => boolean = () => true): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -81,19 +100,19 @@ export class EventHub {
     res.write(
       `retry: 2000\nid: ${this.seq}\nevent: hello\ndata: {"time":${this.now()},"state":${state},"series":${JSON.stringify(series)}}\n\n`,
     );
-    this.clients.add(res);
+    this.clients.set(res, stillAuthorized);
     res.on('close', () => this.clients.delete(res));
   }
 
   /** Ends every stream (the control plane is stopping; pages reconnect by themselves). */
   close(): void {
-    for (const res of this.clients) res.end();
+    for (const res of this.clients.keys()) res.end();
     this.clients.clear();
   }
 
   private broadcast(text: string): void {
     this.lastSentAt = this.now();
-    for (const res of this.clients) {
+    for (const res of this.clients.keys()) {
       if (res.writableLength > MAX_BACKLOG) {
         res.destroy();
         this.clients.delete(res);

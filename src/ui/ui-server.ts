@@ -138,7 +138,8 @@ export class UiServer {
         });
       }
     }
-    await this.deps.api.dispatch(req, res, session?.principal);
+    const cookie = this.cookie(req);
+    await this.deps.api.dispatch(req, res, session?.principal, () => this.deps.sessions.alive(cookie));
   }
 
   private async loginRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
