@@ -31,13 +31,16 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       const env = r.query.get('env') ?? undefined;
       return { services: statusView(cp.store, env), drift: driftView(cp.store, cp.driftStatus(), env) };
     })
-    .on('GET', '/v1/history', (r) => {
+    .on('GET', '/v1/history', async (r) => {
       const deployments = historyView(cp.store, r.query.get('service') ?? '', r.query.get('env') ?? '');
       const ids = new Set(deployments.flatMap((d) => [d.to, ...(d.from ? [d.from] : [])]));
-      return {
-        deployments,
-        releases: Object.fromEntries([...ids].map((id) => [id, releaseView(cp.store, id)])),
-      };
+      const releases = await Promise.all(
+        [...ids].map(async (id) => {
+          const view = releaseView(cp.store, id);
+          return [id, view ? { ...view, signers: await cp.signersOf(view.imageDigest) } : view] as const;
+        }),
+      );
+      return { deployments, releases: Object.fromEntries(releases) };
     })
     .stream('/v1/events', (r, res) => cp.events.subscribe(res, r.stillAuthorized))
     .on('GET', '/v1/instances', () => ({ instances: instancesView(cp.store, cp.forensicsFolders()) }))

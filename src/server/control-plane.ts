@@ -18,6 +18,7 @@ import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
 import { type SessionLimits, SessionStore, TokenStore } from '../auth/index.js';
 import { type DriftEnvStatus, DriftLoop } from '../drift/index.js';
+import { gatherEvidence } from '../gates/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
 import { ConflictError, NotFoundError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
@@ -79,6 +80,9 @@ export class ControlPlane {
   readonly api: ApiServer;
   readonly events: EventHub;
   readonly tokens: TokenStore;
+  private readonly images: ReturnType<typeof openImageStore>;
+  /** Key ids that signed each image (images never change, so this is read once per digest). */
+  private readonly signerCache = new Map<string, string[]>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly instances: InstanceManager;
   private drift: DriftLoop | undefined;
@@ -101,6 +105,7 @@ export class ControlPlane {
     this.store = openStateStore(ws);
     this.audit = openAuditLog(this.store, { keyDir: ws.keys });
     const images = openImageStore(ws.store);
+    this.images = images;
     this.secrets = createSecretAccess(openSecretResolver(ws), ws.bundles);
     const driver = createRuntimeDriver(options.driver ?? 'auto', {
       ...runtimeConfigFor(ws),
@@ -342,6 +347,17 @@ export class ControlPlane {
       });
     }
     await this.instances.stop(instance, 5000, 'quarantine cleared: stopped after inspection');
+  }
+
+  /** Key ids of the signatures attached to an image (verified bundles; none when unsigned or unreadable). */
+  async signersOf(digest: string): Promise<string[]> {
+    const known = this.signerCache.get(digest);
+    if (known) return known;
+    const signers = await gatherEvidence(this.images, digest, [])
+      .then((e) => [...new Set(e.signatures.map((x) => x.keyId).filter(Boolean))])
+      .catch(() => []);
+    this.signerCache.set(digest, signers);
+    return signers;
   }
 
   /** Names of the forensics folders drift kept (instance id, then time). */

@@ -61,6 +61,8 @@ export interface ReleaseView {
   sourceCommit?: string;
   sourceDigest?: string;
   signatures: string[];
+  /** Key ids that signed the image (the history endpoint fills it in). */
+  signers?: string[];
   provenance: boolean;
   /** Gate decisions recorded for it, e.g. `gate-decision deploy dev`. */
   gates: string[];

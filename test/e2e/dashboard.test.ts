@@ -49,6 +49,7 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
   let load: Load;
   const tokens: Record<string, string> = {};
   const releases: Record<string, string> = {};
+  let keyId = '';
 
   const cli = async (args: string[]) => {
     const r = await ws.runAsync(args, STEP_MS);
@@ -100,6 +101,7 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
       ),
     );
     await cli(['init']);
+    keyId = /key pair ([0-9a-f]{12})/.exec(await cli(['keygen']))![1]!;
     await build('v1');
     await cli(['up', '--detach', '--ui', `127.0.0.1:${uiPort}`]);
     await cli(['deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '180s']);
@@ -157,6 +159,8 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
       );
       expect(violations, hash).toEqual([]);
     }
+    await page.goto(`${ui}/#/history/dev/hello`);
+    await expect.poll(() => page.locator('tbody tr').first().textContent()).toContain(`✓ key ${keyId}`);
     await page.goto(`${ui}/#/`);
     const promote = page.getByRole('button', { name: 'Promote from dev hello in prod' });
     await promote.focus();

@@ -29,7 +29,7 @@ export function HistoryPage({ env, service }: { env: string; service: string }) 
                 <th scope="col">Release</th>
                 <th scope="col">Image</th>
                 <th scope="col">Source commit</th>
-                <th scope="col">Signed</th>
+                <th scope="col">Signed by</th>
                 <th scope="col">Gates passed</th>
                 <th scope="col">Outcome</th>
               </tr>
@@ -58,7 +58,11 @@ export function HistoryPage({ env, service }: { env: string; service: string }) 
                       <code>{rel?.sourceCommit ? short(rel.sourceCommit, 10) : 'not recorded'}</code>
                     </td>
                     <td>
-                      {rel?.signatures.length ? `✓ ${rel.signatures.length} signature(s)` : '✗ unsigned'}
+                      {rel?.signers?.length
+                        ? `✓ key ${rel.signers.map((k) => k.slice(0, 12)).join(', ')}`
+                        : rel?.signatures.length
+                          ? `✓ ${rel.signatures.length} signature(s)`
+                          : '✗ unsigned'}
                     </td>
                     <td>{rel?.gates.length ? rel.gates.join(', ') : '—'}</td>
                     <td>
