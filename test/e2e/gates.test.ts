@@ -22,6 +22,7 @@ import {
   SLSA_PROVENANCE_V1,
 } from '../../src/trust/index.js';
 import { REPO_ROOT } from '../helpers/cli.js';
+import { LOCK, PACKAGE, writeVulnerableDeps } from '../helpers/vulnerable-app.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
 const STEP_MS = 300_000;
@@ -40,38 +41,6 @@ policies:
         messageExpression: '"built from a dirty tree at " + provenance.sourceCommit'
         reason: Unverifiable
 `;
-
-// Two real npm packages with real advisories: minimist 1.2.5 (critical) and lodash 4.17.20 (high).
-const PACKAGE = {
-  name: 'hello',
-  version: '1.0.0',
-  private: true,
-  type: 'module',
-  dependencies: { minimist: '1.2.5', lodash: '4.17.20' },
-};
-const LOCK = {
-  name: 'hello',
-  version: '1.0.0',
-  lockfileVersion: 3,
-  requires: true,
-  packages: {
-    '': PACKAGE,
-    'node_modules/lodash': {
-      version: '4.17.20',
-      resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz',
-      integrity:
-        'sha512-PlhdFcillOINfeV7Ni6oF1TAEayyZBoZ8bcshTHqOYJYlrqzRK5hagpagky5o4HfCzzd1TRkXPMFq6cKk9rGmA==',
-      license: 'MIT',
-    },
-    'node_modules/minimist': {
-      version: '1.2.5',
-      resolved: 'https://registry.npmjs.org/minimist/-/minimist-1.2.5.tgz',
-      integrity:
-        'sha512-FM9nNUYrRBAELZQT3xeZQ7fmMOBg6nWNmJKTcgsJeaLstP/UODVpGsr5OhXhhXg6f+qtJ8uiZ+PUxkDWcgIXLw==',
-      license: 'MIT',
-    },
-  },
-};
 
 function spec(devPort: number, prodPort: number, vuln = '', devGates = ''): string {
   return `project: hello
@@ -148,8 +117,7 @@ describe('release gates: policies, admission and the OSV scan', () => {
     ws = new HelloWorkspace(spec(devPort, prodPort));
     mkdirSync(join(ws.dir, 'policies'), { recursive: true });
     writeFileSync(join(ws.dir, 'policies/release.yaml'), POLICIES);
-    writeFileSync(join(ws.dir, 'app/package.json'), JSON.stringify(PACKAGE, null, 2));
-    writeFileSync(join(ws.dir, 'app/package-lock.json'), JSON.stringify(LOCK, null, 2));
+    writeVulnerableDeps(ws.dir);
     writeFileSync(join(ws.dir, '.gitignore'), '.cairn/\n');
     git(ws.dir, 'init', '-q');
     git(ws.dir, 'add', '-A');

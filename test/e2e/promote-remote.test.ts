@@ -6,39 +6,16 @@
  * digest and deploys it to prod through its gates: signature, SBOM and provenance by A's key, and
  * the scan — answered from A's attestation, because B's database is not newer than the one A used.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { type LocalRegistry, startLocalRegistry } from '../helpers/registry.js';
+import { writeVulnerableDeps } from '../helpers/vulnerable-app.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
 const STEP_MS = 300_000;
 const OSV = join(REPO_ROOT, 'test', 'fixtures', 'osv');
-const PACKAGE = {
-  name: 'hello',
-  version: '1.0.0',
-  private: true,
-  type: 'module',
-  dependencies: { minimist: '1.2.5' },
-};
-const LOCK = {
-  name: 'hello',
-  version: '1.0.0',
-  lockfileVersion: 3,
-  requires: true,
-  packages: {
-    '': PACKAGE,
-    'node_modules/minimist': {
-      version: '1.2.5',
-      resolved: 'https://registry.npmjs.org/minimist/-/minimist-1.2.5.tgz',
-      integrity:
-        'sha512-FM9nNUYrRBAELZQT3xeZQ7fmMOBg6nWNmJKTcgsJeaLstP/UODVpGsr5OhXhhXg6f+qtJ8uiZ+PUxkDWcgIXLw==',
-      license: 'MIT',
-    },
-  },
-};
-
 function spec(env: string, port: number, extra = ''): string {
   return `project: hello
 services:
@@ -87,8 +64,7 @@ describe('promotion between machines: push, pull, and the same gates on the prod
   beforeAll(async () => {
     registry = await startLocalRegistry();
     buildHost = new HelloWorkspace(spec('dev', await freePort()));
-    writeFileSync(join(buildHost.dir, 'app/package.json'), JSON.stringify(PACKAGE, null, 2));
-    writeFileSync(join(buildHost.dir, 'app/package-lock.json'), JSON.stringify(LOCK, null, 2));
+    writeVulnerableDeps(buildHost.dir);
     await ok(buildHost, 'init');
     await ok(buildHost, 'keygen');
 
