@@ -60,7 +60,7 @@ export interface ControlPlaneOptions {
   driver?: 'auto' | RuntimeKind;
   apiPort?: number;
   /** The dashboard's address; false: none. `explicit`: a busy port is an error, else another port is taken. */
-  ui?: { host: string; port: number; explicit: boolean } | false;
+  ui?: { host: string; port: number; explicit: boolean; tls?: { cert: Buffer; key: Buffer } } | false;
   /** Where the built dashboard is (default dist/web). */
   uiAssets?: string;
   sessionLimits?: SessionLimits;
@@ -300,6 +300,7 @@ export class ControlPlane {
       assets: loadAssets(this.options.uiAssets ?? defaultAssetsDir()),
       login: loginWith(readFileSync(ws.tokenFile, 'utf8').trim(), (t) => this.tokens.verify(t, 'dashboard')),
       audit: (e) => this.store.transaction(() => this.audit.record({ ...e, subject: {} })),
+      ...(wanted.tls ? { tls: wanted.tls } : {}),
     });
     try {
       this.uiUrl = await ui.listen(wanted.host, wanted.port);

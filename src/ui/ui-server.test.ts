@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -146,5 +148,64 @@ describe('the dashboard listener', () => {
     expect(refused.headers.get('set-cookie')).toBeNull();
     expect(audited.filter((a) => a.action === 'ui.login_failed')).toHaveLength(3);
     expect((await login(WORKSPACE_TOKEN, 'http://evil.example')).status).toBe(403);
+  });
+
+  it('serves HTTPS with a given certificate, and then marks the session cookie Secure', async () => {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'ui.key'),
+        '-out',
+        join(dir, 'ui.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const cert = readFileSync(join(dir, 'ui.crt'));
+    const tokens = new TokenStore(store.db);
+    const secure = new UiServer({
+      api: new ApiServer(WORKSPACE_TOKEN),
+      sessions: new SessionStore(store.db),
+      assets: new Map(),
+      login: loginWith(WORKSPACE_TOKEN, (t) => tokens.verify(t, 'dashboard')),
+      audit: () => {},
+      tls: { cert, key: readFileSync(join(dir, 'ui.key')) },
+    });
+    const base = await secure.listen('127.0.0.1', 0);
+    try {
+      expect(base).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const post = (origin: string) =>
+        new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+          const req = httpsRequest(
+            `${base}/ui/login`,
+            { method: 'POST', ca: cert, headers: { origin, 'content-type': 'application/json' } },
+            (res) => {
+              res.resume();
+              resolve({ status: res.statusCode ?? 0, cookie: String(res.headers['set-cookie'] ?? '') });
+            },
+          );
+          req.on('error', reject);
+          req.end(JSON.stringify({ token: WORKSPACE_TOKEN }));
+        });
+      const ok = await post(base);
+      expect(ok.status).toBe(200);
+      expect(ok.cookie).toMatch(/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+      expect((await post(base.replace('https:', 'http:'))).status).toBe(403);
+    } finally {
+      await secure.close();
+    }
   });
 });

@@ -1,12 +1,13 @@
 /**
  * The dashboard's own listener (`cairn up --ui ADDRESS`): the built page, login and logout, and
- * the control plane's API behind a session cookie instead of a bearer token. Sessions are
- * HttpOnly, SameSite=Strict cookies (Secure when served over TLS); every call that changes
+ * the control plane's API behind a session cookie instead of a bearer token, over HTTP or, given a
+ * certificate, HTTPS. Sessions are HttpOnly, SameSite=Strict cookies (Secure over HTTPS); every call that changes
  * something needs the session's CSRF token in `x-csrf-token` and a same-origin `Origin`. Failed
  * logins are throttled per client and audited; every response carries a strict CSP.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   csrfMatches,
@@ -51,7 +52,8 @@ export interface UiServerDeps {
   login: (token: string) => Principal | undefined;
   audit: (event: { actor: string; action: string; detail: Record<string, unknown> }) => void;
   limiter?: LoginLimiter;
-  tls?: boolean;
+  /** Serve HTTPS with this certificate and key (PEM); the session cookie is then also `Secure`. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export class UiServer {
@@ -67,12 +69,16 @@ export class UiServer {
 
   /** Listens on `host:port` (port 0: any free one); resolves with the page's URL. */
   async listen(host: string, port: number): Promise<string> {
-    const server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch(() => {
         if (!res.headersSent) send(res, 500, { error: { code: 'internal', message: 'internal error' } });
         else res.destroy();
       });
-    });
+    };
+    const tls = this.deps.tls;
+    const server = tls
+      ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest)
+      : createServer(onRequest);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => resolve());
@@ -83,7 +89,7 @@ export class UiServer {
       this.hosts = new Set([...LOOPBACK].map((h) => `${h.includes(':') ? `[${h}]` : h}:${bound}`));
     // Cookies are per host, not per port: two workspaces' dashboards on one machine must not share one.
     this.cookieName = `cairn_session_${bound}`;
-    return `http://${host}:${bound}`;
+    return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
   }
 
   async close(): Promise<void> {
@@ -218,10 +224,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
 function sameOrigin(req: IncomingMessage): boolean {
   const origin = header(req, 'origin');
   const host = header(req, 'host');
-  return (
-    Boolean(origin && host && origin === `http://${host}`) ||
-    Boolean(origin && host && origin === `https://${host}`)
-  );
+  const scheme = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
+  return Boolean(origin && host && origin === `${scheme}://${host}`);
 }
 
 function sessionBody(session: Session) {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CairnError, ConflictError, ValidationError } from '../../lib/index.js';
+import { CairnError, ConflictError, NotFoundError, ValidationError } from '../../lib/index.js';
 import { ApiClient, ControlPlane, DEFAULT_UI, readApiInfo } from '../../server/index.js';
 import { workspaceExists } from '../../state/index.js';
 import { workspaceOf } from '../client.js';
@@ -10,8 +10,39 @@ import { type Command, type CommandContext, FILE_OPTION } from '../command.js';
 
 const READY_TIMEOUT_MS = 60_000;
 
+type UiChoice =
+  | { host: string; port: number; explicit: boolean; tls?: { cert: Buffer; key: Buffer } }
+  | false;
+
+/** `--ui` with `--ui-cert`/`--ui-key`: HTTPS with that certificate (both or neither). */
+function uiChoice(ctx: CommandContext): UiChoice {
+  const choice = uiOption(ctx.options.ui);
+  const certFile = ctx.options['ui-cert'] as string | undefined;
+  const keyFile = ctx.options['ui-key'] as string | undefined;
+  if (!certFile && !keyFile) return choice;
+  if (!certFile || !keyFile)
+    throw new ValidationError(
+      'reading --ui-cert and --ui-key: give both (a PEM certificate and its key)',
+      [],
+    );
+  if (choice === false) throw new ValidationError('reading --ui-cert: the dashboard is off (--ui off)', []);
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(resolve(ctx.cwd, file));
+    } catch (error) {
+      throw new NotFoundError(
+        `reading the dashboard's ${what} ${file}: ${(error as NodeJS.ErrnoException).code}`,
+        {
+          hint: 'name PEM files this user can read',
+        },
+      );
+    }
+  };
+  return { ...choice, tls: { cert: read(certFile, 'certificate'), key: read(keyFile, 'key') } };
+}
+
 /** `--ui`: off, or host:port (a busy port is then an error); absent: the default, moved if busy. */
-function uiOption(value: unknown): { host: string; port: number; explicit: boolean } | false {
+function uiOption(value: unknown): UiChoice {
   if (value === undefined) return { ...DEFAULT_UI, explicit: false };
   const text = String(value);
   if (text === 'off' || text === 'false') return false;
@@ -46,6 +77,8 @@ async function detach(ctx: CommandContext, specFile: string): Promise<number> {
     specFile,
     ...(ctx.options.driver ? ['--driver', String(ctx.options.driver)] : []),
     ...(ctx.options.ui !== undefined ? ['--ui', String(ctx.options.ui)] : []),
+    ...(ctx.options['ui-cert'] ? ['--ui-cert', resolve(ctx.cwd, String(ctx.options['ui-cert']))] : []),
+    ...(ctx.options['ui-key'] ? ['--ui-key', resolve(ctx.cwd, String(ctx.options['ui-key']))] : []),
     ...(ctx.options['api-port'] ? ['--api-port', String(ctx.options['api-port'])] : []),
   ];
   const child = spawn(process.execPath, args, {
@@ -96,7 +129,7 @@ async function run(ctx: CommandContext): Promise<number> {
     throw new ConflictError(`starting the control plane: one is already running at ${running}`, {
       hint: 'stop it with `cairn down`',
     });
-  const ui = uiOption(ctx.options.ui);
+  const ui = uiChoice(ctx);
   if (ctx.options.detach) return detach(ctx, specFile);
   const log = (line: Record<string, unknown>) =>
     ctx.stdout(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
@@ -137,7 +170,8 @@ async function run(ctx: CommandContext): Promise<number> {
 export const command: Command = {
   name: 'up',
   summary: 'Start the control plane: API, gateways, supervision, rollouts (--detach for the background).',
-  usage: 'cairn up [-f FILE] [--detach] [--driver auto|runc|bwrap|process] [--ui HOST:PORT|off]',
+  usage:
+    'cairn up [-f FILE] [--detach] [--driver auto|runc|bwrap|process] [--ui HOST:PORT|off] [--ui-cert F --ui-key F]',
   description: `Runs the control plane for this workspace: the token-protected API on 127.0.0.1, one gateway
 per environment (environments.<env>.gateway.listen), health checks and replacement of instances,
 every rollout, and the dashboard (http://127.0.0.1:7070 unless \`--ui\` says otherwise; log in
@@ -159,6 +193,13 @@ Instances are detached: with \`cairn down --keep-instances\` they keep serving.`
       value: 'HOST:PORT',
       description: `Where the dashboard listens, or "off" (default ${DEFAULT_UI.host}:${DEFAULT_UI.port}; another free port if that one is busy).`,
     },
+    'ui-cert': {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'Serve the dashboard over HTTPS with this PEM certificate (with --ui-key); cookies are then Secure.',
+    },
+    'ui-key': { type: 'string', value: 'FILE', description: 'The PEM private key of --ui-cert.' },
     'api-port': {
       type: 'string',
       value: 'PORT',
