@@ -146,9 +146,14 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       await cp.clearQuarantine(str(r.body, 'instance')!);
       return { cleared: r.body.instance };
     })
-    .on('POST', '/v1/shutdown', (r) => {
-      cp.askToStop(r.body.keepInstances === true);
-      return { stopping: true };
-    })
+    .on(
+      'POST',
+      '/v1/shutdown',
+      (r) => {
+        cp.askToStop(r.body.keepInstances === true);
+        return { stopping: true };
+      },
+      { workspaceOnly: true },
+    )
     .on('GET', '/metrics', () => cp.metricsText(), { text: true });
 }

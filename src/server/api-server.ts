@@ -34,6 +34,7 @@ interface RouteEntry {
   names: string[];
   handler: Handler;
   role: Role;
+  workspaceOnly?: boolean;
   /** Plain text (Prometheus) instead of JSON. */
   text?: boolean;
   stream?: StreamHandler;
@@ -43,6 +44,8 @@ export interface RouteOptions {
   text?: boolean;
   /** Who may call it: viewer for GET, operator otherwise, unless given. */
   role?: Role;
+  /** Only the workspace's own token (the CLI on this machine), e.g. stopping the control plane. */
+  workspaceOnly?: boolean;
 }
 
 /** Looks a bearer token up among the user tokens (the workspace token is checked first). */
@@ -74,7 +77,15 @@ export class ApiServer {
       })}$`,
     );
     const role = options.role ?? (method === 'GET' ? 'viewer' : 'operator');
-    this.routes.push({ method, pattern, names, handler, role, ...(options.text ? { text: true } : {}) });
+    this.routes.push({
+      method,
+      pattern,
+      names,
+      handler,
+      role,
+      ...(options.text ? { text: true } : {}),
+      ...(options.workspaceOnly ? { workspaceOnly: true } : {}),
+    });
     return this;
   }
 
@@ -149,6 +160,15 @@ export class ApiServer {
           `${method} ${url.pathname}: the token of "${principal.name}" may only read`,
           {
             hint: 'an operator token (`cairn token create --role operator`) may act',
+          },
+        );
+      }
+      if (route.workspaceOnly && principal !== WORKSPACE_PRINCIPAL) {
+        throw new CairnError(
+          'forbidden',
+          `${method} ${url.pathname}: only the workspace's own token may do this`,
+          {
+            hint: 'run the command on the machine, where the CLI reads .cairn/api-token',
           },
         );
       }

@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Principal } from '../auth/index.js';
+import { ApiServer } from './api-server.js';
+
+const TOKEN = 't'.repeat(43);
+const USERS: Record<string, Principal> = {
+  cairn_viewer: { name: 'vera', role: 'viewer', actor: 'vera@api' },
+  cairn_operator: { name: 'olga', role: 'operator', actor: 'olga@api' },
+};
+
+let api: ApiServer;
+let url: string;
+let failures: string[];
+let actors: string[];
+
+beforeEach(async () => {
+  failures = [];
+  actors = [];
+  api = new ApiServer(
+    TOKEN,
+    (f) => failures.push(f.path),
+    (t) => USERS[t],
+  )
+    .on('GET', '/v1/status', (r) => ({ who: r.principal.actor }))
+    .on('POST', '/v1/rollback', (r) => {
+      actors.push(r.principal.actor);
+      return {};
+    })
+    .on('POST', '/v1/shutdown', () => ({ stopping: true }), { workspaceOnly: true });
+  url = await api.listen(0);
+});
+afterEach(() => api.close());
+
+const call = (method: string, path: string, token?: string) =>
+  fetch(`${url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+describe('the API: who may call what', () => {
+  it('answers 401 without a known token and reports it; nothing runs', async () => {
+    expect((await call('GET', '/v1/status')).status).toBe(401);
+    expect((await call('POST', '/v1/rollback', 'cairn_nobody')).status).toBe(401);
+    expect(failures).toEqual(['/v1/status', '/v1/rollback']);
+    expect(actors).toEqual([]);
+  });
+
+  it('lets a viewer read but not act, an operator act under its own name, and only the workspace token stop it', async () => {
+    expect(await (await call('GET', '/v1/status', 'cairn_viewer')).json()).toEqual({ who: 'vera@api' });
+    const refused = await call('POST', '/v1/rollback', 'cairn_viewer');
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+      'may only read',
+    );
+    expect((await call('POST', '/v1/rollback', 'cairn_operator')).status).toBe(200);
+    expect((await call('POST', '/v1/rollback', TOKEN)).status).toBe(200);
+    expect(actors).toEqual(['olga@api', 'api']);
+    expect((await call('POST', '/v1/shutdown', 'cairn_operator')).status).toBe(403);
+    expect((await call('POST', '/v1/shutdown', TOKEN)).status).toBe(200);
+  });
+});
