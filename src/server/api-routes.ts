@@ -69,10 +69,21 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       const limit = Math.min(Number(q.get('limit') ?? AUDIT_PAGE) || AUDIT_PAGE, 1000);
       const action = q.get('action') ?? '';
       const actor = q.get('actor') ?? '';
+      const before = q.has('before') ? Number(q.get('before')) : Number.POSITIVE_INFINITY;
       const entries = cp.audit
         .list(q.get('service') ? { service: q.get('service')! } : {})
-        .filter((e) => (!action || e.action.startsWith(action)) && (!actor || e.actor.includes(actor)));
-      return { size: cp.audit.size(), entries: entries.slice(-limit).reverse() };
+        .filter(
+          (e) =>
+            e.index < before &&
+            (!action || e.action.startsWith(action)) &&
+            (!actor || e.actor.includes(actor)),
+        );
+      // Newest first; `more`: older matching entries exist (ask again with before = the last index).
+      return {
+        size: cp.audit.size(),
+        entries: entries.slice(-limit).reverse(),
+        more: entries.length > limit,
+      };
     })
     .on('GET', '/v1/audit/:index/proof', (r) => {
       const index = Number(r.params.index);

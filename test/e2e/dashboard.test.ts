@@ -289,6 +289,19 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
       body: JSON.stringify({ service: 'hello', env: 'dev' }),
     });
     expect(bearer.status).toBe(403);
+    // The audit log pages backwards: newest first, then older than the last index seen.
+    const page1 = (await (
+      await fetch(`${api}/v1/audit?limit=3`, { headers: { authorization: `Bearer ${tokens.vera}` } })
+    ).json()) as { entries: Array<{ index: number }>; more: boolean };
+    expect(page1.more).toBe(true);
+    const first = page1.entries.map((e) => e.index);
+    expect(first).toEqual([first[0]!, first[0]! - 1, first[0]! - 2]);
+    const page2 = (await (
+      await fetch(`${api}/v1/audit?limit=3&before=${first[2]}`, {
+        headers: { authorization: `Bearer ${tokens.vera}` },
+      })
+    ).json()) as { entries: Array<{ index: number }> };
+    expect(page2.entries.map((e) => e.index)).toEqual([first[2]! - 1, first[2]! - 2, first[2]! - 3]);
     const scrollWidth = Number(await page.evaluate('document.documentElement.scrollWidth'));
     expect(scrollWidth).toBeLessThanOrEqual(390);
     expect((await status()).rollout?.phase).toBe('progressing');

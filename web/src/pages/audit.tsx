@@ -48,17 +48,35 @@ function ProofCell({ index }: { index: number }) {
 export function AuditPage({ live }: { live: Live }) {
   const [filter, setFilter] = useState({ action: '', service: '', actor: '' });
   const [entries, setEntries] = useState<Entry[]>();
+  const [more, setMore] = useState(false);
+  const [older, setOlder] = useState<Entry[]>([]);
   const [error, setError] = useState('');
   const size = live.state?.auditSize;
+  const query = (extra: Record<string, string> = {}) =>
+    new URLSearchParams({ ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v)), ...extra });
   useEffect(() => {
-    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v));
-    call<{ entries: Entry[] }>('GET', `/v1/audit?${q}`)
+    setOlder([]);
+  }, [filter]);
+  useEffect(() => {
+    call<{ entries: Entry[]; more: boolean }>('GET', `/v1/audit?${query()}`)
       .then((r) => {
         setEntries(r.entries);
+        if (older.length === 0) setMore(r.more);
         setError('');
       })
       .catch((e) => setError(errorText(e)));
   }, [filter, size]);
+  const showOlder = () => {
+    const last = [...(entries ?? []), ...older].at(-1);
+    if (!last) return;
+    call<{ entries: Entry[]; more: boolean }>('GET', `/v1/audit?${query({ before: String(last.index) })}`)
+      .then((r) => {
+        setOlder([...older, ...r.entries]);
+        setMore(r.more);
+      })
+      .catch((e) => setError(errorText(e)));
+  };
+  const shown = [...(entries ?? []), ...older.filter((o) => !entries?.some((e) => e.index === o.index))];
   const field = (key: keyof typeof filter, label: string, hint: string) => (
     <div class="field">
       <label for={`f-${key}`}>{label}</label>
@@ -98,7 +116,7 @@ export function AuditPage({ live }: { live: Live }) {
               </tr>
             </thead>
             <tbody>
-              {entries.map((e) => (
+              {shown.map((e) => (
                 <tr key={e.index} data-action={e.action}>
                   <td>{e.index}</td>
                   <td>
@@ -121,6 +139,11 @@ export function AuditPage({ live }: { live: Live }) {
               ))}
             </tbody>
           </table>
+          {more && (
+            <button type="button" onClick={showOlder}>
+              Show older entries
+            </button>
+          )}
         </div>
       )}
     </>
