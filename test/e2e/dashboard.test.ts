@@ -125,6 +125,7 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
   }, STEP_MS);
 
   it('Without a session, Then the API answers 401 with no data, and every page carries a strict CSP', async () => {
+    expect(await cli(['status'])).toContain(`dashboard: ${ui}`);
     const res = await fetch(`${ui}/v1/status`);
     expect(res.status).toBe(401);
     const body = await res.text();

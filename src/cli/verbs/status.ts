@@ -1,6 +1,6 @@
 import { formatDurationMs } from '../../lib/index.js';
-import type { DriftStatus, ServiceStatus } from '../../server/index.js';
-import { clientOf, describeRollout, ENV_OPTION } from '../client.js';
+import { type DriftStatus, readApiInfo, type ServiceStatus } from '../../server/index.js';
+import { clientOf, describeRollout, ENV_OPTION, workspaceOf } from '../client.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 
 function render(services: ServiceStatus[], drift: DriftStatus[]): string {
@@ -54,8 +54,11 @@ export const command: Command = {
       services: ServiceStatus[];
       drift?: DriftStatus[];
     }>(`/v1/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
+    const dashboard = readApiInfo(workspaceOf(ctx).ws)?.ui;
     ctx.stdout(
-      ctx.output === 'json' ? `${JSON.stringify({ services, drift }, null, 2)}\n` : render(services, drift),
+      ctx.output === 'json'
+        ? `${JSON.stringify({ services, drift }, null, 2)}\n`
+        : `${render(services, drift)}${dashboard ? `dashboard: ${dashboard}\n` : ''}`,
     );
     return 0;
   },
