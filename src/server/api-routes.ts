@@ -44,6 +44,7 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
     })
     .stream('/v1/events', (r, res) => cp.events.subscribe(res, r.stillAuthorized))
     .on('GET', '/v1/instances', () => ({ instances: instancesView(cp.store, cp.forensicsFolders()) }))
+    .on('GET', '/v1/forensics/:name', (r) => ({ name: r.params.name, ...cp.forensicsReport(r.params.name!) }))
     .on('GET', '/v1/whoami', (r) => ({ name: r.principal.name, role: r.principal.role }))
     .on(
       'POST',

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
 import { type SessionLimits, SessionStore, TokenStore } from '../auth/index.js';
-import { type DriftEnvStatus, DriftLoop } from '../drift/index.js';
+import { type DriftEnvStatus, DriftLoop, type DriftReport, describeReason } from '../drift/index.js';
 import { gatherEvidence } from '../gates/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
 import { ConflictError, NotFoundError } from '../lib/index.js';
@@ -368,6 +368,32 @@ export class ControlPlane {
     } catch {
       return [];
     }
+  }
+
+  /**
+   * The report drift kept in a forensics folder (what changed, which files were copied). Only the
+   * report: the copied files stay on the machine.
+   */
+  forensicsReport(name: string): Record<string, unknown> {
+    if (!this.forensicsFolders().includes(name)) {
+      throw new NotFoundError(`reading forensics ${name}: no such folder`, {
+        hint: 'the instances page lists the folders drift kept',
+      });
+    }
+    const kept = JSON.parse(
+      readFileSync(join(this.options.workspace.root, 'forensics', name, 'report.json'), 'utf8'),
+    ) as { at: string; report: DriftReport; copied: string[] };
+    const v = kept.report.verdict;
+    return {
+      at: kept.at,
+      instance: kept.report.instance,
+      service: kept.report.service,
+      env: kept.report.env,
+      release: kept.report.release,
+      status: v.status,
+      findings: v.status === 'drifted' ? v.reasons.map(describeReason) : 'detail' in v ? [v.detail] : [],
+      copied: kept.copied,
+    };
   }
 
   /** The environments of the spec the control plane started with, with their predecessors. */

@@ -10,7 +10,7 @@
  * and a confirmation opens and closes from the keyboard. Regenerates the screenshots under docs/.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Load } from '../../scripts/load.mjs';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { freePort, HelloWorkspace, helloSpec } from '../helpers/workspace.js';
+import { appendByte, runcUsable } from './drift-helpers.js';
 
 const STEP_MS = 300_000;
 const DEPLOY = `{ strategy: canary, steps: [{ weight: 20, pauseMs: 6s }, { weight: 50, pauseMs: 60s }, { analysis: {} }, { weight: 100 }], analysis: { maxErrorRate: 0.05, maxP99Ms: 5000, minRequests: 20 }, scaleDownDelayMs: 10m }`;
@@ -328,6 +329,29 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
         .poll(() => page.getByRole('status').first().textContent(), { timeout: 15_000 })
         .toContain('session ended');
       expect(page.url()).toContain('#/audit');
+    },
+    STEP_MS,
+  );
+
+  it.runIf(runcUsable)(
+    'When a file of the serving bundle is changed, Then the instances page links to what drift kept, and the forensics page names the file',
+    async () => {
+      const bundles = join(ws.dir, '.cairn', 'bundles');
+      for (const hex of readdirSync(bundles).filter((n) => /^[0-9a-f]{64}$/.test(n)))
+        appendByte(join(bundles, hex, 'rootfs', 'app', 'server.js'));
+      const forensics = join(ws.dir, '.cairn', 'forensics');
+      await until('forensics kept', async () =>
+        existsSync(forensics) && readdirSync(forensics).length > 0 ? true : undefined,
+      );
+      const page = await login(readFileSync(join(ws.dir, '.cairn', 'api-token'), 'utf8').trim());
+      await page.goto(`${ui}/#/instances`);
+      const link = page.getByRole('link', { name: /^forensics / }).first();
+      await link.waitFor({ timeout: 30_000 });
+      await link.click();
+      await expect
+        .poll(() => page.getByTestId('findings').textContent(), { timeout: 15_000 })
+        .toContain('/app/server.js');
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toMatch(/^Forensics of ins-/);
     },
     STEP_MS,
   );

@@ -9,6 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ConfirmHost } from './actions.js';
 import { call, setSession } from './api.js';
 import { AuditPage } from './pages/audit.js';
+import { ForensicsPage } from './pages/forensics.js';
 import { HistoryPage } from './pages/history.js';
 import { InstancesPage } from './pages/instances.js';
 import { LoginPage } from './pages/login.js';
@@ -120,10 +121,11 @@ function App() {
   else if (page === 'history') body = <HistoryPage env={rest[0] ?? ''} service={rest[1] ?? ''} />;
   else if (page === 'instances') body = <InstancesPage live={live} />;
   else if (page === 'audit') body = <AuditPage live={live} />;
+  else if (page === 'forensics') body = <ForensicsPage name={rest[0] ?? ''} />;
   else body = <OverviewPage live={live} canAct={canAct} />;
   const nav = [
     ['#/', 'Environments', page === ''],
-    ['#/instances', 'Instances', page === 'instances'],
+    ['#/instances', 'Instances', page === 'instances' || page === 'forensics'],
     ['#/audit', 'Audit log', page === 'audit'],
   ] as const;
   return (

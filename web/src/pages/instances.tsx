@@ -57,7 +57,7 @@ export function InstancesPage({ live }: { live: Live }) {
                     {i.reason ?? '—'}
                     {i.forensics.map((f) => (
                       <div key={f} class="help">
-                        forensics: <code>.cairn/forensics/{f}</code>
+                        <a href={`#/forensics/${f}`}>forensics {f.slice(i.id.length + 1)}</a>
                       </div>
                     ))}
                   </td>
