@@ -25,9 +25,9 @@ describe('tokens', () => {
     const rows = store.db.prepare('SELECT * FROM api_tokens').all() as Array<Record<string, string>>;
     expect(JSON.stringify(rows)).not.toContain(token);
     expect(rows[0]!.token_hash).toBe(tokenHash(token));
-    expect(tokens.verify(token, 'api')).toEqual({ name: 'alice', role: 'viewer', actor: 'alice@api' });
-    expect(tokens.verify(`${token}x`, 'api')).toBeUndefined();
-    expect(tokens.verify('not-a-token', 'api')).toBeUndefined();
+    expect(tokens.verify(token)).toEqual({ name: 'alice', role: 'viewer', actor: 'alice@api' });
+    expect(tokens.verify(`${token}x`)).toBeUndefined();
+    expect(tokens.verify('not-a-token')).toBeUndefined();
   });
 
   it('refuses a second token for a name, bad names and "api"; revoke ends its sessions', () => {
@@ -37,10 +37,10 @@ describe('tokens', () => {
     expect(() => tokens.create('Bad Name', 'viewer', 'me')).toThrow(/not a usable name/);
     expect(() => tokens.create('api', 'viewer', 'me')).toThrow(/not a usable name/);
     const sessions = new SessionStore(store.db);
-    const { id } = sessions.open(tokens.verify(token, 'dashboard')!);
+    const { id } = sessions.open(tokens.verify(token)!);
     expect(sessions.get(id)).toBeDefined();
     tokens.revoke('bob');
-    expect(tokens.verify(token, 'api')).toBeUndefined();
+    expect(tokens.verify(token)).toBeUndefined();
     expect(sessions.get(id)).toBeUndefined();
     expect(() => tokens.revoke('bob')).toThrow(/there is none/);
   });

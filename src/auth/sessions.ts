@@ -48,6 +48,22 @@ export class SessionStore {
 
   /** The live session behind a cookie value (its idle time restarts), or undefined. */
   get(id: string | undefined): Session | undefined {
+    const live = this.live(id);
+    if (!live) return undefined;
+    const { hash, row, t } = live;
+    const idleUntil = Math.min(row.expires_at, t + this.limits.idleMs);
+    if (idleUntil - row.idle_until > 1000)
+      this.db.prepare('UPDATE ui_sessions SET idle_until = ? WHERE id_hash = ?').run(idleUntil, hash);
+    return { principal: dashboardPrincipal(row.user, row.role), csrf: row.csrf, expiresAt: row.expires_at };
+  }
+
+  /** Whether the session behind a cookie value still lives, without counting this as a request. */
+  alive(id: string | undefined): boolean {
+    return this.live(id) !== undefined;
+  }
+
+  /** The row of a session that has not ended yet; an ended one is deleted on the way. */
+  private live(id: string | undefined) {
     if (!id) return undefined;
     const hash = tokenHash(id);
     const row = this.db
@@ -61,20 +77,7 @@ export class SessionStore {
       this.db.prepare('DELETE FROM ui_sessions WHERE id_hash = ?').run(hash);
       return undefined;
     }
-    const idleUntil = Math.min(row.expires_at, t + this.limits.idleMs);
-    if (idleUntil - row.idle_until > 1000)
-      this.db.prepare('UPDATE ui_sessions SET idle_until = ? WHERE id_hash = ?').run(idleUntil, hash);
-    return { principal: dashboardPrincipal(row.user, row.role), csrf: row.csrf, expiresAt: row.expires_at };
-  }
-
-  /** Whether the session behind a cookie value still lives, without counting this as a request. */
-  alive(id: string | undefined): boolean {
-    if (!id) return false;
-    const row = this.db
-      .prepare('SELECT expires_at, idle_until FROM ui_sessions WHERE id_hash = ?')
-      .get(tokenHash(id)) as { expires_at: number; idle_until: number } | undefined;
-    const t = this.now();
-    return row !== undefined && t < row.expires_at && t < row.idle_until;
+    return { hash, row, t };
   }
 
   close(id: string | undefined): void {

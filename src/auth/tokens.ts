@@ -72,12 +72,12 @@ export class TokenStore {
     this.db.prepare('DELETE FROM ui_sessions WHERE user = ?').run(name);
   }
 
-  /** The principal a bearer token stands for, or undefined. */
-  verify(token: string, via: 'api' | 'dashboard'): Principal | undefined {
+  /** The principal a bearer token stands for (actor `NAME@api`; a dashboard session names its own), or undefined. */
+  verify(token: string): Principal | undefined {
     if (!token.startsWith(TOKEN_PREFIX)) return undefined;
     const row = this.db
       .prepare('SELECT name, role FROM api_tokens WHERE token_hash = ?')
       .get(tokenHash(token)) as { name: string; role: Role } | undefined;
-    return row ? { name: row.name, role: row.role, actor: `${row.name}@${via}` } : undefined;
+    return row ? { name: row.name, role: row.role, actor: `${row.name}@api` } : undefined;
   }
 }

@@ -115,13 +115,17 @@ export class ApiServer {
     });
   }
 
-  private principalOf(req: IncomingMessage): Principal | undefined {
-    const header = req.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+  /** Who a token stands for: the workspace token or a user token (also the dashboard's login). */
+  principalForToken(token: string): Principal | undefined {
     const given = Buffer.from(token);
     const expected = Buffer.from(this.token);
     if (given.length === expected.length && timingSafeEqual(given, expected)) return WORKSPACE_PRINCIPAL;
     return token ? this.userTokens(token) : undefined;
+  }
+
+  private principalOf(req: IncomingMessage): Principal | undefined {
+    const header = req.headers.authorization ?? '';
+    return this.principalForToken(header.startsWith('Bearer ') ? header.slice(7) : '');
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -34,7 +34,7 @@ import { openSecretResolver } from '../secrets/index.js';
 import { type DriftSettings, loadSpec } from '../spec/index.js';
 import { openStateStore, type SqliteStateStore, type Workspace } from '../state/index.js';
 import { defaultSigningKeyFile, loadSigningKey } from '../trust/index.js';
-import { defaultAssetsDir, loadAssets, loginWith, UiServer } from '../ui/index.js';
+import { defaultAssetsDir, loadAssets, UiServer } from '../ui/index.js';
 import { VULN_DB_FILE } from '../vuln/index.js';
 import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
@@ -164,7 +164,7 @@ export class ControlPlane {
     this.api = new ApiServer(
       readFileSync(ws.tokenFile, 'utf8').trim(),
       (info) => this.recordAuthFailure(info),
-      (token) => this.tokens.verify(token, 'api'),
+      (token) => this.tokens.verify(token),
     );
     this.events = new EventHub({
       state: () => ({
@@ -293,12 +293,11 @@ export class ControlPlane {
   private async startUi(): Promise<void> {
     const wanted = this.options.ui ?? { ...DEFAULT_UI, explicit: false };
     if (wanted === false) return;
-    const ws = this.options.workspace;
     const ui = new UiServer({
       api: this.api,
       sessions: new SessionStore(this.store.db, this.options.sessionLimits),
       assets: loadAssets(this.options.uiAssets ?? defaultAssetsDir()),
-      login: loginWith(readFileSync(ws.tokenFile, 'utf8').trim(), (t) => this.tokens.verify(t, 'dashboard')),
+      login: (token) => this.api.principalForToken(token),
       audit: (e) => this.store.transaction(() => this.audit.record({ ...e, subject: {} })),
       ...(wanted.tls ? { tls: wanted.tls } : {}),
     });

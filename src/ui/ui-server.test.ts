@@ -8,7 +8,7 @@ import { LoginLimiter, SessionStore, TokenStore } from '../auth/index.js';
 import { ApiServer } from '../server/api-server.js';
 import { createSqliteStateStore, type SqliteStateStore } from '../state/index.js';
 import { loadAssets } from './assets.js';
-import { loginWith, UiServer } from './ui-server.js';
+import { UiServer } from './ui-server.js';
 
 const WORKSPACE_TOKEN = 'w'.repeat(43);
 
@@ -26,7 +26,11 @@ beforeEach(async () => {
   const tokens = new TokenStore(store.db);
   viewerToken = tokens.create('vera', 'viewer', 'test').token;
   acted = [];
-  const api = new ApiServer(WORKSPACE_TOKEN)
+  const api = new ApiServer(
+    WORKSPACE_TOKEN,
+    () => {},
+    (t) => tokens.verify(t),
+  )
     .on('GET', '/v1/status', () => ({ services: ['secret-data'] }))
     .on('POST', '/v1/rollback', (r) => {
       acted.push(r.principal.actor);
@@ -37,7 +41,7 @@ beforeEach(async () => {
     api,
     sessions: new SessionStore(store.db),
     assets: loadAssets(join(dir, 'no-such-dir')),
-    login: loginWith(WORKSPACE_TOKEN, (t) => tokens.verify(t, 'dashboard')),
+    login: (t) => api.principalForToken(t),
     audit: (e) => audited.push(e),
     limiter: new LoginLimiter(3, 60_000),
   });
@@ -176,11 +180,16 @@ describe('the dashboard listener', () => {
     );
     const cert = readFileSync(join(dir, 'ui.crt'));
     const tokens = new TokenStore(store.db);
+    const secureApi = new ApiServer(
+      WORKSPACE_TOKEN,
+      () => {},
+      (t) => tokens.verify(t),
+    );
     const secure = new UiServer({
-      api: new ApiServer(WORKSPACE_TOKEN),
+      api: secureApi,
       sessions: new SessionStore(store.db),
       assets: new Map(),
-      login: loginWith(WORKSPACE_TOKEN, (t) => tokens.verify(t, 'dashboard')),
+      login: (t) => secureApi.principalForToken(t),
       audit: () => {},
       tls: { cert, key: readFileSync(join(dir, 'ui.key')) },
     });

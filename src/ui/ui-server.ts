@@ -5,18 +5,10 @@
  * something needs the session's CSRF token in `x-csrf-token` and a same-origin `Origin`. Failed
  * logins are throttled per client and audited; every response carries a strict CSP.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import {
-  csrfMatches,
-  LoginLimiter,
-  type Principal,
-  type Session,
-  type SessionStore,
-  WORKSPACE_PRINCIPAL,
-} from '../auth/index.js';
+import { csrfMatches, LoginLimiter, type Principal, type Session, type SessionStore } from '../auth/index.js';
 import type { ApiServer } from '../server/api-server.js';
 import type { Asset } from './assets.js';
 
@@ -48,7 +40,7 @@ export interface UiServerDeps {
   api: ApiServer;
   sessions: SessionStore;
   assets: Map<string, Asset>;
-  /** The workspace token and user tokens: who a pasted token stands for. */
+  /** Who a pasted token stands for (the API's own lookup: workspace token, then user tokens). */
   login: (token: string) => Principal | undefined;
   audit: (event: { actor: string; action: string; detail: Record<string, unknown> }) => void;
   limiter?: LoginLimiter;
@@ -284,17 +276,4 @@ function serveAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): vo
     'content-length': String(body.length),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-/** The principal behind a pasted token: the workspace token or a user token. */
-export function loginWith(
-  workspaceToken: string,
-  userToken: (token: string) => Principal | undefined,
-): (token: string) => Principal | undefined {
-  return (token) => {
-    const a = Buffer.from(token);
-    const b = Buffer.from(workspaceToken);
-    if (a.length === b.length && timingSafeEqual(a, b)) return WORKSPACE_PRINCIPAL;
-    return userToken(token);
-  };
 }
