@@ -123,7 +123,8 @@ export class UiServer {
 
   private async api(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
     res.setHeader('cache-control', 'no-store');
-    const session = this.session(req);
+    const cookie = this.cookie(req);
+    const session = this.deps.sessions.get(cookie);
     if (session && method !== 'GET' && method !== 'HEAD') {
       if (!sameOrigin(req) || !csrfMatches(session, header(req, 'x-csrf-token'))) {
         return send(res, 403, {
@@ -136,7 +137,6 @@ export class UiServer {
         });
       }
     }
-    const cookie = this.cookie(req);
     await this.deps.api.dispatch(req, res, session?.principal, () => this.deps.sessions.alive(cookie));
   }
 

@@ -13,3 +13,7 @@ export function ago(iso: string | undefined, now = Date.now()): string {
 }
 
 export const pct = (x: number): string => `${(x * 100).toFixed(x < 0.01 && x > 0 ? 2 : 1)}%`;
+
+/** Phases of a rollout still in progress (the state store's `active` deployments). */
+const ACTIVE = new Set(['pending', 'progressing', 'paused']);
+export const inProgress = (phase: string): boolean => ACTIVE.has(phase);

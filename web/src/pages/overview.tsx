@@ -1,8 +1,6 @@
 import { ActionButton } from '../actions.js';
-import { ago, short } from '../format.js';
+import { ago, inProgress, short } from '../format.js';
 import type { DriftStatus, Live, ServiceStatus } from '../types.js';
-
-const ACTIVE = new Set(['pending', 'progressing', 'paused']);
 
 export function Traffic({ weights }: { weights: ServiceStatus['weights'] }) {
   if (weights.length === 0) return <span>no traffic</span>;
@@ -70,7 +68,7 @@ export function OverviewPage({ live, canAct }: { live: Live; canAct: boolean }) 
                     {services.map((s) => {
                       const healthy = s.instances.filter((i) => i.state === 'healthy').length;
                       const r = s.rollout;
-                      const active = r && ACTIVE.has(r.phase);
+                      const active = r && inProgress(r.phase);
                       return (
                         <tr key={s.service} data-testid={`row-${env.name}-${s.service}`}>
                           <th scope="row">{s.service}</th>

@@ -1,11 +1,9 @@
 import { useMemo } from 'preact/hooks';
 import { ActionButton } from '../actions.js';
 import { Chart } from '../chart.js';
-import { ago, pct, short } from '../format.js';
+import { ago, inProgress, pct, short } from '../format.js';
 import type { Live, Sample } from '../types.js';
 import { Traffic } from './overview.js';
-
-const ACTIVE = new Set(['pending', 'progressing', 'paused']);
 
 function seriesOf(samples: Sample[], pick: (r: Sample['releases'][string]) => number) {
   const releases = [...new Set(samples.flatMap((s) => Object.keys(s.releases)))];
@@ -48,7 +46,7 @@ export function RolloutPage({
         No rollout of {service} in {env} yet. <a href="#/">Back to the environments</a>
       </p>
     );
-  const active = ACTIVE.has(r.phase);
+  const active = inProgress(r.phase);
   const v = r.lastVerdict;
   return (
     <>
