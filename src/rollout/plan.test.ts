@@ -30,6 +30,18 @@ describe('planChanges', () => {
     expect(renderPlan(plan)).toContain('Plan: 1 to create, 0 to replace, 0 to destroy.');
   });
 
+  it("shows a new service's own variables in this environment", () => {
+    const withVars = {
+      ...config(),
+      run: { ...config().run, env: { UPSTREAM_URL: 'https://api.example.com' } },
+    };
+    const plan = planChanges([], [desired({ config: withVars })]);
+    expect(plan.items[0]!.changes).toEqual([
+      { path: 'run.env.UPSTREAM_URL', after: 'https://api.example.com' },
+    ]);
+    expect(renderPlan(plan)).toContain('run.env.UPSTREAM_URL: (none) → https://api.example.com');
+  });
+
   it('reports no changes when what runs matches', () => {
     const plan = planChanges([current()], [desired()]);
     expect(plan.items).toEqual([]);

@@ -91,8 +91,14 @@ function createItem(d: DesiredService): PlanItem {
     instancesBefore: 0,
     instancesAfter: d.replicas,
     strategy: d.strategy,
-    changes: [],
+    changes: environmentVars(d.config),
   };
+}
+
+/** A new service's own variables in this environment: what differs from the other environments. */
+function environmentVars(config: Record<string, unknown>): Change[] {
+  const vars = (config.run as { env?: Record<string, string> } | undefined)?.env ?? {};
+  return Object.entries(vars).map(([name, value]) => ({ path: `run.env.${name}`, after: value }));
 }
 
 function compare(c: CurrentService, d: DesiredService): PlanItem | undefined {

@@ -34,7 +34,15 @@ import {
 } from '../lib/index.js';
 import { type RolloutController, type RolloutSettings, startRollout } from '../rollout/index.js';
 import type { SecretPin } from '../secrets/index.js';
-import { type LoadedSpec, loadSpec, releaseConfig, type SecretRef, type ServiceSpec } from '../spec/index.js';
+import {
+  type LoadedSpec,
+  loadSpec,
+  promotionIdentity,
+  releaseConfig,
+  runForEnvironment,
+  type SecretRef,
+  type ServiceSpec,
+} from '../spec/index.js';
 import type { DeploymentRecord, ReleaseRecord, SqliteStateStore } from '../state/index.js';
 import type { SigningKey } from '../trust/index.js';
 
@@ -104,7 +112,7 @@ export class Deployments {
     envOf(loaded, req.env);
     const release = req.release
       ? this.existingRelease(req.release, req.service)
-      : await this.newRelease(loaded, req.service, req.image!);
+      : await this.newRelease(loaded, req.service, req.image!, req.env);
     const admitted = await this.checkGates(loaded, req, release);
     const active = this.deps.store.listDeployments({ env: req.env, service: req.service, active: true });
     if (active.length > 0) {
@@ -170,6 +178,16 @@ export class Deployments {
     throw denialError(request, outcome);
   }
 
+  /** The same image and settings, whatever each environment's own variables: what promotion moves. */
+  private samePromotion(id: string, release: ReleaseRecord): boolean {
+    if (id === release.id) return true;
+    const other = this.deps.store.getRelease(id);
+    if (!other || other.imageDigest !== release.imageDigest) return false;
+    const identity = (r: ReleaseRecord) =>
+      jsonDigest(promotionIdentity(r.config.run as Record<string, unknown>));
+    return identity(other) === identity(release);
+  }
+
   private wasForced(releaseId: string, env: string): boolean {
     if (this.forced.has(`${releaseId} ${env}`)) return true;
     return this.deps.store
@@ -223,7 +241,32 @@ export class Deployments {
         hint: `deploy it to ${from} first: \`cairn deploy ${service} --env ${from}\``,
       });
     }
-    return this.deploy({ service, env: to, release: target.releaseId, approve, actor, stage: 'promote' });
+    const release = this.carried(this.existingRelease(target.releaseId, service), to);
+    return this.deploy({ service, env: to, release: release.id, approve, actor, stage: 'promote' });
+  }
+
+  /**
+   * The release a promotion runs in `env`: the same one when the environment sets nothing of its
+   * own, else a release of the same image and settings with that environment's variables (stored
+   * now, so the gates and the rollout find it by id).
+   */
+  private carried(release: ReleaseRecord, env: string): ReleaseRecord {
+    const spec = loadSpec(this.deps.specFile).spec;
+    const run = runForEnvironment(release.config.run as Record<string, unknown>, spec, release.service, env);
+    const configDigest = jsonDigest(run);
+    if (configDigest === release.configDigest) return release;
+    const id = releaseId(release.imageDigest, configDigest);
+    const existing = this.deps.store.getRelease(id);
+    if (existing) return existing;
+    const carried: ReleaseRecord = {
+      ...release,
+      id,
+      configDigest,
+      config: { ...release.config, run },
+      createdAt: new Date().toISOString(),
+    };
+    this.deps.store.transaction((tx) => tx.putRelease(carried));
+    return carried;
   }
 
   private existingRelease(id: string, service: string): ReleaseRecord {
@@ -236,9 +279,14 @@ export class Deployments {
     return release;
   }
 
-  private async newRelease(loaded: LoadedSpec, service: string, image: string): Promise<ReleaseRecord> {
+  private async newRelease(
+    loaded: LoadedSpec,
+    service: string,
+    image: string,
+    env: string,
+  ): Promise<ReleaseRecord> {
     const descriptor = await resolveImage(this.deps.images, image, loaded.spec);
-    const config = releaseConfig(loaded.spec, service);
+    const config = releaseConfig(loaded.spec, service, env);
     const refs = (config.run.secrets ?? []) as SecretRef[];
     if (refs.length > 0 && this.deps.pinSecrets)
       config.run.secrets = await this.deps.pinSecrets(service, refs);
@@ -267,7 +315,7 @@ export class Deployments {
     if (env.after && req.strategy !== 'rollback') {
       const done = this.deps.store
         .listDeployments({ env: env.after, service: req.service })
-        .some((d) => d.toRelease === release.id && d.phase === 'succeeded');
+        .some((d) => d.phase === 'succeeded' && this.samePromotion(d.toRelease, release));
       if (done) asked.push('predecessor');
       else
         before.push({
@@ -344,7 +392,12 @@ export class Deployments {
         digestAfter: release.imageDigest,
         reason: `${settings.strategy} of ${shortDigest(release.imageDigest)}`,
         ...(release.specCommit ? { specCommit: release.specCommit } : {}),
-        detail: { deployment: deployment.id, strategy: settings.strategy },
+        detail: {
+          deployment: deployment.id,
+          strategy: settings.strategy,
+          configDigest: release.configDigest,
+          ...environmentVars(release),
+        },
       });
     });
     return this.deps.controller.tick(deployment);
@@ -423,4 +476,10 @@ async function localSourceDigest(loaded: LoadedSpec, service: string): Promise<{
     if (error instanceof CairnError) return {};
     throw error;
   }
+}
+
+/** The environment's own variables a release runs with (never secrets: validate refuses them there). */
+function environmentVars(release: ReleaseRecord): { env?: Record<string, string> } {
+  const vars = (release.config.run as { env?: Record<string, string> } | undefined)?.env;
+  return vars ? { env: vars } : {};
 }

@@ -84,6 +84,7 @@ export class InstanceManager {
       bundle,
       run,
       port,
+      ...(run.env ? { vars: run.env } : {}),
       secrets,
       secretEnv,
     });

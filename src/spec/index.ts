@@ -2,6 +2,6 @@
 export { toJsonSchema } from './json-schema.js';
 export { type CheckedSpec, checkSpecFile, findSpecFile, loadSpec, SPEC_FILE } from './load.js';
 export { DEFAULT_CANARY_STEPS, type ParseResult, parseSpec } from './parse.js';
-export { type ReleaseConfig, releaseConfig } from './release-config.js';
+export { promotionIdentity, type ReleaseConfig, releaseConfig, runForEnvironment } from './release-config.js';
 export type { FileKind } from './rules.js';
 export * from './types.js';

@@ -6,9 +6,41 @@ export interface ReleaseConfig {
   run: Record<string, unknown>;
 }
 
-/** The release-defining settings of one service; deploy settings steer a rollout, not a release. */
-export function releaseConfig(spec: Spec, service: string): ReleaseConfig {
+/**
+ * The release-defining settings of one service in one environment; deploy settings steer a
+ * rollout, not a release. The environment's own variables (`services.X.environments.ENV.env`)
+ * become `run.env`, absent when there are none — so a service without per-environment settings
+ * makes the same release everywhere, and promotion moves it unchanged.
+ */
+export function releaseConfig(spec: Spec, service: string, env?: string): ReleaseConfig {
   const s = spec.services[service];
   if (!s) throw new RangeError(`no service ${service}`);
-  return { build: { ...s.build }, run: { ...s.run } };
+  const vars = env === undefined ? undefined : s.environments?.[env]?.env;
+  const run = { ...s.run } as Record<string, unknown>;
+  if (vars && Object.keys(vars).length > 0) run.env = sortedVars(vars);
+  return { build: { ...s.build }, run };
 }
+
+/**
+ * A release carried into another environment: the same image and settings, with that
+ * environment's variables in place of the ones it was made with. Pure.
+ */
+export function runForEnvironment(
+  run: Record<string, unknown>,
+  spec: Spec,
+  service: string,
+  env: string,
+): Record<string, unknown> {
+  const { env: _previous, ...rest } = run;
+  const vars = spec.services[service]?.environments?.[env]?.env;
+  return vars && Object.keys(vars).length > 0 ? { ...rest, env: sortedVars(vars) } : rest;
+}
+
+/** What a release is apart from its environment's variables: equal across a promotion. */
+export function promotionIdentity(run: Record<string, unknown>): Record<string, unknown> {
+  const { env: _env, ...rest } = run;
+  return rest;
+}
+
+const sortedVars = (vars: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(vars).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -39,6 +39,8 @@ export function checkRules(spec: Obj, ctx: RuleContext): void {
   const services = asObj(spec.services);
   for (const [name, service] of Object.entries(services)) checkService(name, asObj(service), ctx);
   for (const [name, service] of Object.entries(services)) checkAllow(name, asObj(service), services, ctx);
+  for (const [name, service] of Object.entries(services))
+    checkServiceEnvironments(name, asObj(service), asObj(spec.environments), ctx);
   checkEnvironments(asObj(spec.environments), ctx);
   checkRoutes(asList(spec.routes), services, ctx);
   checkAcceptances(asList(asObj(spec.vuln).ignore), services, ctx);
@@ -112,6 +114,40 @@ function checkAllow(name: string, service: Obj, services: Obj, ctx: RuleContext)
       ctx.error(at, `there is no service "${peer}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
     } else if (allow.indexOf(peer) !== i) ctx.error(at, `${peer} is listed twice`);
   });
+}
+
+/**
+ * services.X.environments names environments of the spec; its variables are neither cairn's own,
+ * nor given by a secret, nor secret-looking (they are shown by plan and recorded in the audit log).
+ */
+function checkServiceEnvironments(name: string, service: Obj, environments: Obj, ctx: RuleContext): void {
+  const secretVars = new Set(
+    asList(asObj(service.run).secrets).flatMap((ref) => {
+      const env = asObj(ref).env;
+      return typeof env === 'string' ? [env] : [];
+    }),
+  );
+  for (const [env, settings] of Object.entries(asObj(service.environments))) {
+    const at = ['services', name, 'environments', env];
+    if (!Object.hasOwn(environments, env)) {
+      const hint = closest(env, Object.keys(environments));
+      ctx.error(at, `there is no environment "${env}"${hint ? ` (did you mean "${hint}"?)` : ''}`, 'key');
+    }
+    for (const [key, value] of Object.entries(asObj(asObj(settings).env))) {
+      if (RESERVED_ENV.includes(key)) ctx.error([...at, 'env', key], `${key} is set by cairn itself`, 'key');
+      else if (secretVars.has(key))
+        ctx.error([...at, 'env', key], `${key} is already given a secret by run.secrets`, 'key');
+      else if (
+        typeof value === 'string' &&
+        (SECRET_NAME.test(key) || SECRET_VALUE.some((re) => re.test(value)))
+      )
+        ctx.error(
+          [...at, 'env', key],
+          `environments.${env}.env.${key} looks like a secret and would be shown by plan and recorded (value not shown); ` +
+            `list ${key} under run.secrets and store it with \`cairn secret set ${key}\``,
+        );
+    }
+  }
 }
 
 /** No variable or file is given two secrets; file names stay inside /run/secrets. */

@@ -139,6 +139,20 @@ export const serviceSchema = obj('A service: how its image is built, how it runs
       cpus: opt({ kind: 'number', min: 0.01, max: 1024, description: 'CPU limit in cores.' }),
     }),
   ),
+  environments: opt({
+    kind: 'map',
+    keys: { kind: 'string', format: 'name' },
+    values: obj('Run settings of this service that differ in one environment (never secrets).', {
+      env: opt({
+        kind: 'map',
+        keys: { kind: 'string', format: 'envName' },
+        values: str('Value set in the instances of this environment only; never a secret.'),
+        description: 'Environment variables of this environment; they override build.env.',
+      }),
+    }),
+    description:
+      'Per-environment configuration: the same image, a release of its own per environment (docs/spec.md).',
+  }),
   deploy: opt(
     obj('How a new release replaces the running one.', {
       strategy: opt(str('Strategy.', { enum: ['bluegreen', 'canary', 'rolling'], default: 'rolling' })),

@@ -41,6 +41,8 @@ export interface RunSpec {
   /** As written; a release holds them pinned (`SecretPin`: version and keyed hash added). */
   secrets: SecretRef[];
   stopGraceMs: number;
+  /** Only in a release: its environment's variables (`services.X.environments.ENV.env`). */
+  env?: Record<string, string>;
   memoryMb?: number;
   cpus?: number;
 }
@@ -72,10 +74,17 @@ export interface DeploySpec {
   progressDeadlineMs: number;
 }
 
+/** What a service sets differently in one environment; the image stays the same. */
+export interface ServiceEnvironmentSpec {
+  env: Record<string, string>;
+}
+
 export interface ServiceSpec {
   build: BuildSpec;
   run: RunSpec;
   deploy: DeploySpec;
+  /** By environment name; absent or empty when every environment runs the same settings. */
+  environments?: Record<string, ServiceEnvironmentSpec>;
 }
 
 export interface EnvironmentSpec {

@@ -67,7 +67,7 @@ async function desiredServices(loaded: LoadedSpec, envs: string[], ws: Workspace
   const pins = await secretViews(ws);
   return envs.flatMap((env) =>
     Object.entries(spec.services).map(([name, s]) => {
-      const config = releaseConfig(spec, name);
+      const config = releaseConfig(spec, name, env);
       return {
         env,
         service: name,
