@@ -28,6 +28,11 @@ export class LoginLimiter {
     this.failures.delete(client);
   }
 
+  /** Forgets the clients whose failures have all left the window (bounds memory to recent clients). */
+  sweep(): void {
+    for (const client of [...this.failures.keys()]) this.recent(client);
+  }
+
   private recent(client: string): number[] {
     const t = this.now();
     const kept = (this.failures.get(client) ?? []).filter((at) => at > t - this.windowMs);

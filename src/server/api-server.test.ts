@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Principal } from '../auth/index.js';
+import { AuthFailures, type Principal } from '../auth/index.js';
 import { ApiServer } from './api-server.js';
 
 const TOKEN = 't'.repeat(43);
@@ -10,17 +10,11 @@ const USERS: Record<string, Principal> = {
 
 let api: ApiServer;
 let url: string;
-let failures: string[];
 let actors: string[];
 
 beforeEach(async () => {
-  failures = [];
   actors = [];
-  api = new ApiServer(
-    TOKEN,
-    (f) => failures.push(f.path),
-    (t) => USERS[t],
-  )
+  api = new ApiServer(TOKEN, new AuthFailures(3, 60_000), (t) => USERS[t])
     .on('GET', '/v1/status', (r) => ({ who: r.principal.actor }))
     .on('POST', '/v1/rollback', (r) => {
       actors.push(r.principal.actor);
@@ -35,11 +29,31 @@ const call = (method: string, path: string, token?: string) =>
   fetch(`${url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
 
 describe('the API: who may call what', () => {
-  it('answers 401 without a known token and reports it; nothing runs', async () => {
+  it('answers 401 without a known token and tallies it; nothing runs', async () => {
     expect((await call('GET', '/v1/status')).status).toBe(401);
     expect((await call('POST', '/v1/rollback', 'cairn_nobody')).status).toBe(401);
-    expect(failures).toEqual(['/v1/status', '/v1/rollback']);
+    expect(api.authFailures.drain()).toEqual([
+      expect.objectContaining({
+        remote: '127.0.0.1',
+        count: 2,
+        throttled: 0,
+        paths: ['/v1/status', '/v1/rollback'],
+      }),
+    ]);
     expect(actors).toEqual([]);
+  });
+
+  it('answers 429 with Retry-After once a client failed too often, while valid tokens still work', async () => {
+    for (let i = 0; i < 3; i++) expect((await call('GET', '/v1/status', 'wrong')).status).toBe(401);
+    const refused = await call('POST', '/v1/rollback', 'wrong');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(59);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /too many failed attempts from this address; try again in \d+ s/,
+    );
+    expect((await call('POST', '/v1/rollback', 'cairn_operator')).status).toBe(200);
+    expect(actors).toEqual(['olga@api']);
+    expect(api.authFailures.drain()).toEqual([expect.objectContaining({ count: 4, throttled: 1 })]);
   });
 
   it('lets a viewer read but not act, an operator act under its own name, and only the workspace token stop it', async () => {

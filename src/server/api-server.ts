@@ -2,13 +2,14 @@
  * The control plane's HTTP API on 127.0.0.1: JSON in and out, every call but /v1/health behind a
  * bearer token — the workspace's `.cairn/api-token` (the CLI) or a user token from `cairn token
  * create`. Reads need role viewer, everything else operator (403 otherwise). A failed
- * authentication is answered 401, reported to `onAuthFailure` (the audit log), and changes nothing.
+ * authentication changes nothing: it is answered 401 — 429 with Retry-After once the client has
+ * failed too often (`AuthFailures`) — and tallied per client for the audit log, not logged one by one.
  * The dashboard serves the same routes with its session instead of a bearer token (`dispatch`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { allows, type Principal, type Role, WORKSPACE_PRINCIPAL } from '../auth/index.js';
+import { AuthFailures, allows, type Principal, type Role, WORKSPACE_PRINCIPAL } from '../auth/index.js';
 import { CairnError, ValidationError } from '../lib/index.js';
 import { errorBody, statusFor } from './api-errors.js';
 
@@ -59,11 +60,8 @@ export class ApiServer {
 
   constructor(
     private readonly token: string,
-    private readonly onAuthFailure: (info: {
-      method: string;
-      path: string;
-      remote: string;
-    }) => void = () => {},
+    /** Throttles and tallies failed authentications; the control plane drains it into the audit log. */
+    readonly authFailures: AuthFailures = new AuthFailures(),
     private readonly userTokens: TokenLookup = () => undefined,
   ) {}
 
@@ -132,7 +130,10 @@ export class ApiServer {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     const principal = path === '/v1/health' ? WORKSPACE_PRINCIPAL : this.principalOf(req);
     if (!principal) {
-      this.onAuthFailure({ method: req.method ?? 'GET', path, remote: req.socket.remoteAddress ?? '' });
+      // A valid token is checked first: a flood of bad ones from the same address (every local
+      // client is 127.0.0.1) never locks out the CLI, and a 256-bit token is not guessed by retrying.
+      const waitMs = this.authFailures.fail(req.socket.remoteAddress ?? '', path);
+      if (waitMs > 0) return Promise.resolve(tooManyFailures(res, waitMs));
       return this.dispatch(req, res, undefined);
     }
     return this.dispatch(req, res, principal, () => this.principalOf(req) !== undefined);
@@ -205,6 +206,19 @@ export class ApiServer {
         .end(`${JSON.stringify(errorBody(error))}\n`);
     }
   }
+}
+
+function tooManyFailures(res: ServerResponse, waitMs: number): void {
+  const seconds = Math.ceil(waitMs / 1000);
+  res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(seconds) }).end(
+    `${JSON.stringify({
+      error: {
+        code: 'rate_limited',
+        message: `authenticating the request: too many failed attempts from this address; try again in ${seconds} s`,
+        hint: 'the CLI reads the token from .cairn/api-token; `cairn token create` makes one per user',
+      },
+    })}\n`,
+  );
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -16,7 +16,7 @@ import {
 import { join } from 'node:path';
 import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
-import { type SessionLimits, SessionStore, TokenStore } from '../auth/index.js';
+import { AuthFailures, type SessionLimits, SessionStore, TokenStore } from '../auth/index.js';
 import { type DriftEnvStatus, DriftLoop, type DriftReport, describeReason } from '../drift/index.js';
 import { gatherEvidence } from '../gates/index.js';
 import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
@@ -52,6 +52,8 @@ const SUPERVISE_MS = 250;
 const CHECKPOINT_CHECK_MS = 1000;
 const EVENTS_MS = 1000;
 const SAMPLE_WINDOW_MS = 3000;
+/** Failed API authentications become one audit entry per client per this interval (and at stop). */
+const AUTH_FAILURE_FLUSH_MS = 60_000;
 const DEFAULT_DRIFT: DriftSettings = { mode: 'enforce', intervalMs: 60_000, fastPath: true };
 
 export interface ControlPlaneOptions {
@@ -161,10 +163,8 @@ export class ControlPlane {
       },
     });
     this.tokens = new TokenStore(this.store.db);
-    this.api = new ApiServer(
-      readFileSync(ws.tokenFile, 'utf8').trim(),
-      (info) => this.recordAuthFailure(info),
-      (token) => this.tokens.verify(token),
+    this.api = new ApiServer(readFileSync(ws.tokenFile, 'utf8').trim(), new AuthFailures(), (token) =>
+      this.tokens.verify(token),
     );
     this.events = new EventHub({
       state: () => ({
@@ -222,10 +222,19 @@ export class ControlPlane {
     return out;
   }
 
-  private recordAuthFailure(info: { method: string; path: string; remote: string }): void {
-    this.store.transaction(() =>
-      this.audit.record({ actor: 'anonymous', action: 'api.auth_failed', subject: {}, detail: info }),
-    );
+  /** One `api.auth_failed` entry per client with the count since the last flush. */
+  private flushAuthFailures(): void {
+    const tallies = this.api.authFailures.drain();
+    if (tallies.length === 0) return;
+    this.store.transaction(() => {
+      for (const tally of tallies)
+        this.audit.record({
+          actor: 'anonymous',
+          action: 'api.auth_failed',
+          subject: {},
+          detail: { ...tally },
+        });
+    });
   }
 
   /** Starts gateways and the API, re-adopts instances, and starts the loops. */
@@ -286,6 +295,7 @@ export class ControlPlane {
     this.every(SUPERVISE_MS, () => this.reconciler.supervise());
     this.every(CHECKPOINT_CHECK_MS, () => this.audit.checkpointIfDue());
     this.every(EVENTS_MS, () => this.events.tick());
+    this.every(AUTH_FAILURE_FLUSH_MS, () => this.flushAuthFailures());
     return this.url;
   }
 
@@ -458,6 +468,7 @@ export class ControlPlane {
     this.events.close();
     await this.ui?.close();
     await this.api.close();
+    this.flushAuthFailures();
     await this.reconciler.idle();
     if (!keepInstances) {
       const live = this.store.listInstances({ live: true });

@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LoginLimiter, SessionStore, TokenStore } from '../auth/index.js';
+import { AuthFailures, LoginLimiter, SessionStore, TokenStore } from '../auth/index.js';
 import { ApiServer } from '../server/api-server.js';
 import { createSqliteStateStore, type SqliteStateStore } from '../state/index.js';
 import { loadAssets } from './assets.js';
@@ -26,11 +26,7 @@ beforeEach(async () => {
   const tokens = new TokenStore(store.db);
   viewerToken = tokens.create('vera', 'viewer', 'test').token;
   acted = [];
-  const api = new ApiServer(
-    WORKSPACE_TOKEN,
-    () => {},
-    (t) => tokens.verify(t),
-  )
+  const api = new ApiServer(WORKSPACE_TOKEN, new AuthFailures(), (t) => tokens.verify(t))
     .on('GET', '/v1/status', () => ({ services: ['secret-data'] }))
     .on('POST', '/v1/rollback', (r) => {
       acted.push(r.principal.actor);
@@ -180,11 +176,7 @@ describe('the dashboard listener', () => {
     );
     const cert = readFileSync(join(dir, 'ui.crt'));
     const tokens = new TokenStore(store.db);
-    const secureApi = new ApiServer(
-      WORKSPACE_TOKEN,
-      () => {},
-      (t) => tokens.verify(t),
-    );
+    const secureApi = new ApiServer(WORKSPACE_TOKEN, new AuthFailures(), (t) => tokens.verify(t));
     const secure = new UiServer({
       api: secureApi,
       sessions: new SessionStore(store.db),
