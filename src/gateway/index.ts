@@ -3,6 +3,7 @@ export { createGateway, DEFAULT_LIMITS } from './builtin-gateway.js';
 export { DEFAULT_DRAIN_TIMEOUT_MS } from './endpoint-registry.js';
 export { PIN_HEADER } from './forward-headers.js';
 export { gatewayConfigFor, loadGatewayRoutes, type SecretResolver } from './gateway-config.js';
+export { parseListen } from './listen-address.js';
 export { renderPrometheus } from './prometheus.js';
 export { planSplit, SPLIT_POINTS, stickyPoint } from './release-split.js';
 export { STICKY_COOKIE } from './sticky-cookie.js';

@@ -82,8 +82,13 @@ export class RolloutController {
     };
     if (state.stage === 'warm') obs.inUse = this.releasesInUse(d);
     const step = state.settings.steps[state.step];
-    if (state.settings.strategy === 'canary' && state.stage === 'stepping' && step?.analysis) {
-      const windowMs = Math.max(1, Math.min(state.settings.analysis.windowMs, now - state.startedAt));
+    const canaryAnalysis =
+      state.settings.strategy === 'canary' && state.stage === 'stepping' && step?.analysis;
+    // A preview is judged on its own window: the traffic since the new release became reachable.
+    const previewSince = state.stage === 'previewing' ? state.stageSince : undefined;
+    if (canaryAnalysis || previewSince !== undefined) {
+      const since = previewSince ?? state.startedAt;
+      const windowMs = Math.max(1, Math.min(state.settings.analysis.windowMs, now - since));
       const canary = this.deps.metrics(d.env, d.service, state.to, windowMs);
       const stable = state.from ? this.deps.metrics(d.env, d.service, state.from, windowMs) : undefined;
       if (canary) obs.metrics = { canary, ...(stable ? { stable } : {}), windowMs };

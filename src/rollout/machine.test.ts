@@ -43,6 +43,61 @@ describe('blue/green', () => {
   });
 });
 
+describe('blue/green with a preview', () => {
+  const preview = { durationMs: 10_000, paths: ['/'], rps: 10, analysis: { minRequests: 20 } };
+
+  it('holds the switch through the window, then switches when the pinned traffic passes', () => {
+    const w = new World({ strategy: 'bluegreen', preview }, 'A', 'B', { A: 2 });
+    w.tick();
+    w.tick();
+    expect(w.state.stage).toBe('previewing');
+    w.canaryMetrics = metrics(50, 0, 40);
+    w.tick(5_000);
+    expect(w.weightOf('A')).toBe(100);
+    expect(w.state.stage).toBe('previewing');
+    w.tick(6_000);
+    expect(w.state).toMatchObject({ phase: 'succeeded', stage: 'warm' });
+    expect(w.state.verdicts.at(-1)).toMatchObject({ verdict: 'pass' });
+    expect(w.weights).toEqual([{ release: 'B', weight: 100 }]);
+  });
+
+  it('rolls back without a single switched request when the preview answers errors', () => {
+    const w = new World({ strategy: 'bluegreen', preview }, 'A', 'B', { A: 2 });
+    w.run(2);
+    w.canaryMetrics = metrics(100, 100, 5);
+    w.tick(11_000);
+    expect(w.state).toMatchObject({ phase: 'failed', stage: 'done' });
+    expect(w.state.reason).toMatch(/^preview analysis failed: error rate 1/);
+    expect(
+      w.log
+        .filter((a) => a.type === 'route')
+        .every((a) => a.type === 'route' && a.weights.every((x) => x.release !== 'B' || x.weight === 0)),
+    ).toBe(true);
+    expect(w.desired.B).toBe(0);
+  });
+
+  it('waits for enough pinned requests when the analysis is inconclusive, unless told to fail', () => {
+    const hold = new World({ strategy: 'bluegreen', preview }, 'A', 'B', { A: 2 });
+    hold.run(2);
+    hold.canaryMetrics = metrics(3, 0);
+    hold.tick(11_000);
+    expect(hold.state).toMatchObject({ phase: 'progressing', stage: 'previewing' });
+    expect(hold.state.verdicts.at(-1)).toMatchObject({ verdict: 'inconclusive' });
+    const strict = { ...preview, analysis: { minRequests: 20, inconclusive: 'fail' as const } };
+    const fail = new World({ strategy: 'bluegreen', preview: strict }, 'A', 'B', { A: 2 });
+    fail.run(2);
+    fail.canaryMetrics = metrics(3, 0);
+    fail.tick(11_000);
+    expect(fail.state.reason).toMatch(/^preview analysis inconclusive/);
+  });
+
+  it('a first deployment switches at once: there is no traffic to protect', () => {
+    const w = new World({ strategy: 'bluegreen', preview }, undefined, 'B');
+    w.run(3);
+    expect(w.state).toMatchObject({ phase: 'succeeded', stage: 'done' });
+  });
+});
+
 describe('canary', () => {
   const steps = [{ weight: 20, pauseMs: 10_000 }, { analysis: {} }, { weight: 100 }];
 

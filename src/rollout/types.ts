@@ -4,7 +4,7 @@
  * in one transaction, then carries out the actions. Actions are declarative ("run N instances of
  * R", "route these weights"), so carrying them out again after a crash is harmless.
  */
-import type { AnalysisSpec, CanaryStep, Strategy } from '../spec/types.js';
+import type { AnalysisSpec, CanaryStep, PreviewSpec, Strategy } from '../spec/types.js';
 
 export type Phase = 'progressing' | 'paused' | 'succeeded' | 'failed' | 'aborted';
 
@@ -13,6 +13,7 @@ export type Stage =
   | 'scaling' // waiting for new instances to be healthy
   | 'stepping' // canary: working through steps
   | 'promoting' // all traffic moving to the new release
+  | 'previewing' // blue/green: the new release healthy, reachable by the pin header, being analysed
   | 'warm' // done; the old release kept warm until scaleDownAt
   | 'rolling-back' // traffic going back to the old release
   | 'done';
@@ -46,6 +47,8 @@ export interface RolloutSettings {
   maxUnavailable: number;
   scaleDownDelayMs: number;
   progressDeadlineMs: number;
+  /** Blue/green: analyse the new release's pinned traffic this long before switching. */
+  preview?: PreviewSpec;
 }
 
 export interface RolloutState {

@@ -43,6 +43,7 @@ import { Deployments } from './deployments.js';
 import { EventHub, type RolloutSample } from './event-hub.js';
 import { CONTROL_PLANE_ACTOR, InstanceManager } from './instance-manager.js';
 import { prepareOffThread } from './prepare-worker.js';
+import { PreviewTraffic } from './preview-traffic.js';
 import { Reconciler } from './reconciler.js';
 import { createSecretAccess, type SecretAccess } from './secret-access.js';
 import { driftView, statusView } from './status.js';
@@ -88,6 +89,8 @@ export class ControlPlane {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly instances: InstanceManager;
   private drift: DriftLoop | undefined;
+  /** The gateway's routes of the spec `cairn up` started with, for blue/green preview requests. */
+  private readonly previews = new PreviewTraffic(() => loadSpec(this.options.specFile).spec);
   private stopping: Promise<void> | undefined;
   private requestShutdown: (keepInstances: boolean) => void = () => {};
   /** Resolves when `cairn down` asked over the API; `cairn up` then calls `stop`. */
@@ -291,7 +294,7 @@ export class ControlPlane {
     void this.reconciler.requestAll();
     this.drift = this.driftLoop(loaded.spec.environments);
     await this.drift.start();
-    this.every(TICK_MS, () => this.controller.tickAll());
+    this.every(TICK_MS, () => this.previews.sync(this.controller.tickAll()));
     this.every(SUPERVISE_MS, () => this.reconciler.supervise());
     this.every(CHECKPOINT_CHECK_MS, () => this.audit.checkpointIfDue());
     this.every(EVENTS_MS, () => this.events.tick());
@@ -464,6 +467,7 @@ export class ControlPlane {
 
   private async shutdown(keepInstances: boolean): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    this.previews.close();
     await this.drift?.stop();
     this.events.close();
     await this.ui?.close();

@@ -443,6 +443,7 @@ export function settingsFor(service: ServiceSpec, strategy?: RolloutSettings['st
     maxUnavailable: d.maxUnavailable,
     scaleDownDelayMs: d.scaleDownDelayMs,
     progressDeadlineMs: d.progressDeadlineMs,
+    ...(d.preview && (strategy ?? d.strategy) === 'bluegreen' ? { preview: d.preview } : {}),
   };
 }
 

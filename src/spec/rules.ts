@@ -184,6 +184,13 @@ function checkDeploy(at: PathPart[], deploy: Obj, ctx: RuleContext): void {
       'key',
     );
   }
+  if (deploy.preview !== undefined && deploy.strategy !== 'bluegreen') {
+    ctx.warn(
+      [...at, 'deploy', 'preview'],
+      `preview is used by the bluegreen strategy only, not ${String(deploy.strategy ?? 'rolling')}`,
+      'key',
+    );
+  }
   let lastWeight = 0;
   steps.forEach((raw, i) => {
     const step = asObj(raw);

@@ -163,6 +163,31 @@ export const serviceSchema = obj('A service: how its image is built, how it runs
       scaleDownDelayMs: opt(duration('Keep the old release warm this long after a switch.', 600_000)),
       drainTimeoutMs: opt(duration('Longest wait for in-flight requests of a removed instance.', 30_000)),
       progressDeadlineMs: opt(duration('A rollout that makes no progress this long fails.', 600_000)),
+      // Absent means no preview: `paths` is required, so no default object stands in for it.
+      preview: opt(
+        obj('Blue/green: analyse the new release on pinned requests before switching (docs/rollouts.md).', {
+          durationMs: opt(duration('Preview window before the analysis decides.', 30_000, 100)),
+          paths: req(
+            list(
+              str('Request path.', { format: 'urlPath' }),
+              'Paths cairn sends GET requests to, pinned to the new release, during the window ([] for none).',
+            ),
+          ),
+          rps: opt({
+            kind: 'number',
+            min: 0,
+            max: 1000,
+            default: 10,
+            description: 'Preview requests per second.',
+          }),
+          analysis: opt({
+            kind: 'object',
+            fillDefaults: false,
+            fields: analysis.fields,
+            description: 'Fields given override deploy.analysis for the preview.',
+          }),
+        }),
+      ),
     }),
   ),
 });

@@ -63,6 +63,18 @@ export interface CanaryStep {
   analysis?: Partial<AnalysisSpec>;
 }
 
+/** Blue/green's pre-promotion analysis: a window in which only pinned requests reach the new release. */
+export interface PreviewSpec {
+  /** How long the new release is previewed (at least) before the analysis decides. */
+  durationMs: number;
+  /** Paths cairn requests through the gateway, pinned to the new release, during the window. */
+  paths: string[];
+  /** Requests per second cairn sends across `paths` (0: only what testers send). */
+  rps: number;
+  /** Overrides of deploy.analysis for the preview. */
+  analysis?: Partial<AnalysisSpec>;
+}
+
 export interface DeploySpec {
   strategy: Strategy;
   steps: CanaryStep[];
@@ -72,6 +84,8 @@ export interface DeploySpec {
   scaleDownDelayMs: number;
   drainTimeoutMs: number;
   progressDeadlineMs: number;
+  /** Blue/green only; absent means switch as soon as every new instance is healthy. */
+  preview?: PreviewSpec;
 }
 
 /** What a service sets differently in one environment; the image stays the same. */
