@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { chown, lstat, mkdir, open, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DriverError, sha256Hex } from '../lib/index.js';
+import { envMap, expandVars } from './expand-vars.js';
 import type { InstanceHandle, InstanceSpec, RuntimeConfig } from './types.js';
 
 const HANDLE_FILE = 'instance.json';
@@ -143,6 +144,16 @@ export function instanceVars(
   };
   if (spec.secrets && Object.keys(spec.secrets).length > 0) vars.CAIRN_SECRETS_DIR = secretsPath;
   return vars;
+}
+
+/**
+ * The image's arguments with `$(VAR)` expanded from the instance's environment `env` (as the
+ * instance gets it) — except secrets given as env: their values never reach a command line.
+ */
+export function instanceArgs(spec: InstanceSpec, env: readonly string[]): string[] {
+  const vars = envMap(env);
+  for (const name of Object.keys(spec.secretEnv ?? {})) delete vars[name];
+  return spec.bundle.process.args.map((arg) => expandVars(arg, vars));
 }
 
 /** The handle fields every driver fills the same way. */

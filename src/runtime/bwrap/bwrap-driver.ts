@@ -5,7 +5,7 @@
  * of the new PID namespace instead).
  */
 import { mergeEnv } from '../image-process.js';
-import { instanceVars } from '../instance-files.js';
+import { instanceArgs, instanceVars } from '../instance-files.js';
 import { PidDriver } from '../pid-driver.js';
 import type { RuntimeConfig, RuntimeDriver } from '../types.js';
 import { bwrapCommand, SECRETS_DIR } from './bwrap-args.js';
@@ -23,7 +23,7 @@ export function createBwrapDriver(config: BwrapConfig): RuntimeDriver {
       const argv = bwrapCommand({
         rootfsFd: fds.get(spec.bundle.rootfs)!,
         ...(secretsDir ? { secretsFd: fds.get(secretsDir)! } : {}),
-        process: spec.bundle.process,
+        process: { ...spec.bundle.process, args: instanceArgs(spec, env) },
         env,
         hostname: spec.id,
         tmpfs: spec.run.tmpfs,

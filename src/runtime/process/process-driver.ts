@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DriverError } from '../../lib/index.js';
 import { mergeEnv } from '../image-process.js';
-import { instanceVars } from '../instance-files.js';
+import { instanceArgs, instanceVars } from '../instance-files.js';
 import { PidDriver } from '../pid-driver.js';
 import type { InstanceSpec, RuntimeConfig, RuntimeDriver } from '../types.js';
 
@@ -58,7 +58,8 @@ export function createProcessDriver(config: ProcessConfig): RuntimeDriver {
       const vars = Object.fromEntries(
         env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
       );
-      const argv = [program.includes('/') ? program : `./${program}`, ...spec.bundle.process.args.slice(1)];
+      const args = instanceArgs(spec, env).slice(1);
+      const argv = [program.includes('/') ? program : `./${program}`, ...args];
       return { argv, cwd, env: vars };
     },
   });

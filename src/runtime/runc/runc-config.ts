@@ -132,6 +132,8 @@ export function runcConfig(input: RuncConfigInput): Record<string, unknown> {
         { type: 'mount' },
         ...(input.isolateNetwork ? [{ type: 'network' }] : []),
       ],
+      // Its own namespace: any port, 80 too, is the instance's to listen on without a capability.
+      ...(input.isolateNetwork ? { sysctl: { 'net.ipv4.ip_unprivileged_port_start': '0' } } : {}),
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
     },

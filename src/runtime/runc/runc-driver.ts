@@ -13,6 +13,7 @@ import {
   baseHandle,
   checkTmpfsPaths,
   createInstanceDir,
+  instanceArgs,
   instanceDir,
   instanceVars,
   logPathOf,
@@ -67,14 +68,19 @@ class RuncDriver implements RuntimeDriver {
     return prepareBundle(image.source, image.digest, this.config.bundlesDir);
   }
 
-  async start(spec: InstanceSpec): Promise<InstanceHandle> {
-    await checkTmpfsPaths(spec);
-    const secretsDir = await createInstanceDir(this.config, spec, true);
+  async start(asked: InstanceSpec): Promise<InstanceHandle> {
+    await checkTmpfsPaths(asked);
+    const planned = await this.networks?.plan(asked);
+    // In its own namespace an instance listens on run.port, the port its image was written for.
+    const spec = planned ? { ...asked, port: asked.run.port } : asked;
+    const secretsDir = await createInstanceDir(this.config, spec, true).catch(async (error) => {
+      if (planned) await this.networks!.release(spec.id, planned).catch(() => undefined);
+      throw error;
+    });
     const dir = instanceDir(this.config, spec.id);
     // The bundle folder is the private one: config.json may carry secret env values.
     const bundleDir = privateDirOf(this.config, spec.id);
     const configFile = join(bundleDir, 'config.json');
-    const planned = await this.networks?.plan(spec);
     try {
       await writeFile(configFile, JSON.stringify(this.configFor(spec, secretsDir, planned), null, 2), {
         mode: 0o600,
@@ -117,10 +123,11 @@ class RuncDriver implements RuntimeDriver {
     const vars = planned
       ? { ...instanceVars(spec, SECRETS_DIR, ALL_INTERFACES), ...this.networks!.vars(planned) }
       : instanceVars(spec, SECRETS_DIR);
+    const env = mergeEnv(spec.bundle.process.env, vars);
     return runcConfig({
       rootfs: spec.bundle.rootfs,
-      process: spec.bundle.process,
-      env: mergeEnv(spec.bundle.process.env, vars),
+      process: { ...spec.bundle.process, args: instanceArgs(spec, env) },
+      env,
       ...(planned ? { isolateNetwork: true } : {}),
       hostname: spec.id,
       tmpfs: spec.run.tmpfs,

@@ -1,0 +1,113 @@
+/**
+ * Runbook: an ordinary app runs as written, first try (real runc, own network namespace).
+ * An app hard-wired to listen on 3000 passes its health check when run.port is 3000; an app told
+ * its port on the command line gets it through `$(PORT)` (no shell in the image), `$$(PORT)`
+ * stays literal and an unknown `$(…)` is left as written.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectDrivers, hostNetworkSupport } from '../../src/runtime/index.js';
+import type { CliResult } from '../helpers/cli.js';
+import { freePort, HelloWorkspace } from '../helpers/workspace.js';
+
+const STEP_MS = 300_000;
+const usable = detectDrivers().some((d) => d.kind === 'runc' && d.usable) && hostNetworkSupport().ok;
+if (!usable) console.warn('runc, root, iproute2 and nftables are needed: app runtime e2e skipped');
+
+/** Listens on 3000 whatever PORT says, like most apps (json-server, express examples). */
+const FIXED = `const http = require('node:http');
+http.createServer((req, res) => {
+  if (req.url === '/healthz') return res.end('ok');
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ app: 'fixed', listening: 3000, PORT: process.env.PORT }));
+}).listen(3000);
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** Listens where its command line says: node args.js --port N. */
+const ARGS = `const http = require('node:http');
+const port = Number(process.argv[process.argv.indexOf('--port') + 1]);
+http.createServer((req, res) => {
+  if (req.url === '/healthz') return res.end('ok');
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ app: 'args', argv: process.argv.slice(2) }));
+}).listen(port);
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+const spec = (gateway: string) => `project: apps
+services:
+  fixed:
+    build:
+      context: ./app
+      include: ["fixed.js"]
+      entrypoint: ["node", "fixed.js"]
+    run:
+      port: 3000
+      health: { path: /healthz, intervalMs: 200, timeoutMs: 1000 }
+  args:
+    build:
+      context: ./app
+      include: ["args.js"]
+      entrypoint: ["node", "args.js", "--port", "$(PORT)", "$$(PORT)", "$(NOT_A_VAR)", "at=$(HOST):$(PORT)"]
+    run:
+      port: 4100
+      health: { path: /healthz, intervalMs: 200, timeoutMs: 1000 }
+environments:
+  dev: { gateway: { listen: "${gateway}" } }
+routes:
+  - { host: "*", path: /args, service: args }
+  - { host: "*", path: /, service: fixed }
+`;
+
+describe.runIf(usable)('real apps run as written (fixed ports, $(VAR) in arguments)', () => {
+  let ws: HelloWorkspace;
+  let gateway: string;
+  const cairn = (args: string[]): Promise<CliResult> => ws.runAsync(args, STEP_MS);
+  const ok = async (args: string[]) => {
+    const r = await cairn(args);
+    expect(r.code, `cairn ${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
+    return r;
+  };
+  const via = async (path: string) =>
+    (await (await fetch(`http://${gateway}${path}`)).json()) as Record<string, unknown>;
+
+  beforeAll(async () => {
+    gateway = `127.0.0.1:${await freePort()}`;
+    ws = new HelloWorkspace(spec(gateway));
+    writeFileSync(join(ws.dir, 'app', 'fixed.js'), FIXED);
+    writeFileSync(join(ws.dir, 'app', 'args.js'), ARGS);
+    await ok(['init']);
+    await ok(['build', 'fixed']);
+    await ok(['build', 'args']);
+    await ok(['up', '--detach', '--driver', 'runc']);
+  }, STEP_MS);
+
+  afterAll(() => ws?.cleanup(), STEP_MS);
+
+  it(
+    'Given an app that listens on 3000 and run.port 3000, When it is deployed with --wait, Then it is healthy and served on its own address at :3000',
+    async () => {
+      await ok(['deploy', 'fixed', '--env', 'dev', '--image', 'fixed', '--wait', '--timeout', '60s']);
+      expect(await via('/')).toEqual({ app: 'fixed', listening: 3000, PORT: '3000' });
+      const ps = JSON.parse((await ok(['ps', '--env', 'dev', '-o', 'json'])).stdout) as {
+        instances: Array<{ service: string; endpoint: string }>;
+      };
+      expect(ps.instances.find((i) => i.service === 'fixed')?.endpoint).toMatch(/^10\.\d+\.\d+\.\d+:3000$/);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'Given an entrypoint with $(PORT), When it is deployed, Then the app gets its port on the command line, $$(PORT) stays literal and an unknown reference is kept',
+    async () => {
+      await ok(['deploy', 'args', '--env', 'dev', '--image', 'args', '--wait', '--timeout', '60s']);
+      expect(await via('/args')).toEqual({
+        app: 'args',
+        argv: ['--port', '4100', '$(PORT)', '$(NOT_A_VAR)', 'at=0.0.0.0:4100'],
+      });
+    },
+    STEP_MS,
+  );
+});
