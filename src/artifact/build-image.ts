@@ -4,7 +4,7 @@
  * inputs did not change, and tagged `<service>:latest`.
  */
 import { dirname, join } from 'node:path';
-import type { LoadedSpec } from '../spec/index.js';
+import { type LoadedSpec, mountPaths } from '../spec/index.js';
 import { type ResolvedBase, resolveBase } from './base-source.js';
 import { type BuildInputs, DEFAULT_SOURCE_DATE_EPOCH, entriesKey, readBuildInputs } from './build-inputs.js';
 import { depsLayerRequest } from './deps-layer.js';
@@ -87,6 +87,7 @@ export async function buildImage(
     workdir,
     user: inputs.spec.build.user,
     port: inputs.spec.run.port,
+    mountPoints: mountPaths(inputs.spec.run),
     createdSec: mtimeSec,
     annotations: {
       ...gitAnnotations(loaded.dir),

@@ -17,6 +17,8 @@ export interface ImageInputs {
   workdir: string;
   user: number;
   port: number;
+  /** Folders the run spec mounts on (tmpfs, volumes): recorded as `Volumes`, made by the runtime. */
+  mountPoints?: string[];
   /** SOURCE_DATE_EPOCH, seconds. */
   createdSec: number;
   /** source, revision, version: only those known are set. */
@@ -66,6 +68,9 @@ export function imageDocuments(inputs: ImageInputs): ImageDocuments {
       Entrypoint: inputs.entrypoint,
       WorkingDir: inputs.workdir,
       ExposedPorts: { [`${inputs.port}/tcp`]: {} },
+      ...(inputs.mountPoints?.length
+        ? { Volumes: Object.fromEntries(inputs.mountPoints.map((p) => [p, {}])) }
+        : {}),
       Labels: annotations,
     },
     rootfs: {

@@ -65,6 +65,8 @@ export interface ImageConfig {
     Cmd?: string[];
     WorkingDir?: string;
     ExposedPorts?: Record<string, Record<string, never>>;
+    /** Folders something is mounted on at run time (cairn: `run.tmpfs` and volume paths). */
+    Volumes?: Record<string, Record<string, never>>;
     Labels?: Record<string, string>;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };

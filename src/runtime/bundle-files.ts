@@ -22,18 +22,23 @@ async function fileDigest(path: string): Promise<string> {
  * Lists every entry under `root` (paths as the instance sees them, e.g. `/usr/bin/node`) and makes
  * each folder read-only with its image mode from `dirModes` (root-relative keys).
  */
-export async function sealAndList(root: string, dirModes: Map<string, number>): Promise<FileEntry[]> {
+export async function sealAndList(
+  root: string,
+  dirModes: Map<string, number>,
+  exact: ReadonlySet<string> = new Set(),
+): Promise<FileEntry[]> {
   const entries: FileEntry[] = [];
-  await walk(root, '', dirModes, entries);
+  await walk(root, '', { dirModes, exact }, entries);
   return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-async function walk(
-  root: string,
-  rel: string,
-  dirModes: Map<string, number>,
-  out: FileEntry[],
-): Promise<void> {
+/** Folder modes by root-relative path; those in `exact` (mount points) keep theirs unsealed. */
+interface DirModes {
+  dirModes: Map<string, number>;
+  exact: ReadonlySet<string>;
+}
+
+async function walk(root: string, rel: string, modes: DirModes, out: FileEntry[]): Promise<void> {
   const dir = join(root, rel);
   for (const name of await readdir(dir)) {
     const childRel = rel ? `${rel}/${name}` : name;
@@ -41,8 +46,8 @@ async function walk(
     const stat = await lstat(full);
     const path = `/${childRel}`;
     if (stat.isDirectory()) {
-      await walk(root, childRel, dirModes, out);
-      out.push({ path, type: 'dir', mode: sealedMode(dirModes, childRel), size: 0 });
+      await walk(root, childRel, modes, out);
+      out.push({ path, type: 'dir', mode: sealedMode(modes, childRel), size: 0 });
     } else if (stat.isSymbolicLink()) {
       out.push({ path, type: 'symlink', mode: 0o777, size: 0, target: await readlink(full) });
     } else if (stat.isFile()) {
@@ -55,9 +60,11 @@ async function walk(
       });
     }
   }
-  if (rel !== '') await chmod(dir, sealedMode(dirModes, rel));
+  if (rel !== '') await chmod(dir, sealedMode(modes, rel));
 }
 
-function sealedMode(dirModes: Map<string, number>, rel: string): number {
-  return bundleDirMode(dirModes.get(rel) ?? DEFAULT_DIR_MODE);
+function sealedMode({ dirModes, exact }: DirModes, rel: string): number {
+  const mode = dirModes.get(rel) ?? DEFAULT_DIR_MODE;
+  // A mount point is covered by its mount in every instance; its mode becomes the mount's.
+  return exact.has(rel) ? mode : bundleDirMode(mode);
 }

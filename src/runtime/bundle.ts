@@ -24,6 +24,12 @@ const BUNDLE_FILE = 'bundle.json';
 const MOUNT_POINTS = ['proc', 'dev', 'sys', 'tmp', 'run/secrets'];
 /** /tmp as every distribution has it; a tmpfs mounted there takes this mode. */
 const TMP_MODE = 0o1777;
+/**
+ * The mode of a folder the image declares as a mount point (OCI `Volumes`: cairn's run.tmpfs and
+ * volume paths). runc gives a tmpfs the mode of the folder it is mounted on, and cairn makes that
+ * tmpfs the image user's: 0700, so the app (and nothing else) can write there.
+ */
+export const MOUNT_POINT_MODE = 0o700;
 const FILES_FILE = 'files.json';
 const GZIP_LAYERS = [
   'application/vnd.oci.image.layer.v1.tar+gzip',
@@ -42,6 +48,8 @@ interface BundleRecord {
   layers: string[];
   process: ImageProcess;
   filesDigest: string;
+  /** The image's declared mount points (`Volumes`), each a folder of the rootfs with MOUNT_POINT_MODE. */
+  mountPoints?: string[];
 }
 
 /** Reads a blob and refuses it unless its bytes hash to `digest`. */
@@ -144,13 +152,20 @@ async function unpackInto(tmp: string, image: VerifiedImage): Promise<void> {
   // Mount points must exist before sealing: a runtime must never create them in a shared bundle.
   for (const point of MOUNT_POINTS) await makeMountPoint(rootfs, point);
   if (!state.dirModes.has('tmp')) state.dirModes.set('tmp', TMP_MODE);
-  const files = canonicalJson(await sealAndList(rootfs, state.dirModes));
+  const mountPoints = Object.keys(image.config.config?.Volumes ?? {}).sort();
+  for (const point of mountPoints) {
+    await makeDeclaredMountPoint(rootfs, point, image.digest);
+    state.dirModes.set(point.slice(1), MOUNT_POINT_MODE);
+  }
+  const exact = new Set(mountPoints.map((p) => p.slice(1)));
+  const files = canonicalJson(await sealAndList(rootfs, state.dirModes, exact));
   const record: BundleRecord = {
     imageDigest: image.digest,
     configDigest: image.configDigest,
     layers: image.layers.map((l) => l.digest),
     process: proc,
     filesDigest: sha256Digest(files),
+    ...(mountPoints.length > 0 ? { mountPoints } : {}),
   };
   await writeFile(join(tmp, FILES_FILE), files, { mode: 0o444 });
   await writeFile(join(tmp, BUNDLE_FILE), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o444 });
@@ -167,6 +182,34 @@ async function makeMountPoint(rootfs: string, point: string): Promise<void> {
   }
 }
 
+/**
+ * Creates a declared mount point (and missing parents). One that cannot be a folder — a file or a
+ * symlink is in the way — fails the image: no runtime could mount on it, and retrying changes nothing.
+ */
+async function makeDeclaredMountPoint(rootfs: string, point: string, image: string): Promise<void> {
+  if (!/^\/[^\0]*[^/]$/.test(point) || point.split('/').some((p) => p === '..' || p === '.')) {
+    throw new ValidationError(
+      `preparing image ${image}: mount point "${point}" is not a clean absolute path`,
+      [],
+    );
+  }
+  let current = rootfs;
+  for (const part of point.slice(1).split('/')) {
+    current = join(current, part);
+    const stat = await lstat(current).catch(() => undefined);
+    if (stat && !stat.isDirectory()) {
+      throw new ValidationError(
+        `preparing image ${image}: cannot mount on ${point}: the image has a ${stat.isSymbolicLink() ? 'symlink' : 'file'} at ${current.slice(rootfs.length)}`,
+        [],
+        {
+          hint: `choose another run.tmpfs/volume path, or remove ${current.slice(rootfs.length)} from the image`,
+        },
+      );
+    }
+    if (!stat) await mkdir(current, { mode: 0o755 });
+  }
+}
+
 async function loadBundle(dir: string, unpacked: boolean): Promise<Bundle> {
   const record = JSON.parse(await readFile(join(dir, BUNDLE_FILE), 'utf8')) as BundleRecord;
   return {
@@ -175,6 +218,7 @@ async function loadBundle(dir: string, unpacked: boolean): Promise<Bundle> {
     rootfs: join(dir, 'rootfs'),
     process: record.process,
     filesDigest: record.filesDigest,
+    mountPoints: record.mountPoints ?? [],
     unpacked,
   };
 }

@@ -14,6 +14,7 @@ export interface OciImageConfigJson {
     Entrypoint?: string[] | null;
     Cmd?: string[] | null;
     WorkingDir?: string;
+    Volumes?: Record<string, unknown> | null;
   };
 }
 

@@ -171,7 +171,10 @@ export function baseHandle(config: RuntimeConfig, spec: InstanceSpec) {
   };
 }
 
-/** Every tmpfs path must already be a folder in the bundle: runtimes must not create it in a shared root. */
+/**
+ * Every tmpfs path must already be a folder in the bundle (the image declares it, see prepareBundle):
+ * runtimes must not create it in a shared root.
+ */
 export async function checkTmpfsPaths(spec: InstanceSpec): Promise<void> {
   for (const path of spec.run.tmpfs) {
     const stat = await lstat(join(spec.bundle.rootfs, path)).catch(() => undefined);
@@ -179,7 +182,7 @@ export async function checkTmpfsPaths(spec: InstanceSpec): Promise<void> {
       throw new DriverError(
         `starting ${spec.id}: tmpfs path ${path} is not a folder in image ${spec.bundle.imageDigest}`,
         {
-          hint: `add the folder ${path} to the image (build.files or the app) or remove it from run.tmpfs`,
+          hint: `rebuild the image with \`cairn build\` (it declares run.tmpfs paths as mount points), or remove ${path} from run.tmpfs`,
         },
       );
     }

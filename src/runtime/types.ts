@@ -33,6 +33,8 @@ export interface Bundle {
   process: ImageProcess;
   /** Digest of files.json: every file's path, type, mode, size and content digest. */
   filesDigest: string;
+  /** The image's declared mount points (OCI `Volumes`), each a folder in rootfs owned by the mount. */
+  mountPoints?: string[];
   /** Whether this call unpacked the image (false when the bundle was already there). */
   unpacked: boolean;
 }

@@ -4,6 +4,7 @@
  * function passed in. Works on a partial spec (values that failed the schema are absent).
  */
 import { closest } from '../lib/index.js';
+import { checkMounts } from './mount-rules.js';
 import type { PathPart } from './validate.js';
 
 type Obj = Record<string, unknown>;
@@ -71,19 +72,11 @@ function checkService(name: string, service: Obj, ctx: RuleContext): void {
     }
   }
   checkRun(at, asObj(service.run), ctx);
+  checkMounts(at, service, ctx);
   checkDeploy(at, asObj(service.deploy), ctx);
 }
 
 function checkRun(at: PathPart[], run: Obj, ctx: RuleContext): void {
-  const tmpfs = asList(run.tmpfs);
-  tmpfs.forEach((p, i) => {
-    if (p === '/')
-      ctx.error(
-        [...at, 'run', 'tmpfs', i],
-        'the root filesystem stays read-only; name a folder such as /tmp',
-      );
-    else if (tmpfs.indexOf(p) !== i) ctx.error([...at, 'run', 'tmpfs', i], `"${p}" is listed twice`);
-  });
   checkSecretRefs([...at, 'run', 'secrets'], asList(run.secrets), ctx);
   asList(asObj(run.network).egress).forEach((dest, i) => {
     if (typeof dest !== 'string') return;

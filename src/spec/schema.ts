@@ -33,8 +33,17 @@ const opt = (schema: Schema): Field => ({ schema });
 
 export const DEFAULT_USER_UID = 65532;
 
-const health = obj('HTTP health check; an instance takes traffic only once healthy.', {
+const health = obj('Health check (HTTP, or TCP connect); an instance takes traffic only once healthy.', {
   path: opt(str('Path probed with GET; 2xx/3xx is healthy.', { format: 'urlPath', default: '/healthz' })),
+  maxStatus: opt(
+    // No default filled in: a release's config (and id) stays as it was for specs that do not set it.
+    int('Highest HTTP status that counts as healthy (default 399; 499: anything below 500).', 200, 599),
+  ),
+  tcp: opt({
+    kind: 'boolean',
+    description:
+      'Check only that the port accepts a TCP connection (no HTTP request; path and maxStatus unused).',
+  }),
   intervalMs: opt(duration('Time between probes.', 1000, 50)),
   timeoutMs: opt(duration('Probe timeout.', 500, 10)),
   healthyThreshold: opt(int('Consecutive successes before healthy.', 1, 100, 1)),
@@ -110,7 +119,18 @@ export const serviceSchema = obj('A service: how its image is built, how it runs
       port: req(int('Port the service listens on (cairn passes the real one in PORT).', 1, 65535)),
       replicas: opt(int('Instances per environment.', 0, 1000, 1)),
       health: opt(health),
-      tmpfs: opt(list(str('Path.', { format: 'absPath' }), 'The only writable paths.', [])),
+      tmpfs: opt(
+        list(str('Path.', { format: 'absPath' }), 'Writable in-memory folders, owned by the image user.', []),
+      ),
+      volumes: opt(
+        list(
+          obj('A named volume of this environment, mounted read-write at path.', {
+            name: req(str('Volume name, per environment.', { format: 'name' })),
+            path: req(str('Folder it is mounted on in the instance.', { format: 'absPath' })),
+          }),
+          'Persistent folders that outlive instances, releases and `cairn down` (see docs/data.md).',
+        ),
+      ),
       secrets: opt(list(secretRef, 'Secrets injected at start (never baked into the image).', [])),
       network: opt(
         obj('What an isolated instance may reach; nothing but the gateway reaches it.', {

@@ -17,6 +17,10 @@ export interface BuildSpec {
 
 export interface HealthSpec {
   path: string;
+  /** Highest status that counts as healthy (default 399; absent in releases made before it existed). */
+  maxStatus?: number;
+  /** A TCP connect check instead of HTTP. */
+  tcp?: boolean;
   intervalMs: number;
   timeoutMs: number;
   healthyThreshold: number;
@@ -31,11 +35,19 @@ export interface SecretRef {
   file?: string;
 }
 
+/** One entry of `run.volumes`. */
+export interface VolumeSpec {
+  name: string;
+  path: string;
+}
+
 export interface RunSpec {
   port: number;
   replicas: number;
   health: HealthSpec;
   tmpfs: string[];
+  /** Named per-environment volumes: `.cairn/volumes/<env>/<name>` mounted read-write at `path`. */
+  volumes?: VolumeSpec[];
   /** Isolated instances (runc): host services they may reach (`127.0.0.1:PORT`), services they may call. */
   network?: { egress: string[]; allow: string[] };
   /** As written; a release holds them pinned (`SecretPin`: version and keyed hash added). */

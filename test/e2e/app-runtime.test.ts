@@ -2,7 +2,8 @@
  * Runbook: an ordinary app runs as written, first try (real runc, own network namespace).
  * An app hard-wired to listen on 3000 passes its health check when run.port is 3000; an app told
  * its port on the command line gets it through `$(PORT)` (no shell in the image), `$$(PORT)`
- * stays literal and an unknown `$(…)` is left as written.
+ * stays literal and an unknown `$(…)` is left as written. tmpfs folders the image lacks are made
+ * and belong to the image user.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +37,25 @@ http.createServer((req, res) => {
 process.on('SIGTERM', () => process.exit(0));
 `;
 
+/** Writes into each folder named in WRITE and says who owns it. */
+const WRITER = `const http = require('node:http');
+const fs = require('node:fs');
+http.createServer((req, res) => {
+  if (req.url === '/healthz') return res.end('ok');
+  const out = {};
+  for (const dir of process.env.WRITE.split(',')) {
+    try {
+      fs.writeFileSync(dir + '/probe.txt', 'hello');
+      const st = fs.statSync(dir);
+      out[dir] = { read: fs.readFileSync(dir + '/probe.txt', 'utf8'), uid: st.uid, mode: (st.mode & 0o7777).toString(8) };
+    } catch (e) { out[dir] = { error: e.code }; }
+  }
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ uid: process.getuid(), dirs: out }));
+}).listen(Number(process.env.PORT), process.env.HOST);
+process.on('SIGTERM', () => process.exit(0));
+`;
+
 const spec = (gateway: string) => `project: apps
 services:
   fixed:
@@ -54,10 +74,21 @@ services:
     run:
       port: 4100
       health: { path: /healthz, intervalMs: 200, timeoutMs: 1000 }
+  writer:
+    build:
+      context: ./app
+      include: ["writer.js"]
+      entrypoint: ["node", "writer.js"]
+      env: { WRITE: "/data,/app/cache/deep,/tmp,/app" }
+    run:
+      port: 4200
+      tmpfs: [/data, /app/cache/deep, /tmp]
+      health: { path: /healthz, intervalMs: 200, timeoutMs: 1000 }
 environments:
   dev: { gateway: { listen: "${gateway}" } }
 routes:
   - { host: "*", path: /args, service: args }
+  - { host: "*", path: /writer, service: writer }
   - { host: "*", path: /, service: fixed }
 `;
 
@@ -78,9 +109,11 @@ describe.runIf(usable)('real apps run as written (fixed ports, $(VAR) in argumen
     ws = new HelloWorkspace(spec(gateway));
     writeFileSync(join(ws.dir, 'app', 'fixed.js'), FIXED);
     writeFileSync(join(ws.dir, 'app', 'args.js'), ARGS);
+    writeFileSync(join(ws.dir, 'app', 'writer.js'), WRITER);
     await ok(['init']);
     await ok(['build', 'fixed']);
     await ok(['build', 'args']);
+    await ok(['build', 'writer']);
     await ok(['up', '--detach', '--driver', 'runc']);
   }, STEP_MS);
 
@@ -107,6 +140,21 @@ describe.runIf(usable)('real apps run as written (fixed ports, $(VAR) in argumen
         app: 'args',
         argv: ['--port', '4100', '$(PORT)', '$(NOT_A_VAR)', 'at=0.0.0.0:4100'],
       });
+    },
+    STEP_MS,
+  );
+
+  it(
+    'Given tmpfs folders the image does not have (/data, /app/cache/deep), When the service is deployed, Then it is healthy and the image user owns and writes each of them, while the rest of the root stays read-only',
+    async () => {
+      const started = Date.now();
+      await ok(['deploy', 'writer', '--env', 'dev', '--image', 'writer', '--wait', '--timeout', '60s']);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      const body = (await via('/writer')) as { uid: number; dirs: Record<string, unknown> };
+      expect(body.uid).toBe(65532);
+      for (const dir of ['/data', '/app/cache/deep', '/tmp'])
+        expect(body.dirs[dir], dir).toEqual({ read: 'hello', uid: 65532, mode: '700' });
+      expect(body.dirs['/app']).toEqual({ error: 'EROFS' });
     },
     STEP_MS,
   );

@@ -35,6 +35,12 @@ export interface RuncConfigInput {
   env: string[];
   hostname: string;
   tmpfs: string[];
+  /**
+   * The image's declared mount points (its bundle made each a folder, mode 0700): a tmpfs there
+   * belongs to the image user. A tmpfs elsewhere (an image built before cairn declared them) keeps
+   * root as owner and the mode of its folder.
+   */
+  mountPoints?: string[];
   /** Host folder with one file per secret, or undefined when the instance has none. */
   secretsDir?: string;
   memoryMb?: number;
@@ -88,12 +94,16 @@ function resources(input: RuncConfigInput): Record<string, unknown> {
 /** Builds config.json for `runc run`. */
 export function runcConfig(input: RuncConfigInput): Record<string, unknown> {
   const mounts = baseMounts();
+  const declared = new Set(input.mountPoints ?? []);
+  const { uid, gid, args, cwd } = input.process;
   for (const path of input.tmpfs) {
+    // runc sets the mount's mode to its folder's (0700 for a declared mount point) after mounting.
+    const owner = declared.has(path) ? [`uid=${uid}`, `gid=${gid}`] : ['mode=1777'];
     mounts.push({
       destination: path,
       type: 'tmpfs',
       source: 'tmpfs',
-      options: ['nosuid', 'nodev', 'mode=1777', TMPFS_SIZE],
+      options: ['nosuid', 'nodev', ...owner, TMPFS_SIZE],
     });
   }
   if (input.secretsDir) {
@@ -104,7 +114,6 @@ export function runcConfig(input: RuncConfigInput): Record<string, unknown> {
       options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
     });
   }
-  const { uid, gid, args, cwd } = input.process;
   return {
     ociVersion: OCI_VERSION,
     process: {

@@ -131,6 +131,7 @@ class RuncDriver implements RuntimeDriver {
       ...(planned ? { isolateNetwork: true } : {}),
       hostname: spec.id,
       tmpfs: spec.run.tmpfs,
+      mountPoints: spec.bundle.mountPoints ?? [],
       ...(secretsDir ? { secretsDir } : {}),
       ...(spec.run.memoryMb !== undefined ? { memoryMb: spec.run.memoryMb } : {}),
       ...(spec.run.cpus !== undefined ? { cpus: spec.run.cpus } : {}),
