@@ -2,6 +2,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { BackendPool } from './backend-pool.js';
 import { ClientConnection, type ConnectionHost, ConnState } from './client-connection.js';
+import { ClientCounts } from './client-counts.js';
 import { EndpointRegistry } from './endpoint-registry.js';
 import { HaproxyGateway } from './haproxy/haproxy-gateway.js';
 import type { RequestHead } from './http1.js';
@@ -23,6 +24,7 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   connectTimeoutMs: 2_000,
   firstByteTimeoutMs: 30_000,
   bodyIdleTimeoutMs: 60_000,
+  maxConnectionsPerClient: 256,
 };
 /** How often connections are checked against the head, idle and body timeouts. */
 const SWEEP_MS = 1_000;
@@ -38,6 +40,7 @@ function policiesFor(route: GatewayRoute): RoutePolicies {
 class BuiltinGateway implements Gateway, ConnectionHost {
   readonly kind = 'builtin';
   readonly limits: GatewayLimits;
+  readonly clients = new ClientCounts();
   private readonly ctx: HandlerContext;
   private readonly server: Server;
   private readonly bind: { host: string; port: number };

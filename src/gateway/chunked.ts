@@ -1,23 +1,42 @@
 /**
  * Chunked transfer coding (RFC 9112 §7.1), followed byte by byte as a body passes through the
  * gateway: where the message ends, how many data bytes it carried, and the data without framing.
- * Strict: a size that is not hexadecimal or has more than 12 digits, an extension or trailer line
- * longer than 4 KiB, data longer than its size, or a line not ending in CRLF is a framing error
- * (the connection is closed). Pure.
+ * Strict, because a byte the gateway and the backend read differently is a smuggling primitive:
+ * every line ends in CRLF (a bare LF or CR is an error, also in the trailer), a size is 1–12 hex
+ * digits, an extension is `;name[=token|"quoted"]` without whitespace, a trailer line is a field
+ * (`name: value`), and an extension line or the trailer section is at most 4 KiB. A framing error
+ * closes the connection. Pure.
  */
 
 enum Chunk {
   Size,
-  Ext,
+  ExtName,
+  ExtNameMore,
+  ExtValue,
+  ExtToken,
+  ExtQuoted,
+  ExtQuotedPair,
+  ExtQuoteEnd,
   SizeLf,
   Data,
   DataCr,
   DataLf,
-  Trailer,
+  TrailerLine,
+  TrailerName,
+  TrailerValue,
+  TrailerLf,
+  LastLf,
   Done,
 }
 
 const MAX_LINE = 4096;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** tchar of RFC 9110 §5.6.2. */
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+  TOKEN[c.charCodeAt(0)] = 1;
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -25,6 +44,11 @@ function hexValue(c: number): number {
   if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
   return -1;
 }
+
+/** Visible ASCII, the only bytes a quoted extension value may hold (besides its escapes). */
+const isVisible = (c: number) => c >= 0x20 && c <= 0x7e;
+/** A field value byte: visible, space, tab or obs-text (RFC 9110 §5.5). */
+const isFieldByte = (c: number) => c === 0x09 || (c >= 0x20 && c !== 0x7f);
 
 /**
  * Follows a chunked body (RFC 9112 §7.1) as its bytes pass through, to find where the message ends
@@ -38,6 +62,7 @@ export class ChunkedScanner {
   private state = Chunk.Size;
   private size = 0;
   private digits = 0;
+  /** Bytes of the current extension line, or of the whole trailer section. */
   private lineLength = 0;
 
   get done(): boolean {
@@ -60,70 +85,98 @@ export class ChunkedScanner {
         if (this.size === 0) this.state = Chunk.DataCr;
         continue;
       }
-      const c = buf[i++]!;
-      const next = this.step(c);
-      if (next === -2) return -2;
+      if (this.error !== undefined || !this.step(buf[i++]!)) return -2;
       if (this.state === Chunk.Done) return i;
     }
     return -1;
   }
 
-  private fail(message: string): number {
+  private fail(message: string): false {
     this.error = message;
-    return -2;
+    return false;
   }
 
-  /** One framing byte; -2 on error. */
-  private step(c: number): number {
+  private to(state: Chunk): true {
+    this.state = state;
+    return true;
+  }
+
+  /** One framing byte; false on a framing error. */
+  private step(c: number): boolean {
     switch (this.state) {
-      case Chunk.Size: {
-        const v = hexValue(c);
-        if (v >= 0) {
-          if (++this.digits > 12) return this.fail('chunk size is too large');
-          this.size = this.size * 16 + v;
-          return 0;
-        }
-        if (this.digits === 0) return this.fail('chunk size is not hexadecimal');
-        if (c === 0x0d) this.state = Chunk.SizeLf;
-        else if (c === 0x3b || c === 0x20 || c === 0x09) this.state = Chunk.Ext;
-        else return this.fail('chunk size is not hexadecimal');
-        return 0;
-      }
-      case Chunk.Ext:
-        if (++this.lineLength > MAX_LINE) return this.fail('chunk extension is too long');
-        if (c === 0x0d) this.state = Chunk.SizeLf;
-        else if (c === 0x0a) return this.fail('chunk line does not end in CRLF');
-        return 0;
+      case Chunk.Size:
+        return this.sizeByte(c);
       case Chunk.SizeLf:
-        if (c !== 0x0a) return this.fail('chunk line does not end in CRLF');
-        this.lineLength = 0;
+        if (c !== LF) return this.fail('chunk line does not end in CRLF');
         this.digits = 0;
-        this.state = this.size === 0 ? Chunk.Trailer : Chunk.Data;
-        return 0;
+        this.lineLength = 0;
+        return this.to(this.size === 0 ? Chunk.TrailerLine : Chunk.Data);
       case Chunk.DataCr:
-        if (c !== 0x0d) return this.fail('chunk data is longer than its size');
-        this.state = Chunk.DataLf;
-        return 0;
+        return c === CR ? this.to(Chunk.DataLf) : this.fail('chunk data is longer than its size');
       case Chunk.DataLf:
-        if (c !== 0x0a) return this.fail('chunk data does not end in CRLF');
-        this.state = Chunk.Size;
-        return 0;
-      case Chunk.Trailer:
-        return this.trailer(c);
-      default:
+        return c === LF ? this.to(Chunk.Size) : this.fail('chunk data does not end in CRLF');
+      case Chunk.Done:
         return this.fail('data after the last chunk');
+      default:
+        if (++this.lineLength > MAX_LINE)
+          return this.fail(
+            this.state >= Chunk.TrailerLine ? 'trailer is too long' : 'chunk extension is too long',
+          );
+        return this.state >= Chunk.TrailerLine ? this.trailerByte(c) : this.extensionByte(c);
     }
   }
 
-  /** Trailer lines until an empty line; `lineLength` counts the current line (CR included). */
-  private trailer(c: number): number {
-    if (c === 0x0a) {
-      if (this.lineLength === 1) this.state = Chunk.Done;
-      else if (this.lineLength === 0) return this.fail('trailer line does not end in CRLF');
-      this.lineLength = 0;
-      return 0;
+  private sizeByte(c: number): boolean {
+    const v = hexValue(c);
+    if (v >= 0) {
+      if (++this.digits > 12) return this.fail('chunk size is too large');
+      this.size = this.size * 16 + v;
+      return true;
     }
-    if (++this.lineLength > MAX_LINE) return this.fail('trailer is too long');
-    return 0;
+    if (this.digits === 0) return this.fail('chunk size is not hexadecimal');
+    if (c === CR) return this.to(Chunk.SizeLf);
+    if (c === 0x3b) return this.to(Chunk.ExtName);
+    return this.fail('chunk size is not hexadecimal');
+  }
+
+  /** `;name`, `;name=token` or `;name="quoted"`, repeated, then CRLF. */
+  private extensionByte(c: number): boolean {
+    switch (this.state) {
+      case Chunk.ExtName:
+        return TOKEN[c] ? this.to(Chunk.ExtNameMore) : this.fail('chunk extension has no name');
+      case Chunk.ExtValue:
+        if (c === 0x22) return this.to(Chunk.ExtQuoted);
+        return TOKEN[c] ? this.to(Chunk.ExtToken) : this.fail('chunk extension value is not a token');
+      case Chunk.ExtQuoted:
+        if (c === 0x22) return this.to(Chunk.ExtQuoteEnd);
+        if (c === 0x5c) return this.to(Chunk.ExtQuotedPair);
+        return isVisible(c) || this.fail('chunk extension has a control character');
+      case Chunk.ExtQuotedPair:
+        return isVisible(c) ? this.to(Chunk.ExtQuoted) : this.fail('chunk extension has a control character');
+    }
+    if (TOKEN[c] && this.state !== Chunk.ExtQuoteEnd) return true;
+    if (c === CR) return this.to(Chunk.SizeLf);
+    if (c === 0x3b) return this.to(Chunk.ExtName);
+    if (c === 0x3d && this.state === Chunk.ExtNameMore) return this.to(Chunk.ExtValue);
+    return this.fail('chunk extension is not ;name=value');
+  }
+
+  /** Trailer field lines (`name: value` CRLF) until an empty line (CRLF). */
+  private trailerByte(c: number): boolean {
+    switch (this.state) {
+      case Chunk.TrailerLine:
+        if (c === CR) return this.to(Chunk.LastLf);
+        return TOKEN[c] ? this.to(Chunk.TrailerName) : this.fail('trailer line is not a field');
+      case Chunk.TrailerName:
+        if (c === 0x3a) return this.to(Chunk.TrailerValue);
+        return TOKEN[c] ? true : this.fail('trailer field name is not a token');
+      case Chunk.TrailerValue:
+        if (c === CR) return this.to(Chunk.TrailerLf);
+        return isFieldByte(c) || this.fail('trailer field has a control character');
+      case Chunk.TrailerLf:
+        return c === LF ? this.to(Chunk.TrailerLine) : this.fail('trailer line does not end in CRLF');
+      default:
+        return c === LF ? this.to(Chunk.Done) : this.fail('trailer does not end in CRLF');
+    }
   }
 }

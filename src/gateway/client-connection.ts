@@ -2,8 +2,14 @@
  * One client connection to the gateway: reads request heads, hands each request to the gateway,
  * feeds its body to whoever forwards it, and keeps the connection (or closes it) when the answer
  * is done. Requests on one connection are served one after the other (pipelined bytes wait).
+ *
+ * What must stay true: every connection ends. A connection in any state is either making
+ * progress or under a timeout of the sweep, and one the gateway closes (a refused request, an
+ * idle client, the per-client cap) is read and discarded — never paused — until the client hangs
+ * up or `CLOSE_LINGER_MS` passes, then destroyed.
  */
 import type { Socket } from 'node:net';
+import type { ClientCounts } from './client-counts.js';
 import { clientIpOf } from './forward-headers.js';
 import { headEnd, parseRequestHead, type RequestHead, reasonOf } from './http1.js';
 import { type BodySink, RequestBody } from './request-body.js';
@@ -18,12 +24,23 @@ export enum ConnState {
   Busy,
   /** Bytes are tunnelled to a backend (WebSocket); this object no longer reads. */
   Tunnel,
+  /** The gateway ended its side: what the client still sends is discarded until the linger ends. */
   Closed,
 }
+
+/**
+ * How long a connection the gateway closed is still read (so the client gets the answer instead
+ * of a reset), before it is destroyed whether or not the client hung up.
+ */
+export const CLOSE_LINGER_MS = 2_000;
+/** A closing client that sends more than this is cut at once. */
+const MAX_LINGER_BYTES = 64 * 1024;
 
 /** What the gateway provides to its connections. */
 export interface ConnectionHost {
   readonly limits: GatewayLimits;
+  /** Open connections per client address, for `limits.maxConnectionsPerClient`. */
+  readonly clients: ClientCounts;
   /** Serves one request; must end with `conn.done()` (directly or through `answer`). */
   serve(conn: ClientConnection, head: RequestHead): void;
   /** A request refused before routing (bad head, timeout): counted in the metrics. */
@@ -52,6 +69,8 @@ export class ClientConnection {
   closeAfter = false;
   private buf: Buffer | null = null;
   private scanFrom = 0;
+  /** Bytes discarded since the gateway closed its side. */
+  private lingerBytes = 0;
   private readonly onData = (d: Buffer) => this.read(d);
 
   constructor(
@@ -59,18 +78,28 @@ export class ClientConnection {
     private readonly host: ConnectionHost,
   ) {
     this.clientIp = clientIpOf(socket.remoteAddress);
+    const counted = host.clients.add(this.clientIp, host.limits.maxConnectionsPerClient);
     socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('drain', () => this.listener?.onClientDrain());
     socket.on('error', () => {});
     socket.on('close', () => {
+      if (counted) this.host.clients.remove(this.clientIp);
       this.state = ConnState.Closed;
       this.host.closed(this);
       this.listener?.onClientClose();
     });
+    if (!counted) this.refuseOverCap();
+  }
+
+  /** The address the client connected to, as an authority (`127.0.0.1:8080`, `[::1]:8080`). */
+  get localAuthority(): string {
+    const address = clientIpOf(this.socket.localAddress);
+    return `${address.includes(':') ? `[${address}]` : address}:${this.socket.localPort}`;
   }
 
   private read(d: Buffer): void {
+    if (this.state === ConnState.Closed) return this.discard(d);
     let chunk: Buffer | null = d;
     if (this.body?.attached && !this.body.complete) {
       this.since = Date.now();
@@ -156,11 +185,8 @@ export class ClientConnection {
   done(): void {
     this.listener = undefined;
     if (this.state !== ConnState.Busy) return;
-    if (this.closeAfter || this.bodyUnread) {
-      this.state = ConnState.Closed;
-      this.socket.end();
-      return;
-    }
+    if (this.closeAfter || this.bodyUnread) return this.shut();
+
     this.body = undefined;
     this.state = this.buf ? ConnState.Head : ConnState.Idle;
     this.since = Date.now();
@@ -177,6 +203,33 @@ export class ClientConnection {
     return rest;
   }
 
+  /**
+   * Ends the gateway's side: the client may still read the answer; what it sends is discarded (a
+   * paused socket would never see the client hang up), and the sweep destroys it after the linger.
+   */
+  private shut(): void {
+    this.state = ConnState.Closed;
+    this.since = Date.now();
+    this.buf = null;
+    this.socket.end();
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  private discard(d: Buffer): void {
+    this.lingerBytes += d.length;
+    if (this.lingerBytes > MAX_LINGER_BYTES) this.socket.destroy();
+  }
+
+  /** Over the per-client cap: a short 429, and the socket is gone as soon as it is written. */
+  private refuseOverCap(): void {
+    const max = this.host.limits.maxConnectionsPerClient;
+    this.host.refused(429);
+    this.closeAfter = true;
+    this.answer(429, `close some connections: at most ${max} per client`, { 'retry-after': '1' });
+    this.socket.once('finish', () => this.socket.destroy());
+    this.shut();
+  }
+
   /** Refuses a request the gateway could not read, then closes. */
   private reject(status: number, message: string): void {
     this.host.refused(status);
@@ -187,15 +240,26 @@ export class ClientConnection {
     this.done();
   }
 
-  /** Enforces the head, idle and request-body timeouts; called about once a second. */
+  /** Enforces the head, idle, request-body and linger timeouts; called about once a second. */
   sweep(now: number): void {
     const { headersTimeoutMs, idleTimeoutMs, bodyIdleTimeoutMs } = this.host.limits;
     if (this.state === ConnState.Head && now - this.since > headersTimeoutMs)
       this.reject(408, 'send the request head faster');
-    else if (this.state === ConnState.Idle && now - this.since > idleTimeoutMs) this.socket.end();
+    else if (this.state === ConnState.Idle && now - this.since > idleTimeoutMs) this.shut();
+    else if (this.state === ConnState.Closed) this.lingerOver(now, idleTimeoutMs);
     else if (this.state !== ConnState.Busy) return;
     else if (this.body?.attached && this.bodyUnread && now - this.since > bodyIdleTimeoutMs)
       this.socket.destroy();
     else if (this.running && this.running.idleFor(now) > bodyIdleTimeoutMs) this.running.abort();
+  }
+
+  /**
+   * Destroys a closed connection once its linger is over and the answer has left the process; a
+   * client that reads nothing of it gets the idle timeout, not more.
+   */
+  private lingerOver(now: number, idleTimeoutMs: number): void {
+    const closedFor = now - this.since;
+    if (closedFor > idleTimeoutMs || (closedFor > CLOSE_LINGER_MS && this.socket.writableLength === 0))
+      this.socket.destroy();
   }
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { clientIpOf, requestHeadersForBackend, responseHeadersFromRaw } from './forward-headers.js';
+import {
+  backendRequestHead,
+  clientIpOf,
+  requestHeadersForBackend,
+  responseHeadersFromRaw,
+} from './forward-headers.js';
 
 const ctx = { clientIp: '10.0.0.9', proto: 'http', trustForwarded: false };
 const asObject = (flat: string[]) => {
@@ -66,6 +71,18 @@ describe('requestHeadersForBackend', () => {
   it('appends to X-Forwarded-For when told to trust the proxy in front', () => {
     const h = asObject(requestHeadersForBackend(raw, { ...ctx, trustForwarded: true }));
     expect(h['x-forwarded-for']).toEqual(['6.6.6.6, 10.0.0.9']);
+  });
+
+  it('sends the host the request was routed by, once, in place of the Host the client sent', () => {
+    const h = asObject(
+      requestHeadersForBackend(['Host', 'b.test', 'Accept', '*/*'], { ...ctx, host: 'a.test' }),
+    );
+    expect(h.host).toEqual(['a.test']);
+    expect(h['x-forwarded-host']).toEqual(['a.test']);
+    const head = { method: 'GET', target: '/x', headers: ['Accept', '*/*'], chunked: false };
+    expect(backendRequestHead(head, { ...ctx, host: '127.0.0.1:8080' })).toMatch(
+      /^GET \/x HTTP\/1\.1\r\nhost: 127\.0\.0\.1:8080\r\n/,
+    );
   });
 
   it('keeps Upgrade and Connection for tunnels', () => {

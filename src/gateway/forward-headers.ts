@@ -28,6 +28,12 @@ export interface ForwardContext {
   trustForwarded: boolean;
   /** Keep `connection: upgrade` and `upgrade` (WebSocket tunnels). */
   keepUpgrade?: boolean;
+  /**
+   * The Host to send in place of the client's (the authority of an absolute-form target, RFC 9112
+   * §3.2.2, or the gateway's own address for an HTTP/1.0 request without Host); the client's is kept
+   * when omitted.
+   */
+  host?: string;
 }
 
 /** Names listed in `Connection`, which are hop-by-hop for this message too. */
@@ -43,7 +49,7 @@ function connectionTokens(raw: readonly string[]): Set<string> {
 /** The request headers for the backend, as a flat `[name, value, …]` list (order and case kept). */
 export function requestHeadersForBackend(raw: readonly string[], ctx: ForwardContext): string[] {
   const listed = connectionTokens(raw);
-  const out: string[] = [];
+  const out: string[] = ctx.host !== undefined ? ['host', ctx.host] : [];
   let priorFor = '';
   let host = '';
   let priorProto = '';
@@ -51,7 +57,10 @@ export function requestHeadersForBackend(raw: readonly string[], ctx: ForwardCon
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
-    if (lower === 'host') host = value;
+    if (lower === 'host') {
+      host = value;
+      if (ctx.host !== undefined) continue;
+    }
     if (FORWARDED.has(lower)) {
       if (lower === 'x-forwarded-for') priorFor = priorFor ? `${priorFor}, ${value}` : value;
       if (lower === 'x-forwarded-proto') priorProto = value;
@@ -70,6 +79,7 @@ export function requestHeadersForBackend(raw: readonly string[], ctx: ForwardCon
     'x-forwarded-proto',
     ctx.trustForwarded && priorProto ? priorProto : ctx.proto,
   );
+  host = ctx.host ?? host;
   if (host) out.push('x-forwarded-host', host);
   return out;
 }
@@ -94,10 +104,13 @@ export function clientIpOf(remoteAddress: string | undefined): string {
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
 }
 
-/** The request head for a backend: origin-form request line, forwarded headers, the body's framing kept. */
+/**
+ * The request head for a backend, always HTTP/1.1: origin-form request line, forwarded headers, the
+ * body's framing kept, and exactly one Host: `ctx.host`, the host the request was routed by.
+ */
 export function backendRequestHead(
   head: { method: string; target: string; headers: string[]; chunked: boolean },
-  ctx: ForwardContext,
+  ctx: ForwardContext & { host: string },
 ): string {
   const headers = requestHeadersForBackend(head.headers, ctx);
   let text = `${head.method} ${head.target} HTTP/1.1\r\n`;

@@ -21,10 +21,28 @@ describe('parseRequestHead', () => {
     });
   });
 
-  it('reduces an absolute-form target to its path and takes the host from it', () => {
+  it('reduces an absolute-form target to its path and takes the host from it, not from Host', () => {
     expect(req('GET http://shop.test/cart HTTP/1.1\r\nHost: other')).toMatchObject({
       host: 'shop.test',
       target: '/cart',
+    });
+    expect(req('GET http://shop.test?q=1 HTTP/1.1\r\nHost: shop.test')).toMatchObject({ target: '/?q=1' });
+    expect(req('GET HTTP://shop.test:8080 HTTP/1.0')).toMatchObject({ host: 'shop.test:8080', target: '/' });
+  });
+
+  it('leaves the host of an HTTP/1.0 request without Host undefined (the gateway supplies one)', () => {
+    expect(req('GET / HTTP/1.0')).toMatchObject({ host: undefined, minor: 0 });
+  });
+
+  it('trims only spaces and tabs around a field value, never \\v or \\xa0', () => {
+    expect(req('GET / HTTP/1.1\r\nHost: a\r\nX: \t \xa0b\xa0 \t').headers).toEqual([
+      'Host',
+      'a',
+      'X',
+      '\xa0b\xa0',
+    ]);
+    expect(parseRequestHead('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\v')).toMatchObject({
+      status: 400,
     });
   });
 
@@ -52,6 +70,16 @@ describe('parseRequestHead', () => {
     ['POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1', 400],
     ['POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked', 400],
     ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip', 400],
+    ['GET /a\x00b HTTP/1.1\r\nHost: a', 400],
+    ['GET /a\x01\x7fb HTTP/1.1\r\nHost: a', 400],
+    ['GET /caf\xe9 HTTP/1.1\r\nHost: a', 400],
+    ['GET /a\tb HTTP/1.1\r\nHost: a', 400],
+    ['GET http:///x HTTP/1.1\r\nHost: a', 400],
+    ['GET http://user@a/x HTTP/1.1\r\nHost: a', 400],
+    ['G\x00T / HTTP/1.1\r\nHost: a', 400],
+    ['GET / HTTP/1.2\r\nHost: a', 505],
+    ['GET / HTTP/1.1\r\nHost: a\r\nHost: a', 400],
+    ['POST / HTTP/1.0\r\nTransfer-Encoding: chunked', 400],
   ])('refuses %j with %i (smuggling and garbage)', (text, status) => {
     expect(parseRequestHead(text)).toMatchObject({ status });
   });
@@ -113,12 +141,43 @@ describe('ChunkedScanner', () => {
     expect(new ChunkedScanner().scan(Buffer.from('0\r\n\r\n'))).toBe(5);
   });
 
-  it.each([['zz\r\n'], ['4\r\nWikipedia\r\n'], ['4\nWiki\r\n'], ['ffffffffffffff\r\n']])(
-    'refuses broken framing %j',
-    (text) => {
-      const scanner = new ChunkedScanner();
-      expect(scanner.scan(Buffer.from(text))).toBe(-2);
-      expect(scanner.error).toBeTruthy();
-    },
-  );
+  it('refuses a trailer line ending in a bare LF instead of taking it for the end (smuggling)', () => {
+    const scanner = new ChunkedScanner();
+    expect(scanner.scan(Buffer.from('1\r\nA\r\n0\r\nX\nGET /admin HTTP/1.1\r\n\r\n'))).toBe(-2);
+    expect(scanner.error).toMatch(/trailer/);
+  });
+
+  it('accepts the extensions and trailers RFC 9112 allows', () => {
+    const text = '1;a\r\nA\r\n1;a=b;c="x \\"y"\r\nB\r\n0;last\r\nX-T: 1\r\nY:\r\n\r\n';
+    expect(new ChunkedScanner().scan(Buffer.from(`${text}NEXT`))).toBe(text.length);
+  });
+
+  it.each([
+    ['zz\r\n'],
+    ['4\r\nWikipedia\r\n'],
+    ['4\nWiki\r\n'],
+    ['ffffffffffffff\r\n'],
+    ['0\r\nX\n\r\n'],
+    ['0\r\nX\r\n\r\n'],
+    ['0\r\nX: 1\n\r\n'],
+    ['0\r\nX: 1\r\n\n'],
+    ['0\r\n\n'],
+    ['0\r\n\r\r\n'],
+    ['0\r\nX: a\rb\r\n\r\n'],
+    ['0\r\nX : 1\r\n\r\n'],
+    ['0\n\r\n'],
+    ['1\r\nA\n0\r\n\r\n'],
+    ['1 \r\nA\r\n'],
+    ['1;\r\nA\r\n'],
+    ['1; a=b\r\nA\r\n'],
+    ['1;a=\r\nA\r\n'],
+    ['1;a="b\r\nA\r\n'],
+    ['1;a=b c\r\nA\r\n'],
+    ['1;a\nA\r\n'],
+    [`0\r\nX: ${'a'.repeat(5000)}\r\n\r\n`],
+  ])('refuses broken framing %j', (text) => {
+    const scanner = new ChunkedScanner();
+    expect(scanner.scan(Buffer.from(text))).toBe(-2);
+    expect(scanner.error).toBeTruthy();
+  });
 });

@@ -17,6 +17,7 @@ export interface RequestHead {
   headers: string[];
   /** Lower-case header names, one per pair in `headers`. */
   names: string[];
+  /** The Host field, or the authority of an absolute-form target; undefined only for HTTP/1.0. */
   host: string | undefined;
   /** The declared body length; 0 when there is no body. */
   contentLength: number;
@@ -51,7 +52,12 @@ export interface HeadError {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Visible characters, spaces and tabs, and obs-text: no control characters (CR, LF, NUL).
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Optional whitespace around a field value is spaces and tabs only (RFC 9110 §5.6.3), never \v or \xa0. */
+const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
 const DIGITS = /^\d{1,15}$/;
+const REQUEST_LINE = /^([^ ]+) ([^ ]+) HTTP\/(\d)\.(\d)$/;
+/** A request target is visible ASCII (RFC 9112 §3.2): no control bytes, no spaces, no raw UTF-8. */
+const TARGET = /^[\x21-\x7e]+$/;
 const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
 
 /** Index just past the blank line ending a head in `buf`, or -1 while it is incomplete. */
@@ -76,7 +82,7 @@ function parseFields(lines: string[]): Fields | string {
     if (colon <= 0) return `header line ${i} has no name`;
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) return `header name ${JSON.stringify(name.slice(0, 40))} is not a token`;
-    const value = line.slice(colon + 1).trim();
+    const value = line.slice(colon + 1).replace(OWS_AROUND, '');
     if (!FIELD_VALUE.test(value)) return `header ${name} has a control character in its value`;
     headers.push(name, value);
     names.push(name.toLowerCase());
@@ -138,32 +144,76 @@ function framingOf(f: Fields): Framing | string {
   return { contentLength: Number(cl), chunked: false };
 }
 
+type Target = { target: string; authority: string | undefined } | HeadError;
+
+/** The origin-form target and, for an absolute-form one, its authority (RFC 9112 §3.2). */
+function parseTarget(method: string, raw: string): Target {
+  if (!TARGET.test(raw))
+    return {
+      status: 400,
+      message: 'send a request target of visible ASCII: it has a control or non-ASCII byte',
+    };
+  const absolute = ABSOLUTE.exec(raw);
+  if (absolute) {
+    const authority = absolute[1]!;
+    if (authority === '' || authority.includes('@'))
+      return { status: 400, message: 'send an absolute-form target with a host and no user info' };
+    const rest = absolute[2]!;
+    return { target: rest.startsWith('/') ? rest : `/${rest}`, authority };
+  }
+  if (raw.startsWith('/') || (raw === '*' && method === 'OPTIONS'))
+    return { target: raw, authority: undefined };
+  return { status: 400, message: `request target ${JSON.stringify(raw.slice(0, 40))} is not a path` };
+}
+
+/** How many fields are called `name`. */
+function countOf(f: Fields, name: string): number {
+  let n = 0;
+  for (const x of f.names) if (x === name) n++;
+  return n;
+}
+
+/**
+ * The host a request is for: an absolute-form target's authority replaces any Host field (RFC
+ * 9112 §3.2.2); otherwise the one Host field, which HTTP/1.1 requires (§3.2).
+ */
+function hostOf(
+  fields: Fields,
+  authority: string | undefined,
+  minor: number,
+): string | undefined | HeadError {
+  const count = countOf(fields, 'host');
+  if (count > 1) return { status: 400, message: 'send one host header' };
+  if (authority !== undefined) return authority;
+  if (count === 0 && minor >= 1) return { status: 400, message: 'send a host header' };
+  return count === 0 ? undefined : single(fields, 'host')!;
+}
+
 /** Parses a request head (`text` is the head without its final blank line, latin1-decoded). */
 export function parseRequestHead(text: string): RequestHead | HeadError {
   const lines = text.split('\r\n');
-  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/(\d)\.(\d)$/.exec(lines[0]!);
-  if (!m) return { status: 400, message: 'send an HTTP/1.1 request line: METHOD /path HTTP/1.1' };
-  if (m[3] !== '1') return { status: 505, message: `use HTTP/1.1: HTTP/${m[3]}.${m[4]} is not supported` };
+  const m = REQUEST_LINE.exec(lines[0]!);
+  if (!m || !TOKEN.test(m[1]!))
+    return { status: 400, message: 'send an HTTP/1.1 request line: METHOD /path HTTP/1.1' };
+  if (m[3] !== '1' || Number(m[4]) > 1)
+    return { status: 505, message: `use HTTP/1.1: HTTP/${m[3]}.${m[4]} is not supported` };
+  const minor = Number(m[4]);
   const fields = parseFields(lines);
   if (typeof fields === 'string') return { status: 400, message: fields };
-  let target = m[2]!;
-  let host = single(fields, 'host');
-  if (host === null) return { status: 400, message: 'send one host header' };
-  const absolute = ABSOLUTE.exec(target);
-  if (absolute) {
-    host = absolute[1];
-    target = absolute[2] || '/';
-  } else if (!target.startsWith('/') && !(target === '*' && m[1] === 'OPTIONS'))
-    return { status: 400, message: `request target ${JSON.stringify(target.slice(0, 40))} is not a path` };
-  const minor = Number(m[4]);
-  if (minor >= 1 && host === undefined) return { status: 400, message: 'send a host header' };
+  const target = parseTarget(m[1]!, m[2]!);
+  if ('status' in target) return target;
+  const host = hostOf(fields, target.authority, minor);
+  if (typeof host === 'object') return host;
   const framing = framingOf(fields);
   if (typeof framing === 'string') return { status: 400, message: framing };
+  // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing.
+  if (framing.chunked && minor === 0)
+    return { status: 400, message: 'send a content-length: HTTP/1.0 has no transfer-encoding' };
   const connection = tokensOf(fields.names, fields.headers, 'connection');
   const expect = single(fields, 'expect');
   return {
     method: m[1]!,
-    target,
+    target: target.target,
     minor,
     ...fields,
     host,

@@ -163,6 +163,7 @@ class ProxiedRequest {
       return;
     }
     this.backendHead = backendRequestHead(head, {
+      host: head.host ?? this.conn.localAuthority,
       clientIp: this.conn.clientIp,
       proto: 'http',
       trustForwarded: ctx.trustForwarded,

@@ -81,6 +81,11 @@ export interface GatewayLimits {
   firstByteTimeoutMs: number;
   /** A backend body that sends nothing for this long is aborted. */
   bodyIdleTimeoutMs: number;
+  /**
+   * Open connections one client address may hold; more are answered 429 and closed at once, so one
+   * client cannot take all of the gateway's file descriptors.
+   */
+  maxConnectionsPerClient: number;
 }
 
 /** One JSON access-log line. */

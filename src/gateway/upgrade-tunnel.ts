@@ -67,6 +67,7 @@ export async function handleUpgrade(
   backend.once('connect', () => {
     backend.setTimeout(0);
     const text = backendRequestHead(head, {
+      host: head.host ?? conn.localAuthority,
       clientIp: conn.clientIp,
       proto: 'http',
       trustForwarded: ctx.trustForwarded,

@@ -46,6 +46,12 @@ describe('renderHaproxyConfig', () => {
     expect(out).toContain('Configuration file is valid');
   });
 
+  it('caps open connections per client address at the listener, before any request is read', () => {
+    const text = renderHaproxyConfig(input({ limits: { ...DEFAULT_LIMITS, maxConnectionsPerClient: 7 } }));
+    expect(text).toContain('  tcp-request connection track-sc1 src\n');
+    expect(text).toContain('  tcp-request connection reject if { sc1_conn_cur gt 7 }\n');
+  });
+
   it('tries routes most specific first: exact host and longer path before wildcards', () => {
     const text = renderHaproxyConfig(input());
     const order = [...text.matchAll(/set-var\(txn\.route\) int\((\d+)\)/g)].map((m) => m[1]);

@@ -126,12 +126,25 @@ function forwardRules(input: HaproxyConfigInput): string[] {
   ];
 }
 
+/**
+ * At most `maxConnectionsPerClient` open connections per client address, like the built-in engine;
+ * one more is closed as soon as it is accepted (HAProxy cannot answer before reading a request).
+ */
+function perClientCap(limits: GatewayLimits): string[] {
+  return [
+    '  stick-table type ipv6 size 100k expire 30s store conn_cur',
+    '  tcp-request connection track-sc1 src',
+    `  tcp-request connection reject if { sc1_conn_cur gt ${limits.maxConnectionsPerClient} }`,
+  ];
+}
+
 function frontendSection(input: HaproxyConfigInput): string[] {
   const { host, port } = input.layout;
   const cookie = `${STICKY_COOKIE}=%[var(txn.newkey)]; Path=/; Max-Age=${STICKY_COOKIE_MAX_AGE_S}; HttpOnly; SameSite=Lax`;
   return [
     `frontend ${FRONTEND}`,
     `  bind ${host.includes(':') ? `[${host}]` : host}:${port}`,
+    ...perClientCap(input.limits),
     '  log ring@cairn local0 info',
     `  log-format "${input.accessLog ? LOG_FORMAT : METRICS_LOG_FORMAT}"`,
     '  option http-ignore-probes',
