@@ -99,7 +99,10 @@ export class ClientConnection {
   }
 
   private read(d: Buffer): void {
-    if (this.state === ConnState.Closed) return this.discard(d);
+    if (this.state === ConnState.Closed) {
+      this.discard(d);
+      return;
+    }
     let chunk: Buffer | null = d;
     if (this.body?.attached && !this.body.complete) {
       this.since = Date.now();
@@ -185,8 +188,10 @@ export class ClientConnection {
   done(): void {
     this.listener = undefined;
     if (this.state !== ConnState.Busy) return;
-    if (this.closeAfter || this.bodyUnread) return this.shut();
-
+    if (this.closeAfter || this.bodyUnread) {
+      this.shut();
+      return;
+    }
     this.body = undefined;
     this.state = this.buf ? ConnState.Head : ConnState.Idle;
     this.since = Date.now();
