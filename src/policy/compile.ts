@@ -18,6 +18,7 @@ import {
 import { canonicalJson, closest, type Diagnostic, sha256Digest } from '../lib/index.js';
 import { COST_LIMIT, costOf, DECLARED_BOUNDS } from './cost.js';
 import { policyEnvironment } from './input.js';
+import { re2Problem, useRe2Matches } from './regex.js';
 import { POLICY_STAGES, type PolicyDefinition, type PolicySource, type PolicyStage } from './types.js';
 
 /** A parsed CEL program: call it with the input; `ast` is what the cost bound walks. */
@@ -290,7 +291,10 @@ function compileExpression(
     report(0, `the expression must be ${want === 'bool' ? 'a bool' : 'a string'}, but it is ${checked.type}`);
     return undefined;
   }
-  for (const problem of regexProblems(program.ast)) report(problem.offset, problem.message);
+  const patterns = regexProblems(program.ast);
+  for (const problem of patterns) report(problem.offset, problem.message);
+  if (patterns.length > 0) return undefined;
+  useRe2Matches(program.ast);
   const cost = costOf(program.ast as never, DECLARED_BOUNDS);
   if (cost > COST_LIMIT) {
     report(
@@ -302,7 +306,10 @@ function compileExpression(
   return { program, type: checked.type ?? 'dyn' };
 }
 
-/** `matches` takes a literal pattern without nested quantifiers, so no pattern can backtrack for ever. */
+/**
+ * `matches` takes a literal pattern in RE2 syntax: checked here, so a pattern RE2 refuses
+ * (a backreference, lookaround) is a validate error at its character rather than a denial later.
+ */
 function regexProblems(ast: unknown): Array<{ offset: number; message: string }> {
   const out: Array<{ offset: number; message: string }> = [];
   const visit = (v: unknown) => {
@@ -318,11 +325,9 @@ function regexProblems(ast: unknown): Array<{ offset: number; message: string }>
       const pattern = args.at(-1);
       if (pattern?.op !== 'value' || typeof pattern.args !== 'string') {
         out.push({ offset: n.start ?? 0, message: 'matches() needs a literal pattern' });
-      } else if (/\([^)]*[+*}][^)]*\)\s*[+*{]/.test(pattern.args)) {
-        out.push({
-          offset: pattern.start ?? 0,
-          message: `the pattern ${JSON.stringify(pattern.args)} nests quantifiers, which can backtrack for ever`,
-        });
+      } else {
+        const problem = re2Problem(pattern.args);
+        if (problem) out.push({ offset: pattern.start ?? 0, message: problem });
       }
     }
     visit(n.args);

@@ -4,6 +4,7 @@
  * field by field; change both together.
  */
 import { Environment } from '@marcbachmann/cel-js';
+import { RE2_MATCHES, re2Matches } from './regex.js';
 
 export interface PolicyComponent {
   name: string;
@@ -109,9 +110,19 @@ export function packageIndex(components: readonly PolicyComponent[]): Map<string
   return index;
 }
 
-/** The CEL environment policies compile in: the input's variables with their types. */
+/**
+ * The CEL environment policies compile in: the input's variables with their types, and `matches`
+ * with RE2 (see `useRe2Matches`).
+ */
 export function policyEnvironment(): Environment {
   return new Environment({ limits: { maxAstNodes: 2_000, maxDepth: 64, maxListElements: 1_000 } })
+    .registerFunction({
+      name: RE2_MATCHES,
+      receiverType: 'string',
+      returnType: 'bool',
+      params: [{ name: 'pattern', type: 'string' }],
+      handler: (text: string, pattern: string) => re2Matches(text, pattern),
+    })
     .registerType('Component', {
       ctor: CelComponent,
       fields: { name: 'string', version: 'string', purl: 'string', type: 'string' },
