@@ -2,7 +2,8 @@
  * The policy gate: the CEL policies an environment lists (`environments.<env>.policies`), those
  * whose `match` names this service, environment and stage, evaluated against the one documented
  * input built from the evidence. A policy file that cannot be read or compiled denies: a gate
- * never fails open.
+ * never fails open. Policies run in a worker thread under a deadline (`PolicyWorker`): one that
+ * does not finish denies, named, and cannot stall the control plane.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -11,9 +12,12 @@ import {
   type CompiledPolicy,
   compilePolicyFile,
   componentsDigest,
-  evaluatePolicies,
   imageFields,
+  inputsDigestOf,
+  type PolicyBatch,
+  type PolicyBatchResult,
   type PolicyInput,
+  PolicyWorker,
   policyMatches,
   provenanceFields,
   sbomFields,
@@ -23,7 +27,15 @@ import type { Evidence } from './evidence.js';
 import type { PolicyResult, ScanResult } from './gatekeeper.js';
 import type { GateFailure, GateRequest } from './types.js';
 
-const compiled = new Map<string, { digest: string; policies: CompiledPolicy[]; problems: string[] }>();
+interface CompiledFile {
+  digest: string;
+  text: string;
+  policies: CompiledPolicy[];
+  problems: string[];
+}
+
+const compiled = new Map<string, CompiledFile>();
+let worker: PolicyWorker | undefined;
 /** Digest of each image's SBOM components (an image never changes; neither does its SBOM attestation). */
 const sbomDigests = new Map<string, string>();
 
@@ -31,7 +43,7 @@ const sbomDigests = new Map<string, string>();
 export function policiesOf(
   path: string,
   shownAs: string,
-): { policies: CompiledPolicy[]; problems: string[] } {
+): Pick<CompiledFile, 'policies' | 'problems'> & Partial<CompiledFile> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -45,7 +57,12 @@ export function policiesOf(
   const hit = compiled.get(path);
   if (hit?.digest === digest) return hit;
   const result = compilePolicyFile(text, shownAs);
-  const entry = { digest, policies: result.policies, problems: result.diagnostics.map(formatDiagnostic) };
+  const entry = {
+    digest,
+    text,
+    policies: result.policies,
+    problems: result.diagnostics.map(formatDiagnostic),
+  };
   compiled.set(path, entry);
   return entry;
 }
@@ -89,13 +106,18 @@ export async function policyGate(
   const files = policyFilesFor(loaded, req);
   if (files.length === 0) return undefined;
   const failures: GateFailure[] = [];
+  const batch: Omit<PolicyBatch, 'input' | 'sbomDigest'> = { files: [], policies: [] };
   const matching: CompiledPolicy[] = [];
   for (const file of files) {
-    const { policies, problems } = policiesOf(resolve(loaded.dir, file), file);
+    const { policies, problems, digest, text } = policiesOf(resolve(loaded.dir, file), file);
     for (const p of problems) failures.push({ gate: 'policy', rule: file, message: p });
-    matching.push(
-      ...policies.filter((p) => policyMatches(p, { service: req.service, env: req.env, stage: req.stage })),
+    const here = policies.filter((p) =>
+      policyMatches(p, { service: req.service, env: req.env, stage: req.stage }),
     );
+    if (here.length === 0 || digest === undefined || text === undefined) continue;
+    matching.push(...here);
+    batch.files.push({ digest, file, text });
+    batch.policies.push(...here.map((p) => ({ digest, name: p.definition.name })));
   }
   const input = policyInput(req, evidence, scan);
   const sbomKey = `${req.imageDigest} ${req.env} ${input.sbom.components.length}`;
@@ -105,7 +127,19 @@ export async function policyGate(
     sbomDigest = componentsDigest(input.sbom.components);
     sbomDigests.set(sbomKey, sbomDigest);
   }
-  const result = evaluatePolicies(matching, input, { sbomDigest });
+  worker ??= new PolicyWorker();
+  const outcome = await worker.evaluate({ ...batch, input, sbomDigest });
+  if (!('evaluation' in outcome)) {
+    failures.push(unfinished(outcome));
+    return {
+      failures,
+      warnings: [],
+      policies: matching.map((p) => ({ name: p.definition.name, digest: p.digest, file: p.file })),
+      inputsDigest: inputsDigestOf(input, sbomDigest),
+      decision: outcome,
+    };
+  }
+  const result = outcome.evaluation;
   for (const v of result.violations) {
     failures.push({
       gate: 'policy',
@@ -121,4 +155,17 @@ export async function policyGate(
     inputsDigest: result.inputsDigest,
     decision: result.results,
   };
+}
+
+/** A batch that timed out or whose worker failed: a denial, never an allow. */
+function unfinished(outcome: Exclude<PolicyBatchResult, { evaluation: unknown }>): GateFailure {
+  if ('timedOut' in outcome) {
+    const { policy, deadlineMs } = outcome.timedOut;
+    return {
+      gate: 'policy',
+      rule: policy,
+      message: `policy ${policy} did not finish within ${deadlineMs / 1000}s and was stopped; make it cheaper (look packages up in sbom.packages instead of walking sbom.components)`,
+    };
+  }
+  return { gate: 'policy', rule: 'policy-worker', message: `evaluating the policies: ${outcome.failed}` };
 }

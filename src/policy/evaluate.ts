@@ -82,11 +82,14 @@ export function inputsDigestOf(
   return sha256Digest(canonicalJson({ ...input, sbom: { ...input.sbom, components: sbomDigest } }));
 }
 
-/** Evaluates every policy (callers pass the matching ones) against `input`. */
+/**
+ * Evaluates every policy (callers pass the matching ones) against `input`. `onPolicy` is told the
+ * index of each policy as it starts (the worker publishes it, so a deadline names the slow one).
+ */
 export function evaluatePolicies(
   policies: readonly CompiledPolicy[],
   input: PolicyInput,
-  options: { sbomDigest?: string } = {},
+  options: { sbomDigest?: string; onPolicy?: (index: number) => void } = {},
 ): PolicyEvaluation {
   const inputsDigest = inputsDigestOf(input, options.sbomDigest);
   const base = celInput(input, options.sbomDigest);
@@ -94,7 +97,8 @@ export function evaluatePolicies(
   const violations: PolicyViolation[] = [];
   const warnings: string[] = [];
   const results: PolicyResultRecord[] = [];
-  for (const p of policies) {
+  for (const [index, p] of policies.entries()) {
+    options.onPolicy?.(index);
     const record: PolicyResultRecord = {
       policy: p.definition.name,
       digest: p.digest,

@@ -3,4 +3,5 @@ export * from './compile.js';
 export * from './cost.js';
 export * from './evaluate.js';
 export * from './input.js';
+export * from './policy-worker.js';
 export * from './types.js';
