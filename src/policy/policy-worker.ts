@@ -93,7 +93,8 @@ export class PolicyWorker {
 
   private async run(batch: PolicyBatch): Promise<PolicyBatchResult> {
     const file = threadFile();
-    if (!file) return { evaluation: evaluateHere(batch) };
+    // No policy matched: nothing can be slow, so no thread is started for it.
+    if (!file || batch.policies.length === 0) return { evaluation: evaluateHere(batch) };
     try {
       await this.start(file);
     } catch (error) {
