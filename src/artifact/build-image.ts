@@ -7,8 +7,7 @@ import { dirname, join } from 'node:path';
 import { type LoadedSpec, mountPaths } from '../spec/index.js';
 import { type ResolvedBase, resolveBase } from './base-source.js';
 import { type BuildInputs, DEFAULT_SOURCE_DATE_EPOCH, entriesKey, readBuildInputs } from './build-inputs.js';
-import { depsLayerRequest } from './deps-layer.js';
-import { gitAnnotations } from './git-info.js';
+import { depsLayerRequest, lockfileWarning } from './deps-layer.js';
 import { type BuiltLayer, imageDocuments } from './image-config.js';
 import { type CachedLayer, LayerCache, type LayerRequest } from './layer-cache.js';
 import type { ImageStore } from './layout-store.js';
@@ -49,6 +48,8 @@ export interface BuildResult {
   layers: BuildLayerInfo[];
   base: { name: string; digest: string };
   seconds: number;
+  /** Things the user should know that did not stop the build (e.g. no lockfile). */
+  warnings: string[];
 }
 
 /** The store ref of a service's latest build. */
@@ -67,6 +68,7 @@ export async function buildImage(
   const inputs = readBuildInputs(loaded, service);
   const mtimeSec = opts.sourceDateEpoch ?? DEFAULT_SOURCE_DATE_EPOCH;
   const workdir = inputs.spec.build.workdir;
+  const lockWarning = lockfileWarning(inputs.context, service);
   const deps = depsLayerRequest(inputs.context, workdir, mtimeSec);
   const cacheDir = opts.cacheDir ?? join(dirname(opts.store.dir), 'cache');
   const cache = new LayerCache(opts.store, join(cacheDir, 'layers'));
@@ -89,10 +91,9 @@ export async function buildImage(
     port: inputs.spec.run.port,
     mountPoints: mountPaths(inputs.spec.run),
     createdSec: mtimeSec,
-    annotations: {
-      ...gitAnnotations(loaded.dir),
-      ...(inputs.version ? { [ANNOTATION.version]: inputs.version } : {}),
-    },
+    // No commit and no origin here: they change without the inputs changing (a commit to another
+    // service, a clone over ssh), and would change the digest. Provenance and the SBOM carry them.
+    annotations: inputs.version ? { [ANNOTATION.version]: inputs.version } : {},
   });
   await opts.store.putBlob(docs.configBytes, MEDIA_TYPE.config);
   const descriptor = await opts.store.putBlob(docs.manifestBytes, MEDIA_TYPE.manifest);
@@ -108,6 +109,7 @@ export async function buildImage(
     layers: [...baseLayers(base), ...built.map(({ role, layer }) => info(role, layer))],
     base: { name: base.name, digest: base.digest },
     seconds: Math.round(now() - started) / 1000,
+    warnings: lockWarning ? [lockWarning] : [],
   };
 }
 

@@ -3,17 +3,56 @@
  * `npm ci --omit=dev --ignore-scripts`, in a scratch folder, never from the developer's own tree.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CairnError, sha256Digest } from '../lib/index.js';
+import { CairnError, sha256Digest, ValidationError } from '../lib/index.js';
 import { contextEntries, readSource } from './context-files.js';
 import type { LayerRequest } from './layer-cache.js';
 import type { LayerEntry } from './tar-layer.js';
 
 const LOCKFILE = 'package-lock.json';
 const run = promisify(execFile);
+
+/**
+ * What a context without a lockfile means, checked before anything is built: an error when its
+ * package.json lists dependencies (they would be missing from the image), otherwise a warning
+ * that the image has no dependencies layer. Undefined when there is a lockfile or no package.json.
+ */
+export function lockfileWarning(context: string, service: string): string | undefined {
+  if (existsSync(join(context, LOCKFILE))) return undefined;
+  const manifest = join(context, 'package.json');
+  if (!existsSync(manifest)) return undefined;
+  const deps = dependencyNames(manifest);
+  if (deps.length > 0) {
+    const shown = deps.length > 3 ? `${deps.slice(0, 3).join(', ')}, …` : deps.join(', ');
+    throw new ValidationError(
+      `building ${service}: package.json lists ${deps.length} dependencies (${shown}) but there is no ${LOCKFILE}, so none would be installed`,
+      [],
+      { hint: `create it with \`npm install --package-lock-only\` in the build context and commit it` },
+    );
+  }
+  return `building ${service}: no ${LOCKFILE} and no dependencies in package.json: the image has no dependencies layer`;
+}
+
+function dependencyNames(manifest: string): string[] {
+  let pkg: { dependencies?: unknown };
+  try {
+    pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: unknown };
+  } catch (error) {
+    throw new ValidationError(
+      `building: reading ${manifest.split('/').slice(-2).join('/')}: not valid JSON`,
+      [],
+      {
+        hint: 'fix package.json (npm would refuse it too)',
+        cause: error,
+      },
+    );
+  }
+  const deps = pkg.dependencies;
+  return typeof deps === 'object' && deps !== null ? Object.keys(deps).sort() : [];
+}
 
 /** The layer request for a context's lockfile, or undefined when the service has none. */
 export function depsLayerRequest(

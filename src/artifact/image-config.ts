@@ -21,7 +21,7 @@ export interface ImageInputs {
   mountPoints?: string[];
   /** SOURCE_DATE_EPOCH, seconds. */
   createdSec: number;
-  /** source, revision, version: only those known are set. */
+  /** The package version, when known; never the commit (see docs/build.md: reproducible across commits). */
   annotations: Record<string, string>;
 }
 

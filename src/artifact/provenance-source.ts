@@ -12,13 +12,28 @@ function git(cwd: string, args: string[]): string | undefined {
   }
 }
 
-/** The commit checked out where `file` lives, and whether the tree is dirty; undefined outside git. */
-export function gitSourceOf(file: string): { commit: string; dirty: boolean; root: string } | undefined {
+export interface GitSource {
+  commit: string;
+  /** The work tree had uncommitted changes. */
+  dirty: boolean;
+  root: string;
+  /** `remote.origin.url` without credentials, when set. */
+  origin?: string;
+}
+
+/**
+ * The commit checked out where `file` lives, whether the tree is dirty, and the origin URL;
+ * undefined outside git. These go into provenance and the SBOM, never into the image: the
+ * image's digest depends on its inputs only, so a commit elsewhere in the repository keeps it.
+ */
+export function gitSourceOf(file: string): GitSource | undefined {
   const cwd = dirname(file);
   const commit = git(cwd, ['rev-parse', 'HEAD']);
   const root = git(cwd, ['rev-parse', '--show-toplevel']);
   if (!commit || !root) return undefined;
-  return { commit, dirty: (git(cwd, ['status', '--porcelain']) ?? '') !== '', root };
+  const origin = git(cwd, ['config', '--get', 'remote.origin.url'])?.replace(/\/\/[^@/]*@/, '//');
+  const dirty = (git(cwd, ['status', '--porcelain']) ?? '') !== '';
+  return { commit, dirty, root, ...(origin ? { origin } : {}) };
 }
 
 /** How a file is named in provenance: relative to the repository root (never an absolute path). */

@@ -33,7 +33,7 @@ export interface ProvenanceInput {
   specPath: string;
   specDigest: string;
   /** The source commit, and whether the work tree had uncommitted changes. */
-  git?: { commit: string; dirty: boolean };
+  git?: { commit: string; dirty: boolean; origin?: string };
   base?: { name: string; digest?: string };
   lockfile?: { path: string; digest: string };
   invocationId: string;
@@ -48,7 +48,10 @@ function sha256(digest: string): Record<string, string> {
 
 function dependencies(input: ProvenanceInput): ResourceDescriptor[] {
   const deps: ResourceDescriptor[] = [];
-  if (input.git) deps.push({ name: 'source', uri: 'git+file:.', digest: { gitCommit: input.git.commit } });
+  if (input.git) {
+    const uri = input.git.origin ? `git+${input.git.origin}` : 'git+file:.';
+    deps.push({ name: 'source', uri, digest: { gitCommit: input.git.commit } });
+  }
   deps.push({ name: 'spec', uri: `file:${input.specPath}`, digest: sha256(input.specDigest) });
   if (input.base?.digest && isDigest(input.base.digest)) {
     deps.push({ name: 'base', uri: input.base.name, digest: sha256(input.base.digest) });

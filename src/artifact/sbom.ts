@@ -40,7 +40,12 @@ export interface SbomOptions {
   /** Debian package of a file, by its path in the image. */
   debian?: Record<string, DebianPackage>;
   toolVersion?: string;
+  /** The git commit the image was built from (a property of the image component, not of its bytes). */
+  sourceCommit?: string;
 }
+
+/** The SBOM property naming the commit an image was built from. */
+export const SOURCE_COMMIT_PROPERTY = 'cairn:source:commit';
 
 /** The CycloneDX JSON text of an image's SBOM. */
 export function buildSbom(inventory: Inventory, options: SbomOptions): string {
@@ -56,6 +61,8 @@ export function buildSbom(inventory: Inventory, options: SbomOptions): string {
     bomRef: 'image',
     version: options.imageDigest,
   });
+  if (options.sourceCommit)
+    bom.metadata.component.properties.add(new Models.Property(SOURCE_COMMIT_PROPERTY, options.sourceCommit));
   const debian = options.debian ?? {};
   for (const p of inventory.npm) bom.components.add(npmComponent(p));
   for (const r of inventory.runtimes) bom.components.add(runtimeComponent(r, debian[r.path]));

@@ -67,6 +67,14 @@ describe('planChanges', () => {
     ]);
   });
 
+  it('shows no change when the build inputs are the same, and cannot compare with a release that has none', () => {
+    expect(planChanges([current()], [desired()]).items).toEqual([]);
+    const pulled = { ...current(), sourceDigest: undefined };
+    expect(planChanges([pulled], [desired()]).items[0]!.changes).toEqual([
+      { path: 'image', before: 'sha256:img1', after: '(unknown: the release records no build inputs)' },
+    ]);
+  });
+
   it('scales without a new release when only replicas change', () => {
     const plan = planChanges([current()], [desired({ replicas: 3, config: config(8080, 3) })]);
     expect(plan.items).toMatchObject([{ action: 'scale', instancesBefore: 2, instancesAfter: 3 }]);

@@ -107,6 +107,13 @@ function compare(c: CurrentService, d: DesiredService): PlanItem | undefined {
   const changes = canonicalJson(before) === canonicalJson(after) ? [] : diffValues(before, after);
   if (d.sourceDigest === undefined) {
     changes.push({ path: 'image', before: c.imageDigest, after: '(known after build)' });
+  } else if (c.sourceDigest === undefined) {
+    // A release deployed from a pulled image records no build inputs: nothing to compare with.
+    changes.push({
+      path: 'image',
+      before: c.imageDigest,
+      after: '(unknown: the release records no build inputs)',
+    });
   } else if (d.sourceDigest !== c.sourceDigest) {
     changes.push({ path: 'build.sources', before: c.sourceDigest, after: d.sourceDigest });
   }

@@ -79,7 +79,9 @@ async function sbomStatement(store: ImageStore, image: Descriptor, opts: AttestO
   const inventory = inventoryOf(files);
   const debian = debianPackagesOf(copiedFromHost(inventory, files));
   const now = opts.finishedOn ?? opts.now?.() ?? new Date();
+  const git = opts.spec ? gitSourceOf(opts.spec.file) : undefined;
   const text = buildSbom(inventory, {
+    ...(git ? { sourceCommit: git.dirty ? `${git.commit}-dirty` : git.commit } : {}),
     imageDigest: image.digest,
     imageName: opts.service ?? opts.reference,
     timestamp: now,
@@ -104,7 +106,9 @@ async function provenanceStatement(store: ImageStore, image: Descriptor, opts: A
     service: opts.service ?? opts.reference,
     specPath: spec ? repoRelativePath(spec.file, git?.root) : 'cairn.yaml',
     specDigest: spec?.digest ?? image.digest,
-    ...(git ? { git: { commit: git.commit, dirty: git.dirty } } : {}),
+    ...(git
+      ? { git: { commit: git.commit, dirty: git.dirty, ...(git.origin ? { origin: git.origin } : {}) } }
+      : {}),
     ...(baseName ? { base: { name: baseName, digest: annotations[ANNOTATION.baseDigest] } } : {}),
     ...(lockfile && lockDigest
       ? { lockfile: { path: repoRelativePath(lockfile, git?.root), digest: lockDigest } }

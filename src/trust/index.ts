@@ -37,6 +37,12 @@ export {
   readSignatureManifest,
 } from './image-attach.js';
 export {
+  type ImageEvidence,
+  imageEvidence,
+  type ProvenanceSummary,
+  type SbomSummary,
+} from './image-evidence.js';
+export {
   DEFAULT_KEY_NAME,
   defaultSigningKeyFile,
   type KeyFiles,

@@ -101,7 +101,9 @@ describe('cairn trace', () => {
     expect(r.stdout).toContain(`signature   signature ${sha256Digest('sig')}`);
     expect(r.stdout).toContain(`attestation sbom ${sha256Digest('sbom')}`);
     expect(r.stdout).toContain('provenance  none recorded');
-    expect(r.stdout).toContain('source      commit a1b2c3d4e5f6');
+    expect(r.stdout).toContain('sbom        none recorded');
+    expect(r.stdout).toContain(`image       ${IMAGE}  (not in the local image store`);
+    expect(r.stdout).toContain('source      commit none recorded; spec commit at release a1b2c3d4e5f6');
     expect(r.stdout).toContain('audit entries (3):');
     expect(r.stdout).toMatch(/#2 .* build\.image/);
     expect(r.stdout).toMatch(/#3 .* sign\.image/);

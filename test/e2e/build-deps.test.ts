@@ -70,4 +70,30 @@ describe('cairn build with a lockfile: the dependencies layer', () => {
     expect(JSON.parse(readFileSync(join(modules, 'ms/package.json'), 'utf8')).version).toBe('2.1.3');
     expect(existsSync(join(modules, 'left-pad'))).toBe(false);
   });
+
+  it('Given dependencies in package.json but no lockfile, build fails before writing anything and says how to make one', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'cairn-nolock-'));
+    try {
+      cpSync(join(REPO_ROOT, 'examples/hello'), bare, { recursive: true });
+      writeFileSync(join(bare, 'app/package.json'), JSON.stringify(PACKAGE, null, 2));
+      expect(cairn(['init'], { cwd: bare }).code).toBe(0);
+      const refused = await run(['build'], { cwd: bare });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /^error: building hello: package\.json lists 1 dependencies \(ms\) but there is no package-lock\.json/,
+      );
+      expect(refused.stderr).toContain('hint: create it with `npm install --package-lock-only`');
+      expect(refused.stderr).not.toMatch(/\n\s+at /);
+      expect(cairn(['images'], { cwd: bare }).stdout).not.toContain('hello:latest');
+
+      writeFileSync(join(bare, 'app/package.json'), JSON.stringify({ ...PACKAGE, dependencies: {} }));
+      const warned = await run(['build'], { cwd: bare });
+      expect(warned.code, warned.stderr).toBe(0);
+      expect(warned.stderr).toContain(
+        'warning: building hello: no package-lock.json and no dependencies in package.json',
+      );
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
 });

@@ -74,6 +74,8 @@ async function run(ctx: CommandContext): Promise<number> {
     const startedOn = new Date();
     // Named only once the build-stage policies pass: a build that breaks policy is never `latest`.
     const r = await buildImage(loaded, service, { store, sourceDateEpoch: epoch, tag: false });
+    // In JSON the warnings are part of the answer (`warnings`); in text they go to stderr.
+    if (ctx.output === 'text') for (const w of r.warnings) ctx.stderr(`warning: ${w}\n`);
     results.push(r);
     const notes: string[] = [];
     if (key) {
@@ -124,6 +126,7 @@ async function run(ctx: CommandContext): Promise<number> {
       ref: r.ref,
       layers: r.layers.map(({ digest, size, cached }) => ({ digest, size, cached })),
       seconds: r.seconds,
+      ...(r.warnings.length ? { warnings: r.warnings } : {}),
       ...(signed.has(r.service) ? { signed: signed.get(r.service) } : {}),
     }));
     if (denied.length === 0) ctx.stdout(`${JSON.stringify({ images }, null, 2)}\n`);

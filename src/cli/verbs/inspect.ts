@@ -1,5 +1,5 @@
 import { ANNOTATION, formatBytes, resolveImage, workspaceStore } from '../../artifact/index.js';
-import { listAttached } from '../../trust/index.js';
+import { imageEvidence, listAttached, type ProvenanceSummary } from '../../trust/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 import { specIfPresent, workspaceAnchor } from '../workspace-anchor.js';
 
@@ -33,8 +33,10 @@ shown as names only. Check the signatures with \`cairn verify IMAGE --key PUB\`.
     };
     const c = config.config ?? {};
     const attached = await listAttached(store, descriptor.digest);
+    const { provenance } = await imageEvidence(store, descriptor.digest);
     const view = {
       digest: descriptor.digest,
+      source: sourceOf(provenance),
       annotations: manifest.annotations ?? {},
       config: {
         entrypoint: [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])],
@@ -52,7 +54,7 @@ shown as names only. Check the signatures with \`cairn verify IMAGE --key PUB\`.
     }
     const lines = [
       `image ${view.digest}`,
-      `  source    ${view.annotations[ANNOTATION.source] ?? '(none)'} @ ${view.annotations[ANNOTATION.revision] ?? '(none)'}`,
+      `  source    ${view.source.repository ?? '(none)'} @ ${view.source.commit ?? '(none)'}${provenance ? ' (from provenance)' : ''}`,
       `  created   ${view.annotations[ANNOTATION.created] ?? config.created ?? '(none)'}`,
       `  run       ${view.config.entrypoint.join(' ')} as ${view.config.user} in ${view.config.workdir}, ports ${view.config.exposedPorts.join(', ') || '(none)'}`,
       `  env       ${view.config.envNames.join(', ') || '(none)'}`,
@@ -73,3 +75,10 @@ shown as names only. Check the signatures with \`cairn verify IMAGE --key PUB\`.
     return 0;
   },
 };
+
+/** Where the image came from, as its provenance says (the manifest carries no commit: see docs/build.md). */
+function sourceOf(p: ProvenanceSummary | undefined): { repository?: string; commit?: string } {
+  if (!p) return {};
+  const commit = p.commit ? `${p.commit}${p.dirty ? '-dirty' : ''}` : undefined;
+  return { ...(p.source ? { repository: p.source } : {}), ...(commit ? { commit } : {}) };
+}

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { sourceDigest } from '../../artifact/index.js';
 import { identityKeyPath, keyedDigest, readIdentityKey } from '../../drift/index.js';
+import { CairnError } from '../../lib/index.js';
 import { type CurrentService, type DesiredService, planChanges, renderPlan } from '../../rollout/index.js';
 import { isPin, normalizeRef, openSecretResolver, type SecretPin } from '../../secrets/index.js';
 import { findSpecFile, type LoadedSpec, loadSpec, releaseConfig, type SecretRef } from '../../spec/index.js';
@@ -65,18 +67,38 @@ function selectEnvs(loaded: LoadedSpec, env: string | undefined, usage: string):
 async function desiredServices(loaded: LoadedSpec, envs: string[], ws: Workspace): Promise<DesiredService[]> {
   const { spec } = loaded;
   const pins = await secretViews(ws);
+  const sources = await buildInputDigests(loaded);
   return envs.flatMap((env) =>
     Object.entries(spec.services).map(([name, s]) => {
       const config = releaseConfig(spec, name, env);
+      const source = sources.get(name);
       return {
         env,
         service: name,
+        ...(source ? { sourceDigest: source } : {}),
         config: { ...config, run: { ...config.run, secrets: s.run.secrets.map(pins) } },
         replicas: s.run.replicas,
         strategy: s.deploy.strategy,
       };
     }),
   );
+}
+
+/**
+ * Each service's build-inputs digest, computed as a deploy records it (application files, baked
+ * files, lockfile, build settings) without building. A service whose inputs cannot be read (a
+ * missing context) has none: the plan says "known after build" for it.
+ */
+async function buildInputDigests(loaded: LoadedSpec): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of Object.keys(loaded.spec.services)) {
+    try {
+      out.set(name, await sourceDigest(loaded, name));
+    } catch (error) {
+      if (!(error instanceof CairnError)) throw error;
+    }
+  }
+  return out;
 }
 
 /**

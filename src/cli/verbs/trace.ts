@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { openImageStore } from '../../artifact/index.js';
 import { type AuditEntry, formatEntryLine, openAuditLog } from '../../audit/index.js';
 import { isDigest, NotFoundError } from '../../lib/index.js';
 import { findSpecFile, SPEC_FILE } from '../../spec/index.js';
@@ -8,8 +9,10 @@ import {
   openStateStore,
   type ReleaseRecord,
   type SqliteStateStore,
+  type Workspace,
   workspaceFor,
 } from '../../state/index.js';
+import { type ImageEvidence, imageEvidence } from '../../trust/index.js';
 import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 import { EXIT_OK } from '../errors.js';
 
@@ -25,6 +28,8 @@ interface Trace {
   provenance: AttestationRecord[];
   otherAttestations: AttestationRecord[];
   sourceCommits: string[];
+  /** What the image's own artifacts say (signatures, SBOM, provenance); absent when the image is not in the store. */
+  artifacts?: ImageEvidence;
   entries: AuditEntry[];
 }
 
@@ -83,6 +88,27 @@ function trace(store: SqliteStateStore, keyDir: string, id: string): Trace {
 
 const list = (items: string[]): string => (items.length ? items.join(', ') : NONE);
 const attest = (a: AttestationRecord): string => `${a.kind} ${a.digest} (${a.createdAt})`;
+const by = (keyId?: string): string => (keyId ? `, signed by key ${keyId}` : '');
+
+/** The chain's trust links: from the image's artifacts first, then what the state store recorded. */
+function trustLines(t: Trace): string[] {
+  const a = t.artifacts;
+  const sbom = a?.sbom ? [`${a.sbom.format}, ${a.sbom.components} components${by(a.sbom.keyId)}`] : [];
+  const p = a?.provenance;
+  const provenance = p
+    ? [`builder ${p.builder}, commit ${p.commit ?? NONE}${p.dirty ? ' (dirty tree)' : ''}${by(p.keyId)}`]
+    : [];
+  const builtFrom = p?.commit ? `${p.commit}${p.dirty ? '-dirty' : ''} (provenance)` : NONE;
+  const sources = t.releases.map((r) => r.sourceDigest).filter((s): s is string => Boolean(s));
+  const spec = t.sourceCommits.length ? `; spec commit at release ${t.sourceCommits.join(', ')}` : '';
+  return [
+    `signature   ${list([...(a?.signedBy ?? []).map((k) => `key ${k}`), ...t.signatures.map(attest)])}`,
+    `sbom        ${list(sbom)}`,
+    `provenance  ${list([...provenance, ...t.provenance.map(attest)])}`,
+    `attestation ${list(t.otherAttestations.map(attest))}`,
+    `source      commit ${builtFrom}${spec}; inputs ${list(sources)}`,
+  ];
+}
 
 function render(t: Trace): string {
   const lines: string[] = [];
@@ -95,17 +121,22 @@ function render(t: Trace): string {
   for (const r of t.releases)
     lines.push(`release     ${r.id}  ${r.service}  created ${r.createdAt}  config ${r.configDigest}`);
   if (t.releases.length === 0) lines.push(`release     ${NONE}`);
-  lines.push(`image       ${t.imageDigest ?? NONE}`);
-  lines.push(`signature   ${list(t.signatures.map(attest))}`);
-  lines.push(`attestation ${list(t.otherAttestations.map(attest))}`);
-  lines.push(`provenance  ${list(t.provenance.map(attest))}`);
-  const sources = t.releases.map((r) => r.sourceDigest).filter((s): s is string => Boolean(s));
-  lines.push(`source      commit ${list(t.sourceCommits)}; inputs ${list(sources)}`);
+  const missing = t.imageDigest && !t.artifacts ? '  (not in the local image store: `cairn pull` it)' : '';
+  lines.push(`image       ${t.imageDigest ?? NONE}${missing}`);
+  lines.push(...trustLines(t));
   lines.push('', `audit entries (${t.entries.length}):`, ...t.entries.map((e) => `  ${formatEntryLine(e)}`));
   return `${lines.join('\n')}\n`;
 }
 
-function openStore(ctx: CommandContext): { store: SqliteStateStore; keyDir: string } {
+/** The image's artifacts in the workspace store; undefined when the store does not hold the image. */
+async function artifactsOf(ws: Workspace, digest: string | undefined): Promise<ImageEvidence | undefined> {
+  if (!digest) return undefined;
+  const images = openImageStore(ws.store);
+  if (!(await images.hasBlob(digest).catch(() => false))) return undefined;
+  return imageEvidence(images, digest);
+}
+
+function openStore(ctx: CommandContext): { store: SqliteStateStore; ws: Workspace } {
   let file: string;
   try {
     file = findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
@@ -114,7 +145,7 @@ function openStore(ctx: CommandContext): { store: SqliteStateStore; keyDir: stri
     file = resolve(ctx.cwd, SPEC_FILE);
   }
   const ws = workspaceFor(file, ctx.env);
-  return { store: openStateStore(ws), keyDir: ws.keys };
+  return { store: openStateStore(ws), ws };
 }
 
 export const command: Command = {
@@ -122,18 +153,22 @@ export const command: Command = {
   summary:
     'Trace an instance, release or image back to its signature, provenance and source, with its audit entries.',
   usage: USAGE,
-  description: `Follows the chain instance → release → image digest → signature and attestations → provenance →
-source commit, reading the state store only, and lists every audit entry whose subject is one of them.
-A link the state store does not hold (an unsigned image, a release without provenance) reads "none recorded".`,
+  description: `Follows the chain instance → release → image digest → signature (key ids) → SBOM (format, component
+count) → provenance (builder, source commit), and lists every audit entry whose subject is one of them.
+Instances and releases come from the state store; signatures, SBOM and provenance from the image's own
+artifacts in the image store (as stored: \`cairn verify\` checks them against trusted keys). A link that
+is missing (an unsigned image, an image not in the local store) reads "none recorded".`,
   options: { file: FILE_OPTION, output: OUTPUT_OPTION },
   readsState: true,
-  run(ctx) {
+  async run(ctx) {
     const id = ctx.args[0];
     if (!id || ctx.args.length > 1)
       throw new UsageError('reading ID: give exactly one instance, release or image id', USAGE);
-    const { store, keyDir } = openStore(ctx);
+    const { store, ws } = openStore(ctx);
     try {
-      const t = trace(store, keyDir, id);
+      const found = trace(store, ws.keys, id);
+      const artifacts = await artifactsOf(ws, found.imageDigest);
+      const t: Trace = { ...found, ...(artifacts ? { artifacts } : {}) };
       ctx.stdout(ctx.output === 'json' ? `${JSON.stringify(t, null, 2)}\n` : render(t));
     } finally {
       store.close();

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gitAnnotations } from './git-info.js';
+import { gitSourceOf } from './provenance-source.js';
 
 let repo: string;
 const git = (...args: string[]) =>
@@ -14,9 +14,7 @@ const git = (...args: string[]) =>
 beforeEach(() => {
   repo = mkdtempSync(join(tmpdir(), 'cairn-git-'));
   mkdirSync(join(repo, 'svc'));
-  mkdirSync(join(repo, 'other'));
   writeFileSync(join(repo, 'svc/cairn.yaml'), 'project: x\n');
-  writeFileSync(join(repo, 'other/notes.txt'), 'a\n');
   git('init', '-q');
   git('add', '.');
   git('commit', '-q', '-m', 'first');
@@ -24,29 +22,25 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(repo, { recursive: true, force: true }));
 
-describe('git annotations', () => {
-  it('records the commit and the origin without credentials', () => {
-    expect(gitAnnotations(join(repo, 'svc'))).toEqual({
-      'org.opencontainers.image.revision': git('rev-parse', 'HEAD'),
-      'org.opencontainers.image.source': 'https://example.com/acme/app.git',
+describe('gitSourceOf (what provenance says about the source)', () => {
+  it('records the commit and the origin without credentials, and a clean tree', () => {
+    const source = gitSourceOf(join(repo, 'svc/cairn.yaml'));
+    expect(source).toMatchObject({
+      commit: git('rev-parse', 'HEAD'),
+      dirty: false,
+      origin: 'https://example.com/acme/app.git',
     });
   });
 
-  it('marks the revision dirty only for changes under the spec folder', () => {
-    writeFileSync(join(repo, 'other/notes.txt'), 'b\n');
-    expect(gitAnnotations(join(repo, 'svc'))['org.opencontainers.image.revision']).toBe(
-      git('rev-parse', 'HEAD'),
-    );
+  it('marks the tree dirty when a file differs from the commit', () => {
     writeFileSync(join(repo, 'svc/new.js'), 'x\n');
-    expect(gitAnnotations(join(repo, 'svc'))['org.opencontainers.image.revision']).toBe(
-      `${git('rev-parse', 'HEAD')}-dirty`,
-    );
+    expect(gitSourceOf(join(repo, 'svc/cairn.yaml'))?.dirty).toBe(true);
   });
 
   it('records nothing outside a repository', () => {
     const plain = mkdtempSync(join(tmpdir(), 'cairn-nogit-'));
     try {
-      expect(gitAnnotations(plain)).toEqual({});
+      expect(gitSourceOf(join(plain, 'cairn.yaml'))).toBeUndefined();
     } finally {
       rmSync(plain, { recursive: true, force: true });
     }
