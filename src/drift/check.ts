@@ -52,6 +52,12 @@ export interface CheckInput {
   env?: string;
   /** The driver for a kind; defaults to `createRuntimeDriver`. */
   driverFor?: (kind: RuntimeKind) => RuntimeDriver;
+  /**
+   * The record of an instance as it is now. A container that `instances` (read before the check)
+   * does not name may have been started meanwhile — a drift replacement: asked here before it is
+   * called unknown, it is checked under its own name, or skipped while it is still starting.
+   */
+  recordOf?: (id: string) => InstanceRecord | undefined;
 }
 
 /** Observes and judges every instance, then every running container nobody recorded. */
@@ -80,7 +86,11 @@ export async function checkDrift(input: CheckInput): Promise<DriftReport[]> {
   };
   const reports: DriftReport[] = [];
   for (const record of input.instances) reports.push(await checkOne(ctx, driverFor, record));
-  reports.push(...(await unknownContainers(input, driverFor)));
+  for (const found of await unknownContainers(input, driverFor)) {
+    const record = input.recordOf?.(found.instance);
+    if (!record || record.state === 'stopped' || record.state === 'failed') reports.push(found);
+    else if (record.state !== 'starting') reports.push(await checkOne(ctx, driverFor, record));
+  }
   return reports;
 }
 

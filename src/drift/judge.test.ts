@@ -97,7 +97,7 @@ describe('judgeDrift', () => {
     expect(v).toEqual({ status: 'unknown', detail: 'observing ins-1 failed: runc ps failed' });
   });
 
-  it('a changed file is drift naming the path and both digests, and changes the bundle root', () => {
+  it('a changed file is drift naming the path and both digests first, then the changed bundle root', () => {
     const files = clone(MANIFEST);
     files[1] = { ...files[1]!, size: 11, digest: D2 };
     const v = judgeDrift(EXPECTED, observed({ files }));
@@ -106,17 +106,17 @@ describe('judgeDrift', () => {
       notChecked: [],
       reasons: [
         {
-          kind: 'identity',
-          field: 'bundleRoot',
-          expected: EXPECTED.bundleRoot,
-          observed: bundleRootHash(files),
-        },
-        {
           kind: 'file',
           path: '/app/server.js',
           change: 'content',
           expected: `${D1} (10 bytes)`,
           observed: `${D2} (11 bytes)`,
+        },
+        {
+          kind: 'identity',
+          field: 'bundleRoot',
+          expected: EXPECTED.bundleRoot,
+          observed: bundleRootHash(files),
         },
       ],
     });
@@ -157,7 +157,7 @@ describe('judgeDrift', () => {
 
   it('what could not be observed is reported as not checked, never as in sync silently', () => {
     const v = judgeDrift(EXPECTED, observed({ processes: undefined, files: undefined }));
-    expect(v).toEqual({ status: 'in-sync', notChecked: ['bundle root', 'files', 'processes'] });
+    expect(v).toEqual({ status: 'in-sync', notChecked: ['files', 'bundle root', 'processes'] });
   });
 });
 

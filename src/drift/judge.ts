@@ -40,10 +40,12 @@ export function judgeDrift(expected: ExpectedIdentity | undefined, observed: Obs
     return { status: 'unknown', detail: `observing ${expected.instance} failed: ${observed.error}` };
   }
   const notChecked: string[] = [];
+  // What changed comes first (files, then the bundle's identity); the init-process finding, often
+  // a consequence of a changed or rebuilt bundle, comes last: a report's first line is its headline.
   const reasons = [
+    ...fileReasons(observed, notChecked),
     ...identityReasons(expected, observed),
     ...bundleRootReasons(expected, observed, notChecked),
-    ...fileReasons(observed, notChecked),
     ...configReasons(expected, observed, notChecked),
     ...secretReasons(expected, observed, notChecked),
     ...initReasons(expected, observed, notChecked),

@@ -155,7 +155,7 @@ describe('detectionEvent', () => {
     });
     expect(e.action).toBe('drift.detected');
     expect(e.subject).toEqual({ instance: 'ins-3', service: 'hello', env: 'dev', release: 'rel-1' });
-    expect(e.reason).toBe('55 difference(s)');
+    expect(e.reason).toBe('55 difference(s), first /f0 removed');
     expect(e.detail).toMatchObject({ status: 'drifted', reasonCount: 55 });
     expect((e.detail.reasons as unknown[]).length).toBe(MAX_AUDITED_REASONS);
   });

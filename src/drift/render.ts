@@ -55,6 +55,15 @@ export function describeReason(r: DriftReason): string {
   return `~ ${r.path}: ${r.change} ${r.expected} → ${r.observed}`;
 }
 
+/** A reason in a few words, for one-line summaries: `/app/server.js content`, `bundleRoot`, `process …`. */
+export function headline(r: DriftReason): string {
+  if (r.kind === 'file') return `${r.path} ${r.change}`;
+  if (r.kind === 'identity') return r.field;
+  if (r.kind === 'process') return `process ${r.detail}`;
+  if (r.kind === 'config') return `run config ${r.field} ${r.change}`;
+  return `secret ${r.name} ${r.change}`;
+}
+
 /** An audit entry names this many reasons at most; `reasonCount` says how many there were. */
 export const MAX_AUDITED_REASONS = 50;
 
@@ -75,7 +84,12 @@ export function detectionEvent(r: DriftReport): {
       ...(r.env ? { env: r.env } : {}),
       ...(r.release ? { release: r.release } : {}),
     },
-    reason: v.status === 'drifted' ? `${reasons.length} difference(s)` : 'detail' in v ? v.detail : v.status,
+    reason:
+      v.status === 'drifted'
+        ? `${reasons.length} difference(s), first ${headline(reasons[0]!)}`
+        : 'detail' in v
+          ? v.detail
+          : v.status,
     detail: {
       status: v.status,
       driver: r.driver,

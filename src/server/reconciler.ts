@@ -3,9 +3,9 @@
  * gateway weights), and supervises instances: health checks, replacement of crashed or
  * unhealthy ones by new instances with crash-loop backoff, draining before every stop.
  */
-import type { TrafficRouter } from '../gateway/index.js';
+import type { Pool, TrafficRouter } from '../gateway/index.js';
 import type { RunSpec } from '../spec/index.js';
-import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
+import type { InstanceRecord, ServingRecord, SqliteStateStore } from '../state/index.js';
 import { CrashBackoff } from './crash-backoff.js';
 import { probeHealth } from './health-probe.js';
 import type { InstanceManager } from './instance-manager.js';
@@ -88,16 +88,7 @@ export class Reconciler {
       .listInstances({ env, service, live: true })
       .filter((i) => i.state === 'healthy');
     try {
-      await router.setPools(
-        service,
-        serving.weights.map((w) => ({
-          release: w.release,
-          weight: w.weight,
-          endpoints: healthy
-            .filter((i) => i.releaseId === w.release && i.endpoint)
-            .map((i) => ({ id: i.id, address: i.endpoint! })),
-        })),
-      );
+      await router.setPools(service, poolsOf(serving, healthy));
     } catch (err) {
       this.deps.log?.({ level: 'error', msg: 'apply pools', env, service, error: String(err) });
     }
@@ -330,4 +321,21 @@ export class Reconciler {
 function stopOrder(a: InstanceRecord, b: InstanceRecord): number {
   const rank = (i: InstanceRecord) => (i.state === 'healthy' ? 1 : 0);
   return rank(a) - rank(b) || a.createdAt.localeCompare(b.createdAt);
+}
+
+/**
+ * The gateway pools of a service: the weighted releases, then every other release that still has
+ * instances (one kept warm after a switch) at weight 0 — no new client reaches it, but a pin header
+ * naming it does, which is how a tester compares with the previous release while it is warm.
+ */
+export function poolsOf(serving: ServingRecord, healthy: InstanceRecord[]): Pool[] {
+  const endpoints = (release: string) =>
+    healthy
+      .filter((i) => i.releaseId === release && i.endpoint)
+      .map((i) => ({ id: i.id, address: i.endpoint! }));
+  const weighted = new Set(serving.weights.map((w) => w.release));
+  const warm = Object.entries(serving.replicas)
+    .filter(([release, n]) => n > 0 && !weighted.has(release))
+    .map(([release]) => ({ release, weight: 0, role: 'stable' as const, endpoints: endpoints(release) }));
+  return [...serving.weights.map((w) => ({ ...w, endpoints: endpoints(w.release) })), ...warm];
 }

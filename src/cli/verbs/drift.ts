@@ -54,7 +54,12 @@ Exit codes: 0 every instance in sync; 2 drift found (drifted, missing or unknown
     const store = openStateStore(ws);
     try {
       const instances = store.listInstances({ live: true, ...(env ? { env } : {}) });
-      const reports = await checkDrift({ instances, runtime: runtimeConfigFor(ws), ...(env ? { env } : {}) });
+      const reports = await checkDrift({
+        instances,
+        runtime: runtimeConfigFor(ws),
+        recordOf: (id) => store.getInstance(id),
+        ...(env ? { env } : {}),
+      });
       recordFindings(store, openAuditLog(store, { keyDir: ws.keys }), reports);
       const inSync = allInSync(reports);
       ctx.stdout(
