@@ -1,8 +1,9 @@
 /** What commands that talk to `cairn up` share: finding the workspace, the API client, waiting on a rollout. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, formatDurationMs, parseDurationMs } from '../lib/index.js';
-import { ApiClient, type RolloutView } from '../server/index.js';
-import { findSpecFile } from '../spec/index.js';
+import { ApiClient, type RolloutView } from '../server/client.js';
+// Not the spec's index: verbs that only talk to the API must start without the YAML parser and CEL.
+import { findSpecFile } from '../spec/spec-file.js';
 import { type Workspace, workspaceFor } from '../state/index.js';
 import type { CommandContext, OptionSpec } from './command.js';
 

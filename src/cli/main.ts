@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, type CommandContext, outputFormat, parseCommandArgs, renderHelp } from './command.js';
 import { EXIT_ERROR, errorJson, exitCodeFor, renderError } from './errors.js';
+import { VERB_SUMMARIES } from './verb-list.js';
 
 const VERBS_DIR = new URL('./verbs/', import.meta.url);
 
@@ -35,16 +36,15 @@ export async function loadCommand(verb: string): Promise<Command | undefined> {
   return mod.command;
 }
 
-async function overview(): Promise<string> {
-  const commands = await Promise.all(verbNames().map((v) => loadCommand(v)));
-  const width = Math.max(...commands.map((c) => c!.name.length));
+function overview(): string {
+  const width = Math.max(...VERB_SUMMARIES.map(([verb]) => verb.length));
   return [
     'cairn — immutable-infrastructure deployment: build once, sign, promote the same digest, replace never patch.',
     '',
     'Usage: cairn <command> [options]',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c!.name.padEnd(width)}  ${c!.summary}`),
+    ...VERB_SUMMARIES.map(([verb, summary]) => `  ${verb.padEnd(width)}  ${summary}`),
     '',
     'Run `cairn <command> --help` for a command. Exit codes: 0 ok, 1 error, 2 changes or drift present',
     '(plan --detailed-exitcode, drift), 3 a gate denied or verification failed.',
@@ -55,7 +55,7 @@ async function overview(): Promise<string> {
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
-    io.stdout(await overview());
+    io.stdout(overview());
     return verb === undefined ? EXIT_ERROR : 0;
   }
   if (verb === '--version' || verb === '-v') {

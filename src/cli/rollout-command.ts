@@ -1,6 +1,6 @@
 /** abort, pause, resume and promote-step: one shape, one file each in verbs/. */
 import type { UserCommand } from '../rollout/index.js';
-import type { RolloutView } from '../server/index.js';
+import type { RolloutView } from '../server/client.js';
 import { clientOf, describeRollout, ENV_OPTION, requireEnv, requireService } from './client.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from './command.js';
 

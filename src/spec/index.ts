@@ -1,8 +1,9 @@
 /** The declarative spec: cairn.yaml's schema, its loader with file:line:column diagnostics, and its JSON Schema. */
 export { toJsonSchema } from './json-schema.js';
-export { type CheckedSpec, checkSpecFile, findSpecFile, loadSpec, SPEC_FILE } from './load.js';
+export { type CheckedSpec, checkSpecFile, loadSpec } from './load.js';
 export { mountPaths } from './mount-paths.js';
 export { DEFAULT_CANARY_STEPS, type ParseResult, parseSpec } from './parse.js';
 export { promotionIdentity, type ReleaseConfig, releaseConfig, runForEnvironment } from './release-config.js';
 export type { FileKind } from './rules.js';
+export { findSpecFile, SPEC_FILE } from './spec-file.js';
 export * from './types.js';

@@ -7,21 +7,6 @@ import { type ParseResult, parseSpec } from './parse.js';
 import type { FileKind } from './rules.js';
 import type { LoadedSpec } from './types.js';
 
-export const SPEC_FILE = 'cairn.yaml';
-
-/** Finds cairn.yaml: the given file, or the nearest one in this folder or a parent. */
-export function findSpecFile(file: string | undefined, cwd: string = process.cwd()): string {
-  if (file) return file;
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    const candidate = resolve(dir, SPEC_FILE);
-    if (kindOf(candidate) === 'file') return candidate;
-    if (dirname(dir) === dir) break;
-  }
-  throw new NotFoundError(`finding ${SPEC_FILE}: none in this folder or its parents`, {
-    hint: 'run cairn from your project folder, or pass -f path/to/cairn.yaml',
-  });
-}
-
 export interface CheckedSpec extends ParseResult {
   file: string;
   dir: string;

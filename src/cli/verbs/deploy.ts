@@ -1,5 +1,5 @@
 import { openImageStore, serviceRef } from '../../artifact/index.js';
-import type { RolloutView } from '../../server/index.js';
+import type { RolloutView } from '../../server/client.js';
 import {
   clientOf,
   describeRollout,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../lib/index.js';
-import { readApiInfo } from '../../server/index.js';
+import { readApiInfo } from '../../server/client.js';
 import { clientOf, workspaceOf } from '../client.js';
 import { type Command, FILE_OPTION } from '../command.js';
 

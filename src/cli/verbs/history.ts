@@ -1,5 +1,5 @@
 import { formatDurationMs } from '../../lib/index.js';
-import type { HistoryEntry } from '../../server/index.js';
+import type { HistoryEntry } from '../../server/client.js';
 import { clientOf, ENV_OPTION, requireEnv, requireService } from '../client.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 

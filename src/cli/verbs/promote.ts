@@ -1,5 +1,5 @@
 import { CairnError } from '../../lib/index.js';
-import type { RolloutView } from '../../server/index.js';
+import type { RolloutView } from '../../server/client.js';
 import { clientOf, describeRollout, requireService, WAIT_TIMEOUT_OPTION, waitForRollout } from '../client.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 import { EXIT_ERROR } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { RolloutView } from '../../server/index.js';
+import type { RolloutView } from '../../server/client.js';
 import {
   clientOf,
   describeRollout,

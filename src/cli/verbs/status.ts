@@ -1,5 +1,5 @@
 import { formatDurationMs } from '../../lib/index.js';
-import { type DriftStatus, readApiInfo, type ServiceStatus } from '../../server/index.js';
+import { type DriftStatus, readApiInfo, type ServiceStatus } from '../../server/client.js';
 import { clientOf, describeRollout, ENV_OPTION, workspaceOf } from '../client.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 

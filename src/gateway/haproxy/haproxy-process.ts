@@ -108,7 +108,9 @@ export class HaproxyProcess {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        await new Promise((r) => setTimeout(r, 50)); // let the last output arrive
+        // Let the last output arrive: 'close' follows 'exit' once stdout and stderr are drained
+        // (a fixed short sleep lost the bind error on a busy machine).
+        await Promise.race([once(child, 'close'), new Promise((r) => setTimeout(r, 2000))]);
         throw new DriverError(`start haproxy gateway: haproxy exited: ${this.output.trim().slice(-800)}`, {
           hint: `check that ${where} is free and the routes are valid`,
         });

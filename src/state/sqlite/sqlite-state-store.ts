@@ -1,5 +1,6 @@
 /** `StateStore` on SQLite (better-sqlite3): WAL, foreign keys, migrations, one writer at a time. */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { ConflictError } from '../../lib/index.js';
 import type { StateStore, StateWriter } from '../state-store.js';
 import type {
@@ -37,7 +38,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
   readonly db: Database.Database;
 
   constructor(config: SqliteStateStoreConfig) {
-    this.db = new Database(config.path, { readonly: config.readonly ?? false });
+    this.db = new (sqlite())(config.path, { readonly: config.readonly ?? false });
     this.db.pragma(`busy_timeout = ${config.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
     if (!config.readonly) {
       this.db.pragma('journal_mode = WAL');
@@ -205,6 +206,14 @@ export class SqliteStateStore implements StateStore, StateWriter {
       )
       .run(s.env, s.service, JSON.stringify(s.replicas), JSON.stringify(s.weights), s.updatedAt);
   }
+}
+
+/**
+ * The native SQLite binding, loaded when a store is first opened rather than when this module is:
+ * CLI verbs that only talk to the API (status, ps, deploy) never open one and start faster.
+ */
+function sqlite(): typeof Database {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof Database;
 }
 
 function migrate(db: Database.Database, migrations: Migration[]): void {

@@ -1,0 +1,8 @@
+/**
+ * The control plane as its clients see it: the API client, the `api.json` reader and the wire types.
+ * A second entry of this capability, so that a CLI verb that only talks to `cairn up` (status, ps,
+ * deploy, …) starts without loading the control plane, SQLite, CEL or the signature libraries.
+ */
+export { API_FILE, ApiClient, type ApiInfo, readApiInfo } from './api-client.js';
+export type { DriftStatus, HistoryEntry } from './status.js';
+export type { InstanceView, ReleaseView, RolloutView, ServiceStatus } from './views.js';
