@@ -19,8 +19,10 @@ export const command: Command = {
   name: 'plan',
   summary: 'Show what would change: + create, -/+ replace, - destroy (never an in-place update).',
   usage: 'cairn plan [--env ENV] [-f FILE] [--detailed-exitcode] [--output json]',
-  description: `Compares cairn.yaml with what runs in each environment (or only --env). A changed
-service is always replaced by a new release; nothing is changed in place.
+  description: `Compares cairn.yaml with what runs in each environment (or only --env): each service's
+settings, and the digest of its build inputs (files, lockfile, build settings — computed without
+building) against the one its serving release recorded. A changed service is always replaced by a
+new release; nothing is changed in place. An unchanged clean tree plans no changes.
 Exit codes: 0 success; with --detailed-exitcode, 0 no changes, 2 changes present; 1 error.`,
   options: {
     file: FILE_OPTION,
