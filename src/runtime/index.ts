@@ -15,3 +15,14 @@ export { freeLoopbackPort, LOOPBACK, runtimeConfigFor } from './ports.js';
 export { createProcessDriver, PROCESS_WARNING, type ProcessConfig } from './process/process-driver.js';
 export { createRuncDriver, type RuncConfig } from './runc/runc-driver.js';
 export type * from './types.js';
+export {
+  ensureVolumes,
+  folderSize,
+  listVolumes,
+  removeVolume,
+  VOLUME_MODE,
+  type VolumeInfo,
+  type VolumeMount,
+  volumeDir,
+  volumesDirOf,
+} from './volumes.js';

@@ -172,17 +172,18 @@ export function baseHandle(config: RuntimeConfig, spec: InstanceSpec) {
 }
 
 /**
- * Every tmpfs path must already be a folder in the bundle (the image declares it, see prepareBundle):
- * runtimes must not create it in a shared root.
+ * Every tmpfs and volume path must already be a folder in the bundle (the image declares it, see
+ * prepareBundle): runtimes must not create it in a shared root.
  */
-export async function checkTmpfsPaths(spec: InstanceSpec): Promise<void> {
-  for (const path of spec.run.tmpfs) {
+export async function checkMountPaths(spec: InstanceSpec): Promise<void> {
+  const paths = [...spec.run.tmpfs, ...(spec.run.volumes ?? []).map((v) => v.path)];
+  for (const path of paths) {
     const stat = await lstat(join(spec.bundle.rootfs, path)).catch(() => undefined);
     if (!stat?.isDirectory()) {
       throw new DriverError(
-        `starting ${spec.id}: tmpfs path ${path} is not a folder in image ${spec.bundle.imageDigest}`,
+        `starting ${spec.id}: mount path ${path} is not a folder in image ${spec.bundle.imageDigest}`,
         {
-          hint: `rebuild the image with \`cairn build\` (it declares run.tmpfs paths as mount points), or remove ${path} from run.tmpfs`,
+          hint: `rebuild the image with \`cairn build\` (it declares run.tmpfs and volume paths as mount points), or remove ${path} from the spec`,
         },
       );
     }

@@ -9,7 +9,7 @@ import { DriverError } from '../lib/index.js';
 import { prepareBundle } from './bundle.js';
 import {
   baseHandle,
-  checkTmpfsPaths,
+  checkMountPaths,
   createInstanceDir,
   instanceDir,
   openLog,
@@ -27,6 +27,7 @@ import type {
   RuntimeConfig,
   RuntimeDriver,
 } from './types.js';
+import { ensureVolumes, type VolumeMount } from './volumes.js';
 
 const KILL_WAIT_MS = 2000;
 
@@ -39,11 +40,19 @@ export interface LaunchPlan {
   gid?: number;
 }
 
+/** What an instance has on the host besides its bundle: its secrets folder and its volumes. */
+export interface InstanceMounts {
+  secretsDir: string | undefined;
+  volumes: VolumeMount[];
+}
+
 export interface PidDriverShape {
   kind: 'bwrap' | 'process';
   /** Builds the launch plan; `fds` maps each folder in `openDirs` to its descriptor number. */
-  plan(spec: InstanceSpec, secretsDir: string | undefined, fds: Map<string, number>): LaunchPlan;
-  openDirs(spec: InstanceSpec, secretsDir: string | undefined): string[];
+  plan(spec: InstanceSpec, mounts: InstanceMounts, fds: Map<string, number>): LaunchPlan;
+  openDirs(spec: InstanceSpec, mounts: InstanceMounts): string[];
+  /** Whether it can bind volumes (the process driver cannot: it mounts nothing). */
+  volumes: boolean;
   /** bwrap: SIGTERM goes to the sandboxed processes, not to bwrap (which would orphan them). */
   signalChildren: boolean;
 }
@@ -63,10 +72,16 @@ export class PidDriver implements RuntimeDriver {
   }
 
   async start(spec: InstanceSpec): Promise<InstanceHandle> {
-    await checkTmpfsPaths(spec);
+    if (!this.shape.volumes && (spec.run.volumes ?? []).length > 0) {
+      throw new DriverError(`starting ${spec.id}: the ${this.kind} driver cannot mount volumes`, {
+        hint: 'install runc or bubblewrap (`cairn doctor --install`), or remove run.volumes',
+      });
+    }
+    await checkMountPaths(spec);
     const secretsDir = await createInstanceDir(this.config, spec, false);
     try {
-      const pid = await this.spawnInstance(spec, secretsDir);
+      const volumes = await ensureVolumes(this.config, spec);
+      const pid = await this.spawnInstance(spec, { secretsDir, volumes });
       const stat = readStat(pid);
       const handle: InstanceHandle = {
         ...baseHandle(this.config, spec),
@@ -82,11 +97,11 @@ export class PidDriver implements RuntimeDriver {
     }
   }
 
-  private async spawnInstance(spec: InstanceSpec, secretsDir: string | undefined): Promise<number> {
-    const dirs = this.shape.openDirs(spec, secretsDir);
+  private async spawnInstance(spec: InstanceSpec, mounts: InstanceMounts): Promise<number> {
+    const dirs = this.shape.openDirs(spec, mounts);
     const opened = dirs.map((d) => openSync(d, 'r'));
     const fds = new Map(dirs.map((d, i) => [d, 3 + i]));
-    const plan = this.shape.plan(spec, secretsDir, fds);
+    const plan = this.shape.plan(spec, mounts, fds);
     const log = await openLog(this.config, spec.id);
     try {
       const child = spawn(plan.argv[0]!, plan.argv.slice(1), {

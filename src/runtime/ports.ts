@@ -18,7 +18,12 @@ export function freeLoopbackPort(): Promise<number> {
   });
 }
 
-/** The runtime folders inside a workspace (`.cairn/bundles`, `.cairn/runtime`, `.cairn/logs`). */
+/** The runtime folders inside a workspace (`.cairn/bundles`, `.cairn/runtime`, `.cairn/logs`, `.cairn/volumes`). */
 export function runtimeConfigFor(ws: { root: string; bundles: string; logs: string }): RuntimeConfig {
-  return { bundlesDir: ws.bundles, runtimeDir: join(ws.root, 'runtime'), logsDir: ws.logs };
+  return {
+    bundlesDir: ws.bundles,
+    runtimeDir: join(ws.root, 'runtime'),
+    logsDir: ws.logs,
+    volumesDir: join(ws.root, 'volumes'),
+  };
 }

@@ -124,6 +124,8 @@ export interface RuntimeConfig {
   runtimeDir: string;
   /** `.cairn/logs` */
   logsDir: string;
+  /** `.cairn/volumes`: named volumes per environment (default: beside runtimeDir). */
+  volumesDir?: string;
   /**
    * Run each instance in its own network namespace that only the gateway's process can reach
    * (runc, as root, with iproute2 and nftables); where that is impossible the driver warns.

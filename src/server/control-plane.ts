@@ -130,6 +130,7 @@ export class ControlPlane {
       offThread: { storeDir: ws.store, bundlesDir: ws.bundles },
       secrets: (release) => this.secrets.inject(release),
       admit: (release, env) => this.deployments.admit(release, env),
+      volumesDir: runtimeConfigFor(ws).volumesDir,
     });
     this.accessLog = createWriteStream(join(ws.logs, 'gateway-access.log'), { flags: 'a', mode: 0o600 });
     this.reconciler = new Reconciler({

@@ -7,9 +7,11 @@ import { addRuntimeConfig, recordIdentity } from '../drift/index.js';
 import { newInstanceId } from '../lib/index.js';
 import {
   type BlobSource,
+  folderSize,
   freeLoopbackPort,
   type InstanceHandle,
   type RuntimeDriver,
+  volumeDir,
 } from '../runtime/index.js';
 import type { Injection } from '../secrets/index.js';
 import type { RunSpec } from '../spec/index.js';
@@ -29,6 +31,8 @@ export interface InstanceManagerDeps {
   secrets?: (release: ReleaseRecord) => Promise<Injection>;
   /** Admission: throws when the release may not run in `env` (its gates deny it). */
   admit?: (release: ReleaseRecord, env: string) => Promise<void>;
+  /** `.cairn/volumes`: the audit of each start and stop records the size of the volumes it mounts. */
+  volumesDir?: string;
 }
 
 export class InstanceManager {
@@ -89,6 +93,7 @@ export class InstanceManager {
       secretEnv,
     });
     const identity = await addRuntimeConfig(expected, bundle, handle.configFile);
+    const volumes = await this.volumeSizes(run, env);
     const now = new Date().toISOString();
     const record: InstanceRecord = {
       id,
@@ -131,14 +136,33 @@ export class InstanceManager {
           ...(typeof identity.bundleRoot === 'string' ? { bundleRoot: identity.bundleRoot } : {}),
           ...(runtimeConfigDigest(identity) ? { runtimeConfig: runtimeConfigDigest(identity) } : {}),
           ...(replaces ? { replaces } : {}),
+          ...(volumes.length > 0 ? { volumes } : {}),
         },
       });
     });
     return record;
   }
 
-  /** Moves an instance to a new state, recording why. */
-  mark(instance: InstanceRecord, state: InstanceState, reason: string): InstanceRecord {
+  /** Each volume `run` mounts in `env`, with its size now (for the audit of an attach or detach). */
+  private async volumeSizes(run: RunSpec | undefined, env: string) {
+    const root = this.deps.volumesDir;
+    if (!root) return [];
+    return Promise.all(
+      (run?.volumes ?? []).map(async ({ name, path }) => ({
+        name,
+        path,
+        sizeBytes: await folderSize(volumeDir(root, env, name)),
+      })),
+    );
+  }
+
+  /** Moves an instance to a new state, recording why (`detail`: added to its audit entry). */
+  mark(
+    instance: InstanceRecord,
+    state: InstanceState,
+    reason: string,
+    detail?: Record<string, unknown>,
+  ): InstanceRecord {
     const now = new Date().toISOString();
     const next: InstanceRecord = {
       ...instance,
@@ -167,6 +191,7 @@ export class InstanceManager {
             instance: instance.id,
           },
           reason,
+          ...(detail ? { detail } : {}),
         });
       }
     });
@@ -181,7 +206,9 @@ export class InstanceManager {
     final: 'stopped' | 'failed' = 'stopped',
   ): Promise<void> {
     await this.deps.driver.stop(instance.handle as unknown as InstanceHandle, graceMs);
-    this.mark(instance, final, reason);
+    const run = this.deps.store.getRelease(instance.releaseId)?.config.run as RunSpec | undefined;
+    const volumes = await this.volumeSizes(run, instance.env).catch(() => []);
+    this.mark(instance, final, reason, volumes.length > 0 ? { volumes } : undefined);
   }
 
   async isRunning(instance: InstanceRecord): Promise<boolean> {

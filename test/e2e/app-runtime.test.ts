@@ -56,6 +56,21 @@ http.createServer((req, res) => {
 process.on('SIGTERM', () => process.exit(0));
 `;
 
+/** Keeps rows in /app/data/rows.json (a volume): GET lists them, POST ?row=x adds one. */
+const STORE = `const http = require('node:http');
+const fs = require('node:fs');
+const file = '/app/data/rows.json';
+const rows = () => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : []);
+http.createServer((req, res) => {
+  if (req.url === '/healthz') return res.end('ok');
+  const url = new URL(req.url, 'http://x');
+  if (req.method === 'POST') fs.writeFileSync(file, JSON.stringify([...rows(), url.searchParams.get('row')]));
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ version: process.env.VERSION, rows: rows() }));
+}).listen(Number(process.env.PORT), process.env.HOST);
+process.on('SIGTERM', () => process.exit(0));
+`;
+
 const spec = (gateway: string) => `project: apps
 services:
   fixed:
@@ -84,10 +99,22 @@ services:
       port: 4200
       tmpfs: [/data, /app/cache/deep, /tmp]
       health: { path: /healthz, intervalMs: 200, timeoutMs: 1000 }
+  store:
+    build:
+      context: ./app
+      include: ["store.js"]
+      entrypoint: ["node", "store.js"]
+      env: { VERSION: v1 }
+    run:
+      port: 4300
+      volumes: [{ name: rows, path: /app/data }]
+      health: { path: /healthz, intervalMs: 200, timeoutMs: 1000 }
+    deploy: { strategy: bluegreen, scaleDownDelayMs: 0s }
 environments:
   dev: { gateway: { listen: "${gateway}" } }
 routes:
   - { host: "*", path: /args, service: args }
+  - { host: "*", path: /store, service: store }
   - { host: "*", path: /writer, service: writer }
   - { host: "*", path: /, service: fixed }
 `;
@@ -110,6 +137,7 @@ describe.runIf(usable)('real apps run as written (fixed ports, $(VAR) in argumen
     writeFileSync(join(ws.dir, 'app', 'fixed.js'), FIXED);
     writeFileSync(join(ws.dir, 'app', 'args.js'), ARGS);
     writeFileSync(join(ws.dir, 'app', 'writer.js'), WRITER);
+    writeFileSync(join(ws.dir, 'app', 'store.js'), STORE);
     await ok(['init']);
     await ok(['build', 'fixed']);
     await ok(['build', 'args']);
@@ -158,4 +186,115 @@ describe.runIf(usable)('real apps run as written (fixed ports, $(VAR) in argumen
     },
     STEP_MS,
   );
+
+  describe('a volume', () => {
+    const store = async (row?: string) =>
+      (await (
+        await fetch(`http://${gateway}/store${row ? `?row=${row}` : ''}`, { method: row ? 'POST' : 'GET' })
+      ).json()) as { version: string; rows: string[] };
+    const deployStore = () =>
+      ok(['deploy', 'store', '--env', 'dev', '--image', 'store', '--wait', '--timeout', '60s']);
+    const volumes = async () =>
+      (
+        JSON.parse((await ok(['volume', 'ls', '--env', 'dev', '-o', 'json'])).stdout) as {
+          volumes: Array<{
+            env: string;
+            name: string;
+            sizeBytes: number;
+            services: string[];
+            mountedBy: string[];
+          }>;
+        }
+      ).volumes;
+
+    it(
+      'Given rows written to a volume by v1, When v2 replaces it and is rolled back, Then every row is still there',
+      async () => {
+        await ok(['build', 'store']);
+        await deployStore();
+        expect(await store('one')).toEqual({ version: 'v1', rows: ['one'] });
+        ws.edit('VERSION: v1', 'VERSION: v2');
+        await ok(['build', 'store']);
+        await deployStore();
+        expect(await store()).toEqual({ version: 'v2', rows: ['one'] });
+        expect(await store('two')).toEqual({ version: 'v2', rows: ['one', 'two'] });
+        await ok(['rollback', 'store', '--env', 'dev', '--wait']);
+        expect(await store()).toEqual({ version: 'v1', rows: ['one', 'two'] });
+      },
+      STEP_MS,
+    );
+
+    it(
+      'Then volume ls shows it with its size, service and the instance mounting it, and rm is refused while mounted',
+      async () => {
+        const [v] = await volumes();
+        const live = JSON.parse((await ok(['ps', '--env', 'dev', '-o', 'json'])).stdout) as {
+          instances: Array<{ id: string; service: string }>;
+        };
+        expect(v).toEqual({
+          env: 'dev',
+          name: 'rows',
+          sizeBytes: JSON.stringify(['one', 'two']).length,
+          services: ['store'],
+          mountedBy: live.instances.filter((i) => i.service === 'store').map((i) => i.id),
+        });
+        const rm = await cairn(['volume', 'rm', 'rows', '--env', 'dev']);
+        expect(rm.code).toBe(1);
+        expect(rm.stderr).toMatch(/removing volume rows of dev: ins-\S+ mounts it/);
+        const log = JSON.parse((await ok(['audit', 'log', '--output', 'json'])).stdout) as {
+          entries: Array<{ action: string; detail?: { volumes?: unknown } }>;
+        };
+        const starts = log.entries.filter((e) => e.action === 'instance.start' && e.detail?.volumes);
+        const stops = log.entries.filter((e) => e.action === 'instance.stop' && e.detail?.volumes);
+        expect(starts.length).toBeGreaterThanOrEqual(2);
+        expect(stops.length).toBeGreaterThanOrEqual(1);
+        expect(starts.at(-1)!.detail!.volumes).toEqual([
+          { name: 'rows', path: '/app/data', sizeBytes: JSON.stringify(['one', 'two']).length },
+        ]);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'When cairn down and up run, Then the rows are still served; after down, volume rm removes it (audited) and a new instance starts empty',
+      async () => {
+        await ok(['down']);
+        await ok(['up', '--detach', '--driver', 'runc']);
+        expect(await until(() => store())).toEqual({ version: 'v1', rows: ['one', 'two'] });
+        await ok(['down']);
+        expect((await volumes())[0]?.mountedBy).toEqual([]);
+        expect((await ok(['volume', 'rm', 'rows', '--env', 'dev'])).stdout).toBe(
+          'removed volume rows of dev (13 B)\n',
+        );
+        expect(await volumes()).toEqual([]);
+        const log = JSON.parse((await ok(['audit', 'log', '--output', 'json'])).stdout) as {
+          entries: Array<{
+            action: string;
+            subject: Record<string, string>;
+            detail?: Record<string, unknown>;
+          }>;
+        };
+        expect(log.entries.at(-1)).toMatchObject({
+          action: 'volume.remove',
+          subject: { env: 'dev' },
+          detail: { name: 'rows', sizeBytes: 13 },
+        });
+        await ok(['up', '--detach', '--driver', 'runc']);
+        expect(await until(() => store())).toEqual({ version: 'v1', rows: [] });
+      },
+      STEP_MS,
+    );
+  });
 });
+
+/** The store's first answer with rows (the gateway answers 503 until an instance is healthy), within a minute. */
+async function until<T extends { rows?: unknown }>(probe: () => Promise<T>): Promise<T | undefined> {
+  const deadline = Date.now() + 60_000;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe().catch(() => undefined);
+    if (last?.rows) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return last;
+}

@@ -17,6 +17,8 @@ export interface BwrapInput {
   env: string[];
   hostname: string;
   tmpfs: string[];
+  /** Volumes: descriptor (in the child) of each open host folder, bound read-write at `path`. */
+  volumes?: Array<{ fd: number; path: string }>;
   /** Descriptor (in the child) of the open secrets folder, when the instance has secrets. */
   secretsFd?: number;
 }
@@ -26,6 +28,7 @@ export function bwrapCommand(input: BwrapInput): string[] {
   const { uid, gid, args, cwd } = input.process;
   const argv = ['bwrap', '--ro-bind-fd', String(input.rootfsFd), '/', '--proc', '/proc', '--dev', '/dev'];
   for (const path of input.tmpfs) argv.push('--tmpfs', path);
+  for (const v of input.volumes ?? []) argv.push('--bind-fd', String(v.fd), v.path);
   if (input.secretsFd !== undefined) argv.push('--ro-bind-fd', String(input.secretsFd), SECRETS_DIR);
   argv.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-user');
   argv.push('--uid', String(uid), '--gid', String(gid), '--hostname', input.hostname);

@@ -17,8 +17,13 @@ export function createBwrapDriver(config: BwrapConfig): RuntimeDriver {
   return new PidDriver(config, {
     kind: 'bwrap',
     signalChildren: true,
-    openDirs: (spec, secretsDir) => [spec.bundle.rootfs, ...(secretsDir ? [secretsDir] : [])],
-    plan(spec, secretsDir, fds) {
+    volumes: true,
+    openDirs: (spec, { secretsDir, volumes }) => [
+      spec.bundle.rootfs,
+      ...(secretsDir ? [secretsDir] : []),
+      ...volumes.map((v) => v.source),
+    ],
+    plan(spec, { secretsDir, volumes }, fds) {
       const env = mergeEnv(spec.bundle.process.env, instanceVars(spec, SECRETS_DIR));
       const argv = bwrapCommand({
         rootfsFd: fds.get(spec.bundle.rootfs)!,
@@ -27,6 +32,7 @@ export function createBwrapDriver(config: BwrapConfig): RuntimeDriver {
         env,
         hostname: spec.id,
         tmpfs: spec.run.tmpfs,
+        volumes: volumes.map((v) => ({ fd: fds.get(v.source)!, path: v.path })),
       });
       return { argv, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } };
     },

@@ -46,8 +46,9 @@ export function createProcessDriver(config: ProcessConfig): RuntimeDriver {
   return new PidDriver(config, {
     kind: 'process',
     signalChildren: false,
+    volumes: false,
     openDirs: () => [],
-    plan(spec, secretsDir) {
+    plan(spec, { secretsDir }) {
       if (asRoot) {
         throw new DriverError(`starting ${spec.id}: the process driver does not run instances as root`, {
           hint: 'install runc (`cairn doctor --install`), or run cairn as a non-root user',

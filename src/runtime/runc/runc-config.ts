@@ -1,7 +1,7 @@
 /**
  * The OCI runtime config (config.json) of one instance: read-only root, the image's non-root user,
  * no capabilities, no new privileges, masked kernel paths, own PID/mount/IPC/UTS namespaces, an
- * own network namespace when isolated (else the host network), tmpfs only where the spec says,
+ * own network namespace when isolated (else the host network), tmpfs and volumes only where the spec says,
  * secrets bind-mounted read-only. Pure.
  */
 import type { ImageProcess } from '../types.js';
@@ -41,6 +41,8 @@ export interface RuncConfigInput {
    * root as owner and the mode of its folder.
    */
   mountPoints?: string[];
+  /** Named volumes: host folder → folder in the instance, bound read-write. */
+  volumes?: Array<{ path: string; source: string }>;
   /** Host folder with one file per secret, or undefined when the instance has none. */
   secretsDir?: string;
   memoryMb?: number;
@@ -104,6 +106,14 @@ export function runcConfig(input: RuncConfigInput): Record<string, unknown> {
       type: 'tmpfs',
       source: 'tmpfs',
       options: ['nosuid', 'nodev', ...owner, TMPFS_SIZE],
+    });
+  }
+  for (const v of input.volumes ?? []) {
+    mounts.push({
+      destination: v.path,
+      type: 'bind',
+      source: v.source,
+      options: ['rbind', 'rw', 'nosuid', 'nodev'],
     });
   }
   if (input.secretsDir) {

@@ -11,7 +11,7 @@ import { mergeEnv } from '../image-process.js';
 import {
   ALL_INTERFACES,
   baseHandle,
-  checkTmpfsPaths,
+  checkMountPaths,
   createInstanceDir,
   instanceArgs,
   instanceDir,
@@ -34,6 +34,7 @@ import type {
   RuntimeConfig,
   RuntimeDriver,
 } from '../types.js';
+import { ensureVolumes, type VolumeMount } from '../volumes.js';
 import { RuncCli, type RuncState } from './runc-cli.js';
 import { runcConfig, SECRETS_DIR } from './runc-config.js';
 import { RuncNetworks } from './runc-network.js';
@@ -69,7 +70,7 @@ class RuncDriver implements RuntimeDriver {
   }
 
   async start(asked: InstanceSpec): Promise<InstanceHandle> {
-    await checkTmpfsPaths(asked);
+    await checkMountPaths(asked);
     const planned = await this.networks?.plan(asked);
     // In its own namespace an instance listens on run.port, the port its image was written for.
     const spec = planned ? { ...asked, port: asked.run.port } : asked;
@@ -82,7 +83,14 @@ class RuncDriver implements RuntimeDriver {
     const bundleDir = privateDirOf(this.config, spec.id);
     const configFile = join(bundleDir, 'config.json');
     try {
-      await writeFile(configFile, JSON.stringify(this.configFor(spec, secretsDir, planned), null, 2), {
+      const { uid, gid } = spec.bundle.process;
+      const volumes = await ensureVolumes(
+        this.config,
+        spec,
+        process.getuid?.() === 0 ? { uid, gid } : undefined,
+      );
+      const config = this.configFor(spec, { secretsDir, planned, volumes });
+      await writeFile(configFile, JSON.stringify(config, null, 2), {
         mode: 0o600,
       });
       const log = await openLog(this.config, spec.id);
@@ -117,8 +125,11 @@ class RuncDriver implements RuntimeDriver {
 
   private configFor(
     spec: InstanceSpec,
-    secretsDir: string | undefined,
-    planned: InstanceNetwork | undefined,
+    {
+      secretsDir,
+      planned,
+      volumes,
+    }: { secretsDir?: string; planned?: InstanceNetwork; volumes: VolumeMount[] },
   ): Record<string, unknown> {
     const vars = planned
       ? { ...instanceVars(spec, SECRETS_DIR, ALL_INTERFACES), ...this.networks!.vars(planned) }
@@ -132,6 +143,7 @@ class RuncDriver implements RuntimeDriver {
       hostname: spec.id,
       tmpfs: spec.run.tmpfs,
       mountPoints: spec.bundle.mountPoints ?? [],
+      volumes,
       ...(secretsDir ? { secretsDir } : {}),
       ...(spec.run.memoryMb !== undefined ? { memoryMb: spec.run.memoryMb } : {}),
       ...(spec.run.cpus !== undefined ? { cpus: spec.run.cpus } : {}),
