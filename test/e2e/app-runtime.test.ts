@@ -227,16 +227,23 @@ describe.runIf(usable)('real apps run as written (fixed ports, $(VAR) in argumen
     it(
       'Then volume ls shows it with its size, service and the instance mounting it, and rm is refused while mounted',
       async () => {
+        // The release switched away from stops a moment after the rollback returns.
+        const storeInstances = async () =>
+          (
+            JSON.parse((await ok(['ps', '--env', 'dev', '-o', 'json'])).stdout) as {
+              instances: Array<{ id: string; service: string }>;
+            }
+          ).instances.filter((i) => i.service === 'store');
+        const deadline = Date.now() + 30_000;
+        while ((await storeInstances()).length !== 1 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 250));
         const [v] = await volumes();
-        const live = JSON.parse((await ok(['ps', '--env', 'dev', '-o', 'json'])).stdout) as {
-          instances: Array<{ id: string; service: string }>;
-        };
         expect(v).toEqual({
           env: 'dev',
           name: 'rows',
           sizeBytes: JSON.stringify(['one', 'two']).length,
           services: ['store'],
-          mountedBy: live.instances.filter((i) => i.service === 'store').map((i) => i.id),
+          mountedBy: (await storeInstances()).map((i) => i.id),
         });
         const rm = await cairn(['volume', 'rm', 'rows', '--env', 'dev']);
         expect(rm.code).toBe(1);
