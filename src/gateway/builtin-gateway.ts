@@ -14,7 +14,7 @@ import { buildRouting, validatePools } from './service-pools.js';
 import { TokenBucketLimiter } from './token-bucket.js';
 import type { Gateway, GatewayConfig, GatewayLimits, GatewayRoute, Pool, WindowMetrics } from './types.js';
 import { handleUpgrade } from './upgrade-tunnel.js';
-import { MetricsRecorder, type MetricsSnapshot } from './window-metrics.js';
+import { MetricsRecorder, type MetricsSnapshot, type RecorderExport } from './window-metrics.js';
 
 /** Limits used where the config gives none. */
 export const DEFAULT_LIMITS: GatewayLimits = {
@@ -110,6 +110,10 @@ class BuiltinGateway implements Gateway, ConnectionHost {
 
   metrics(service: string, release: string, windowMs: number): WindowMetrics {
     return this.ctx.recorder.query(service, release, windowMs, this.ctx.now());
+  }
+
+  exportMetrics(sinceSecond: number): RecorderExport {
+    return this.ctx.recorder.exportSince(sinceSecond);
   }
 
   snapshot(): MetricsSnapshot {

@@ -4,6 +4,10 @@ export { DEFAULT_DRAIN_TIMEOUT_MS } from './endpoint-registry.js';
 export { PIN_HEADER } from './forward-headers.js';
 export { gatewayConfigFor, loadGatewayRoutes, type SecretResolver } from './gateway-config.js';
 export { parseListen } from './listen-address.js';
+export { GATEWAY_MAIN } from './process/gateway-launch.js';
+export { leftGateways, stopLeftGateways } from './process/left-gateways.js';
+export { PROTOCOL_VERSION as GATEWAY_PROTOCOL_VERSION } from './process/protocol.js';
+export { SupervisedGateway, type SupervisedGatewayOptions } from './process/supervised-gateway.js';
 export { renderPrometheus } from './prometheus.js';
 export { planSplit, SPLIT_POINTS, stickyPoint } from './release-split.js';
 export { STICKY_COOKIE } from './sticky-cookie.js';
@@ -21,4 +25,9 @@ export type {
   TrafficRouter,
   WindowMetrics,
 } from './types.js';
-export { LATENCY_BOUNDS_MS, type MetricsSnapshot, type SeriesTotals } from './window-metrics.js';
+export {
+  LATENCY_BOUNDS_MS,
+  type MetricsSnapshot,
+  type RecorderExport,
+  type SeriesTotals,
+} from './window-metrics.js';

@@ -136,4 +136,6 @@ export interface Gateway extends TrafficRouter {
   close(graceMs?: number): Promise<void>;
   /** Counters of every route and release, for `/metrics`. */
   snapshot(): import('./window-metrics.js').MetricsSnapshot;
+  /** Metric slots of `sinceSecond` and later and all counters: what a copy in another process needs. */
+  exportMetrics(sinceSecond: number): import('./window-metrics.js').RecorderExport;
 }

@@ -40,6 +40,12 @@ export interface MetricsSnapshot {
   series: SeriesTotals[];
 }
 
+/** Recent one-second slots and all totals of a recorder: what a copy in another process needs. */
+export interface RecorderExport {
+  slots: Array<{ service: string; release: string; second: number; classes: number[]; histogram: number[] }>;
+  totals: SeriesTotals[];
+}
+
 function bucketOf(ms: number): number {
   let lo = 0;
   let hi = LATENCY_BOUNDS_MS.length;
@@ -100,6 +106,15 @@ class SlotRing {
     let last = Number.NEGATIVE_INFINITY;
     for (const s of this.slots) if (s && s.second > last) last = s.second;
     return last;
+  }
+
+  /** Puts a copy of another ring's slot in place (a newer second overwrites an older one). */
+  put(second: number, classes: ArrayLike<number>, histogram: ArrayLike<number>): void {
+    const held = this.slots[second % this.slots.length];
+    if (held && held.second > second) return;
+    const slot = this.slotFor(second);
+    slot.classes.set(classes);
+    slot.histogram.set(histogram);
   }
 
   /** Slots whose second lies in (fromSecond, toSecond]. */
@@ -175,6 +190,43 @@ export class MetricsRecorder {
     const nowS = Math.floor(nowMs / 1000);
     for (const [key, ring] of this.windows)
       if (ring.lastSecond() < nowS - this.slotCount) this.windows.delete(key);
+  }
+
+  /** Slots of `fromSecond` and later, and every total (see `importFrom`). */
+  exportSince(fromSecond: number): RecorderExport {
+    const slots: RecorderExport['slots'] = [];
+    for (const [key, ring] of this.windows) {
+      const [service, release] = key.split('\u0000') as [string, string];
+      for (const s of ring.between(fromSecond - 1, Number.POSITIVE_INFINITY))
+        slots.push({
+          service,
+          release,
+          second: s.second,
+          classes: [...s.classes],
+          histogram: [...s.histogram],
+        });
+    }
+    return { slots, totals: this.snapshot().series };
+  }
+
+  /** Makes this recorder a copy of another one's export: its slots overwrite, its totals replace. */
+  importFrom(data: RecorderExport): void {
+    for (const s of data.slots) {
+      const key = `${s.service}\u0000${s.release}`;
+      let ring = this.windows.get(key);
+      if (!ring) {
+        ring = new SlotRing(this.slotCount);
+        this.windows.set(key, ring);
+      }
+      ring.put(s.second, s.classes, s.histogram);
+    }
+    this.totals.clear();
+    for (const t of data.totals)
+      this.totals.set(`${t.route}\u0000${t.service}\u0000${t.release}`, {
+        ...t,
+        classes: { ...t.classes },
+        histogram: [...t.histogram],
+      });
   }
 
   snapshot(): MetricsSnapshot {

@@ -5,21 +5,14 @@
  * with every rollout from the state it last persisted.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  createWriteStream,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  type WriteStream,
-  writeFileSync,
-} from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openImageStore } from '../artifact/index.js';
 import { type AuditLog, openAuditLog } from '../audit/index.js';
 import { AuthFailures, type SessionLimits, SessionStore, TokenStore } from '../auth/index.js';
 import { type DriftEnvStatus, DriftLoop, type DriftReport, describeReason } from '../drift/index.js';
 import { gatherEvidence } from '../gates/index.js';
-import { createGateway, type Gateway, gatewayConfigFor, renderPrometheus } from '../gateway/index.js';
+import { gatewayConfigFor, renderPrometheus, SupervisedGateway } from '../gateway/index.js';
 import { ConflictError, NotFoundError } from '../lib/index.js';
 import { RolloutController } from '../rollout/index.js';
 import {
@@ -76,7 +69,8 @@ export const DEFAULT_UI = { host: '127.0.0.1', port: 7070 };
 export class ControlPlane {
   readonly store: SqliteStateStore;
   readonly audit: AuditLog;
-  readonly gateways = new Map<string, Gateway>();
+  /** One gateway process per environment, adopted or started by `start`. */
+  readonly gateways = new Map<string, SupervisedGateway>();
   readonly reconciler: Reconciler;
   readonly controller: RolloutController;
   readonly deployments: Deployments;
@@ -100,7 +94,6 @@ export class ControlPlane {
   url = '';
   uiUrl = '';
   private ui: UiServer | undefined;
-  private readonly accessLog: WriteStream;
   private readonly secrets: SecretAccess;
   private readonly hostNetwork: HostNetwork | undefined;
 
@@ -132,7 +125,6 @@ export class ControlPlane {
       admit: (release, env) => this.deployments.admit(release, env),
       volumesDir: runtimeConfigFor(ws).volumesDir,
     });
-    this.accessLog = createWriteStream(join(ws.logs, 'gateway-access.log'), { flags: 'a', mode: 0o600 });
     this.reconciler = new Reconciler({
       store: this.store,
       instances: this.instances,
@@ -262,17 +254,13 @@ export class ControlPlane {
       ...(e.after ? { after: e.after } : {}),
     }));
     for (const env of Object.keys(loaded.spec.environments)) {
-      const config = await gatewayConfigFor(loaded, env, {
-        accessLog: (line) => this.accessLog.write(`${line}\n`),
-        resolveSecret: (name) => this.secrets.value(name),
-        stateDir: join(this.options.workspace.root, 'gateway', env),
-      });
-      const gateway = createGateway(config);
+      const gateway = await this.openGateway(loaded, env);
       try {
         await gateway.listen();
       } catch (error) {
         throw listenError(error, env, loaded.spec.environments[env]!.gateway.listen);
       }
+      this.options.log?.({ msg: `gateway ${gateway.startedHow}`, env, pid: gateway.pid });
       this.gateways.set(env, gateway);
     }
     await Promise.all(this.store.listServing().map((s) => this.reconciler.applyPools(s.env, s.service)));
@@ -301,6 +289,29 @@ export class ControlPlane {
     this.every(EVENTS_MS, () => this.events.tick());
     this.every(AUTH_FAILURE_FLUSH_MS, () => this.flushAuthFailures());
     return this.url;
+  }
+
+  /**
+   * The gateway of one environment runs in a process of its own, which outlives this one: a crash
+   * of the control plane is never an outage (see docs/gateway.md, "The gateway process").
+   */
+  private async openGateway(loaded: ReturnType<typeof loadSpec>, env: string): Promise<SupervisedGateway> {
+    const ws = this.options.workspace;
+    const config = await gatewayConfigFor(loaded, env, {
+      resolveSecret: (name) => this.secrets.value(name),
+      stateDir: join(ws.root, 'gateway', env),
+    });
+    const network = this.hostNetwork;
+    return new SupervisedGateway({
+      env,
+      root: ws.root,
+      runDir: join(ws.root, 'run'),
+      logsDir: ws.logs,
+      config,
+      accessLogFile: join(ws.logs, 'gateway-access.log'),
+      ...(network && { admit: async (pid: number) => network.admitProcess(pid) }),
+      ...(this.options.log && { log: this.options.log }),
+    });
   }
 
   /** The dashboard: on the asked address; a busy default port falls back to any free one. */
@@ -480,8 +491,9 @@ export class ControlPlane {
       await Promise.all(live.map((i) => this.instances.stop(i, 5000, 'cairn down').catch(() => {})));
       await this.hostNetwork?.teardown().catch(() => {});
     }
-    await Promise.all([...this.gateways.values()].map((g) => g.close(2000)));
-    this.accessLog.end();
+    // Kept instances keep their data plane: the gateways serve on until the next `cairn up` adopts them.
+    if (keepInstances) for (const g of this.gateways.values()) g.detach();
+    else await Promise.all([...this.gateways.values()].map((g) => g.close(2000)));
     this.store.transaction(() =>
       this.audit.record({ action: 'control-plane.stop', subject: {}, detail: { keepInstances } }),
     );

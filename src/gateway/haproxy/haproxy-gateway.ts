@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { freePort, parseListen } from '../listen-address.js';
 import { validatePools } from '../service-pools.js';
 import type { AccessLogEntry, Gateway, GatewayConfig, GatewayLimits, Pool, WindowMetrics } from '../types.js';
-import { MetricsRecorder, type MetricsSnapshot } from '../window-metrics.js';
+import { MetricsRecorder, type MetricsSnapshot, type RecorderExport } from '../window-metrics.js';
 import { mapPath, renderHaproxyConfig } from './config.js';
 import { HaproxyProcess } from './haproxy-process.js';
 import { HOP_BY_HOP_LUA, HOP_BY_HOP_SCRIPT } from './hop-by-hop.js';
@@ -120,6 +120,10 @@ export class HaproxyGateway implements Gateway {
 
   metrics(service: string, release: string, windowMs: number): WindowMetrics {
     return this.recorder.query(service, release, windowMs, this.now());
+  }
+
+  exportMetrics(sinceSecond: number): RecorderExport {
+    return this.recorder.exportSince(sinceSecond);
   }
 
   snapshot(): MetricsSnapshot {

@@ -142,6 +142,16 @@ export class HostNetwork {
     writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
   }
 
+  /**
+   * Puts another process (the gateway process) in the gateway's cgroup. A process started by an
+   * admitted one is in it already; this covers a gateway adopted from a previous control plane.
+   */
+  admitProcess(pid: number): void {
+    const { dir } = gatewayCgroup(this.tag);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+  }
+
   /** Removes the table, every interface of the workspace, the gateway's cgroup and the subnet claim. */
   async teardown(): Promise<void> {
     await removeTagged(this.tag);

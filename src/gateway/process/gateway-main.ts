@@ -1,0 +1,132 @@
+/**
+ * The gateway process: `node gateway-main.js --state FILE --socket FILE --pid FILE`. Started
+ * detached by the control plane (its own session: a SIGKILL of the control plane does not reach
+ * it), it listens with the config in the state file, serves the pools last written there, and
+ * takes new pools, drains and metrics requests over its control socket. Every applied change is
+ * written back to the state file, so a restart serves the last configuration at once.
+ * Reports `{ready, address}` or `{failed, code, message}` once over the IPC channel it was
+ * started with, then lets go of it.
+ */
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import type { Server } from 'node:net';
+import { parseArgs } from 'node:util';
+import { createGateway } from '../builtin-gateway.js';
+import type { Gateway } from '../types.js';
+import { serveControl } from './control-server.js';
+import { configHash, fromWire, type GatewayStateFile, PROTOCOL_VERSION } from './protocol.js';
+import { readStateFile, writePidFile, writeStateFile } from './state-file.js';
+
+const STOP_GRACE_MS = 10_000;
+
+interface Running {
+  gateway: Gateway;
+  state: GatewayStateFile;
+  address: string;
+  files: { state: string; socket: string; pid: string };
+  control?: Server;
+  stopping?: Promise<void>;
+}
+
+/** Sends one message to the control plane that started this process, if it still listens. */
+function tell(message: Record<string, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+function report(message: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...message })}\n`);
+}
+
+/** The access log, dropped with one warning when it cannot be written (a full disk). */
+function accessLogTo(file: string | undefined): ((line: string) => void) | undefined {
+  if (!file) return undefined;
+  let stream: WriteStream | undefined = createWriteStream(file, { flags: 'a', mode: 0o600 });
+  stream.on('error', (error) => {
+    report({ level: 'warn', msg: 'access log: cannot write it, dropping it', error: error.message });
+    stream = undefined;
+  });
+  return (line) => stream?.write(`${line}\n`);
+}
+
+async function stop(run: Running, graceMs: number): Promise<void> {
+  run.stopping ??= (async () => {
+    run.control?.close();
+    await run.gateway.close(graceMs).catch(() => undefined);
+    rmSync(run.files.pid, { force: true });
+    rmSync(run.files.socket, { force: true });
+    report({ msg: 'gateway stopped' });
+    process.exit(0);
+  })();
+  return run.stopping;
+}
+
+function control(run: Running): Promise<Server> {
+  const persist = () => writeStateFile(run.files.state, run.state);
+  return serveControl(run.files.socket, {
+    hello: async () => ({
+      protocol: PROTOCOL_VERSION,
+      pid: process.pid,
+      root: run.state.root,
+      env: run.state.env,
+      engine: run.state.config.engine,
+      address: run.address,
+      configHash: configHash(run.state.config),
+    }),
+    setPools: async ({ service, pools }) => {
+      await run.gateway.setPools(service, pools);
+      run.state.pools[service] = pools;
+      persist();
+      return {};
+    },
+    drain: async ({ endpointId, timeoutMs }) => {
+      await run.gateway.drain(endpointId, timeoutMs);
+      return {};
+    },
+    metrics: async ({ sinceSecond }) => run.gateway.exportMetrics(sinceSecond),
+    stop: async ({ graceMs }) => {
+      setImmediate(() => void stop(run, graceMs));
+      return {};
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { state: { type: 'string' }, socket: { type: 'string' }, pid: { type: 'string' } },
+  });
+  const files = { state: values.state!, socket: values.socket!, pid: values.pid! };
+  const state = readStateFile(files.state);
+  if (!state) throw new Error(`reading the gateway state ${files.state}: missing or not JSON`);
+  const gateway = createGateway({
+    ...fromWire(state.config),
+    accessLog: accessLogTo(state.config.accessLogFile),
+  });
+  let address: string;
+  try {
+    address = await gateway.listen();
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    await tell({ failed: true, code: e.code, message: e.message, hint: (e as { hint?: string }).hint });
+    throw error;
+  }
+  for (const [service, pools] of Object.entries(state.pools))
+    await Promise.resolve(gateway.setPools(service, pools)).catch((error: Error) =>
+      report({ level: 'error', msg: 'restoring pools', service, error: error.message }),
+    );
+  const run: Running = { gateway, state, address, files };
+  run.control = await control(run);
+  writePidFile(files.pid, { pid: process.pid, address, protocol: PROTOCOL_VERSION });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.on(signal, () => void stop(run, STOP_GRACE_MS));
+  process.on('SIGHUP', () => undefined);
+  report({ msg: 'gateway ready', env: state.env, engine: state.config.engine, address, pid: process.pid });
+  await tell({ ready: true, address, pid: process.pid });
+  if (process.connected) process.disconnect();
+}
+
+main().catch((error: Error) => {
+  report({ level: 'error', msg: 'gateway failed', error: error.message });
+  process.exit(1);
+});

@@ -1,0 +1,164 @@
+/**
+ * Runbook: the data plane outlives the control plane, for both gateway engines.
+ * Given a canary at weight 30 under steady load, with isolated instances where the machine can,
+ * when the control plane is SIGKILLed and stays dead for a while,
+ * then the gateway process (its own session, in the gateway's cgroup) keeps serving every request
+ * with the canary's weights, `cairn up` adopts the same gateway process and the same instances,
+ * and the rollout carries on to completion — without one failed request from start to end.
+ * When the gateway process itself dies, the control plane starts it again with its last pools.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Load } from '../../scripts/load.mjs';
+import { freePort, HelloWorkspace, helloSpec } from '../helpers/workspace.js';
+
+const DEPLOY = `{ strategy: canary, steps: [{ weight: 30, pauseMs: 20s }, { analysis: {} }, { weight: 100 }], analysis: { maxErrorRate: 0.01, maxP99Ms: 5000, minRequests: 50 }, scaleDownDelayMs: 0 }`;
+const DOWN_MS = 6_000;
+const STEP_MS = 300_000;
+
+interface Service {
+  release?: string;
+  weights: Array<{ release: string; weight: number }>;
+  instances: Array<{ id: string; release: string; state: string }>;
+  rollout?: { phase: string; stage: string; step: number; weight: number };
+}
+
+const alive = (pid: number) =>
+  existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+describe.each(['builtin', 'haproxy'] as const)('the %s gateway when the control plane dies', (engine) => {
+  let ws: HelloWorkspace;
+  let load: Load;
+  let port: number;
+  const run = (f: string) => join(ws.dir, '.cairn', 'run', f);
+  const gatewayPid = () => (JSON.parse(readFileSync(run('gateway-dev.pid'), 'utf8')) as { pid: number }).pid;
+  const controlPlanePid = () =>
+    (JSON.parse(readFileSync(join(ws.dir, '.cairn', 'api.json'), 'utf8')) as { pid: number }).pid;
+  const status = async (): Promise<Service> => {
+    const r = await ws.runAsync(['status', '--env', 'dev', '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { services: Service[] }).services[0]!;
+  };
+  const until = async (what: string, ok: (s: Service) => boolean, timeoutMs = 180_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await status();
+      if (ok(s)) return s;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
+      await sleep(250);
+    }
+  };
+  const build = async (name: string) => {
+    ws.useConfig(name, { version: name });
+    expect((await ws.runAsync(['build', 'hello'])).code).toBe(0);
+  };
+
+  beforeAll(async () => {
+    port = await freePort();
+    ws = new HelloWorkspace(helloSpec(port, DEPLOY, engine));
+    expect((await ws.runAsync(['init'])).code).toBe(0);
+    await build('v1');
+    expect((await ws.runAsync(['up', '--detach'])).code).toBe(0);
+    const first = await ws.runAsync(['deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait']);
+    expect(first.code, first.stderr).toBe(0);
+    load = new Load(`http://127.0.0.1:${port}/`, { concurrency: 4 }).start(10 * 60_000);
+  }, STEP_MS);
+
+  afterAll(async () => {
+    await load?.stop();
+    ws?.cleanup();
+  }, STEP_MS);
+
+  it(
+    'Killed mid-canary, the gateway serves the canary weights with 0 failures, is adopted, and the rollout completes',
+    async () => {
+      const startedAt = Date.now();
+      await build('v2');
+      expect((await ws.runAsync(['deploy', 'hello', '--env', 'dev', '--image', 'hello'])).code).toBe(0);
+      const atWeight = await until('weight 30', (s) => s.rollout?.weight === 30 && s.rollout.step === 0);
+      const instancesBefore = atWeight.instances.map((i) => i.id).sort();
+      const gateway = gatewayPid();
+      expect(readFileSync(`/proc/${gateway}/cgroup`, 'utf8')).toMatch(/cairn-gw-|^0::\/$/m);
+
+      // When: the control plane is killed and nobody restarts it for a while.
+      const cp = controlPlanePid();
+      process.kill(cp, 'SIGKILL');
+      const killedAt = Date.now();
+      await sleep(DOWN_MS);
+      expect(alive(cp)).toBe(false);
+      expect(alive(gateway)).toBe(true);
+      const down = load.summary(killedAt, Date.now());
+      // Then: every request was served, split by the canary's weights.
+      expect(down.failures).toBe(0);
+      expect(down.requests).toBeGreaterThan(100);
+      const canaryShare = (down.versions.v2 ?? 0) / down.requests;
+      expect(canaryShare).toBeGreaterThan(0.2);
+      expect(canaryShare).toBeLessThan(0.4);
+      console.log(
+        `[${engine}] control plane down ${DOWN_MS} ms: ${down.requests} requests, ${down.failures} failed, v2 share ${canaryShare.toFixed(3)}`,
+      );
+
+      // When: `cairn up` comes back, it adopts the same gateway process and the same instances.
+      const upAt = Date.now();
+      const up = await ws.runAsync(['up', '--detach']);
+      expect(up.code, up.stderr).toBe(0);
+      const readyMs = Date.now() - upAt;
+      expect(gatewayPid()).toBe(gateway);
+      expect(readFileSync(join(ws.dir, '.cairn', 'logs', 'control-plane.log'), 'utf8')).toContain(
+        '"msg":"gateway adopted"',
+      );
+      const resumed = await status();
+      expect(resumed.instances.map((i) => i.id).sort()).toEqual(instancesBefore);
+      console.log(`[${engine}] cairn up re-adopted gateway pid ${gateway} in ${readyMs} ms`);
+
+      // Then: the rollout carries on to completion, and no request failed at any point.
+      await until('success', (s) => s.rollout?.phase === 'succeeded' && s.rollout.stage === 'done');
+      await sleep(1500);
+      expect(Object.keys(load.summary(Date.now() - 1000, Date.now()).versions)).toEqual(['v2']);
+      const whole = load.summary(startedAt, Date.now());
+      expect(whole.failures, JSON.stringify(whole)).toBe(0);
+      console.log(`[${engine}] whole rollout: ${whole.requests} requests, ${whole.failures} failed`);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'A gateway process that dies is started again at once with the last pools',
+    async () => {
+      const before = gatewayPid();
+      process.kill(before, 'SIGKILL');
+      const killedAt = Date.now();
+      await expect
+        .poll(() => existsSync(run('gateway-dev.pid')) && gatewayPid() !== before, { timeout: 15_000 })
+        .toBe(true);
+      await expect
+        .poll(() => load.summary(Date.now() - 500, Date.now()).versions.v2 ?? 0, {
+          timeout: 15_000,
+          interval: 100,
+        })
+        .toBeGreaterThan(0);
+      const back = load.firstServedBy('v2', killedAt);
+      console.log(`[${engine}] gateway killed: serving again after ${(back?.at ?? Number.NaN) - killedAt} ms`);
+      const from = Date.now();
+      await sleep(1500);
+      expect(load.summary(from, Date.now()).failures).toBe(0);
+    },
+    STEP_MS,
+  );
+
+  it(
+    '`cairn down` stops the gateway process and removes its files',
+    async () => {
+      const pid = gatewayPid();
+      await load.stop();
+      const r = await ws.runAsync(['down']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(alive(pid)).toBe(false);
+      expect(existsSync(run('gateway-dev.pid'))).toBe(false);
+      expect(existsSync(run('gateway-dev.sock'))).toBe(false);
+    },
+    STEP_MS,
+  );
+});
