@@ -3,6 +3,8 @@
 // same load tool (wrk) in the same run, plus the gateway while weights flip every 100 ms. Both
 // engines are measured: `builtin` (cairn's HTTP/1.1 proxy in Node.js) and `haproxy` (HAProxy as
 // the data plane, steered by cairn; its CPU per request counts HAProxy plus cairn's log reader).
+// The built-in engine is measured twice: in this process (`gateway`) and as `cairn up` runs it, in
+// a gateway process of its own steered over its control socket (`gatewayProcess`).
 // Needs `npm run build`, `wrk` and `nginx` (Debian packages). Prints JSON, then a one-line summary.
 // Phases are interleaved over BENCH_ROUNDS rounds and medians reported, because on a shared
 // machine the load of other processes shifts between phases.
@@ -16,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
-import { createGateway } from '../dist/gateway/index.js';
+import { createGateway, SupervisedGateway } from '../dist/gateway/index.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -189,6 +191,7 @@ async function main() {
   const [backendA, backendB, nginxPort] = [await freePort(), await freePort(), await freePort()];
   const children = [];
   let gateway;
+  let gatewayProcess;
   let haproxy;
   let bare;
   try {
@@ -198,6 +201,16 @@ async function main() {
     children.push(await startNginx(dir, 'proxy', proxyBlock(nginxPort, backendA)));
     gateway = createGateway({ listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] });
     const gatewayAddress = await gateway.listen();
+    // The same engine as `cairn up` runs it: a gateway process of its own, steered over its socket,
+    // its metrics mirrored into this process every 500 ms.
+    gatewayProcess = new SupervisedGateway({
+      env: 'bench',
+      root: dir,
+      runDir: join(dir, 'run'),
+      logsDir: dir,
+      config: { listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] },
+    });
+    const gatewayProcessAddress = await gatewayProcess.listen();
     haproxy = await startHaproxyEngine(`127.0.0.1:${backendA}`, `127.0.0.1:${backendB}`);
     const haproxyAddress = haproxy.address;
     const pool = (release, address, weight) => ({
@@ -211,15 +224,18 @@ async function main() {
         pool('rel-b', `127.0.0.1:${backendB}`, 100 - a),
       ]);
     setWeight(100);
+    await setWeight(100, gatewayProcess);
     bare = await startBareProxy(backendA);
 
     await wrk(`http://${gatewayAddress}/`, CONNECTIONS, 2); // warm up every path (JIT, keep-alive pools)
+    await wrk(`http://${gatewayProcessAddress}/`, CONNECTIONS, 2);
     await wrk(`http://${haproxyAddress}/`, CONNECTIONS, 2);
     await wrk(`http://127.0.0.1:${nginxPort}/`, CONNECTIONS, 2);
     const urls = {
       direct: `http://127.0.0.1:${backendA}/`,
       nginx: `http://127.0.0.1:${nginxPort}/`,
       gateway: `http://${gatewayAddress}/`,
+      gatewayProcess: `http://${gatewayProcessAddress}/`,
       haproxy: `http://${haproxyAddress}/`,
       bareNodeProxy: `http://127.0.0.1:${bare.port}/`,
     };
@@ -248,6 +264,9 @@ async function main() {
       rounds.push({
         nginx: await wrkCpu(urls.nginx, CONNECTIONS, nginxCpu),
         gateway: await wrkCpu(urls.gateway, CONNECTIONS, ownCpu),
+        gatewayProcess: await wrkCpu(urls.gatewayProcess, CONNECTIONS, () =>
+          cpuSecondsOf(gatewayProcess.pid),
+        ),
         haproxy: await wrkCpu(urls.haproxy, CONNECTIONS, haproxyCpu, {
           haproxyProcess: () => cpuSecondsOf(haproxy.haproxyPid),
           cairnLogReader: () => cpuSecondsOf(haproxy.pid),
@@ -258,6 +277,7 @@ async function main() {
         direct: await wrk(urls.direct, LOW_CONNECTIONS),
         nginxLow: await wrk(urls.nginx, LOW_CONNECTIONS),
         gatewayLow: await wrk(urls.gateway, LOW_CONNECTIONS),
+        gatewayProcessLow: await wrk(urls.gatewayProcess, LOW_CONNECTIONS),
         haproxyLow: await wrk(urls.haproxy, LOW_CONNECTIONS),
       });
     }
@@ -291,6 +311,7 @@ async function main() {
       median: summary,
       throughputRatio: ratioOf('gateway'),
       haproxyThroughputRatio: ratioOf('haproxy'),
+      gatewayProcessThroughputRatio: ratioOf('gatewayProcess'),
       bareNodeProxyRatio: round(summary.bareNodeProxy.requestsPerS / summary.nginx.requestsPerS),
       addedP99MsVsDirect: round(summary.gatewayLow.p99Ms - summary.direct.p99Ms, 3),
       addedP99MsVsNginx: round(summary.gatewayLow.p99Ms - summary.nginxLow.p99Ms, 3),
@@ -320,11 +341,15 @@ async function main() {
         `p99 at c=${LOW_CONNECTIONS}: gateway ${m.gatewayLow.p99Ms} ms, nginx ${m.nginxLow.p99Ms} ms, direct ${m.direct.p99Ms} ms ` +
         `(+${result.addedP99MsVsDirect} ms vs direct); flipping every ${FLIP_EVERY_MS} ms (${flips} flips): ` +
         `${Math.round(m.gatewayFlipping.requestsPerS)} req/s, p99 ${m.gatewayFlipping.p99Ms} ms, lost ${m.gatewayFlipping.lost}; ` +
+        `gateway process (as cairn up runs it): ${Math.round(m.gatewayProcess.requestsPerS)} req/s ` +
+        `(${result.gatewayProcessThroughputRatio}x nginx), ${m.gatewayProcess.cpuUsPerRequest} us CPU/request, ` +
+        `p99 at c=${LOW_CONNECTIONS} ${m.gatewayProcessLow.p99Ms} ms; ` +
         `load average ${result.loadAverage[0]}; ${flood.requests} oversized requests: rss ` +
         `${result.oversizedHeaderFlood.rssBeforeMb} -> ${result.oversizedHeaderFlood.rssAfterMb} MiB`,
     );
   } finally {
     await gateway?.close(1000);
+    await gatewayProcess?.close(1000);
     await haproxy?.close();
     await bare?.close();
     for (const c of children) {

@@ -255,12 +255,14 @@ export class ControlPlane {
     }));
     for (const env of Object.keys(loaded.spec.environments)) {
       const gateway = await this.openGateway(loaded, env);
+      const startedAt = Date.now();
       try {
         await gateway.listen();
       } catch (error) {
         throw listenError(error, env, loaded.spec.environments[env]!.gateway.listen);
       }
-      this.options.log?.({ msg: `gateway ${gateway.startedHow}`, env, pid: gateway.pid });
+      const ms = Date.now() - startedAt;
+      this.options.log?.({ msg: `gateway ${gateway.startedHow}`, env, pid: gateway.pid, ms });
       this.gateways.set(env, gateway);
     }
     await Promise.all(this.store.listServing().map((s) => this.reconciler.applyPools(s.env, s.service)));
