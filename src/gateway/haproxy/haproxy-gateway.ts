@@ -58,6 +58,8 @@ export class HaproxyGateway implements Gateway {
   private applied: Promise<void> = Promise.resolve();
   private reaper: NodeJS.Timeout | undefined;
   private closing = false;
+  /** Restarts start once HAProxy has listened once: a failed first start is the caller's error. */
+  private listening = false;
   private restarts: number[] = [];
 
   constructor(
@@ -93,6 +95,7 @@ export class HaproxyGateway implements Gateway {
     try {
       this.port = this.bind.port || (await freePort(this.bind.host));
       await this.start();
+      this.listening = true;
     } catch (error) {
       // HAProxy did not start (a busy port, say): nothing of this gateway may stay open.
       await this.close(0).catch(() => undefined);
@@ -177,7 +180,7 @@ export class HaproxyGateway implements Gateway {
 
   /** HAProxy died: start it again from the current state (a few times a minute at most). */
   private exited(code: number | null, signal: string | null, output: string): void {
-    if (this.closing) return;
+    if (this.closing || !this.listening) return;
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < 60_000);
     this.config.accessLog?.(JSON.stringify({ level: 'error', msg: 'haproxy exited', code, signal, output }));

@@ -17,7 +17,8 @@ export type ExitListener = (code: number | null, signal: string | null, output: 
 
 export class HaproxyProcess {
   private child: ChildProcess | undefined;
-  private output = '';
+  /** The last output of each child (a restart must not wipe what the previous one said). */
+  private readonly outputs = new WeakMap<ChildProcess, string>();
 
   constructor(
     private readonly dir: string,
@@ -36,12 +37,11 @@ export class HaproxyProcess {
   async start(where: string, onExit: ExitListener): Promise<void> {
     await this.stopLeftover();
     rmSync(join(this.dir, 'admin.sock'), { force: true });
-    this.output = '';
     const child = spawn('haproxy', ['-db', '-f', join(this.dir, 'haproxy.cfg')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (d: Buffer) => {
-      this.output = (this.output + d.toString()).slice(-4096);
+      this.outputs.set(child, ((this.outputs.get(child) ?? '') + d.toString()).slice(-4096));
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
@@ -59,7 +59,7 @@ export class HaproxyProcess {
       if (this.child !== child) return;
       this.child = undefined;
       this.api.close();
-      onExit(code, signal, this.output.slice(-800));
+      onExit(code, signal, (this.outputs.get(child) ?? '').slice(-800));
     });
     await this.waitForApi(child, where);
   }
@@ -104,14 +104,24 @@ export class HaproxyProcess {
     }
   }
 
+  private outputClosed(child: ChildProcess): Promise<void> {
+    if (child.stdout?.closed && child.stderr?.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1_000);
+      child.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   private async waitForApi(child: ChildProcess, where: string): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        // Let the last output arrive: 'close' follows 'exit' once stdout and stderr are drained
-        // (a fixed short sleep lost the bind error on a busy machine).
-        await Promise.race([once(child, 'close'), new Promise((r) => setTimeout(r, 2000))]);
-        throw new DriverError(`start haproxy gateway: haproxy exited: ${this.output.trim().slice(-800)}`, {
+        await this.outputClosed(child); // its last words (a bind error) may still be in the pipe
+        const output = (this.outputs.get(child) ?? '').trim().slice(-800);
+        throw new DriverError(`start haproxy gateway: haproxy exited: ${output}`, {
           hint: `check that ${where} is free and the routes are valid`,
         });
       }
