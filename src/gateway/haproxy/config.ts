@@ -69,7 +69,7 @@ function globalSection(input: HaproxyConfigInput): string[] {
   return [
     'global',
     '  nbthread 1',
-    `  stats socket ${dir}/admin.sock mode 600 level admin`,
+    `  stats socket ${dir}/admin.sock mode 600 level admin expose-fd listeners`,
     `  lua-load ${dir}/${HOP_BY_HOP_LUA}`,
     `  tune.bufsize ${bufferBytes(input.limits)}`,
     '  tune.maxrewrite 1024',

@@ -33,11 +33,28 @@ export class HaproxyProcess {
     return this.child !== undefined;
   }
 
-  /** Starts HAProxy on `haproxy.cfg` in the folder; resolves once its runtime API answers. */
+  /**
+   * Starts HAProxy on `haproxy.cfg` in the folder; resolves once its runtime API answers. A HAProxy
+   * left running on this folder (its gateway process died) hands its listening sockets over
+   * (`-x admin.sock -sf PID`: HAProxy's seamless reload) and finishes its requests, so the port is
+   * never closed; if the handover fails, it is killed and HAProxy starts afresh.
+   */
   async start(where: string, onExit: ExitListener): Promise<void> {
+    const old = this.leftover();
+    if (old !== undefined) {
+      try {
+        return await this.spawnAndWait(where, onExit, ['-x', this.adminSocket(), '-sf', String(old)]);
+      } catch {
+        this.child = undefined;
+      }
+    }
     await this.stopLeftover();
-    rmSync(join(this.dir, 'admin.sock'), { force: true });
-    const child = spawn('haproxy', ['-db', '-f', join(this.dir, 'haproxy.cfg')], {
+    rmSync(this.adminSocket(), { force: true });
+    await this.spawnAndWait(where, onExit, []);
+  }
+
+  private async spawnAndWait(where: string, onExit: ExitListener, extra: string[]): Promise<void> {
+    const child = spawn('haproxy', ['-db', '-f', join(this.dir, 'haproxy.cfg'), ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (d: Buffer) => {
@@ -54,7 +71,6 @@ export class HaproxyProcess {
         hint: 'install it (apt-get install haproxy) or set environments.<env>.gateway.engine: builtin',
       });
     this.child = child;
-    writeFileSync(this.pidFile(), `${child.pid}\n`, { mode: 0o600 });
     child.once('exit', (code, signal) => {
       if (this.child !== child) return;
       this.child = undefined;
@@ -62,6 +78,7 @@ export class HaproxyProcess {
       onExit(code, signal, (this.outputs.get(child) ?? '').slice(-800));
     });
     await this.waitForApi(child, where);
+    writeFileSync(this.pidFile(), `${child.pid}\n`, { mode: 0o600 });
   }
 
   /** Soft stop, then SIGKILL after `graceMs`. */
@@ -83,16 +100,26 @@ export class HaproxyProcess {
     return join(this.dir, 'haproxy.pid');
   }
 
-  /** Kills the HAProxy a previous control plane started on this folder's config, if it still runs. */
-  private async stopLeftover(): Promise<void> {
-    let pid: number;
+  private adminSocket(): string {
+    return join(this.dir, 'admin.sock');
+  }
+
+  /** The HAProxy a previous gateway process started on this folder's config, if it still runs. */
+  private leftover(): number | undefined {
     try {
-      pid = Number(readFileSync(this.pidFile(), 'utf8').trim());
+      const pid = Number(readFileSync(this.pidFile(), 'utf8').trim());
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmdline.startsWith('haproxy\0') || !cmdline.includes(join(this.dir, 'haproxy.cfg'))) return;
+      if (cmdline.startsWith('haproxy\0') && cmdline.includes(join(this.dir, 'haproxy.cfg'))) return pid;
     } catch {
-      return; // no pid file, or that process is gone
+      // no pid file, or that process is gone
     }
+    return undefined;
+  }
+
+  /** Kills the leftover HAProxy, if any. */
+  private async stopLeftover(): Promise<void> {
+    const pid = this.leftover();
+    if (pid === undefined) return;
     process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 100; i++) {
       try {
@@ -126,8 +153,9 @@ export class HaproxyProcess {
         });
       }
       try {
-        await this.api.send('show info');
-        return;
+        // The socket path may still lead to the HAProxy handing over: only this child's answer counts.
+        if ((await this.api.send('show info')).includes(`Pid: ${child.pid}\n`)) return;
+        throw new Error('the previous haproxy answered');
       } catch {
         this.api.close();
         if (Date.now() > deadline)

@@ -103,6 +103,11 @@ async function main(): Promise<void> {
     ...fromWire(state.config),
     accessLog: accessLogTo(state.config.accessLogFile),
   });
+  // Pools first: the first request already finds them (HAProxy starts with them in its maps).
+  for (const [service, pools] of Object.entries(state.pools))
+    await Promise.resolve(gateway.setPools(service, pools)).catch((error: Error) =>
+      report({ level: 'error', msg: 'restoring pools', service, error: error.message }),
+    );
   let address: string;
   try {
     address = await gateway.listen();
@@ -111,10 +116,6 @@ async function main(): Promise<void> {
     await tell({ failed: true, code: e.code, message: e.message, hint: (e as { hint?: string }).hint });
     throw error;
   }
-  for (const [service, pools] of Object.entries(state.pools))
-    await Promise.resolve(gateway.setPools(service, pools)).catch((error: Error) =>
-      report({ level: 'error', msg: 'restoring pools', service, error: error.message }),
-    );
   const run: Running = { gateway, state, address, files };
   run.control = await control(run);
   writePidFile(files.pid, { pid: process.pid, address, protocol: PROTOCOL_VERSION });
