@@ -26,7 +26,7 @@ const timed = (args) => {
   execFileSync(TESTBED, args, { stdio: ['ignore', 'ignore', 'inherit'], timeout: TIMEOUT_MS });
   return Math.round(performance.now() - t0);
 };
-const recorded = (dir) => Number(readFileSync(join(dir, 'build-seconds'), 'utf8'));
+const recorded = (dir) => Number(readFileSync(join(dir, 'cold-build-seconds'), 'utf8'));
 const dirBytes = (dir) =>
   readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isFile())

@@ -43,7 +43,7 @@ make_pki() {
   issue controller-manager "/CN=system:kube-controller-manager"
   issue scheduler "/CN=system:kube-scheduler"
   issue kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
-  issue kubelet-server "/CN=$NODE_NAME" "IP:127.0.0.1,DNS:$NODE_NAME"
+  issue kubelet-server "/CN=$NODE_NAME" "IP:127.0.0.1,IP:$(bridge_ip),DNS:$NODE_NAME"
   openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/sa.key" 2>/dev/null
   openssl ec -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   chmod 600 "$PKI"/*.key

@@ -86,9 +86,9 @@ remove_chains() {
   for entry in "${new[@]}"; do
     t=${entry% *}
     chain=${entry#* }
-    $save -t "$t" 2>/dev/null | grep -E -- "^-A .* -j $chain( |\$)" | while IFS= read -r line; do
-      eval "$ipt -t $t -D ${line#-A }" 2>/dev/null || true
-    done
+    while IFS= read -r line; do
+      [ -n "$line" ] && { eval "$ipt -t $t -D ${line#-A }" 2>/dev/null || true; }
+    done <<<"$($save -t "$t" 2>/dev/null | grep -E -- "^-A .* -j $chain( |\$)" || true)"
   done
   for entry in "${new[@]}"; do $ipt -t "${entry% *}" -F "${entry#* }" 2>/dev/null || true; done
   for entry in "${new[@]}"; do $ipt -t "${entry% *}" -X "${entry#* }" 2>/dev/null || true; done

@@ -17,7 +17,9 @@ KUBELET_HEALTHZ_PORT=${CAIRN_K8S_KUBELET_HEALTHZ_PORT:-10248}
 POD_CIDR=${CAIRN_K8S_POD_CIDR:-10.244.0.0/24}
 SERVICE_CIDR=${CAIRN_K8S_SERVICE_CIDR:-10.96.0.0/24}
 BRIDGE=${CAIRN_K8S_BRIDGE:-cairnk8s0}
-NODE_NAME=${CAIRN_K8S_NODE:-cairn-testbed}
+# The node is named localhost: the apiserver reaches the kubelet by the node's Hostname address,
+# which resolves to 127.0.0.1 where the kubelet listens (a node IP cannot be a loopback address).
+NODE_NAME=localhost
 PAUSE_IMAGE=cairn.local/k8s-testbed/pause:v1
 CNI_BIN_DIR=${CAIRN_K8S_CNI_BIN:-/usr/lib/cni}
 READY_TIMEOUT=${CAIRN_K8S_READY_TIMEOUT:-300}
@@ -29,7 +31,7 @@ SAVED_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on
 
 CTRD_SOCK=$RUN_DIR/containerd/containerd.sock
 KUBECONFIG_ADMIN=$RUN_DIR/admin.kubeconfig
-export PATH=$K8S_BIN:$ETCD_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH=$K8S_BIN:$ETCD_BIN:$PATH:/usr/sbin:/sbin
 
 log() { printf 'k8s-testbed: %s\n' "$*" >&2; }
 die() {

@@ -42,7 +42,7 @@ start_apiserver() {
     --client-ca-file "$PKI/ca.crt" --kubelet-certificate-authority "$PKI/ca.crt" \
     --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
-    --kubelet-preferred-address-types InternalIP \
+    --kubelet-preferred-address-types Hostname \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode Node,RBAC \
@@ -82,7 +82,7 @@ start_containerd() {
 
 start_kubelet() {
   start kubelet kubelet --config "$RUN_DIR/kubelet.yaml" --kubeconfig "$RUN_DIR/kubelet.kubeconfig" \
-    --hostname-override "$NODE_NAME" --node-ip 127.0.0.1 --root-dir "$RUN_DIR/kubelet" \
+    --hostname-override "$NODE_NAME" --node-ip "$(bridge_ip)" --root-dir "$RUN_DIR/kubelet" \
     --cert-dir "$RUN_DIR/kubelet/pki"
   wait_for "$READY_TIMEOUT" "node $NODE_NAME" kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=5s ||
     failed kubelet "the node"
