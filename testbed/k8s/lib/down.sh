@@ -123,6 +123,7 @@ cmd_down() {
   remove_empty_tables
   for d in $(kubepods_cgroups); do rmdir "$d" 2>/dev/null || log "cannot remove cgroup $d"; done
   restore_sysctls
+  [ -d "$RUN_DIR" ] && [ ! -e "$RUN_DIR/run-containerd.existed" ] && rm -rf /run/containerd
   unmount_all
   rm -rf "$RUN_DIR"
   log "down"
