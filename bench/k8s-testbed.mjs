@@ -15,6 +15,7 @@ const STATE = process.env.CAIRN_K8S_STATE ?? join(CACHE, 'run');
 const K8S_DIR = join(CACHE, 'v1.36.3');
 const ETCD_DIR = join(CACHE, 'etcd-v3.6.16');
 const TIMEOUT_MS = 90 * 60_000;
+const LOAD_AT_START = loadavg().map((l) => Number(l.toFixed(2)));
 
 if (existsSync(STATE)) {
   console.error(`k8s-testbed bench: a testbed is up (${STATE}); run \`scripts/k8s-testbed down\` first`);
@@ -53,7 +54,7 @@ const result = {
   rssMiB: rss,
   controlPlaneRssMiB: controlPlane.reduce((n, c) => n + (rss[c] ?? 0), 0),
   binariesMiB: Math.round((dirBytes(K8S_DIR) + dirBytes(ETCD_DIR)) / 2 ** 20),
-  loadAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  loadAtStart: LOAD_AT_START,
 };
 console.log(JSON.stringify(result, null, 2));
 console.log(

@@ -2,14 +2,20 @@
 # mounts under the state directory, the pod bridge and its veths, the iptables chains the
 # kubelet and CNI made, the kubepods cgroups, the sysctls the kubelet changed, the state dir.
 
-COMPONENTS=(kubelet kube-scheduler kube-controller-manager kube-apiserver etcd)
+COMPONENTS=(kube-scheduler kube-controller-manager kube-apiserver)
 
-# stop_pid PID: SIGTERM, up to 10 s grace, then SIGKILL.
-stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
-  kill -KILL "$pid" 2>/dev/null || true
+# stop_pids PID...: SIGTERM to all, up to 10 s grace, then SIGKILL to those still there.
+stop_pids() {
+  local pid i alive
+  [ $# -gt 0 ] || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  for i in $(seq 1 50); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.2
+  done
+  kill -KILL "$@" 2>/dev/null || true
 }
 
 component_pid() {
@@ -40,12 +46,17 @@ shim_pids() {
 
 stop_processes() {
   local c pid d
-  for c in "${COMPONENTS[@]}"; do pid=$(component_pid "$c") && stop_pid "$pid"; done
+  local -a pids=()
+  pid=$(component_pid kubelet) && stop_pids "$pid"
+  for c in "${COMPONENTS[@]}"; do pid=$(component_pid "$c") && pids+=("$pid"); done
+  stop_pids "${pids[@]}"
+  pid=$(component_pid etcd) && stop_pids "$pid" # last: the apiserver needs it to shut down
   for d in $(kubepods_cgroups); do
     for pid in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
   done
-  for pid in $(shim_pids); do stop_pid "$pid"; done
-  pid=$(component_pid containerd) && stop_pid "$pid"
+  mapfile -t pids < <(shim_pids)
+  stop_pids "${pids[@]}"
+  pid=$(component_pid containerd) && stop_pids "$pid"
   return 0
 }
 
