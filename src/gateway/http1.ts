@@ -55,10 +55,15 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Optional whitespace around a field value is spaces and tabs only (RFC 9110 §5.6.3), never \v or \xa0. */
 const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
 const DIGITS = /^\d{1,15}$/;
+const TRAILING_TAB = /\t[ \t]*$/;
+/** `chunked,` or `, chunked`: RFC 9110 §5.6.1 tolerates empty list elements, llhttp does not. */
+const EMPTY_ELEMENT = /^[ \t]*,|,[ \t]*(,|$)|^$/;
 const REQUEST_LINE = /^([^ ]+) ([^ ]+) HTTP\/(\d)\.(\d)$/;
 /** A request target is visible ASCII (RFC 9112 §3.2): no control bytes, no spaces, no raw UTF-8. */
 const TARGET = /^[\x21-\x7e]+$/;
 const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
+/** A DNS name or an IP literal, with an optional port: the hosts a route can name. */
+const AUTHORITY = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /** Index just past the blank line ending a head in `buf`, or -1 while it is incomplete. */
 export function headEnd(buf: Buffer, from = 0): number {
@@ -82,10 +87,15 @@ function parseFields(lines: string[]): Fields | string {
     if (colon <= 0) return `header line ${i} has no name`;
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) return `header name ${JSON.stringify(name.slice(0, 40))} is not a token`;
-    const value = line.slice(colon + 1).replace(OWS_AROUND, '');
+    const raw = line.slice(colon + 1);
+    const value = raw.replace(OWS_AROUND, '');
     if (!FIELD_VALUE.test(value)) return `header ${name} has a control character in its value`;
+    const lower = name.toLowerCase();
+    // llhttp refuses a tab after a framing value; a reading that differs from a backend's is a risk.
+    if ((lower === 'content-length' || lower === 'transfer-encoding') && TRAILING_TAB.test(raw))
+      return `header ${name} ends in a tab`;
     headers.push(name, value);
-    names.push(name.toLowerCase());
+    names.push(lower);
   }
   return { headers, names };
 }
@@ -132,11 +142,15 @@ interface Framing {
 /** Body framing of a message from its Content-Length and Transfer-Encoding; a string is the error. */
 function framingOf(f: Fields): Framing | string {
   const te = tokensOf(f.names, f.headers, 'transfer-encoding');
+  for (let i = 0; i < f.names.length; i++)
+    if (f.names[i] === 'transfer-encoding' && EMPTY_ELEMENT.test(f.headers[2 * i + 1]!))
+      return 'transfer-encoding has an empty element';
   const cl = single(f, 'content-length');
   if (cl === null) return 'content-length appears twice with different values';
   if (te.length > 0) {
     if (cl !== undefined) return 'both transfer-encoding and content-length are set';
     if (te[te.length - 1] !== 'chunked') return 'transfer-encoding does not end in chunked';
+    if (te.indexOf('chunked') !== te.length - 1) return 'transfer-encoding names chunked twice';
     return { contentLength: 0, chunked: true };
   }
   if (cl === undefined) return { contentLength: -1, chunked: false };
@@ -156,8 +170,8 @@ function parseTarget(method: string, raw: string): Target {
   const absolute = ABSOLUTE.exec(raw);
   if (absolute) {
     const authority = absolute[1]!;
-    if (authority === '' || authority.includes('@'))
-      return { status: 400, message: 'send an absolute-form target with a host and no user info' };
+    if (!AUTHORITY.test(authority))
+      return { status: 400, message: 'send an absolute-form target with a host[:port] and no user info' };
     const rest = absolute[2]!;
     return { target: rest.startsWith('/') ? rest : `/${rest}`, authority };
   }
@@ -174,8 +188,8 @@ function countOf(f: Fields, name: string): number {
 }
 
 /**
- * The host a request is for: an absolute-form target's authority replaces any Host field (RFC
- * 9112 §3.2.2); otherwise the one Host field, which HTTP/1.1 requires (§3.2).
+ * The host a request is for: an absolute-form target's authority replaces the Host field (RFC
+ * 9112 §3.2.2); otherwise the Host field. HTTP/1.1 requires exactly one Host field either way (§3.2).
  */
 function hostOf(
   fields: Fields,
@@ -184,8 +198,8 @@ function hostOf(
 ): string | undefined | HeadError {
   const count = countOf(fields, 'host');
   if (count > 1) return { status: 400, message: 'send one host header' };
-  if (authority !== undefined) return authority;
   if (count === 0 && minor >= 1) return { status: 400, message: 'send a host header' };
+  if (authority !== undefined) return authority;
   return count === 0 ? undefined : single(fields, 'host')!;
 }
 
@@ -200,10 +214,16 @@ export function parseRequestHead(text: string): RequestHead | HeadError {
   const minor = Number(m[4]);
   const fields = parseFields(lines);
   if (typeof fields === 'string') return { status: 400, message: fields };
+  // CONNECT asks for a tunnel to an authority (RFC 9110 §9.3.6): the gateway is no forward proxy.
+  if (m[1] === 'CONNECT')
+    return { status: 501, message: 'send requests, not CONNECT: this is no forward proxy' };
   const target = parseTarget(m[1]!, m[2]!);
   if ('status' in target) return target;
   const host = hostOf(fields, target.authority, minor);
   if (typeof host === 'object') return host;
+  // Identical repeats are allowed by RFC 9110 §8.6, refused by llhttp: refused here too.
+  if (countOf(fields, 'content-length') > 1)
+    return { status: 400, message: 'send one content-length header' };
   const framing = framingOf(fields);
   if (typeof framing === 'string') return { status: 400, message: framing };
   // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing.

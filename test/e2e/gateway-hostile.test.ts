@@ -13,13 +13,19 @@ import { readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway, type GatewayEngine } from '../../src/gateway/index.js';
+import {
+  createGateway,
+  type Gateway,
+  type GatewayConfig,
+  type GatewayEngine,
+} from '../../src/gateway/index.js';
 
 const ATTACK_CONNECTIONS = 2_000;
 
 interface Seen {
   method: string;
   url: string;
+  version: string;
   host: string | undefined;
   forwardedHost: string | undefined;
 }
@@ -33,6 +39,7 @@ function startBackend(): Promise<string> {
     const record = {
       method: req.method ?? '',
       url: req.url ?? '',
+      version: req.httpVersion,
       host: req.headers.host,
       forwardedHost: req.headers['x-forwarded-host'] as string | undefined,
     };
@@ -146,41 +153,56 @@ function attack(address: string, mode: AttackMode, headBytes: number): Promise<C
   });
 }
 
+let lenientAddress: string;
+
+beforeAll(async () => {
+  backendAddress = await startBackend();
+  lenientAddress = await startLenientBackend();
+});
+
+afterAll(async () => {
+  await new Promise((r) => backend?.close(r));
+  await new Promise((r) => lenient?.close(r));
+});
+
+/** A gateway in front of both backends: `app.test`/`other.test`/`*` on the recording one, `lenient.test` on the lenient one. */
+async function startGateway(engine: GatewayEngine, limits: GatewayConfig['limits'] = {}) {
+  const gateway = createGateway({
+    engine,
+    listen: '127.0.0.1:0',
+    routes: [
+      { host: 'app.test', path: '/', service: 'web' },
+      { host: 'other.test', path: '/', service: 'other' },
+      { host: 'lenient.test', path: '/', service: 'lenient' },
+      { host: '*', path: '/', service: 'web' },
+    ],
+    limits,
+  });
+  const address = await gateway.listen();
+  const pool = (name: string, endpoint: string) => [
+    { release: `rel-${name}`, weight: 100, endpoints: [{ id: `ins-${name}`, address: endpoint }] },
+  ];
+  await gateway.setPools('web', pool('web', backendAddress));
+  await gateway.setPools('other', pool('other', backendAddress));
+  await gateway.setPools('lenient', pool('lenient', lenientAddress));
+  return { gateway, address };
+}
+
 describe('gateway (builtin engine): the life cycle of a rejected connection', () => {
   let gateway: Gateway;
   let address: string;
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    backendAddress = await startBackend();
-    gateway = createGateway({
-      listen: '127.0.0.1:0',
-      routes: [
-        { host: 'app.test', path: '/', service: 'web' },
-        { host: 'other.test', path: '/', service: 'other' },
-        { host: 'lenient.test', path: '/', service: 'lenient' },
-        { host: '*', path: '/', service: 'web' },
-      ],
-      // The cap is out of the way here: the connections must end by themselves.
-      limits: { maxConnectionsPerClient: 10 * ATTACK_CONNECTIONS },
-    });
-    address = await gateway.listen();
-    const endpoints = [{ id: 'ins-web', address: backendAddress }];
-    await gateway.setPools('web', [{ release: 'rel-web', weight: 100, endpoints }]);
-    const lenientAddress = await startLenientBackend();
-    await gateway.setPools('lenient', [
-      { release: 'rel-lenient', weight: 100, endpoints: [{ id: 'ins-lenient', address: lenientAddress }] },
-    ]);
-    await gateway.setPools('other', [
-      { release: 'rel-other', weight: 100, endpoints: [{ id: 'ins-other', address: backendAddress }] },
-    ]);
+    // The cap is out of the way here: the connections must end by themselves.
+    ({ gateway, address } = await startGateway('builtin', {
+      maxConnectionsPerClient: 10 * ATTACK_CONNECTIONS,
+    }));
   });
 
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
     await gateway?.close(1000);
-    await new Promise((r) => backend?.close(r));
-    await new Promise((r) => lenient?.close(r));
   });
 
   // A head far over the limit fills the socket's buffers after the 431 (what once paused the
@@ -207,43 +229,81 @@ describe('gateway (builtin engine): the life cycle of a rejected connection', ()
     },
     30_000,
   );
-
-  it('refuses a chunked trailer ending in a bare LF, and the bytes after it never reach a backend', async () => {
-    lenientSeen.length = 0;
-    const smuggle =
-      'POST /upload HTTP/1.1\r\nHost: lenient.test\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\nX\n' +
-      'GET /admin HTTP/1.1\r\nHost: lenient.test\r\n\r\n';
-    const answer = await exchange(address, smuggle, 1000);
-    expect(answer.match(/HTTP\/1.1 \d{3}/g)).toEqual(['HTTP/1.1 400']);
-    expect(lenientSeen).not.toContain('/admin');
-  });
-
-  it('sends the backend the host of an absolute-form target, not the Host the client added', async () => {
-    seen.length = 0;
-    const answer = await exchange(
-      address,
-      'GET http://app.test/who HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n',
-    );
-    expect(answer).toMatch(/^HTTP\/1.1 200/);
-    expect(seen).toEqual([{ method: 'GET', url: '/who', host: 'app.test', forwardedHost: 'app.test' }]);
-  });
-
-  it('refuses a request target with a NUL or another control byte', async () => {
-    lenientSeen.length = 0;
-    for (const target of ['/a\x00b', '/a\x01', '/a\x7f', '/caf\xe9'])
-      expect(await exchange(address, `GET ${target} HTTP/1.1\r\nHost: lenient.test\r\n\r\n`)).toMatch(
-        /^HTTP\/1.1 400 /,
-      );
-    expect(lenientSeen).toEqual([]);
-  });
-
-  it('forwards an HTTP/1.0 request without Host as HTTP/1.1 with the address the client reached', async () => {
-    seen.length = 0;
-    const answer = await exchange(address, 'GET /old HTTP/1.0\r\n\r\n');
-    expect(answer).toMatch(/^HTTP\/1.1 200/);
-    expect(seen).toEqual([{ method: 'GET', url: '/old', host: address, forwardedHost: address }]);
-  });
 });
+
+describe.each(['builtin', 'haproxy'] as GatewayEngine[])(
+  'gateway (%s engine): hostile requests',
+  (engine) => {
+    let gateway: Gateway;
+    let address: string;
+
+    beforeAll(async () => {
+      ({ gateway, address } = await startGateway(engine));
+    });
+
+    afterAll(() => gateway?.close(1000));
+
+    it('refuses a chunked trailer ending in a bare LF, and the bytes after it never reach a backend', async () => {
+      lenientSeen.length = 0;
+      const smuggle =
+        'POST /upload HTTP/1.1\r\nHost: lenient.test\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\nX\n' +
+        'GET /admin HTTP/1.1\r\nHost: lenient.test\r\n\r\n';
+      const answer = await exchange(address, smuggle, 1000);
+      expect(answer.match(/HTTP\/1.1 \d{3}/g)).toEqual(['HTTP/1.1 400']);
+      expect(lenientSeen).not.toContain('/admin');
+    });
+
+    it('never lets the backend see a Host other than the authority of an absolute-form target', async () => {
+      seen.length = 0;
+      const answer = await exchange(
+        address,
+        'GET http://app.test/who HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n',
+      );
+      if (engine === 'builtin') {
+        // RFC 9112 §3.2.2: the authority replaces Host.
+        expect(answer).toMatch(/^HTTP\/1.1 200/);
+        expect(seen).toEqual([
+          { method: 'GET', url: '/who', version: '1.1', host: 'app.test', forwardedHost: 'app.test' },
+        ]);
+      } else {
+        // HAProxy refuses a Host that differs from the authority.
+        expect(answer).toMatch(/^HTTP\/1.1 400/);
+        expect(seen).toEqual([]);
+      }
+    });
+
+    it('refuses a request target with a NUL, another control byte or raw non-ASCII', async () => {
+      lenientSeen.length = 0;
+      for (const target of ['/a\x00b', '/a\x01', '/a\x7f', '/caf\xe9'])
+        expect(await exchange(address, `GET ${target} HTTP/1.1\r\nHost: lenient.test\r\n\r\n`)).toMatch(
+          /^HTTP\/1.1 400 /,
+        );
+      expect(lenientSeen).toEqual([]);
+    });
+
+    it('refuses CONNECT: the gateway tunnels to no one', async () => {
+      lenientSeen.length = 0;
+      const answer = await exchange(
+        address,
+        'CONNECT lenient.test:80 HTTP/1.1\r\nHost: lenient.test\r\n\r\n',
+      );
+      expect(answer).toMatch(/^HTTP\/1.1 501 /);
+      expect(lenientSeen).toEqual([]);
+    });
+
+    it('forwards an HTTP/1.0 request without Host with a host the backend can route by', async () => {
+      seen.length = 0;
+      expect(await exchange(address, 'GET /old HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
+      // The built-in engine speaks HTTP/1.1 to backends, which requires a Host: the address the
+      // client reached (RFC 9112 §3.3). HAProxy passes HTTP/1.0 on as it came, where Host is optional.
+      const expected =
+        engine === 'builtin'
+          ? { version: '1.1', host: address, forwardedHost: address }
+          : { version: '1.0', host: undefined, forwardedHost: undefined };
+      expect(seen).toEqual([{ method: 'GET', url: '/old', ...expected }]);
+    });
+  },
+);
 
 describe.each(['builtin', 'haproxy'] as GatewayEngine[])(
   'gateway (%s engine): the per-client connection cap',

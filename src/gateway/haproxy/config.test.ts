@@ -50,6 +50,7 @@ describe('renderHaproxyConfig', () => {
     const text = renderHaproxyConfig(input({ limits: { ...DEFAULT_LIMITS, maxConnectionsPerClient: 7 } }));
     expect(text).toContain('  tcp-request connection track-sc1 src\n');
     expect(text).toContain('  tcp-request connection reject if { sc1_conn_cur gt 7 }\n');
+    expect(text).toMatch(/http-request return status 501 .* if METH_CONNECT\n/);
   });
 
   it('tries routes most specific first: exact host and longer path before wildcards', () => {

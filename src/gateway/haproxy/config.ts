@@ -150,6 +150,8 @@ function frontendSection(input: HaproxyConfigInput): string[] {
     '  option http-ignore-probes',
     '  http-request set-var(txn.t0) date(0,us)',
     `  ${refuse(431, 'send smaller request headers')} if { req.hdrs,length gt ${input.limits.maxHeaderBytes} }`,
+    // The gateway is no forward proxy: HAProxy would tunnel a CONNECT to whichever backend it routes to.
+    `  ${refuse(501, 'send requests, not CONNECT: this is no forward proxy')} if METH_CONNECT`,
     ...(input.accessLog ? ['  http-request capture req.hdr(host) len 256'] : []),
     ...routeRules(input.routes),
     ...policyRules(input),
