@@ -19,9 +19,4 @@ export class ClientCounts {
     if (n <= 1) this.open.delete(client);
     else this.open.set(client, n - 1);
   }
-
-  /** Open connections from `client`. */
-  of(client: string): number {
-    return this.open.get(client) ?? 0;
-  }
 }
