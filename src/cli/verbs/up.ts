@@ -173,12 +173,13 @@ export const command: Command = {
   usage:
     'cairn up [-f FILE] [--detach] [--driver auto|runc|bwrap|process] [--ui HOST:PORT|off] [--ui-cert F --ui-key F]',
   description: `Runs the control plane for this workspace: the token-protected API on 127.0.0.1, one gateway
-per environment (environments.<env>.gateway.listen), health checks and replacement of instances,
-every rollout, and the dashboard (http://127.0.0.1:7070 unless \`--ui\` says otherwise; log in
-with the workspace's .cairn/api-token or a token from \`cairn token create\`). On start it
-re-adopts instances that kept running, stops strays, and carries on with rollouts from their
-last persisted step. Stop it with \`cairn down\` (or Ctrl-C).
-Instances are detached: with \`cairn down --keep-instances\` they keep serving.`,
+process per environment (environments.<env>.gateway.listen), health checks and replacement of
+instances, every rollout, and the dashboard (http://127.0.0.1:7070 unless \`--ui\` says otherwise;
+log in with the workspace's .cairn/api-token or a token from \`cairn token create\`). On start it
+re-adopts the gateway processes and instances that kept running, stops strays, and carries on
+with rollouts from their last persisted step. Stop it with \`cairn down\` (or Ctrl-C).
+Gateways and instances are detached: if this process dies they keep serving, and with
+\`cairn down --keep-instances\` too.`,
   options: {
     file: FILE_OPTION,
     detach: { type: 'boolean', short: 'd', description: 'Run in the background; print where its log goes.' },
