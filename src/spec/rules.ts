@@ -4,6 +4,7 @@
  * function passed in. Works on a partial spec (values that failed the schema are absent).
  */
 import { closest } from '../lib/index.js';
+import { checkKubernetes } from './kubernetes-rules.js';
 import { checkMounts } from './mount-rules.js';
 import type { PathPart } from './validate.js';
 
@@ -249,6 +250,7 @@ function checkEnvironments(envs: Obj, ctx: RuleContext): void {
         ctx.error(['environments', name, 'policies', i], `policy file "${file}" does not exist`);
       }
     });
+    checkKubernetes(name, env, ctx);
   }
   for (const cycle of findCycles(envs)) {
     ctx.error(

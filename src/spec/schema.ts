@@ -218,6 +218,18 @@ const environmentSchema = obj('A target environment.', {
   driver: opt(
     str('Runtime driver.', { enum: ['auto', 'runc', 'bwrap', 'process', 'kubernetes'], default: 'auto' }),
   ),
+  kubernetes: opt(
+    obj('The Kubernetes cluster this environment lives in (docs/kubernetes.md).', {
+      kubeconfig: req(
+        str('Kubeconfig file: relative to cairn.yaml, or absolute (a credential: keep it out of git).'),
+      ),
+      context: opt(str('Context of the kubeconfig to use; absent: its current-context.')),
+      namespace: req(str('Namespace the releases run in; cairn creates and labels it.')),
+      registry: req(
+        str('HOST[:PORT][/PATH] cairn pushes images to and the cluster pulls them from, by digest.'),
+      ),
+    }),
+  ),
   gateway: req(
     obj('The front door of this environment.', {
       listen: req(str('host:port of the gateway listener.', { format: 'listen' })),

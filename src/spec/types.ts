@@ -117,6 +117,8 @@ export interface EnvironmentSpec {
   after?: string;
   approval: boolean;
   driver: DriverKind;
+  /** Present: the environment lives in this Kubernetes cluster (its driver is `kubernetes`). */
+  kubernetes?: KubernetesTarget;
   gateway: { listen: string; pinHeader: boolean; engine: 'builtin' | 'haproxy' };
   trust: { keys: string[] };
   policies: string[];
@@ -126,6 +128,17 @@ export interface EnvironmentSpec {
   maxSeverity?: VulnSeverity;
   /** Filled with defaults by the parser; absent only in specs built by hand (tests). */
   drift?: DriftSettings;
+}
+
+/** Where a Kubernetes environment lives (`environments.<name>.kubernetes`). */
+export interface KubernetesTarget {
+  /** Relative to cairn.yaml, or absolute. */
+  kubeconfig: string;
+  /** Absent: the kubeconfig's current-context. */
+  context?: string;
+  namespace: string;
+  /** `host[:port][/path]`: plain HTTP only for a loopback host. */
+  registry: string;
 }
 
 /** How `cairn up` checks an environment's instances for drift. */
