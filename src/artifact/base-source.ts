@@ -2,9 +2,18 @@
  * Resolves `build.base` to an image in the store — host:node assembled from this machine, an OCI
  * layout (`oci:PATH:REF`), or a registry image pinned by digest — once, then reused by digest.
  */
+import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import { CairnError, digestHex, fromSystemError, jsonDigest, NotFoundError } from '../lib/index.js';
+import {
+  CairnError,
+  digestHex,
+  fromSystemError,
+  jsonDigest,
+  NotFoundError,
+  ValidationError,
+} from '../lib/index.js';
+import { isInside } from '../spec/index.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { HOST_NODE_BASE, hostNodeEntries, hostNodeQuickKey, planHostNode } from './base-host-node.js';
 import { baseDocuments } from './image-config.js';
@@ -35,6 +44,8 @@ export interface BaseContext {
   basesDir: string;
   /** Folder that relative `oci:` paths resolve against (the spec's folder). */
   dir: string;
+  /** Real folder an `oci:` layout must lie in (the project folder); unchecked when absent. */
+  root?: string;
   mtimeSec: number;
   credentials?: Credentials;
 }
@@ -63,7 +74,7 @@ export async function resolveBase(base: string, ctx: BaseContext): Promise<Resol
 async function resolveSpec(name: string, spec: BaseSpec, ctx: BaseContext): Promise<ResolvedBase> {
   if (spec.kind === 'host-node') return hostNode(ctx);
   if (spec.kind === 'layout') {
-    const source = openImageStore(resolvePath(ctx.dir, spec.path));
+    const source = openImageStore(containedLayout(ctx, spec.path));
     const descriptor = await source.resolve(spec.ref);
     return copyFrom(name, source, descriptor.digest, ctx.store);
   }
@@ -75,6 +86,23 @@ async function resolveSpec(name: string, spec: BaseSpec, ctx: BaseContext): Prom
   });
   const pulled = await pullImage(ctx.store, spec.ref, client);
   return readBase(formatRegistryRef(spec.ref), ctx.store, pulled.descriptor.digest, false);
+}
+
+/** The folder of an `oci:` base, refused when it leads outside the project folder. */
+function containedLayout(ctx: BaseContext, path: string): string {
+  const dir = resolvePath(ctx.dir, path);
+  if (ctx.root === undefined) return dir;
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return dir; // opening it reports the missing layout
+  }
+  if (!isInside(ctx.root, real))
+    throw new ValidationError(`it leads to ${real}, outside the project folder ${ctx.root}`, [], {
+      hint: 'copy the image layout into the project, or use a registry base pinned by digest',
+    });
+  return real;
 }
 
 async function hostNode(ctx: BaseContext): Promise<ResolvedBase> {

@@ -77,6 +77,7 @@ export async function buildImage(
     cache,
     basesDir: join(cacheDir, 'bases'),
     dir: loaded.dir,
+    root: loaded.root,
     mtimeSec,
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });

@@ -2,11 +2,11 @@
  * The inputs of one service's image, read from disk and checked: the application files, the baked
  * configuration files and the lockfile. `sourceDigest` summarises them without building anything.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { closest, jsonDigest, NotFoundError, sha256Digest } from '../lib/index.js';
-import type { LoadedSpec, ServiceSpec } from '../spec/index.js';
-import { contextEntries, readSource, selectContextFiles } from './context-files.js';
+import { closest, jsonDigest, NotFoundError, sha256Digest, ValidationError } from '../lib/index.js';
+import { isInside, type LoadedSpec, readContainedFile, type ServiceSpec } from '../spec/index.js';
+import { contextEntries, readSource, realContext, selectContextFiles } from './context-files.js';
 import { type LayerEntry, normaliseMode } from './tar-layer.js';
 
 export const DEFAULT_SOURCE_DATE_EPOCH = 0;
@@ -37,7 +37,7 @@ export function serviceSpec(loaded: LoadedSpec, service: string): ServiceSpec {
 /** Reads every input of a service's image; throws the user-fixable errors before anything is written. */
 export function readBuildInputs(loaded: LoadedSpec, service: string): BuildInputs {
   const spec = serviceSpec(loaded, service);
-  const context = resolve(loaded.dir, spec.build.context);
+  const context = containedContext(loaded, spec.build.context);
   const selected = selectContextFiles({ context, include: spec.build.include, exclude: spec.build.exclude });
   const app = contextEntries(context, selected, spec.build.workdir);
   const files: LayerEntry[] = Object.entries(spec.build.files)
@@ -46,10 +46,25 @@ export function readBuildInputs(loaded: LoadedSpec, service: string): BuildInput
       path: target.replace(/^\/+/, ''),
       type: 'file' as const,
       mode: 0o644,
-      data: readSource(resolve(loaded.dir, source), source),
+      // Checked again at the moment of reading: inside the project folder, never through a symlink out.
+      data: readContainedFile(loaded.root, resolve(loaded.dir, source), { shownAs: source }),
     }));
   const version = packageVersion(context);
   return { service, spec, context, app, files, ...(version ? { version } : {}) };
+}
+
+/** The real folder of a build context, refused when it lies outside the project folder. */
+function containedContext(loaded: LoadedSpec, rel: string): string {
+  const context = realContext(resolve(loaded.dir, rel));
+  if (!isInside(loaded.root, context))
+    throw new ValidationError(
+      `reading the build context ${rel}: it leads to ${context}, outside the project folder ${loaded.root}`,
+      [],
+      {
+        hint: 'set build.context to a folder inside the project; a spec may name only files inside it (see docs/security.md)',
+      },
+    );
+  return context;
 }
 
 /** A plain-data summary of entries (path, type, mode, link, content digest) to key a layer cache. */
@@ -82,14 +97,15 @@ export async function sourceDigest(
     port: inputs.spec.run.port,
     app: entriesKey(inputs.app),
     files: entriesKey(inputs.files),
-    lock: existsSync(lock) ? sha256Digest(readFileSync(lock)) : null,
+    lock: existsSync(lock) ? sha256Digest(readSource(inputs.context, lock, 'package-lock.json')) : null,
     sourceDateEpoch,
   });
 }
 
 function packageVersion(context: string): string | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(join(context, 'package.json'), 'utf8')) as { version?: unknown };
+    const bytes = readSource(context, join(context, 'package.json'), 'package.json');
+    const pkg = JSON.parse(bytes.toString('utf8')) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : undefined;
   } catch {
     return undefined;

@@ -3,10 +3,11 @@
  * problems a user can fix (missing context, a glob matching nothing, an unreadable file, a
  * symlink leaving the context), as layer entries under the image working directory.
  */
-import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { NotFoundError, ValidationError } from '../lib/index.js';
+import { CairnError, NotFoundError, ValidationError } from '../lib/index.js';
+import { readContainedFile } from '../spec/index.js';
 import type { LayerEntry } from './tar-layer.js';
 
 /** Never part of the application layer: VCS data, the workspace, and dependencies (their own layer). */
@@ -22,7 +23,7 @@ export interface ContextSelection {
 
 /** Context-relative paths (posix, sorted) of the files the selection picks. */
 export function selectContextFiles(sel: ContextSelection): string[] {
-  const root = checkContext(sel.context);
+  const root = realContext(sel.context);
   const all = walk(root);
   const excluded = picomatch([...ALWAYS_EXCLUDED, ...sel.exclude], { dot: true });
   const candidates = all.filter((p) => !excluded(p));
@@ -50,26 +51,29 @@ export function contextEntries(context: string, files: string[], workdir: string
     const st = lstatSync(full);
     if (st.isSymbolicLink())
       return { path, type: 'symlink', mode: 0o777, linkname: checkLink(root, full, rel) };
-    return { path, type: 'file', mode: st.mode, data: readSource(full, rel) };
+    return { path, type: 'file', mode: st.mode, data: readSource(root, full, rel) };
   });
 }
 
-/** Reads a file a user named, with an action-first error when it cannot be read. */
-export function readSource(full: string, shown: string): Buffer {
+/**
+ * Reads a file of a build context (a real path): opened without following a symlink and checked
+ * to be inside the context at the moment of reading, so a file swapped for a link to a host file
+ * after the walk is refused, not baked in.
+ */
+export function readSource(context: string, full: string, shown: string): Buffer {
   try {
-    return readFileSync(full);
+    return readContainedFile(context, full, { shownAs: shown, within: 'the build context' });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'no such file' : (code ?? 'failed');
-    throw new ValidationError(`reading ${shown}: ${why}`, [], {
-      hint: 'make the file readable by the user running cairn build, or exclude it',
+    if (!(error instanceof CairnError)) throw error;
+    throw new ValidationError(error.message, [], {
+      hint: 'make the file readable by the user running cairn build and keep it inside the context, or exclude it',
       cause: error,
     });
   }
 }
 
-function checkContext(context: string): string {
+/** The real path of a build context folder. */
+export function realContext(context: string): string {
   try {
     if (statSync(context).isDirectory()) return realpathSync(context);
   } catch {

@@ -3,7 +3,7 @@
  * `npm ci --omit=dev --ignore-scripts`, in a scratch folder, never from the developer's own tree.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,7 +24,7 @@ export function lockfileWarning(context: string, service: string): string | unde
   if (existsSync(join(context, LOCKFILE))) return undefined;
   const manifest = join(context, 'package.json');
   if (!existsSync(manifest)) return undefined;
-  const deps = dependencyNames(manifest);
+  const deps = dependencyNames(context, manifest);
   if (deps.length > 0) {
     const shown = deps.length > 3 ? `${deps.slice(0, 3).join(', ')}, …` : deps.join(', ');
     throw new ValidationError(
@@ -36,10 +36,11 @@ export function lockfileWarning(context: string, service: string): string | unde
   return `building ${service}: no ${LOCKFILE} and no dependencies in package.json: the image has no dependencies layer`;
 }
 
-function dependencyNames(manifest: string): string[] {
+function dependencyNames(context: string, manifest: string): string[] {
+  const text = readSource(context, manifest, 'package.json').toString('utf8');
   let pkg: { dependencies?: unknown };
   try {
-    pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: unknown };
+    pkg = JSON.parse(text) as { dependencies?: unknown };
   } catch (error) {
     throw new ValidationError(
       `building: reading ${manifest.split('/').slice(-2).join('/')}: not valid JSON`,
@@ -63,24 +64,25 @@ export function depsLayerRequest(
   const lock = join(context, LOCKFILE);
   if (!existsSync(lock)) return undefined;
   const manifest = join(context, 'package.json');
-  const key = {
-    lock: sha256Digest(readSource(lock, LOCKFILE)),
-    manifest: sha256Digest(readSource(manifest, 'package.json')),
-    workdir,
+  // The bytes hashed are the bytes installed from: read once, inside the context, never through a link out.
+  const inputs = {
+    lock: readSource(context, lock, LOCKFILE),
+    manifest: readSource(context, manifest, 'package.json'),
   };
+  const key = { lock: sha256Digest(inputs.lock), manifest: sha256Digest(inputs.manifest), workdir };
   return {
     createdBy: 'cairn: dependencies (npm ci --omit=dev)',
     key,
     mtimeSec,
-    entries: () => install(context, workdir),
+    entries: () => install(inputs, workdir),
   };
 }
 
-async function install(context: string, workdir: string): Promise<LayerEntry[]> {
+async function install(inputs: { lock: Buffer; manifest: Buffer }, workdir: string): Promise<LayerEntry[]> {
   const scratch = mkdtempSync(join(tmpdir(), 'cairn-deps-'));
   try {
-    cpSync(join(context, 'package.json'), join(scratch, 'package.json'));
-    cpSync(join(context, LOCKFILE), join(scratch, LOCKFILE));
+    writeFileSync(join(scratch, 'package.json'), inputs.manifest);
+    writeFileSync(join(scratch, LOCKFILE), inputs.lock);
     try {
       await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: scratch });
     } catch (error) {

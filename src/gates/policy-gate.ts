@@ -5,7 +5,6 @@
  * never fails open. Policies run in a worker thread under a deadline (`PolicyWorker`): one that
  * does not finish denies, named, and cannot stall the control plane.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatDiagnostic, sha256Digest } from '../lib/index.js';
 import {
@@ -22,7 +21,7 @@ import {
   provenanceFields,
   sbomFields,
 } from '../policy/index.js';
-import type { LoadedSpec } from '../spec/index.js';
+import { type LoadedSpec, readPolicyFile } from '../spec/index.js';
 import type { Evidence } from './evidence.js';
 import type { PolicyResult, ScanResult } from './gatekeeper.js';
 import type { GateFailure, GateRequest } from './types.js';
@@ -41,17 +40,17 @@ const sbomDigests = new Map<string, string>();
 
 /** The compiled policies of a file, cached by content; problems instead when it does not compile. */
 export function policiesOf(
+  root: string,
   path: string,
   shownAs: string,
 ): Pick<CompiledFile, 'policies' | 'problems'> & Partial<CompiledFile> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // Read again at every door: inside the project folder, not too big, not swapped for a symlink.
+    text = readPolicyFile(root, path, shownAs);
   } catch (error) {
-    return {
-      policies: [],
-      problems: [`cannot read ${shownAs}: ${(error as NodeJS.ErrnoException).code ?? 'failed'}`],
-    };
+    const why = error instanceof Error ? error.message : String(error);
+    return { policies: [], problems: [`cannot read ${shownAs}: ${why}`] };
   }
   const digest = sha256Digest(text);
   const hit = compiled.get(path);
@@ -109,7 +108,7 @@ export async function policyGate(
   const batch: Omit<PolicyBatch, 'input' | 'sbomDigest'> = { files: [], policies: [] };
   const matching: CompiledPolicy[] = [];
   for (const file of files) {
-    const { policies, problems, digest, text } = policiesOf(resolve(loaded.dir, file), file);
+    const { policies, problems, digest, text } = policiesOf(loaded.root, resolve(loaded.dir, file), file);
     for (const p of problems) failures.push({ gate: 'policy', rule: file, message: p });
     const here = policies.filter((p) =>
       policyMatches(p, { service: req.service, env: req.env, stage: req.stage }),

@@ -37,7 +37,7 @@ describe('loadGatewayRoutes', () => {
   it('refuses a missing file, a private key and an unresolvable secret', async () => {
     const route = (auth: object) => [{ host: '*', path: '/', service: 'web', auth }];
     await expect(loadGatewayRoutes(route({ jwks: 'nope.json' }), dir)).rejects.toThrow(
-      /read JWKS file .*cannot read it/,
+      /read JWKS file .*no such file/,
     );
     writeFileSync(join(dir, 'private.json'), JSON.stringify({ keys: [{ ...publicKey, d: 'secret' }] }));
     await expect(loadGatewayRoutes(route({ jwks: 'private.json' }), dir)).rejects.toThrow(
@@ -68,6 +68,7 @@ describe('gatewayConfigFor', () => {
       },
       routes: [{ host: '*', path: '/', service: 'web' }],
     },
+    root: dir,
   } as LoadedSpec;
 
   it('takes the listener, pin setting and engine of the environment', async () => {

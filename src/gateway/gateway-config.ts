@@ -2,23 +2,29 @@
  * From cairn.yaml to a `GatewayConfig`: the environment's listener and pin setting, and routes
  * with their JWT keys loaded (JWKS files read, HS256 secrets resolved by reference).
  */
-import { readFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { NotFoundError, ValidationError } from '../lib/index.js';
+import { CairnError, NotFoundError, ValidationError } from '../lib/index.js';
+import { readContainedFile } from '../spec/index.js';
 import type { LoadedSpec, RouteSpec } from '../spec/types.js';
 import type { GatewayConfig, GatewayRoute, RouteAuth } from './types.js';
 
 /** Returns the value of a secret by name (the secret store's resolver). */
 export type SecretResolver = (name: string) => Promise<Uint8Array | string> | Uint8Array | string;
 
-async function readJwks(file: string, where: string): Promise<RouteAuth['jwks']> {
+/** The largest JWKS file read; a real one holds a few keys in a few KiB. */
+const MAX_JWKS_BYTES = 256 * 1024;
+
+function readJwks(root: string, file: string, where: string): RouteAuth['jwks'] {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readContainedFile(root, file, { shownAs: file, maxBytes: MAX_JWKS_BYTES }).toString('utf8');
   } catch (cause) {
-    throw new NotFoundError(`read JWKS file ${file} for ${where}: cannot read it`, {
+    const why =
+      cause instanceof CairnError ? cause.message.replace(/^reading [^:]*: /, '') : 'cannot read it';
+    throw new NotFoundError(`read JWKS file ${file} for ${where}: ${why}`, {
       cause,
-      hint: 'check auth.jwks; the path is relative to cairn.yaml',
+      hint: 'check auth.jwks; the path is relative to cairn.yaml and stays inside the project folder',
     });
   }
   let parsed: unknown;
@@ -41,12 +47,12 @@ async function readJwks(file: string, where: string): Promise<RouteAuth['jwks']>
 
 async function loadAuth(
   auth: NonNullable<RouteSpec['auth']>,
-  specDir: string,
+  dirs: Required<SpecDirs>,
   where: string,
   resolveSecret: SecretResolver | undefined,
 ): Promise<RouteAuth> {
   const loaded: RouteAuth = { issuer: auth.issuer, audience: auth.audience };
-  if (auth.jwks) loaded.jwks = await readJwks(resolve(specDir, auth.jwks), where);
+  if (auth.jwks) loaded.jwks = readJwks(dirs.root, resolve(dirs.dir, auth.jwks), where);
   if (auth.secret) {
     if (!resolveSecret)
       throw new ValidationError(`load auth for ${where}: secret ${auth.secret} cannot be resolved here`, [], {
@@ -62,18 +68,23 @@ async function loadAuth(
   return loaded;
 }
 
-/** Routes of a spec with their auth keys loaded; `specDir` is the folder of cairn.yaml. */
+/** The folder of cairn.yaml and the project folder files must stay in (default: the same). */
+export type SpecDirs = { dir: string; root?: string };
+
+/** Routes of a spec with their auth keys loaded; `specDir` is the folder of cairn.yaml (or both folders). */
 export async function loadGatewayRoutes(
   routes: RouteSpec[],
-  specDir: string,
+  specDir: string | SpecDirs,
   resolveSecret?: SecretResolver,
 ): Promise<GatewayRoute[]> {
+  const dirs = typeof specDir === 'string' ? { dir: specDir } : specDir;
+  const root = dirs.root ?? realpathSync(dirs.dir);
   return Promise.all(
     routes.map(async (route, i) => {
       const { auth, ...rest } = route;
       if (!auth) return rest;
       const where = `routes[${i}] (${route.host ?? '*'}${route.path ?? '/'})`;
-      return { ...rest, auth: await loadAuth(auth, specDir, where, resolveSecret) };
+      return { ...rest, auth: await loadAuth(auth, { dir: dirs.dir, root }, where, resolveSecret) };
     }),
   );
 }
@@ -92,7 +103,7 @@ export async function gatewayConfigFor(
       hint: `use one of: ${Object.keys(loaded.spec.environments).join(', ')}`,
     });
   const { resolveSecret, ...rest } = options;
-  const routes = await loadGatewayRoutes(loaded.spec.routes, loaded.dir, resolveSecret);
+  const routes = await loadGatewayRoutes(loaded.spec.routes, loaded, resolveSecret);
   return {
     ...rest,
     engine: env.gateway.engine,

@@ -29,7 +29,16 @@ export const DEFAULT_CANARY_STEPS: CanaryStep[] = [
   { weight: 100 },
 ];
 
-export function parseSpec(text: string, file: string, fileKind: (rel: string) => FileKind): ParseResult {
+/**
+ * Parses and checks a spec. `fileKind` says what exists at a path relative to the spec;
+ * `outsideProject` where such a path really leads when that is outside the project folder.
+ */
+export function parseSpec(
+  text: string,
+  file: string,
+  fileKind: (rel: string) => FileKind,
+  outsideProject: (rel: string) => string | undefined = () => undefined,
+): ParseResult {
   let value: unknown;
   try {
     value = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
@@ -57,6 +66,7 @@ export function parseSpec(text: string, file: string, fileKind: (rel: string) =>
       error: (path, message, at) => findings.push({ severity: 'error', message, path, at: at ?? 'value' }),
       warn: (path, message, at) => findings.push({ severity: 'warning', message, path, at: at ?? 'value' }),
       fileKind,
+      outsideProject,
     });
     value = checked;
   }

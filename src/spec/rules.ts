@@ -6,6 +6,7 @@
 import { closest } from '../lib/index.js';
 import { checkKubernetes } from './kubernetes-rules.js';
 import { checkMounts } from './mount-rules.js';
+import { checkProjectPaths } from './path-rules.js';
 import type { PathPart } from './validate.js';
 
 type Obj = Record<string, unknown>;
@@ -17,6 +18,8 @@ export interface RuleContext {
   warn(path: PathPart[], message: string, at?: 'key' | 'value'): void;
   /** What exists at a path relative to cairn.yaml. */
   fileKind(relPath: string): FileKind;
+  /** Where a path relative to cairn.yaml really leads when that is outside the project folder. */
+  outsideProject(relPath: string): string | undefined;
 }
 
 const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY)$/i;
@@ -46,6 +49,7 @@ export function checkRules(spec: Obj, ctx: RuleContext): void {
   checkEnvironments(asObj(spec.environments), ctx);
   checkRoutes(asList(spec.routes), services, ctx);
   checkAcceptances(asList(asObj(spec.vuln).ignore), services, ctx);
+  checkProjectPaths(spec, ctx);
 }
 
 function checkService(name: string, service: Obj, ctx: RuleContext): void {

@@ -189,6 +189,8 @@ export interface LoadedSpec {
   file: string;
   /** Absolute folder of cairn.yaml. */
   dir: string;
+  /** Real folder every path the spec names must stay in: $CAIRN_PROJECT_ROOT or `dir`. */
+  root: string;
   /** sha256 of the file's bytes. */
   digest: string;
 }

@@ -5,9 +5,8 @@
 import { resolve } from 'node:path';
 import type { ImageStore } from '../artifact/index.js';
 import { NotFoundError } from '../lib/index.js';
-import type { LoadedSpec } from '../spec/index.js';
-import { loadPublicKey } from './key-files.js';
-import type { PublicKeyInfo } from './key-pair.js';
+import { type LoadedSpec, readContainedFile } from '../spec/index.js';
+import { type PublicKeyInfo, parsePublicKey } from './key-pair.js';
 import { type VerifyReport, verifyImage } from './verify-image.js';
 
 /** The public keys an environment trusts, read from the files the spec names (relative to it). */
@@ -18,7 +17,11 @@ export function trustedKeysFor(loaded: LoadedSpec, env: string): PublicKeyInfo[]
       hint: `environments are: ${Object.keys(loaded.spec.environments).join(', ')}`,
     });
   }
-  return environment.trust.keys.map((file) => loadPublicKey(resolve(loaded.dir, file)));
+  // A trusted key is read only from inside the project folder: a spec cannot trust a host file.
+  return environment.trust.keys.map((file) => {
+    const path = resolve(loaded.dir, file);
+    return parsePublicKey(readContainedFile(loaded.root, path, { shownAs: file }).toString('utf8'), path);
+  });
 }
 
 export interface EnvironmentVerdict extends VerifyReport {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,7 @@ describe('verifyImage on a small image', () => {
     const loaded = {
       spec: { environments },
       dir: join(dir, 'spec'),
+      root: realpathSync(dir), // as with CAIRN_PROJECT_ROOT: the keys folder is beside the spec's
       file: join(dir, 'spec/cairn.yaml'),
     } as unknown as LoadedSpec;
     const dev = await verifyForEnvironment(store, image.digest, loaded, 'dev');

@@ -160,9 +160,11 @@ describe('cairn build: reproducible images of examples/hello', () => {
 
   it('Given an OCI layout as base (oci:PATH:REF), then the image starts with the base layers', async () => {
     const dir = project(first);
+    // A base layout lies inside the project folder, like every path a spec names.
+    cpSync(join(first, '.cairn/store'), join(dir, 'base'), { recursive: true });
     const spec = readFileSync(join(dir, 'cairn.yaml'), 'utf8').replace(
       'base: host:node',
-      `base: "oci:${join(first, '.cairn/store')}:hello:latest"`,
+      'base: "oci:./base:hello:latest"',
     );
     writeFileSync(join(dir, 'cairn.yaml'), spec);
     const r = (await build(dir)).images[0]!;
