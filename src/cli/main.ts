@@ -14,12 +14,30 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-const processIo = (): Io => ({
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  cwd: process.cwd(),
-  env: process.env,
-});
+const processIo = (): Io => {
+  surviveClosedPipes();
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    cwd: process.cwd(),
+    env: process.env,
+  };
+};
+
+/**
+ * `cairn audit log | head`: when the reader of stdout goes away, stop quietly with exit code 0, as
+ * a Unix filter does, instead of dying on an unhandled EPIPE with a stack trace. A closed stderr is
+ * ignored (there is no one left to tell). Other write errors still surface.
+ */
+export function surviveClosedPipes(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
 
 /** The verbs there are, from the files in verbs/ (works from sources and from dist/). */
 export function verbNames(): string[] {
