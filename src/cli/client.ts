@@ -57,10 +57,17 @@ export async function waitForRollout(
   const deadline = Date.now() + timeoutMs;
   let last = '';
   let view = first;
+  const told = new Set<string>();
+  let problems: string[] = [];
   for (;;) {
     const line = describeRollout(view);
     if (line !== last && ctx.output === 'text') ctx.stdout(`  ${line}\n`);
     last = line;
+    // Why instances are not healthy, the moment it is known: probe errors, exits with their last output.
+    for (const problem of problems.filter((p) => !told.has(p))) {
+      told.add(problem);
+      if (ctx.output === 'text') ctx.stdout(`  ! ${problem}\n`);
+    }
     if (TERMINAL.has(view.stage) || (view.stage === 'warm' && view.phase === 'succeeded')) return view;
     if (Date.now() > deadline) {
       throw new CairnError(
@@ -72,7 +79,11 @@ export async function waitForRollout(
       );
     }
     await sleep(200);
-    view = (await client.get<{ deployment: RolloutView }>(`/v1/deployments/${view.id}`)).deployment;
+    const polled = await client.get<{ deployment: RolloutView; problems?: string[] }>(
+      `/v1/deployments/${view.id}`,
+    );
+    view = polled.deployment;
+    problems = polled.problems ?? [];
   }
 }
 

@@ -275,6 +275,18 @@ describe('rolling', () => {
     expect(w.state.reason).toMatch(/failed 3 times/);
     expect(w.desired).toMatchObject({ A: 2, B: 0 });
   });
+
+  it('rolls back at the first start that failed for a reason that will not change, naming it', () => {
+    const w = new World({ strategy: 'rolling', replicas: 2 }, 'A', 'B', { A: 2 });
+    w.tick();
+    w.permanent.B = 'exec: "nodex": executable file not found in $PATH';
+    w.tick();
+    expect(w.state).toMatchObject({ phase: 'failed', stage: 'done' });
+    expect(w.state.reason).toBe(
+      'B cannot start, not retried: exec: "nodex": executable file not found in $PATH',
+    );
+    expect(w.desired).toMatchObject({ A: 2, B: 0 });
+  });
 });
 
 describe('the end of a warm period', () => {

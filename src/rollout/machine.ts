@@ -53,9 +53,25 @@ export function nextStep(state: RolloutState, obs: Observations, now: number): S
   const commanded = applyCommand(state, obs, now);
   if (commanded) return commanded;
   if (state.phase === 'paused') return { state, actions: holdActions(state) };
-  const failing = observe(obs, state.to).failures;
-  if (failing > state.settings.replicas) {
-    return beginRollback(state, 'failed', `new instances of ${state.to} failed ${failing} times`, now, obs);
+  const target = observe(obs, state.to);
+  if (target.permanent) {
+    return beginRollback(
+      state,
+      'failed',
+      `${state.to} cannot start, not retried: ${target.permanent}`,
+      now,
+      obs,
+    );
+  }
+  if (target.failures > state.settings.replicas) {
+    const last = target.lastFailure ? `; last: ${target.lastFailure}` : '';
+    return beginRollback(
+      state,
+      'failed',
+      `new instances of ${state.to} failed ${target.failures} times${last}`,
+      now,
+      obs,
+    );
   }
   if (now - state.stageSince > state.settings.progressDeadlineMs) {
     const last = state.verdicts.at(-1);

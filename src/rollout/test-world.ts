@@ -36,6 +36,8 @@ export class World {
   desired: Record<string, number> = {};
   live: Record<string, number> = {};
   failures: Record<string, number> = {};
+  /** A start failure that will not change, per release (see ReleaseObservation.permanent). */
+  permanent: Record<string, string> = {};
   /** Releases whose instances never become healthy. */
   broken = new Set<string>();
   weights: Array<{ release: string; weight: number }> = [];
@@ -59,7 +61,12 @@ export class World {
     const releases: Observations['releases'] = {};
     for (const r of new Set([...Object.keys(this.live), ...Object.keys(this.desired)])) {
       const live = this.live[r] ?? 0;
-      releases[r] = { live, healthy: this.broken.has(r) ? 0 : live, failures: this.failures[r] ?? 0 };
+      releases[r] = {
+        live,
+        healthy: this.broken.has(r) ? 0 : live,
+        failures: this.failures[r] ?? 0,
+        ...(this.permanent[r] ? { permanent: this.permanent[r] } : {}),
+      };
     }
     return {
       releases,

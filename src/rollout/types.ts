@@ -83,6 +83,10 @@ export interface ReleaseObservation {
   healthy: number;
   /** Instances that crashed or failed health since the rollout began. */
   failures: number;
+  /** The latest failure's reason in words (address, probe error, the instance's last output). */
+  lastFailure?: string;
+  /** Set when an instance cannot start for a reason that will not change: the rollout fails at once. */
+  permanent?: string;
 }
 
 export type UserCommand = 'abort' | 'pause' | 'resume' | 'promote-step';

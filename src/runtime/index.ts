@@ -9,7 +9,7 @@ export {
   packagesToInstall,
 } from './detect.js';
 export { privateDirOf, secretsDirOf, sweepPrivateDirs } from './instance-files.js';
-export { findInstanceLog, followLog, lastLines, readFrom } from './instance-log.js';
+export { findInstanceLog, followLog, lastLines, lastOutput, readFrom } from './instance-log.js';
 export { HostNetwork, hostNetworkSupport, type InstanceNetwork, toolPath } from './network/index.js';
 export { freeLoopbackPort, LOOPBACK, runtimeConfigFor } from './ports.js';
 export { createProcessDriver, PROCESS_WARNING, type ProcessConfig } from './process/process-driver.js';

@@ -44,6 +44,30 @@ export function lastLines(text: string, lines: number | undefined): string {
   return parts.slice(Math.max(0, parts.length - lines)).join('\n') + (trailing === '' ? '\n' : '');
 }
 
+/** Bytes of a log's end that `lastOutput` reads: enough for a few lines of a stack trace. */
+const TAIL_BYTES = 4096;
+/** Longest line `lastOutput` returns; the rest is cut. */
+const TAIL_LINE_CHARS = 300;
+
+/**
+ * The last non-empty lines an instance wrote (stdout and stderr share its log), each cut to a
+ * readable length; empty when the log is missing or empty.
+ */
+export async function lastOutput(path: string, lines = 3): Promise<string[]> {
+  try {
+    const size = (await stat(path)).size;
+    const { text } = await readFrom(path, Math.max(0, size - TAIL_BYTES));
+    return text
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter((l) => l !== '')
+      .slice(-lines)
+      .map((l) => (l.length > TAIL_LINE_CHARS ? `${l.slice(0, TAIL_LINE_CHARS)}…` : l));
+  } catch {
+    return [];
+  }
+}
+
 /** Reads bytes [from, end of file) and returns them with the new offset. */
 export async function readFrom(path: string, from: number): Promise<{ text: string; offset: number }> {
   const file = await open(path, 'r');

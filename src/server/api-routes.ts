@@ -152,7 +152,11 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
     .on('GET', '/v1/deployments/:id', (r) => {
       const d = cp.store.getDeployment(r.params.id!);
       if (!d) throw new ValidationError(`no deployment ${r.params.id}`, []);
-      return { deployment: rolloutView(d) };
+      // Why the new release's instances are not healthy yet (deploy --wait prints each as it appears).
+      const { to, startedAt } = d.state as { to?: string; startedAt?: number };
+      const problems =
+        to && startedAt ? cp.reconciler.problems(d.env, to, new Date(startedAt).toISOString()) : [];
+      return { deployment: rolloutView(d), problems };
     })
     .on('POST', '/v1/drift/clear', async (r) => {
       await cp.clearQuarantine(str(r.body, 'instance')!);

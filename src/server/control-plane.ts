@@ -14,7 +14,7 @@ import { type DriftEnvStatus, DriftLoop, type DriftReport, describeReason } from
 import { gatherEvidence } from '../gates/index.js';
 import { gatewayConfigFor, renderPrometheus, SupervisedGateway } from '../gateway/index.js';
 import { ConflictError, NotFoundError } from '../lib/index.js';
-import { RolloutController } from '../rollout/index.js';
+import { type ReleaseObservation, RolloutController } from '../rollout/index.js';
 import {
   createRuntimeDriver,
   HostNetwork,
@@ -175,15 +175,19 @@ export class ControlPlane {
   }
 
   private observe(env: string, releases: string[], since: string) {
-    const out: Record<string, { live: number; healthy: number; failures: number }> = {};
+    const out: Record<string, ReleaseObservation> = {};
     for (const release of releases) {
       const live = this.store
         .listInstances({ env, releaseId: release, live: true })
         .filter((i) => i.state !== 'draining' && i.state !== 'quarantined');
+      const permanent = this.reconciler.failures.permanent(env, release, since);
+      const lastFailure = this.reconciler.lastFailure(env, release, since);
       out[release] = {
         live: live.length,
         healthy: live.filter((i) => i.state === 'healthy').length,
         failures: this.reconciler.failuresSince(env, release, since),
+        ...(lastFailure ? { lastFailure } : {}),
+        ...(permanent ? { permanent } : {}),
       };
     }
     return out;

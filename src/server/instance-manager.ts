@@ -10,6 +10,7 @@ import {
   folderSize,
   freeLoopbackPort,
   type InstanceHandle,
+  lastOutput,
   type RuntimeDriver,
   volumeDir,
 } from '../runtime/index.js';
@@ -209,6 +210,11 @@ export class InstanceManager {
     const run = this.deps.store.getRelease(instance.releaseId)?.config.run as RunSpec | undefined;
     const volumes = await this.volumeSizes(run, instance.env).catch(() => []);
     this.mark(instance, final, reason, volumes.length > 0 ? { volumes } : undefined);
+  }
+
+  /** The last lines the instance wrote to its log (stdout and stderr). */
+  lastOutput(instance: InstanceRecord, lines = 2): Promise<string[]> {
+    return lastOutput(this.deps.driver.logs(instance.handle as unknown as InstanceHandle), lines);
   }
 
   async isRunning(instance: InstanceRecord): Promise<boolean> {

@@ -6,7 +6,8 @@
 import type { Pool, TrafficRouter } from '../gateway/index.js';
 import type { RunSpec } from '../spec/index.js';
 import type { InstanceRecord, ServingRecord, SqliteStateStore } from '../state/index.js';
-import { CrashBackoff } from './crash-backoff.js';
+import { CrashBackoff, FAILURE_MEMORY_MS } from './crash-backoff.js';
+import { FailureNotes } from './failure-notes.js';
 import { probeHealth } from './health-probe.js';
 import type { InstanceManager } from './instance-manager.js';
 
@@ -44,10 +45,13 @@ export class Reconciler {
   /** Who waits for the instance that replaces a retiring one. */
   private readonly replacementWaiters = new Map<string, (fresh: InstanceRecord) => void>();
   private readonly now: () => number;
+  /** Why instances are not healthy: probe errors, failed starts (read by rollouts and `deploy --wait`). */
+  readonly failures: FailureNotes;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? Date.now;
     this.backoff = new CrashBackoff(this.now);
+    this.failures = new FailureNotes(this.now);
   }
 
   /** Converges one service in one environment; calls while one runs coalesce into one more run. */
@@ -94,11 +98,42 @@ export class Reconciler {
     }
   }
 
-  /** Failed instances of a release since `sinceIso` (for the rollout's "new instances keep failing"). */
+  /** Failed instances and failed starts of a release since `sinceIso` (a rollout's "new instances keep failing"). */
   failuresSince(env: string, releaseId: string, sinceIso: string): number {
+    return (
+      this.failedSince(env, releaseId, sinceIso).length +
+      this.failures.startFailures(env, releaseId, sinceIso).length
+    );
+  }
+
+  private failedSince(env: string, releaseId: string, sinceIso: string): InstanceRecord[] {
     return this.deps.store
       .listInstances({ env, releaseId })
-      .filter((i) => i.state === 'failed' && (i.stoppedAt ?? i.updatedAt) >= sinceIso).length;
+      .filter((i) => i.state === 'failed' && (i.stoppedAt ?? i.updatedAt) >= sinceIso);
+  }
+
+  /**
+   * Why instances of a release are not healthy since `sinceIso`, newest last: each failed instance
+   * with its reason, each failed start, then the last probe error of each instance still starting.
+   */
+  problems(env: string, releaseId: string, sinceIso: string): string[] {
+    return [...this.timeline(env, releaseId, sinceIso).slice(-5), ...this.failures.probeProblems(releaseId)];
+  }
+
+  /** The latest failure of a release since `sinceIso` (else its latest probe error), if any. */
+  lastFailure(env: string, releaseId: string, sinceIso: string): string | undefined {
+    return this.timeline(env, releaseId, sinceIso).at(-1) ?? this.failures.probeProblems(releaseId).at(-1);
+  }
+
+  private timeline(env: string, releaseId: string, sinceIso: string): string[] {
+    const failed = this.failedSince(env, releaseId, sinceIso).map((i) => ({
+      at: i.stoppedAt ?? i.updatedAt,
+      text: `${i.id} failed: ${i.reason ?? 'no reason recorded'}`,
+    }));
+    const starts = this.failures
+      .startFailures(env, releaseId, sinceIso)
+      .map((f) => ({ at: f.atIso, text: f.reason }));
+    return [...failed, ...starts].sort((a, b) => a.at.localeCompare(b.at)).map((p) => p.text);
   }
 
   private async converge(env: string, service: string): Promise<void> {
@@ -124,6 +159,9 @@ export class Reconciler {
   private async startMissing(env: string, releaseId: string, count: number): Promise<void> {
     const release = this.deps.store.getRelease(releaseId);
     if (!release) return;
+    // A start that failed for a reason that will not change is not retried (the rollout fails on it).
+    const recently = new Date(this.now() - FAILURE_MEMORY_MS).toISOString();
+    if (this.failures.permanent(env, releaseId, recently)) return;
     const wait = this.backoffRemaining(env, releaseId);
     if (wait > 0) {
       this.retryLater(env, release.service, wait);
@@ -142,13 +180,14 @@ export class Reconciler {
           if (replaced) this.replacementWaiters.get(replaced)?.(fresh);
         } catch (error) {
           this.noteFailure(env, releaseId);
+          const permanent = this.failures.startFailed(env, releaseId, error);
           this.deps.log?.({
-            msg: 'instance start failed',
+            msg: permanent ? 'instance start failed; not retried' : 'instance start failed',
             env,
             release: releaseId,
             error: (error as Error).message,
           });
-          this.retryLater(env, release.service, this.backoffRemaining(env, releaseId));
+          if (!permanent) this.retryLater(env, release.service, this.backoffRemaining(env, releaseId));
         }
       }),
     );
@@ -239,7 +278,8 @@ export class Reconciler {
     this.probes.set(instance.id, probe);
     if (now - probe.lastLiveness >= LIVENESS_EVERY_MS) {
       probe.lastLiveness = now;
-      if (!(await this.deps.instances.isRunning(instance))) return this.fail(instance, 'the process exited');
+      if (!(await this.deps.instances.isRunning(instance)))
+        return this.fail(instance, await this.withOutput(instance, 'the process exited'));
     }
     const every =
       instance.state === 'starting'
@@ -247,7 +287,9 @@ export class Reconciler {
         : run.health.intervalMs;
     if (now - probe.lastProbe < every) return;
     probe.lastProbe = now;
-    const ok = await probeHealth(instance.endpoint, run.health.path, run.health.timeoutMs);
+    const result = await probeHealth(instance.endpoint, run.health);
+    const ok = result.ok;
+    this.failures.probe(instance.id, instance.releaseId, result.error);
     probe.ok = ok ? probe.ok + 1 : 0;
     probe.bad = ok ? 0 : probe.bad + 1;
     const current = this.deps.store.getInstance(instance.id);
@@ -260,13 +302,21 @@ export class Reconciler {
     const started = Date.parse(current.createdAt);
     const inGrace = current.state === 'starting' && now - started < run.health.startPeriodMs;
     if (!inGrace && probe.bad >= run.health.unhealthyThreshold) {
-      await this.fail(current, `${probe.bad} health checks failed in a row`);
+      const why = `${probe.bad} health checks failed in a row (${result.error})`;
+      await this.fail(current, await this.withOutput(current, why));
     }
+  }
+
+  /** `reason`, and the last lines the instance wrote (its stderr shares the log): why it failed, in its words. */
+  private async withOutput(instance: InstanceRecord, reason: string): Promise<string> {
+    const lines = await this.deps.instances.lastOutput(instance);
+    return lines.length > 0 ? `${reason}; it last wrote: ${lines.join(' | ')}` : reason;
   }
 
   /** A crashed or unhealthy instance is replaced, never repaired: stop it, start a new one. */
   private async fail(instance: InstanceRecord, reason: string): Promise<void> {
     this.probes.delete(instance.id);
+    this.failures.forget(instance.id);
     const draining = this.deps.instances.mark(instance, 'draining', reason);
     await this.applyPools(instance.env, instance.service);
     this.noteFailure(instance.env, instance.releaseId);
