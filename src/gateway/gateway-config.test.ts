@@ -81,6 +81,22 @@ describe('gatewayConfigFor', () => {
     });
   });
 
+  it('takes the per-client connection cap when the environment sets one', async () => {
+    expect((await gatewayConfigFor(loaded, 'dev')).limits).toBeUndefined();
+    const dev = loaded.spec.environments.dev!;
+    const capped = {
+      ...loaded,
+      spec: {
+        ...loaded.spec,
+        environments: { dev: { ...dev, gateway: { ...dev.gateway, maxConnectionsPerClient: 2000 } } },
+      },
+    } as LoadedSpec;
+    expect((await gatewayConfigFor(capped, 'dev', { limits: { idleTimeoutMs: 5 } })).limits).toEqual({
+      idleTimeoutMs: 5,
+      maxConnectionsPerClient: 2000,
+    });
+  });
+
   it('names the environments there are when asked for another', async () => {
     await expect(gatewayConfigFor(loaded, 'prod')).rejects.toThrow(/environment prod is not in cairn.yaml/);
   });

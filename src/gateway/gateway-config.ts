@@ -104,8 +104,10 @@ export async function gatewayConfigFor(
     });
   const { resolveSecret, ...rest } = options;
   const routes = await loadGatewayRoutes(loaded.spec.routes, loaded, resolveSecret);
+  const cap = env.gateway.maxConnectionsPerClient;
   return {
     ...rest,
+    ...(cap !== undefined && { limits: { ...rest.limits, maxConnectionsPerClient: cap } }),
     engine: env.gateway.engine,
     listen: env.gateway.listen,
     pinHeader: env.gateway.pinHeader,

@@ -244,6 +244,9 @@ const environmentSchema = obj('A target environment.', {
           default: 'builtin',
         }),
       ),
+      maxConnectionsPerClient: opt(
+        int('Open connections one client address may hold; more are refused (default 256).', 1, 1_000_000),
+      ),
     }),
   ),
   trust: opt(

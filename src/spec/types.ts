@@ -119,7 +119,13 @@ export interface EnvironmentSpec {
   driver: DriverKind;
   /** Present: the environment lives in this Kubernetes cluster (its driver is `kubernetes`). */
   kubernetes?: KubernetesTarget;
-  gateway: { listen: string; pinHeader: boolean; engine: 'builtin' | 'haproxy' };
+  gateway: {
+    listen: string;
+    pinHeader: boolean;
+    engine: 'builtin' | 'haproxy';
+    /** Per-client connection cap of the gateway; its default when absent. */
+    maxConnectionsPerClient?: number;
+  };
   trust: { keys: string[] };
   policies: string[];
   /** Absent: required exactly when `trust.keys` names keys. */
