@@ -24,7 +24,7 @@ const WRONG_PORT = `require('node:http').createServer((q, s) => s.end('ok')).lis
 process.on('SIGTERM', () => process.exit(0));
 `;
 /** An app with no /healthz: / answers 404 for every path. */
-const NO_HEALTHZ = `require('node:http').createServer((q, s) => { s.statusCode = 404; s.end('not found'); }).listen(Number(process.env.PORT));
+const NO_HEALTHZ = `require('node:http').createServer((q, s) => { if (q.url !== '/') console.log('GET ' + q.url); s.statusCode = 404; s.end('not found'); }).listen(Number(process.env.PORT), () => console.log('listening on ' + process.env.PORT));
 process.on('SIGTERM', () => process.exit(0));
 `;
 /** Not HTTP at all: a line-protocol server. */
@@ -44,7 +44,7 @@ ${run}
 
 const spec = (gateway: string) => `project: failures
 services:
-${service('crash', 'crash.js', '      health: { path: /healthz, intervalMs: 200, timeoutMs: 500 }')}${service('wrongport', 'wrong-port.js', '      health: { path: /healthz, intervalMs: 200, timeoutMs: 500, startPeriodMs: 2s, unhealthyThreshold: 2 }')}${service('noentry', 'crash.js', '      health: { path: /healthz, intervalMs: 200, timeoutMs: 500 }', '"nodejs-not-here", "crash.js"')}${service('nohealthz', 'no-healthz.js', '      health: { path: /, maxStatus: 499, intervalMs: 200, timeoutMs: 500 }')}${service('raw', 'raw-tcp.js', '      health: { tcp: true, intervalMs: 200, timeoutMs: 500 }')}environments:
+${service('crash', 'crash.js', '      health: { path: /healthz, intervalMs: 200, timeoutMs: 500 }')}${service('wrongport', 'wrong-port.js', '      health: { path: /healthz, intervalMs: 200, timeoutMs: 500, startPeriodMs: 2s, unhealthyThreshold: 2 }')}${service('noentry', 'crash.js', '      health: { path: /healthz, intervalMs: 200, timeoutMs: 500 }', '"nodejs-not-here", "crash.js"')}${service('nohealthz', 'no-healthz.js', '      replicas: 2\n      health: { path: /, maxStatus: 499, intervalMs: 200, timeoutMs: 500 }')}${service('raw', 'raw-tcp.js', '      health: { tcp: true, intervalMs: 200, timeoutMs: 500 }')}environments:
   dev: { gateway: { listen: "${gateway}" } }
 routes:
   - { host: "*", path: /, service: nohealthz }
@@ -57,6 +57,7 @@ interface AuditEntry {
 
 describe.runIf(usable)('failures that say why (real runc)', () => {
   let ws: HelloWorkspace;
+  let gateway: string;
   const cairn = (args: string[]): Promise<CliResult> => ws.runAsync(args, STEP_MS);
   const ok = async (args: string[]) => {
     const r = await cairn(args);
@@ -73,7 +74,8 @@ describe.runIf(usable)('failures that say why (real runc)', () => {
     ).length;
 
   beforeAll(async () => {
-    ws = new HelloWorkspace(spec(`127.0.0.1:${await freePort()}`));
+    gateway = `127.0.0.1:${await freePort()}`;
+    ws = new HelloWorkspace(spec(gateway));
     writeFileSync(join(ws.dir, 'app', 'crash.js'), CRASH);
     writeFileSync(join(ws.dir, 'app', 'wrong-port.js'), WRONG_PORT);
     writeFileSync(join(ws.dir, 'app', 'no-healthz.js'), NO_HEALTHZ);
@@ -144,6 +146,23 @@ describe.runIf(usable)('failures that say why (real runc)', () => {
     async () => {
       await ok(['deploy', 'nohealthz', '--env', 'dev', '--image', 'nohealthz', '--wait', '--timeout', '60s']);
       await ok(['deploy', 'raw', '--env', 'dev', '--image', 'raw', '--wait', '--timeout', '60s']);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'Given two instances of a service, When its logs are read by service, Then each line names its instance, and -f shows lines written later',
+    async () => {
+      const r = await ok(['logs', 'nohealthz', '--env', 'dev']);
+      const ids = [...r.stdout.matchAll(/^(ins-\S+) \| listening on 4400$/gm)].map((m) => m[1]);
+      expect(new Set(ids).size).toBe(2);
+      const follow = ws.runAsync(['logs', 'nohealthz', '--env', 'dev', '-f'], 6000);
+      await new Promise((done) => setTimeout(done, 2000));
+      for (let i = 0; i < 4; i++) await fetch(`http://${gateway}/later-${i}`);
+      const followed = await follow;
+      expect(followed.stdout).toMatch(/^ins-\S+ \| listening on 4400$/m);
+      for (let i = 0; i < 4; i++)
+        expect(followed.stdout).toMatch(new RegExp(`^ins-\\S+ \\| GET /later-${i}$`, 'm'));
     },
     STEP_MS,
   );
