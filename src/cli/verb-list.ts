@@ -16,7 +16,7 @@ export const VERB_SUMMARIES: ReadonlyArray<readonly [verb: string, summary: stri
   ['init', 'Create the .cairn/ workspace: state database, image store, keys folder, API token.'],
   ['inspect', 'Show an image: manifest, config, layers, signatures and attestations.'],
   ['keygen', 'Create a signing key pair (private key at mode 0600, public key in PEM).'],
-  ['logs', "Print an instance's output (stdout and stderr); -f follows it."],
+  ['logs', "Print an instance's output (stdout and stderr), or a service's with --env; -f follows it."],
   ['pause', 'Hold the rollout in progress where it is (weights and instances stay).'],
   ['plan', 'Show what would change: + create, -/+ replace, - destroy (never an in-place update).'],
   ['promote', 'Move the exact release that completed in one environment to the next, through its gates.'],
@@ -42,5 +42,6 @@ export const VERB_SUMMARIES: ReadonlyArray<readonly [verb: string, summary: stri
   ['up', 'Start the control plane: API, gateways, supervision, rollouts (--detach for the background).'],
   ['validate', 'Check cairn.yaml and report every problem with file:line:column.'],
   ['verify', 'Verify an image: blobs, signature, attestations, SBOM against the layers, provenance.'],
+  ['volume', 'List named volumes (size, services, instances mounting them) or remove one.'],
   ['vuln', 'Manage the local OSV vulnerability database the scan gate reads.'],
 ];

@@ -22,7 +22,7 @@ function tailOption(value: unknown): number | undefined {
 
 export const command: Command = {
   name: 'logs',
-  summary: "Print an instance's output (stdout and stderr); -f follows it.",
+  summary: "Print an instance's output (stdout and stderr), or a service's with --env; -f follows it.",
   usage: USAGE,
   description: `Reads the log file the runtime writes for each instance (.cairn/logs/<id>.log). INSTANCE
 is an instance id or a unique prefix of one (see \`cairn status\`). The log outlives the instance, so
