@@ -1,7 +1,7 @@
 /** What commands that talk to `cairn up` share: finding the workspace, the API client, waiting on a rollout. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CairnError, formatDurationMs, parseDurationMs } from '../lib/index.js';
-import { ApiClient, type RolloutView } from '../server/client.js';
+import { CairnError, DiskFullError, formatDurationMs, parseDurationMs } from '../lib/index.js';
+import { ApiClient, type DiskView, type RolloutView } from '../server/client.js';
 // Not the spec's index: verbs that only talk to the API must start without the YAML parser and CEL.
 import { findSpecFile } from '../spec/spec-file.js';
 import { type Workspace, workspaceFor } from '../state/index.js';
@@ -46,6 +46,8 @@ export function requireService(ctx: CommandContext, usage: string): string {
 }
 
 const TERMINAL = new Set(['done']);
+/** How long a wait watches a full disk hold the rollout before it gives up (it may still fail by itself). */
+const DISK_FULL_GRACE_MS = 5000;
 
 /** Follows a rollout until it is done (or the timeout passes), printing each change of phase or step. */
 export async function waitForRollout(
@@ -59,6 +61,7 @@ export async function waitForRollout(
   let view = first;
   const told = new Set<string>();
   let problems: string[] = [];
+  let fullSince: number | undefined;
   for (;;) {
     const line = describeRollout(view);
     if (line !== last && ctx.output === 'text') ctx.stdout(`  ${line}\n`);
@@ -79,12 +82,25 @@ export async function waitForRollout(
       );
     }
     await sleep(200);
-    const polled = await client.get<{ deployment: RolloutView; problems?: string[] }>(
+    const polled = await client.get<{ deployment: RolloutView; problems?: string[]; disk?: DiskView }>(
       `/v1/deployments/${view.id}`,
     );
     view = polled.deployment;
     problems = polled.problems ?? [];
+    fullSince = polled.disk?.full ? (fullSince ?? Date.now()) : undefined;
+    if (fullSince !== undefined && Date.now() - fullSince > DISK_FULL_GRACE_MS)
+      throw stuckOnFullDisk(view, polled.disk!);
   }
+}
+
+/** A rollout held by a full disk: what holds it, that it goes on by itself, how to give up. */
+function stuckOnFullDisk(view: RolloutView, disk: DiskView): DiskFullError {
+  return new DiskFullError(
+    `waiting for rollout ${view.id}: it cannot go on, no space left on device at ${disk.path} (since ${disk.since}): ${disk.error}`,
+    {
+      hint: `free space on that disk (\`df -h ${disk.path}\`): the rollout carries on by itself; or give it up with \`cairn abort\``,
+    },
+  );
 }
 
 export function describeRollout(v: RolloutView): string {

@@ -2,6 +2,8 @@
 import {
   CairnError,
   ConflictError,
+  DiskFullError,
+  diskFullError,
   GateDeniedError,
   IntegrityError,
   NotFoundError,
@@ -9,6 +11,7 @@ import {
 } from '../lib/index.js';
 
 export function statusFor(error: unknown): number {
+  if (diskFullError(error)) return 507; // Insufficient Storage
   if (error instanceof ValidationError) return 400;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ConflictError) return 409;
@@ -28,6 +31,8 @@ export interface ErrorBody {
 }
 
 export function errorBody(error: unknown): ErrorBody {
+  const full = diskFullError(error);
+  if (full && full !== error) return errorBody(full);
   if (error instanceof CairnError) {
     return {
       error: {
@@ -58,6 +63,8 @@ export function errorFromBody(body: ErrorBody): CairnError {
       return new GateDeniedError(message, options);
     case 'integrity':
       return new IntegrityError(message, options);
+    case 'disk_full':
+      return new DiskFullError(message, options);
     default:
       return new CairnError(code, message, options);
   }

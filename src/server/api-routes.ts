@@ -29,7 +29,11 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
     .on('GET', '/v1/health', () => ({ ok: true, pid: process.pid }))
     .on('GET', '/v1/status', (r) => {
       const env = r.query.get('env') ?? undefined;
-      return { services: statusView(cp.store, env), drift: driftView(cp.store, cp.driftStatus(), env) };
+      return {
+        services: statusView(cp.store, env),
+        drift: driftView(cp.store, cp.driftStatus(), env),
+        disk: cp.disk.view(),
+      };
     })
     .on('GET', '/v1/history', async (r) => {
       const deployments = historyView(cp.store, r.query.get('service') ?? '', r.query.get('env') ?? '');
@@ -103,6 +107,7 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       const image = str(r.body, 'image', false);
       const release = str(r.body, 'release', false);
       if (!image && !release) throw new ValidationError('reading the request: give "image" or "release"', []);
+      cp.disk.assertSpace(`deploying ${str(r.body, 'service')} to ${str(r.body, 'env')}`);
       expectUnchanged(cp, r, str(r.body, 'env')!);
       const d = await cp.deployments.deploy({
         service: str(r.body, 'service')!,
@@ -126,6 +131,7 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       return { deployment: rolloutView(d), warnings: d.warnings ?? [] };
     })
     .on('POST', '/v1/promote', async (r) => {
+      cp.disk.assertSpace(`promoting ${str(r.body, 'service')} to ${str(r.body, 'to')}`);
       expectUnchanged(cp, r, str(r.body, 'to')!);
       const d = await cp.deployments.promote(
         str(r.body, 'service')!,
@@ -156,7 +162,8 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       const { to, startedAt } = d.state as { to?: string; startedAt?: number };
       const problems =
         to && startedAt ? cp.reconciler.problems(d.env, to, new Date(startedAt).toISOString()) : [];
-      return { deployment: rolloutView(d), problems };
+      // A full disk can hold a rollout where it is (no instance starts, no state is saved): say so.
+      return { deployment: rolloutView(d), problems, ...(cp.disk.isFull ? { disk: cp.disk.view() } : {}) };
     })
     .on('POST', '/v1/drift/clear', async (r) => {
       await cp.clearQuarantine(str(r.body, 'instance')!);

@@ -4,5 +4,6 @@
  * deploy, …) starts without loading the control plane, SQLite, CEL or the signature libraries.
  */
 export { API_FILE, ApiClient, type ApiInfo, readApiInfo } from './api-client.js';
+export type { DiskView } from './disk-watch.js';
 export type { DriftStatus, HistoryEntry } from './status.js';
 export type { InstanceView, ReleaseView, RolloutView, ServiceStatus } from './views.js';

@@ -33,6 +33,7 @@ import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { Deployments } from './deployments.js';
+import { DiskWatch } from './disk-watch.js';
 import { EventHub, type RolloutSample } from './event-hub.js';
 import { CONTROL_PLANE_ACTOR, InstanceManager } from './instance-manager.js';
 import { prepareOffThread } from './prepare-worker.js';
@@ -45,6 +46,7 @@ const TICK_MS = 200;
 const SUPERVISE_MS = 250;
 const CHECKPOINT_CHECK_MS = 1000;
 const EVENTS_MS = 1000;
+const DISK_CHECK_MS = 1000;
 const SAMPLE_WINDOW_MS = 3000;
 /** Failed API authentications become one audit entry per client per this interval (and at stop). */
 const AUTH_FAILURE_FLUSH_MS = 60_000;
@@ -94,6 +96,8 @@ export class ControlPlane {
   url = '';
   uiUrl = '';
   private ui: UiServer | undefined;
+  /** Whether the workspace's disk is full (status, refused changes). */
+  readonly disk: DiskWatch;
   private readonly secrets: SecretAccess;
   private readonly hostNetwork: HostNetwork | undefined;
 
@@ -125,11 +129,13 @@ export class ControlPlane {
       admit: (release, env) => this.deployments.admit(release, env),
       volumesDir: runtimeConfigFor(ws).volumesDir,
     });
+    this.disk = new DiskWatch({ path: ws.root, log });
     this.reconciler = new Reconciler({
       store: this.store,
       instances: this.instances,
       router: (env) => this.gateways.get(env),
       log,
+      onStartError: (error) => this.disk.report(error, 'starting an instance'),
       drainTimeoutMs: (_env, service) =>
         loadSpec(options.specFile).spec.services[service]?.deploy.drainTimeoutMs ?? 30_000,
     });
@@ -250,6 +256,7 @@ export class ControlPlane {
   }
 
   private async startAll(): Promise<string> {
+    await this.disk.check();
     await this.hostNetwork?.admitThisProcess();
     await this.adopt();
     const loaded = loadSpec(this.options.specFile);
@@ -294,6 +301,7 @@ export class ControlPlane {
     this.every(CHECKPOINT_CHECK_MS, () => this.audit.checkpointIfDue());
     this.every(EVENTS_MS, () => this.events.tick());
     this.every(AUTH_FAILURE_FLUSH_MS, () => this.flushAuthFailures());
+    this.every(DISK_CHECK_MS, () => this.disk.check());
     return this.url;
   }
 
@@ -442,9 +450,11 @@ export class ControlPlane {
       running = true;
       Promise.resolve()
         .then(fn)
-        .catch((error: Error) =>
-          this.options.log?.({ msg: 'background task failed', error: error.message, stack: error.stack }),
-        )
+        .catch((error: Error) => {
+          // A full disk is said once (the disk watch), not once per tick.
+          if (this.disk.report(error, 'a background task')) return;
+          this.options.log?.({ msg: 'background task failed', error: error.message, stack: error.stack });
+        })
         .finally(() => {
           running = false;
         });
@@ -490,7 +500,7 @@ export class ControlPlane {
     this.events.close();
     await this.ui?.close();
     await this.api.close();
-    this.flushAuthFailures();
+    this.unlessDiskFull('recording failed authentications', () => this.flushAuthFailures());
     await this.reconciler.idle();
     if (!keepInstances) {
       const live = this.store.listInstances({ live: true });
@@ -500,12 +510,23 @@ export class ControlPlane {
     // Kept instances keep their data plane: the gateways serve on until the next `cairn up` adopts them.
     if (keepInstances) for (const g of this.gateways.values()) g.detach();
     else await Promise.all([...this.gateways.values()].map((g) => g.close(2000)));
-    this.store.transaction(() =>
-      this.audit.record({ action: 'control-plane.stop', subject: {}, detail: { keepInstances } }),
+    this.unlessDiskFull('recording the stop', () =>
+      this.store.transaction(() =>
+        this.audit.record({ action: 'control-plane.stop', subject: {}, detail: { keepInstances } }),
+      ),
     );
     this.audit.close();
     this.store.close();
     rmSync(join(this.options.workspace.root, API_FILE), { force: true });
+  }
+
+  /** Runs `fn`; on a full disk (reported once) stopping still stops: the entry is lost, the state is not. */
+  private unlessDiskFull(action: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      if (!this.disk.report(error, action)) throw error;
+    }
   }
 
   metricsText(): string {

@@ -4,7 +4,7 @@
  * cause can change). A rollout reads them to fail at once on a cause that cannot change, and
  * `deploy --wait` prints them as they happen.
  */
-import { CairnError, ValidationError } from '../lib/index.js';
+import { CairnError, diskFullError, ValidationError } from '../lib/index.js';
 
 /** How many problems a rollout view carries (the newest). */
 const MAX_PROBLEMS = 5;
@@ -60,7 +60,8 @@ export class FailureNotes {
   startFailed(env: string, release: string, error: unknown): boolean {
     const permanent = isPermanentStartFailure(error);
     const key = `${env}/${release}`;
-    const reason = `starting an instance failed: ${(error as Error).message}`;
+    // A full disk reads as one: "no space left on device", the file, the code.
+    const reason = `starting an instance failed: ${diskFullError(error)?.message ?? (error as Error).message}`;
     const list = [...(this.starts.get(key) ?? []), { atIso: this.iso(), reason, permanent }];
     this.starts.set(key, list.slice(-MAX_PROBLEMS));
     return permanent;

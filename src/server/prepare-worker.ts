@@ -43,10 +43,18 @@ if (!isMainThread && parentPort && (workerData as PrepareJob | undefined)?.diges
   const job = workerData as PrepareJob;
   prepareBundle(openImageStore(job.storeDir), job.digest, job.bundlesDir).then(
     () => parentPort!.postMessage({ ok: true }),
-    (error: Error & { hint?: string }) =>
+    (error: NodeJS.ErrnoException & { hint?: string }) =>
       parentPort!.postMessage({
         ok: false,
-        error: { name: error.name, message: error.message, hint: error.hint },
+        // The errno fields travel too: a full disk must still read as one on the other side.
+        error: {
+          name: error.name,
+          message: error.message,
+          hint: error.hint,
+          code: error.code,
+          syscall: error.syscall,
+          path: error.path,
+        },
       }),
   );
 }

@@ -21,6 +21,8 @@ export interface ReconcilerDeps {
   router: (env: string) => TrafficRouter | undefined;
   now?: () => number;
   log?: (line: Record<string, unknown>) => void;
+  /** Told of every failed start (the control plane's disk watch takes ENOSPC from here). */
+  onStartError?: (error: unknown) => void;
   /** How long a removed instance may finish its in-flight requests. */
   drainTimeoutMs?: (env: string, service: string) => number;
 }
@@ -181,6 +183,7 @@ export class Reconciler {
         } catch (error) {
           this.noteFailure(env, releaseId);
           const permanent = this.failures.startFailed(env, releaseId, error);
+          this.deps.onStartError?.(error);
           this.deps.log?.({
             msg: permanent ? 'instance start failed; not retried' : 'instance start failed',
             env,

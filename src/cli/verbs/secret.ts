@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { recordFromCommand } from '../../audit/index.js';
-import { CairnError, ConflictError, NotFoundError } from '../../lib/index.js';
-import { isPin, MAX_SECRET_BYTES, openLocalStore, type Written } from '../../secrets/index.js';
+import { CairnError, ConflictError, diskFullError, NotFoundError } from '../../lib/index.js';
+import {
+  isPin,
+  MAX_SECRET_BYTES,
+  openLocalStore,
+  SECRETS_DB_FILE,
+  type Written,
+} from '../../secrets/index.js';
 import { openStateStore, type Workspace } from '../../state/index.js';
 import {
   actorOf,
@@ -99,15 +105,19 @@ async function write(
       },
     );
   }
-  const store = openLocalStore(ws, true);
   let stored: Written;
   try {
-    stored =
-      action === 'set'
-        ? store.set(name, value, actorOf(ctx), new Date())
-        : store.rotate(name, value, actorOf(ctx), new Date());
-  } finally {
-    store.close();
+    const store = openLocalStore(ws, true);
+    try {
+      stored =
+        action === 'set'
+          ? store.set(name, value, actorOf(ctx), new Date())
+          : store.rotate(name, value, actorOf(ctx), new Date());
+    } finally {
+      store.close();
+    }
+  } catch (error) {
+    throw diskFullError(error, `${doing} secret ${name}`, join(ws.root, SECRETS_DB_FILE)) ?? error;
   }
   value.fill(0);
   const keyId = stored.keyId;

@@ -1,10 +1,12 @@
+// The formatter alone: status must start without the image store and registry code.
+import { formatBytes } from '../../artifact/progress.js';
 import { formatDurationMs } from '../../lib/index.js';
-import { type DriftStatus, readApiInfo, type ServiceStatus } from '../../server/client.js';
+import { type DiskView, type DriftStatus, readApiInfo, type ServiceStatus } from '../../server/client.js';
 import { clientOf, describeRollout, ENV_OPTION, workspaceOf } from '../client.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 
-function render(services: ServiceStatus[], drift: DriftStatus[]): string {
-  const lines: string[] = [];
+function render(services: ServiceStatus[], drift: DriftStatus[], disk: DiskView | undefined): string {
+  const lines: string[] = disk?.full ? renderFullDisk(disk) : [];
   if (services.length === 0) lines.push('nothing deployed yet: `cairn deploy SERVICE --env ENV`');
   for (const s of services) {
     const weights = s.weights.map((w) => `${w.release} ${w.weight}%`).join(', ') || 'no traffic';
@@ -18,6 +20,17 @@ function render(services: ServiceStatus[], drift: DriftStatus[]): string {
   }
   for (const d of drift) lines.push(...renderDrift(d));
   return `${lines.join('\n')}\n`;
+}
+
+/** A full disk comes first: what still works, what does not, and what to do. */
+function renderFullDisk(d: DiskView): string[] {
+  const free = d.freeBytes === undefined ? '' : ` (${formatBytes(d.freeBytes)} free)`;
+  return [
+    `disk: FULL: no space left on device at ${d.path}${free} since ${d.since ?? '?'}`,
+    `  ${d.error ?? ''}`,
+    '  traffic is still served; the access log is dropped and deploys are refused until space returns',
+    `  free space on that disk (\`df -h ${d.path}\`); cairn carries on by itself`,
+  ];
 }
 
 /** `drift (dev): enforce, full check every 60s, fast path on; last check … in sync`, then alerts. */
@@ -50,15 +63,20 @@ export const command: Command = {
   readsState: true,
   async run(ctx) {
     const env = ctx.options.env as string | undefined;
-    const { services, drift = [] } = await clientOf(ctx).get<{
+    const {
+      services,
+      drift = [],
+      disk,
+    } = await clientOf(ctx).get<{
       services: ServiceStatus[];
       drift?: DriftStatus[];
+      disk?: DiskView;
     }>(`/v1/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
     const dashboard = readApiInfo(workspaceOf(ctx).ws)?.ui;
     ctx.stdout(
       ctx.output === 'json'
-        ? `${JSON.stringify({ services, drift }, null, 2)}\n`
-        : `${render(services, drift)}${dashboard ? `dashboard: ${dashboard}\n` : ''}`,
+        ? `${JSON.stringify({ services, drift, ...(disk ? { disk } : {}) }, null, 2)}\n`
+        : `${render(services, drift, disk)}${dashboard ? `dashboard: ${dashboard}\n` : ''}`,
     );
     return 0;
   },

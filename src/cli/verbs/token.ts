@@ -1,5 +1,6 @@
 import { recordFromCommand } from '../../audit/index.js';
 import { isRole, ROLES, TokenStore } from '../../auth/index.js';
+import { diskFullError } from '../../lib/index.js';
 import { openStateStore, type Workspace } from '../../state/index.js';
 import {
   actorOf,
@@ -46,12 +47,16 @@ function workspaceOf(ctx: CommandContext): Workspace {
   return initialisedWorkspace(ctx.options.file as string | undefined, ctx.cwd, ctx.env, 'the token list');
 }
 
-function withTokens<T>(ws: Workspace, fn: (tokens: TokenStore) => T): T {
-  const store = openStateStore(ws);
+function withTokens<T>(ws: Workspace, action: string, fn: (tokens: TokenStore) => T): T {
   try {
-    return fn(new TokenStore(store.db));
-  } finally {
-    store.close();
+    const store = openStateStore(ws);
+    try {
+      return fn(new TokenStore(store.db));
+    } finally {
+      store.close();
+    }
+  } catch (error) {
+    throw diskFullError(error, action, ws.stateDb) ?? error;
   }
 }
 
@@ -64,7 +69,9 @@ function create(ctx: CommandContext, ws: Workspace): number {
       `creating a token: --role must be ${ROLES.join(' or ')}${role === undefined ? '' : `, not "${String(role)}"`}`,
       USAGE,
     );
-  const { token, info } = withTokens(ws, (t) => t.create(name, role, actorOf(ctx)));
+  const { token, info } = withTokens(ws, `creating a token for ${name}`, (t) =>
+    t.create(name, role, actorOf(ctx)),
+  );
   recordFromCommand(ws, [{ action: 'token.create', subject: {}, detail: { user: name, role } }]);
   if (ctx.output === 'json') {
     ctx.stdout(`${JSON.stringify({ ...info, token }, null, 2)}\n`);
@@ -78,7 +85,7 @@ function create(ctx: CommandContext, ws: Workspace): number {
 }
 
 function list(ctx: CommandContext, ws: Workspace): number {
-  const tokens = withTokens(ws, (t) => t.list());
+  const tokens = withTokens(ws, 'listing tokens', (t) => t.list());
   if (ctx.output === 'json') {
     ctx.stdout(`${JSON.stringify({ tokens }, null, 2)}\n`);
     return 0;
@@ -95,7 +102,7 @@ function list(ctx: CommandContext, ws: Workspace): number {
 }
 
 function revoke(ctx: CommandContext, ws: Workspace, name: string): number {
-  withTokens(ws, (t) => t.revoke(name));
+  withTokens(ws, `revoking the token of ${name}`, (t) => t.revoke(name));
   recordFromCommand(ws, [{ action: 'token.revoke', subject: {}, detail: { user: name } }]);
   ctx.stdout(`revoked the token of ${name}; its dashboard sessions ended\n`);
   return 0;

@@ -3,7 +3,7 @@ import { openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, ConflictError, NotFoundError, ValidationError } from '../../lib/index.js';
-import { ApiClient, ControlPlane, DEFAULT_UI, readApiInfo } from '../../server/index.js';
+import { ApiClient, ControlPlane, DEFAULT_UI, readApiInfo, stdoutLog } from '../../server/index.js';
 import { workspaceExists } from '../../state/index.js';
 import { workspaceOf } from '../client.js';
 import { type Command, type CommandContext, FILE_OPTION } from '../command.js';
@@ -131,8 +131,9 @@ async function run(ctx: CommandContext): Promise<number> {
     });
   const ui = uiChoice(ctx);
   if (ctx.options.detach) return detach(ctx, specFile);
-  const log = (line: Record<string, unknown>) =>
-    ctx.stdout(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
+  // A full disk must not stop the control plane through its own log: lines wait until they fit.
+  const lines = stdoutLog(ctx.stdout);
+  const log = (line: Record<string, unknown>) => lines.line(line);
   const cp = new ControlPlane({
     specFile,
     workspace: ws,

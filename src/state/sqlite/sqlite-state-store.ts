@@ -1,7 +1,7 @@
 /** `StateStore` on SQLite (better-sqlite3): WAL, foreign keys, migrations, one writer at a time. */
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
-import { ConflictError } from '../../lib/index.js';
+import { ConflictError, diskFullError } from '../../lib/index.js';
 import type { StateStore, StateWriter } from '../state-store.js';
 import type {
   AttestationRecord,
@@ -37,7 +37,10 @@ export class SqliteStateStore implements StateStore, StateWriter {
   /** The connection, for capabilities that keep their own tables in state.db (audit). */
   readonly db: Database.Database;
 
+  private readonly path: string;
+
   constructor(config: SqliteStateStoreConfig) {
+    this.path = config.path;
     this.db = new (sqlite())(config.path, { readonly: config.readonly ?? false });
     this.db.pragma(`busy_timeout = ${config.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
     if (!config.readonly) {
@@ -48,8 +51,13 @@ export class SqliteStateStore implements StateStore, StateWriter {
     this.db.pragma('foreign_keys = ON');
   }
 
+  /** Runs `fn` in one write transaction; a full disk comes out as a DiskFullError naming state.db. */
   transaction<T>(fn: (tx: StateWriter) => T): T {
-    return this.db.transaction(() => fn(this)).immediate();
+    try {
+      return this.db.transaction(() => fn(this)).immediate();
+    } catch (error) {
+      throw diskFullError(error, 'saving the state', this.path) ?? error;
+    }
   }
 
   close(): void {

@@ -1,0 +1,76 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AccessLog } from './access-log.js';
+import { LogLines } from './log-lines.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cairn-access-log-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A disk watch that records what it is told. */
+function fakeDisk() {
+  const reported: string[] = [];
+  return {
+    isFull: false,
+    reported,
+    report(error: unknown, action: string) {
+      reported.push(`${action}: ${(error as NodeJS.ErrnoException).code}`);
+      this.isFull = true;
+      return true;
+    },
+  };
+}
+
+describe('AccessLog', () => {
+  it('on ENOSPC (/dev/full) stops instead of throwing, tells the disk watch once, and counts what it drops', async () => {
+    const disk = fakeDisk();
+    const log = new AccessLog('/dev/full', disk, () => {});
+    for (let i = 0; i < 5; i++) log.write(`line ${i}`);
+    await sleep(100);
+    for (let i = 0; i < 5; i++) log.write(`late ${i}`);
+    expect(disk.reported).toEqual(['writing /dev/full: ENOSPC']);
+    expect(log.droppedLines).toBe(5);
+    log.close();
+  });
+
+  it('drops while the disk is full and writes again after resume, saying how many it dropped', async () => {
+    const disk = fakeDisk();
+    const file = join(dir, 'access.log');
+    const log = new AccessLog(file, disk, () => {});
+    log.write('before');
+    disk.isFull = true;
+    log.write('dropped 1');
+    log.write('dropped 2');
+    disk.isFull = false;
+    expect(log.resume()).toEqual({ accessLogDropped: 2 });
+    log.write('after');
+    log.close();
+    await sleep(50);
+    expect(readFileSync(file, 'utf8')).toBe('before\nafter\n');
+  });
+});
+
+describe('LogLines', () => {
+  it('keeps the lines it cannot write and writes them, in order, once writes work again', () => {
+    let failing = true;
+    const out: string[] = [];
+    const lines = new LogLines(
+      (t) => {
+        if (failing) throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
+        out.push(t);
+      },
+      () => new Date(0),
+    );
+    lines.line({ msg: 'disk full' });
+    for (let i = 0; i < 150; i++) lines.line({ msg: `noise ${i}` });
+    expect(out).toEqual([]);
+    failing = false;
+    lines.line({ msg: 'disk has space again' });
+    expect(JSON.parse(out[0]!)).toEqual({ time: '1970-01-01T00:00:00.000Z', msg: 'disk full' });
+    expect(out).toHaveLength(100 + 2);
+    expect(JSON.parse(out[100]!)).toMatchObject({ dropped: 51 });
+    expect(JSON.parse(out[101]!)).toMatchObject({ msg: 'disk has space again' });
+  });
+});
