@@ -73,6 +73,39 @@ describe('BundleSpares: a verified, watched copy of each live bundle', () => {
     expect(prepared).toBe(2);
   });
 
+  it('after a failed unpack (a full disk) tries again only after the retry delay, not at every sync', async () => {
+    let failing = true;
+    const tried: number[] = [];
+    const flaky = new BundleSpares({
+      storeDir: join(dir, 'store'),
+      bundlesDir: dir,
+      failedRetryMs: 300,
+      prepare: async (job) => {
+        tried.push(Date.now());
+        if (failing)
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        await prepareBundle(image, job.digest, job.bundlesDir);
+      },
+    });
+    try {
+      flaky.sync(new Set([image.digest]));
+      await sleep(50);
+      for (let i = 0; i < 5; i++) flaky.sync(new Set([image.digest]));
+      expect(tried).toHaveLength(1);
+      await sleep(300);
+      flaky.sync(new Set([image.digest]));
+      await sleep(50);
+      expect(tried).toHaveLength(2);
+      failing = false;
+      await sleep(600); // the second failure in a row doubles the wait
+      flaky.sync(new Set([image.digest]));
+      expect(await until(() => flaky.ready(image.digest))).toBe(true);
+      expect(tried).toHaveLength(3);
+    } finally {
+      await flaky.close();
+    }
+  });
+
   it('discards a spare that is written to, and prepares a pristine one on the next sync', async () => {
     spares.sync(new Set([image.digest]));
     await until(() => spares.ready(image.digest));

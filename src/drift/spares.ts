@@ -17,6 +17,13 @@ import { type TreeWatcher, watchTree } from './watch.js';
 export const SPARES_DIR = '.spare';
 /** A spare used up is prepared again this long after, so unpacking does not slow the replacements. */
 export const DEFAULT_REFILL_DELAY_MS = 5000;
+/**
+ * A spare that could not be unpacked (a full disk, most often) is tried again only after this,
+ * doubled at each failure in a row up to `FAILED_RETRY_MAX_MS`: a spare is a nicety, and
+ * unpacking and removing one in a loop would churn a full disk and make its free space flap.
+ */
+export const DEFAULT_FAILED_RETRY_MS = 60_000;
+export const FAILED_RETRY_MAX_MS = 30 * 60_000;
 
 export interface BundleSparesConfig {
   storeDir: string;
@@ -25,6 +32,7 @@ export interface BundleSparesConfig {
   /** Unpacks `digest` under `bundlesDir` (the control plane does it off the event loop). */
   prepare: PrepareBundle;
   refillDelayMs?: number;
+  failedRetryMs?: number;
   /** Whether a bundle folder is exactly its manifest now; `matchesManifest` unless a test gives another. */
   verify?: (dir: string) => Promise<boolean>;
   log?: (line: Record<string, unknown>) => void;
@@ -40,6 +48,8 @@ export class BundleSpares {
   private readonly spares = new Map<string, Spare>();
   /** When a spare was last used up, by image digest: it is prepared again only after the delay. */
   private readonly usedAt = new Map<string, number>();
+  /** Unpacks that failed in a row, and when the last one did, by image digest. */
+  private readonly failed = new Map<string, { count: number; at: number }>();
   /** The last unpack or removal of each spare folder: the next one waits for it (same path). */
   private readonly tails = new Map<string, Promise<void>>();
   private readonly dir: string;
@@ -63,6 +73,7 @@ export class BundleSpares {
     const delayMs = this.config.refillDelayMs ?? DEFAULT_REFILL_DELAY_MS;
     for (const digest of imageDigests) {
       if (this.spares.has(digest) || nowMs - (this.usedAt.get(digest) ?? -Infinity) < delayMs) continue;
+      if (this.backingOff(digest, nowMs)) continue;
       this.prepare(digest);
     }
   }
@@ -102,6 +113,16 @@ export class BundleSpares {
     await Promise.allSettled([...this.tails.values()]);
   }
 
+  private backingOff(digest: string, nowMs: number): boolean {
+    const f = this.failed.get(digest);
+    if (!f) return false;
+    const waitMs = Math.min(
+      FAILED_RETRY_MAX_MS,
+      (this.config.failedRetryMs ?? DEFAULT_FAILED_RETRY_MS) * 2 ** (f.count - 1),
+    );
+    return nowMs - f.at < waitMs;
+  }
+
   private pathOf(imageDigest: string): string {
     return join(this.dir, digestHex(imageDigest));
   }
@@ -114,6 +135,8 @@ export class BundleSpares {
       prepare({ storeDir: this.config.storeDir, bundlesDir: this.dir, digest }).then(
         () => this.watchSpare(digest, spare),
         (error: Error) => {
+          const count = (this.failed.get(digest)?.count ?? 0) + 1;
+          this.failed.set(digest, { count, at: Date.now() });
           this.config.log?.({ msg: 'preparing a spare bundle failed', image: digest, error: error.message });
           this.discard(digest);
         },
@@ -153,8 +176,10 @@ export class BundleSpares {
   private async verifyWatched(digest: string, spare: Spare): Promise<void> {
     const intact = await (this.config.verify ?? matchesManifest)(this.pathOf(digest)).catch(() => false);
     if (spare.state !== 'preparing') return;
-    if (intact) spare.state = 'ready';
-    else this.discard(digest);
+    if (intact) {
+      spare.state = 'ready';
+      this.failed.delete(digest);
+    } else this.discard(digest);
   }
 
   /** Forgets a spare and removes its folder (an unpack under way removes its own when it ends). */

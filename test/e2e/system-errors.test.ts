@@ -67,7 +67,7 @@ describe('system errors a user can fix', () => {
         expect(cairn(['init'], { cwd: ws.dir, env }).code).toBe(0);
         const r = cairn(['build', 'hello'], { cwd: ws.dir, env });
         expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/error: .*no space left on the device: .*\(ENOSPC\)/);
+        expect(r.stderr).toMatch(/error: .*no space left on device: .*\(ENOSPC\)/);
         expect(r.stderr).toContain('hint: free space on that disk');
         expect(r.stderr).not.toMatch(NOT_A_BUG);
         expect(cairn(['images'], { cwd: ws.dir, env }).stdout).toContain('no images yet');
