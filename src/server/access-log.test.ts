@@ -28,11 +28,11 @@ describe('AccessLog', () => {
     const disk = fakeDisk();
     const log = new AccessLog('/dev/full', disk, () => {});
     for (let i = 0; i < 5; i++) log.write(`line ${i}`);
-    await sleep(100);
+    for (const end = Date.now() + 5000; disk.reported.length === 0 && Date.now() < end; ) await sleep(10);
     for (let i = 0; i < 5; i++) log.write(`late ${i}`);
     expect(disk.reported).toEqual(['writing /dev/full: ENOSPC']);
     expect(log.droppedLines).toBe(5);
-    log.close();
+    await log.close();
   });
 
   it('drops while the disk is full and writes again after resume, saying how many it dropped', async () => {
@@ -46,8 +46,7 @@ describe('AccessLog', () => {
     disk.isFull = false;
     expect(log.resume()).toEqual({ accessLogDropped: 2 });
     log.write('after');
-    log.close();
-    await sleep(50);
+    await log.close();
     expect(readFileSync(file, 'utf8')).toBe('before\nafter\n');
   });
 });

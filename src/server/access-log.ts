@@ -46,9 +46,11 @@ export class AccessLog {
     return this.dropped;
   }
 
-  close(): void {
-    this.stream?.end();
+  /** Ends the log; resolves once what was written is on disk (or failed to be). */
+  close(): Promise<void> {
+    const stream = this.stream;
     this.stream = undefined;
+    return new Promise((resolve) => (stream ? stream.end(() => resolve()) : resolve()));
   }
 
   private open(): void {

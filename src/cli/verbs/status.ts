@@ -57,7 +57,7 @@ function renderDrift(d: DriftStatus): string[] {
 export const command: Command = {
   name: 'status',
   summary:
-    'Show each service: current release, rollout phase and step, weights, instances and health; drift checks and quarantined instances.',
+    'Show each service: current release, rollout phase and step, weights, instances and health; drift checks and quarantined instances; a full disk.',
   usage: 'cairn status [--env ENV] [--output json]',
   options: { file: FILE_OPTION, env: ENV_OPTION, output: OUTPUT_OPTION },
   readsState: true,

@@ -180,7 +180,9 @@ log in with the workspace's .cairn/api-token or a token from \`cairn token creat
 re-adopts the gateway processes and instances that kept running, stops strays, and carries on
 with rollouts from their last persisted step. Stop it with \`cairn down\` (or Ctrl-C).
 Gateways and instances are detached: if this process dies they keep serving, and with
-\`cairn down --keep-instances\` too.`,
+\`cairn down --keep-instances\` too.
+On a full disk it keeps serving: the gateway drops its access log, each warns once, \`cairn status\`
+shows the disk, deploys are refused (exit 1), and it carries on by itself when space returns.`,
   options: {
     file: FILE_OPTION,
     detach: { type: 'boolean', short: 'd', description: 'Run in the background; print where its log goes.' },
