@@ -32,7 +32,7 @@ export const VERB_SUMMARIES: ReadonlyArray<readonly [verb: string, summary: stri
   ['sign', 'Sign an image in the store (cosign .sig tag and a Sigstore bundle referrer).'],
   [
     'status',
-    'Show each service: current release, rollout phase and step, weights, instances and health; drift checks and quarantined instances.',
+    'Show each service: current release, rollout phase and step, weights, instances and health; drift checks and quarantined instances; a full disk.',
   ],
   ['token', 'Create, list and revoke per-user tokens for the API and the dashboard (viewer or operator).'],
   [
