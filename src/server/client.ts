@@ -3,7 +3,8 @@
  * A second entry of this capability, so that a CLI verb that only talks to `cairn up` (status, ps,
  * deploy, …) starts without loading the control plane, SQLite, CEL or the signature libraries.
  */
+
+export type { DiskView } from '../lib/disk-watch.js';
 export { API_FILE, ApiClient, type ApiInfo, readApiInfo } from './api-client.js';
-export type { DiskView } from './disk-watch.js';
 export type { DriftStatus, HistoryEntry } from './status.js';
 export type { InstanceView, ReleaseView, RolloutView, ServiceStatus } from './views.js';

@@ -13,7 +13,7 @@ import { AuthFailures, type SessionLimits, SessionStore, TokenStore } from '../a
 import { type DriftEnvStatus, DriftLoop, type DriftReport, describeReason } from '../drift/index.js';
 import { gatherEvidence } from '../gates/index.js';
 import { gatewayConfigFor, renderPrometheus, SupervisedGateway } from '../gateway/index.js';
-import { ConflictError, NotFoundError } from '../lib/index.js';
+import { ConflictError, DiskWatch, NotFoundError } from '../lib/index.js';
 import { type ReleaseObservation, RolloutController } from '../rollout/index.js';
 import {
   createRuntimeDriver,
@@ -33,7 +33,6 @@ import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { Deployments } from './deployments.js';
-import { DiskWatch } from './disk-watch.js';
 import { EventHub, type RolloutSample } from './event-hub.js';
 import { CONTROL_PLANE_ACTOR, InstanceManager } from './instance-manager.js';
 import { prepareOffThread } from './prepare-worker.js';
@@ -129,7 +128,14 @@ export class ControlPlane {
       admit: (release, env) => this.deployments.admit(release, env),
       volumesDir: runtimeConfigFor(ws).volumesDir,
     });
-    this.disk = new DiskWatch({ path: ws.root, log });
+    this.disk = new DiskWatch({
+      path: ws.root,
+      log,
+      meanwhile: {
+        full: 'traffic is still served (the gateway drops its access log) and changes are refused until space returns',
+        recovered: 'changes are accepted again',
+      },
+    });
     this.reconciler = new Reconciler({
       store: this.store,
       instances: this.instances,

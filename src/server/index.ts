@@ -3,8 +3,6 @@
 export type { DriftEnvStatus } from '../drift/index.js';
 export { ApiClient, type ApiInfo, readApiInfo } from './api-client.js';
 export { ControlPlane, type ControlPlaneOptions, DEFAULT_UI } from './control-plane.js';
-export type { DiskView } from './disk-watch.js';
-export { LogLines, stdoutLog } from './log-lines.js';
 export {
   type DriftStatus,
   driftView,

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CairnError, ConflictError, NotFoundError, ValidationError } from '../../lib/index.js';
-import { ApiClient, ControlPlane, DEFAULT_UI, readApiInfo, stdoutLog } from '../../server/index.js';
+import { CairnError, ConflictError, NotFoundError, processLog, ValidationError } from '../../lib/index.js';
+import { ApiClient, ControlPlane, DEFAULT_UI, readApiInfo } from '../../server/index.js';
 import { workspaceExists } from '../../state/index.js';
 import { workspaceOf } from '../client.js';
 import { type Command, type CommandContext, FILE_OPTION } from '../command.js';
@@ -132,7 +132,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const ui = uiChoice(ctx);
   if (ctx.options.detach) return detach(ctx, specFile);
   // A full disk must not stop the control plane through its own log: lines wait until they fit.
-  const lines = stdoutLog(ctx.stdout);
+  const lines = processLog(1, ctx.stdout);
   const log = (line: Record<string, unknown>) => lines.line(line);
   const cp = new ControlPlane({
     specFile,

@@ -7,9 +7,12 @@
  * Reports `{ready, address}` or `{failed, code, message}` once over the IPC channel it was
  * started with, then lets go of it.
  */
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { Server } from 'node:net';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DiskWatch, processLog } from '../../lib/index.js';
+import { AccessLog } from '../access-log.js';
 import { createGateway } from '../builtin-gateway.js';
 import type { Gateway } from '../types.js';
 import { serveControl } from './control-server.js';
@@ -17,6 +20,7 @@ import { configHash, fromWire, type GatewayStateFile, PROTOCOL_VERSION } from '.
 import { readStateFile, writePidFile, writeStateFile } from './state-file.js';
 
 const STOP_GRACE_MS = 10_000;
+const DISK_CHECK_MS = 1000;
 
 interface Running {
   gateway: Gateway;
@@ -35,19 +39,31 @@ function tell(message: Record<string, unknown>): Promise<void> {
   });
 }
 
+/** This process's log (stderr, a file on the workspace's disk): a full disk cannot stop the process through it. */
+const logLines = processLog(2, (text) => process.stderr.write(text));
+
 function report(message: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...message })}\n`);
+  logLines.line(message);
 }
 
-/** The access log, dropped with one warning when it cannot be written (a full disk). */
+/**
+ * The access log: on a full disk it is dropped with one warning and starts again, with one line
+ * saying how many lines were dropped, when the disk watch sees space again.
+ */
 function accessLogTo(file: string | undefined): ((line: string) => void) | undefined {
   if (!file) return undefined;
-  let stream: WriteStream | undefined = createWriteStream(file, { flags: 'a', mode: 0o600 });
-  stream.on('error', (error) => {
-    report({ level: 'warn', msg: 'access log: cannot write it, dropping it', error: error.message });
-    stream = undefined;
+  const disk = new DiskWatch({
+    path: dirname(file),
+    log: report,
+    meanwhile: {
+      full: 'the gateway keeps serving and drops its access log until space returns',
+      recovered: 'the access log resumed',
+    },
   });
-  return (line) => stream?.write(`${line}\n`);
+  const log = new AccessLog(file, disk, report);
+  disk.onRecovered(() => log.resume());
+  setInterval(() => void disk.check(), DISK_CHECK_MS).unref();
+  return (line) => log.write(line);
 }
 
 async function stop(run: Running, graceMs: number): Promise<void> {

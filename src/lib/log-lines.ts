@@ -1,5 +1,6 @@
 /**
- * The control plane's own log, written so that a full disk cannot stop the process: a line that
+ * A process's own log (the control plane's, a gateway process's), written so that a full disk
+ * cannot stop the process: a line that
  * cannot be written is kept (up to a bound) and written, in order, as soon as a write works again,
  * followed by how many lines did not fit. So the warning that the disk filled is in the log once
  * the disk has room, with the time it happened.
@@ -58,25 +59,25 @@ export class LogLines {
 }
 
 /**
- * The log of this process on its stdout. A file (`cairn up --detach` writes to
- * .cairn/logs/control-plane.log) is written synchronously so a failed write is seen and kept; a
- * terminal or a pipe through `write`. Failed writes of anything else on stdout/stderr (a warning
- * Node prints) are ignored rather than fatal.
+ * The log of this process on file descriptor `fd` (1 or 2). A file (`cairn up --detach` writes to
+ * .cairn/logs/control-plane.log, a gateway process to gateway-ENV.log) is written synchronously,
+ * so a failed write is seen and kept; a terminal or a pipe through `write`. Failed writes of
+ * anything else on stdout/stderr (a warning Node prints) are ignored rather than fatal.
  */
-export function stdoutLog(write: (text: string) => void): LogLines {
+export function processLog(fd: 1 | 2, write: (text: string) => void): LogLines {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   const toFile = (() => {
     try {
-      return fstatSync(1).isFile();
+      return fstatSync(fd).isFile();
     } catch {
       return false;
     }
   })();
-  return new LogLines(toFile ? writeAllSync : write);
+  return new LogLines(toFile ? (text) => writeAllSync(fd, text) : write);
 }
 
-function writeAllSync(text: string): void {
+function writeAllSync(fd: number, text: string): void {
   const bytes = Buffer.from(text);
   let at = 0;
-  while (at < bytes.length) at += writeSync(1, bytes, at);
+  while (at < bytes.length) at += writeSync(fd, bytes, at);
 }

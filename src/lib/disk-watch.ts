@@ -1,14 +1,14 @@
 /**
- * Whether the disk that holds the workspace is full. The first write that fails for lack of space
- * (ENOSPC, EDQUOT, SQLITE_FULL) marks it full at once; a periodic check (statfs, and while full a
- * small probe write, which also sees quotas) marks it full when it runs low and clears it when
- * space returns. One warning when it fills, one line when it recovers; `cairn status` shows it,
- * and changes are refused while it lasts.
+ * Whether the disk that holds a folder (the workspace) is full. The first write that fails for
+ * lack of space (ENOSPC, EDQUOT, SQLITE_FULL) marks it full at once; a periodic check (statfs, and
+ * while full a small probe write, which also sees quotas) marks it full when it runs low and
+ * clears it when space returns. One warning when it fills, one line when it recovers. The control
+ * plane shows it in `cairn status` and refuses changes meanwhile; the gateway process drops its
+ * access log meanwhile.
  */
 import { rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatBytes } from '../artifact/index.js';
-import { DiskFullError, diskFullError, diskFullHint } from '../lib/index.js';
+import { DiskFullError, diskFullError, diskFullHint } from './errors.js';
 
 /** Below this many free bytes the disk counts as full before anything fails. */
 export const FULL_BELOW_BYTES = 1024 * 1024;
@@ -35,6 +35,8 @@ export interface DiskView {
 export interface DiskWatchOptions {
   path: string;
   log: (line: Record<string, unknown>) => void;
+  /** What the warning says goes on meanwhile, and what the recovery line says came back. */
+  meanwhile?: { full: string; recovered: string };
   now?: () => number;
   /** Free and total bytes of the disk holding `path` (default: statfs). */
   space?: (path: string) => Promise<{ freeBytes: number; totalBytes: number }>;
@@ -113,7 +115,7 @@ export class DiskWatch {
     if (quiet) return;
     this.options.log({
       level: 'warn',
-      msg: `disk full: no space left on device at ${this.options.path}; traffic is still served, the access log is dropped and changes are refused until space returns`,
+      msg: `disk full: no space left on device at ${this.options.path}; ${this.options.meanwhile?.full ?? 'writes are dropped until space returns'}`,
       path: this.options.path,
       error,
       hint: diskFullHint(undefined, this.options.path),
@@ -128,7 +130,7 @@ export class DiskWatch {
     const extra = Object.assign({}, ...this.listeners.map((fn) => fn() ?? {}));
     if (quiet) return;
     this.options.log({
-      msg: `disk has space again at ${this.options.path}: the access log resumed and changes are accepted`,
+      msg: `disk has space again at ${this.options.path}: ${this.options.meanwhile?.recovered ?? 'writes resumed'}`,
       path: this.options.path,
       freeBytes,
       fullForMs,
@@ -152,4 +154,16 @@ async function probeWrite(path: string): Promise<boolean> {
   } finally {
     await rm(file, { force: true }).catch(() => {});
   }
+}
+
+/** `524.3 kB`, `104.9 MB`: decimal units, as `df -H` counts. */
+function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }

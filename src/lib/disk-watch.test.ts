@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DiskFullError } from '../lib/index.js';
 import { DiskWatch, QUIET_AFTER_RECOVERY_MS } from './disk-watch.js';
+import { DiskFullError } from './errors.js';
 
 const MiB = 1024 * 1024;
 const enospc = () =>

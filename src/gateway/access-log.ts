@@ -1,8 +1,8 @@
 /**
  * The gateway's access log (`.cairn/logs/gateway-access.log`): one line per request, and the first
- * thing to give up when the disk is full. A write that fails never takes the process down: the log
- * stops (the disk watch says why, once), lines are counted instead of written, and it starts again
- * when the disk has space.
+ * thing to give up when the disk is full. A write that fails never takes the gateway process down:
+ * the log stops (the disk watch says why, once), lines are counted instead of written, and it
+ * starts again when the disk has space.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 
