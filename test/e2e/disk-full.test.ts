@@ -216,7 +216,7 @@ describe.runIf(isRoot)('a full disk under the workspace', () => {
       console.log(`the rollout failed after ${Date.now() - from} ms`);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(
-        /failed \(done\).*new instances of rel-[0-9a-f]+ failed \d+ times, last: .*no space left on device/,
+        /failed \(done\).*new instances of rel-[0-9a-f]+ failed \d+ times; last: .*no space left on device/,
       );
       expect(r.stderr).not.toMatch(NOT_A_BUG);
       expect(load.summary(from, Date.now()).failures).toBe(0);
