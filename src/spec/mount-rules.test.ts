@@ -10,9 +10,9 @@ environments:
   dev: { gateway: { listen: "127.0.0.1:9000" } }
 `;
 const at = (text: string) =>
-  parseSpec(text, 'cairn.yaml', (rel) => (rel === './app' ? 'dir' : 'file')).diagnostics.map(
-    (d) => `${d.line}:${d.column} ${d.message}`,
-  );
+  parseSpec(text, 'cairn.yaml', (rel) =>
+    rel === './app' ? 'dir' : rel.startsWith('./app/') ? undefined : 'file',
+  ).diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`);
 
 describe('run.tmpfs and run.volumes', () => {
   it('accepts separate folders beside the app', () => {
@@ -41,6 +41,15 @@ describe('run.tmpfs and run.volumes', () => {
   it('refuses the root', () => {
     expect(at(spec('tmpfs: [/]'))).toEqual([
       '5:32 the root filesystem stays read-only; name a folder such as /tmp',
+    ]);
+  });
+
+  it('warns when the build context has a file where a mount folder must be', () => {
+    const diagnostics = parseSpec(spec('volumes: [{ name: db, path: /app/data/db }]'), 'cairn.yaml', (rel) =>
+      rel === './app' ? 'dir' : rel === './app/data' ? 'file' : undefined,
+    ).diagnostics.map((d) => `${d.severity} ${d.message}`);
+    expect(diagnostics).toEqual([
+      'warning volume /app/data/db needs a folder where build.context has the file ./app/data: an image with it cannot start; rename the file, exclude it, or mount elsewhere',
     ]);
   });
 });

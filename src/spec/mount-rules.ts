@@ -9,6 +9,9 @@ type Obj = Record<string, unknown>;
 
 export interface MountRuleContext {
   error(path: PathPart[], message: string): void;
+  warn(path: PathPart[], message: string): void;
+  /** What exists at a path relative to cairn.yaml. */
+  fileKind(relPath: string): 'file' | 'dir' | undefined;
 }
 
 /** Paths the runtime itself mounts: nothing of the spec goes on or under them. */
@@ -34,7 +37,29 @@ export function checkMounts(at: PathPart[], service: Obj, ctx: MountRuleContext)
   mounts.forEach((m, i) => {
     const problem = mountProblem(m, mounts.slice(0, i), build);
     if (problem) ctx.error(m.at, problem);
+    else warnFileInContext(m, build, ctx);
   });
+}
+
+/**
+ * A mount path under the workdir where the build context has a file: the image would have a file
+ * where the folder must be, and no instance could start (its bundle is refused). A warning, since
+ * build.include or exclude may leave the file out.
+ */
+function warnFileInContext(m: Mount, build: Obj, ctx: MountRuleContext): void {
+  const workdir = typeof build.workdir === 'string' ? build.workdir : DEFAULT_WORKDIR;
+  if (typeof build.context !== 'string' || !covers(workdir, m.path)) return;
+  const parts = m.path.slice(workdir.length + 1).split('/');
+  for (let n = 1; n <= parts.length; n++) {
+    const rel = `${build.context.replace(/\/$/, '')}/${parts.slice(0, n).join('/')}`;
+    if (ctx.fileKind(rel) === 'file') {
+      ctx.warn(
+        m.at,
+        `${m.kind} ${m.path} needs a folder where build.context has the file ${rel}: an image with it cannot start; rename the file, exclude it, or mount elsewhere`,
+      );
+      return;
+    }
+  }
 }
 
 /** Why `m` cannot be mounted (given the mounts before it and the image), or undefined. */
