@@ -50,6 +50,15 @@ describe.each(['builtin', 'haproxy'] as const)('the %s gateway when the control 
       await sleep(250);
     }
   };
+  /** Isolated instances (runc as root) accept only the gateway's cgroup: the gateway (and its HAProxy) must be in it. */
+  const expectInGatewayCgroup = (pid: number) => {
+    if (process.getuid?.() !== 0) return;
+    const pids = [pid];
+    if (engine === 'haproxy')
+      pids.push(Number(readFileSync(join(ws.dir, '.cairn', 'gateway', 'dev', 'haproxy.pid'), 'utf8')));
+    for (const p of pids)
+      expect(readFileSync(`/proc/${p}/cgroup`, 'utf8')).toMatch(/^0::\/cairn-gw-[0-9a-f]+$/m);
+  };
   const build = async (name: string) => {
     ws.useConfig(name, { version: name });
     expect((await ws.runAsync(['build', 'hello'])).code).toBe(0);
@@ -80,7 +89,7 @@ describe.each(['builtin', 'haproxy'] as const)('the %s gateway when the control 
       const atWeight = await until('weight 30', (s) => s.rollout?.weight === 30 && s.rollout.step === 0);
       const instancesBefore = atWeight.instances.map((i) => i.id).sort();
       const gateway = gatewayPid();
-      expect(readFileSync(`/proc/${gateway}/cgroup`, 'utf8')).toMatch(/cairn-gw-|^0::\/$/m);
+      expectInGatewayCgroup(gateway);
 
       // When: the control plane is killed and nobody restarts it for a while.
       const cp = controlPlanePid();
@@ -106,9 +115,13 @@ describe.each(['builtin', 'haproxy'] as const)('the %s gateway when the control 
       expect(up.code, up.stderr).toBe(0);
       const readyMs = Date.now() - upAt;
       expect(gatewayPid()).toBe(gateway);
-      expect(readFileSync(join(ws.dir, '.cairn', 'logs', 'control-plane.log'), 'utf8')).toContain(
-        '"msg":"gateway adopted"',
-      );
+      expectInGatewayCgroup(gateway);
+      const adopted = readFileSync(join(ws.dir, '.cairn', 'logs', 'control-plane.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"msg":"gateway adopted"'))
+        .map((l) => JSON.parse(l) as { pid: number; ms: number });
+      expect(adopted.map((a) => a.pid)).toEqual([gateway]);
+      console.log(`[${engine}] the gateway itself was adopted in ${adopted[0]!.ms} ms`);
       const resumed = await status();
       expect(resumed.instances.map((i) => i.id).sort()).toEqual(instancesBefore);
       console.log(`[${engine}] cairn up re-adopted gateway pid ${gateway} in ${readyMs} ms`);
