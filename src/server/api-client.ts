@@ -8,9 +8,15 @@ import { type ErrorBody, errorFromBody } from './api-errors.js';
 
 export const API_FILE = 'api.json';
 /** A read (status, ps, history) that takes longer than this has a stuck control plane behind it. */
-const READ_TIMEOUT_MS = 15_000;
+export const READ_TIMEOUT_MS = 15_000;
 /** A change (deploy, promote) runs the gates first: scans and policies may take a while. */
-const CHANGE_TIMEOUT_MS = 120_000;
+export const CHANGE_TIMEOUT_MS = 120_000;
+
+/** How long a call may take, connect to last byte (`deploy --wait` polls with reads, each under the read timeout). */
+export interface ApiTimeouts {
+  readMs: number;
+  changeMs: number;
+}
 
 export interface ApiInfo {
   url: string;
@@ -32,6 +38,7 @@ export class ApiClient {
   constructor(
     readonly url: string,
     private readonly token: string,
+    private readonly timeouts: ApiTimeouts = { readMs: READ_TIMEOUT_MS, changeMs: CHANGE_TIMEOUT_MS },
   ) {}
 
   static forWorkspace(ws: Workspace): ApiClient {
@@ -65,7 +72,7 @@ export class ApiClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const timeoutMs = method === 'GET' ? READ_TIMEOUT_MS : CHANGE_TIMEOUT_MS;
+    const timeoutMs = method === 'GET' ? this.timeouts.readMs : this.timeouts.changeMs;
     const send = () => exchange(new URL(`${this.url}${path}`), method, this.token, body, timeoutMs);
     let answer: { status: number; text: string };
     try {

@@ -16,6 +16,7 @@ beforeEach(async () => {
   actors = [];
   api = new ApiServer(TOKEN, new AuthFailures(3, 60_000), (t) => USERS[t])
     .on('GET', '/v1/status', (r) => ({ who: r.principal.actor }))
+    .on('GET', '/v1/deployments/:id', (r) => ({ id: r.params.id }))
     .on('POST', '/v1/rollback', (r) => {
       actors.push(r.principal.actor);
       return {};
@@ -68,5 +69,19 @@ describe('the API: who may call what', () => {
     expect(actors).toEqual(['olga@api', 'api']);
     expect((await call('POST', '/v1/shutdown', 'cairn_operator')).status).toBe(403);
     expect((await call('POST', '/v1/shutdown', TOKEN)).status).toBe(200);
+  });
+});
+
+describe('the API: request paths', () => {
+  it('answers 400, not 500, to a malformed percent-encoding anywhere in the path, and decodes a good one', async () => {
+    for (const path of ['/v1/deployments/%E0%A4%A', '/v1/deployments/%ZZ', '/v1/st%E0tus']) {
+      const res = await call('GET', path, TOKEN);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+        'malformed percent-encoding',
+      );
+    }
+    const good = await call('GET', '/v1/deployments/dep%2D%E0%A4%A4', TOKEN);
+    expect(await good.json()).toEqual({ id: 'dep-\u0924' });
   });
 });

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { AuthFailures, allows, type Principal, type Role, WORKSPACE_PRINCIPAL } from '../auth/index.js';
 import { CairnError, ValidationError } from '../lib/index.js';
 import { errorBody, statusFor } from './api-errors.js';
+import { checkPathEncoding, decodePathSegment } from './path-params.js';
 
 export type Handler = (req: ApiRequest) => Promise<unknown> | unknown;
 /** A long-lived response (Server-Sent Events): the handler owns `res` until it ends. */
@@ -157,6 +158,7 @@ export class ApiServer {
           hint: 'the CLI reads the token from .cairn/api-token; `cairn token create` makes one per user',
         });
       }
+      checkPathEncoding(url.pathname);
       const route = this.routes.find((r) => r.method === method && r.pattern.test(url.pathname));
       if (!route) throw new CairnError('not_found', `no API endpoint ${method} ${url.pathname}`);
       if (!allows(principal.role, route.role)) {
@@ -178,7 +180,9 @@ export class ApiServer {
         );
       }
       const match = route.pattern.exec(url.pathname)!;
-      const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
+      const params = Object.fromEntries(
+        route.names.map((n, i) => [n, decodePathSegment(match[i + 1]!, url.pathname)]),
+      );
       const body = method === 'GET' ? {} : await readJson(req);
       const request = {
         method,
