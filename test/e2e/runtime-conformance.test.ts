@@ -20,6 +20,7 @@ import {
 import { descendants, waitFor } from '../../src/runtime/proc.js';
 import { buildProbeImage, type FixtureImage } from '../../src/runtime/testing/fixture-image.js';
 import { PROBE_SERVER, probeRunSpec } from '../../src/runtime/testing/probe-app.js';
+import type { RunSpec } from '../../src/spec/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'cairn-rt-conf-'));
 let image: FixtureImage;
@@ -69,7 +70,7 @@ describe.each(['runc', 'bwrap', 'process'] as RuntimeKind[])('runtime driver %s'
   const started: InstanceHandle[] = [];
 
   async function startOne(
-    extra: { secrets?: Record<string, string>; secretEnv?: Record<string, string> } = {},
+    extra: { secrets?: Record<string, string>; secretEnv?: Record<string, string>; run?: RunSpec } = {},
   ): Promise<InstanceHandle> {
     const port = await freeLoopbackPort();
     const handle = await driver.start({
@@ -78,10 +79,10 @@ describe.each(['runc', 'bwrap', 'process'] as RuntimeKind[])('runtime driver %s'
       service: 'probe',
       env: 'dev',
       bundle,
-      run: probeRunSpec(),
       port,
       vars: { GREETING: 'injected' },
       ...extra,
+      run: extra.run ?? probeRunSpec(),
     });
     started.push(handle);
     return handle;
@@ -164,6 +165,28 @@ describe.each(['runc', 'bwrap', 'process'] as RuntimeKind[])('runtime driver %s'
       expect(leaks).toEqual([]);
       await driver.stop(h, 2000);
       expect(existsSync(privateDirOf(dirs, h.id))).toBe(false);
+    },
+  );
+
+  it.runIf(usable.includes(kind))(
+    'When it mounts a volume, the service writes there and the next instance finds the file',
+    async () => {
+      const run = probeRunSpec({ volumes: [{ name: 'data', path: '/app/data' }] });
+      if (kind === 'process') {
+        await expect(startOne({ run })).rejects.toThrow(/cannot mount volumes/);
+        return;
+      }
+      const first = await startOne({ run });
+      expect(await serves(first.port), readFileSync(driver.logs(first), 'utf8')).toBe(true);
+      expect(await get(first.port, '/?data=kept.txt')).toMatchObject({ writeData: 'ok' });
+      await driver.stop(first, 2000);
+      expect(existsSync(join(work, kind, 'volumes', 'dev', 'data', 'kept.txt'))).toBe(true);
+      const second = await startOne({ run });
+      expect(await serves(second.port), readFileSync(driver.logs(second), 'utf8')).toBe(true);
+      expect(await get(second.port)).toMatchObject({
+        dataFiles: ['kept.txt'],
+        writeApp: expect.stringMatching(/EROFS|EACCES/),
+      });
     },
   );
 });

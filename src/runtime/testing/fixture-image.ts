@@ -54,7 +54,7 @@ export async function buildProbeImage(
       '    build: { context: ./app, base: "host:node", entrypoint: [node, server.js], env: {' +
         envYaml +
         '} }',
-      '    run: { port: 8080, tmpfs: [/tmp] }',
+      '    run: { port: 8080, tmpfs: [/tmp], volumes: [{ name: data, path: /app/data }] }',
       'environments:',
       '  dev: { gateway: { listen: "127.0.0.1:18080" } }',
       'routes: [{ host: "*", path: /, service: probe }]',

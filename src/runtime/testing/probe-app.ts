@@ -17,6 +17,8 @@ const server = http.createServer((req, res) => {
   const body = {
     uid: process.getuid(), gid: process.getgid(), greeting: process.env.GREETING, port: process.env.PORT,
     writeRoot: tryWrite('/probe'), writeApp: tryWrite(__dirname + '/probe'), writeTmp: tryWrite('/tmp/probe'),
+    writeData: url.searchParams.get('data') ? tryWrite('/app/data/' + url.searchParams.get('data')) : undefined,
+    dataFiles: (() => { try { return fs.readdirSync('/app/data').sort(); } catch (e) { return e.code; } })(),
     pids: fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).length, status: status(),
     secret: url.searchParams.get('secret') ? secret(url.searchParams.get('secret')) : undefined,
     env: url.searchParams.get('env') ? process.env[url.searchParams.get('env')] : undefined,
