@@ -16,6 +16,7 @@ import {
   ValidationError,
 } from '../lib/index.js';
 import { sealAndList } from './bundle-files.js';
+import { bundleTempName, sweepBundleTemps } from './bundle-temps.js';
 import { imageProcess, type OciImageConfigJson } from './image-process.js';
 import { type ApplyState, applyLayer } from './layer-apply.js';
 import type { BlobSource, Bundle, FileEntry, ImageProcess } from './types.js';
@@ -74,7 +75,9 @@ export async function prepareBundle(
   if (existsSync(join(dir, BUNDLE_FILE))) return loadBundle(dir, false);
   const image = await verifyImage(source, imageDigest);
   await mkdir(bundlesDir, { recursive: true, mode: 0o700 });
-  const tmp = join(bundlesDir, `.tmp-${shortDigest(imageDigest)}-${randomBytes(4).toString('hex')}`);
+  await sweepBundleTemps(bundlesDir);
+  const name = bundleTempName(shortDigest(imageDigest), process.pid, randomBytes(4).toString('hex'));
+  const tmp = join(bundlesDir, name);
   try {
     await unpackInto(tmp, image);
     await rename(tmp, dir).catch(async (error: NodeJS.ErrnoException) => {

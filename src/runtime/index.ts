@@ -1,5 +1,6 @@
 /** Runs releases as read-only, hardened instances on this machine (runc, bubblewrap, or a bare process) and supervises them. */
 export { bundleFiles, prepareBundle, readVerified } from './bundle.js';
+export { sweepBundleTemps } from './bundle-temps.js';
 export { type BwrapConfig, createBwrapDriver } from './bwrap/bwrap-driver.js';
 export {
   chooseDriver,

@@ -21,6 +21,7 @@ import {
   hostNetworkSupport,
   type RuntimeKind,
   runtimeConfigFor,
+  sweepBundleTemps,
   sweepPrivateDirs,
 } from '../runtime/index.js';
 import { openSecretResolver } from '../secrets/index.js';
@@ -263,6 +264,9 @@ export class ControlPlane {
 
   private async startAll(): Promise<string> {
     await this.disk.check();
+    // Bundles a killed process left half-unpacked; those of a live process are left alone.
+    const swept = await sweepBundleTemps(this.options.workspace.bundles);
+    if (swept.length > 0) this.options.log?.({ msg: 'removed half-unpacked bundles', names: swept });
     await this.hostNetwork?.admitThisProcess();
     await this.adopt();
     const loaded = loadSpec(this.options.specFile);
