@@ -95,4 +95,24 @@ describe('prepareBundle', () => {
     await expect(prepareBundle(viaLink, viaLink.digest, dir)).rejects.toThrow(/goes through a symlink/);
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it('makes each folder the image declares as a mount point (Volumes), mode 0700, listed in files.json', async () => {
+    const image = await memoryImage([base], ['/bin/app'], undefined, ['/data', '/app/cache/deep', '/app']);
+    const bundle = await prepareBundle(image, image.digest, dir);
+    expect(bundle.mountPoints).toEqual(['/app', '/app/cache/deep', '/data']);
+    for (const p of ['data', 'app/cache/deep'])
+      expect(lstatSync(join(bundle.rootfs, p)).mode & 0o7777).toBe(0o700);
+    const files = await bundleFiles(bundle);
+    expect(files.find((f) => f.path === '/data')).toMatchObject({ type: 'dir', mode: 0o700 });
+    // A parent made on the way is an ordinary sealed folder.
+    expect(files.find((f) => f.path === '/app/cache')).toMatchObject({ type: 'dir', mode: 0o555 });
+  });
+
+  it('refuses an image with a file where a declared mount point must be, naming it', async () => {
+    const image = await memoryImage([base], ['/bin/app'], undefined, ['/etc/motd/x']);
+    await expect(prepareBundle(image, image.digest, dir)).rejects.toThrow(
+      /cannot mount on \/etc\/motd\/x: the image has a file at \/etc\/motd/,
+    );
+    expect(readdirSync(dir).filter((n) => !n.startsWith('.'))).toEqual([]);
+  });
 });

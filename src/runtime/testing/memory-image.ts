@@ -50,11 +50,12 @@ export class MemoryImage implements BlobSource {
   }
 }
 
-/** Builds an image from layers of entries; the config runs `args` as uid 65532. */
+/** Builds an image from layers of entries; the config runs `args` as uid 65532 (`volumes`: its mount points). */
 export async function memoryImage(
   layers: TarEntry[][],
   args: string[] = ['/bin/app'],
   diffIdsOverride?: string[],
+  volumes?: string[],
 ): Promise<MemoryImage> {
   const image = new MemoryImage();
   const descriptors = [];
@@ -73,7 +74,12 @@ export async function memoryImage(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
-      config: { User: '65532', Entrypoint: args, WorkingDir: '/app' },
+      config: {
+        User: '65532',
+        Entrypoint: args,
+        WorkingDir: '/app',
+        ...(volumes ? { Volumes: Object.fromEntries(volumes.map((v) => [v, {}])) } : {}),
+      },
       rootfs: { type: 'layers', diff_ids: diffIdsOverride ?? diffIds },
     }),
   );
