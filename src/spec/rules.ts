@@ -4,6 +4,7 @@
  * function passed in. Works on a partial spec (values that failed the schema are absent).
  */
 import { closest } from '../lib/index.js';
+import { checkArgs } from './arg-rules.js';
 import { checkKubernetes } from './kubernetes-rules.js';
 import { checkMounts } from './mount-rules.js';
 import { checkProjectPaths } from './path-rules.js';
@@ -78,6 +79,7 @@ function checkService(name: string, service: Obj, ctx: RuleContext): void {
   }
   checkRun(at, asObj(service.run), ctx);
   checkMounts(at, service, ctx);
+  checkArgs(at, service, ctx);
   checkDeploy(at, asObj(service.deploy), ctx);
 }
 
