@@ -34,6 +34,8 @@ describe.each(['builtin', 'haproxy'] as const)('the %s gateway when the control 
   let port: number;
   const run = (f: string) => join(ws.dir, '.cairn', 'run', f);
   const gatewayPid = () => (JSON.parse(readFileSync(run('gateway-dev.pid'), 'utf8')) as { pid: number }).pid;
+  const haproxyPid = () =>
+    Number(readFileSync(join(ws.dir, '.cairn', 'gateway', 'dev', 'haproxy.pid'), 'utf8'));
   const controlPlanePid = () =>
     (JSON.parse(readFileSync(join(ws.dir, '.cairn', 'api.json'), 'utf8')) as { pid: number }).pid;
   const status = async (): Promise<Service> => {
@@ -54,8 +56,7 @@ describe.each(['builtin', 'haproxy'] as const)('the %s gateway when the control 
   const expectInGatewayCgroup = (pid: number) => {
     if (process.getuid?.() !== 0) return;
     const pids = [pid];
-    if (engine === 'haproxy')
-      pids.push(Number(readFileSync(join(ws.dir, '.cairn', 'gateway', 'dev', 'haproxy.pid'), 'utf8')));
+    if (engine === 'haproxy') pids.push(haproxyPid());
     for (const p of pids)
       expect(readFileSync(`/proc/${p}/cgroup`, 'utf8')).toMatch(/^0::\/cairn-gw-[0-9a-f]+$/m);
   };
@@ -152,10 +153,12 @@ describe.each(['builtin', 'haproxy'] as const)('the %s gateway when the control 
           interval: 100,
         })
         .toBeGreaterThan(0);
+      const back = Date.now();
+      const crash = load.summary(killedAt, back);
+      await sleep(1000); // requests already on their way to the dead process may still fail
       const from = Date.now();
-      const crash = load.summary(killedAt, from);
       console.log(
-        `[${engine}] gateway process killed: restarted and serving within ${from - killedAt} ms; meanwhile ${crash.requests} answered, ${crash.failures} failed`,
+        `[${engine}] gateway process killed: restarted and serving within ${back - killedAt} ms; meanwhile ${crash.requests} answered, ${crash.failures} failed`,
       );
       await sleep(1500);
       expect(load.summary(from, Date.now()).failures).toBe(0);
@@ -167,12 +170,33 @@ describe.each(['builtin', 'haproxy'] as const)('the %s gateway when the control 
     '`cairn down` stops the gateway process and removes its files',
     async () => {
       const pid = gatewayPid();
+      const haproxy = engine === 'haproxy' ? haproxyPid() : undefined;
       await load.stop();
       const r = await ws.runAsync(['down']);
       expect(r.code, r.stderr).toBe(0);
       expect(alive(pid)).toBe(false);
+      if (haproxy) expect(alive(haproxy)).toBe(false);
       expect(existsSync(run('gateway-dev.pid'))).toBe(false);
       expect(existsSync(run('gateway-dev.sock'))).toBe(false);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'With the control plane killed, `cairn down` still stops the gateway it left; `up` then `down` stop the instances',
+    async () => {
+      expect((await ws.runAsync(['up', '--detach'])).code).toBe(0);
+      const pid = gatewayPid();
+      const cp = controlPlanePid();
+      process.kill(cp, 'SIGKILL');
+      await expect.poll(() => alive(cp), { timeout: 10_000 }).toBe(false);
+      const r = await ws.runAsync(['down']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('no control plane was running; stopped the gateway of dev');
+      expect(alive(pid)).toBe(false);
+      expect(existsSync(run('gateway-dev.pid'))).toBe(false);
+      expect((await ws.runAsync(['up', '--detach'])).code).toBe(0);
+      expect((await ws.runAsync(['down'])).code).toBe(0);
     },
     STEP_MS,
   );

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stopLeftGateways } from '../../gateway/index.js';
@@ -8,12 +9,18 @@ import { type Command, type CommandContext, FILE_OPTION } from '../command.js';
 
 const STOP_TIMEOUT_MS = 120_000;
 
+/** Whether `pid` runs; a killed process its parent has not reaped yet (a zombie) does not. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true;
   }
 }
 
