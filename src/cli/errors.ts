@@ -7,6 +7,7 @@ import {
   IntegrityError,
   ValidationError,
 } from '../lib/index.js';
+import { stateErrorOf } from '../state/index.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -16,13 +17,15 @@ export const EXIT_CHANGES = 2;
 export const EXIT_DENIED = 3;
 
 export function exitCodeFor(error: unknown): number {
+  const state = stateErrorOf(error);
+  if (state) return exitCodeFor(state);
   if (error instanceof GateDeniedError || error instanceof IntegrityError) return EXIT_DENIED;
   return EXIT_ERROR;
 }
 
 /** What the user reads for an error: the message, every diagnostic, a hint; a stack only for bugs. */
 export function renderError(error: unknown, debug: boolean): string {
-  const system = fromSystemError(error);
+  const system = fromSystemError(error) ?? stateErrorOf(error);
   if (system) return renderError(system, debug);
   if (error instanceof CairnError) {
     const lines = [`error: ${error.message}`];
@@ -36,7 +39,7 @@ export function renderError(error: unknown, debug: boolean): string {
 }
 
 export function errorJson(error: unknown): Record<string, unknown> {
-  const system = fromSystemError(error);
+  const system = fromSystemError(error) ?? stateErrorOf(error);
   if (system) return errorJson(system);
   if (error instanceof CairnError) {
     return {

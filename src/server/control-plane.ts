@@ -104,7 +104,8 @@ export class ControlPlane {
   constructor(private readonly options: ControlPlaneOptions) {
     const ws = options.workspace;
     const log = options.log ?? (() => {});
-    this.store = openStateStore(ws);
+    // quick_check once at start: a damaged state.db is named now, not met later as a failed rollout step.
+    this.store = openStateStore(ws, [], { quickCheck: true });
     this.audit = openAuditLog(this.store, { keyDir: ws.keys });
     const images = openImageStore(ws.store);
     this.images = images;

@@ -1,4 +1,5 @@
 /** Durable state: the `StateStore` interface, its SQLite implementation, and the `.cairn/` workspace. */
+export { corruptionError, isCorruption, stateErrorOf } from './sqlite/corruption.js';
 export { MIGRATIONS, type Migration } from './sqlite/migrations.js';
 export {
   createSqliteStateStore,

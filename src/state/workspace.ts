@@ -68,11 +68,15 @@ export function initWorkspace(ws: Workspace, migrations: Migration[] = []): { to
 }
 
 /** Opens state.db of an existing workspace. */
-export function openStateStore(ws: Workspace, migrations: Migration[] = []): SqliteStateStore {
+export function openStateStore(
+  ws: Workspace,
+  migrations: Migration[] = [],
+  options: { quickCheck?: boolean } = {},
+): SqliteStateStore {
   if (!existsSync(ws.root)) {
     throw new NotFoundError(`opening the workspace: ${ws.root} does not exist`, {
       hint: 'run `cairn init` first',
     });
   }
-  return createSqliteStateStore({ path: ws.stateDb, migrations });
+  return createSqliteStateStore({ path: ws.stateDb, migrations, ...options });
 }

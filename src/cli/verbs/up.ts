@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, ConflictError, NotFoundError, processLog, ValidationError } from '../../lib/index.js';
@@ -129,6 +129,9 @@ async function run(ctx: CommandContext): Promise<number> {
     throw new ConflictError(`starting the control plane: one is already running at ${running}`, {
       hint: 'stop it with `cairn down`',
     });
+  // No one answers at the address it names: a killed control plane's api.json must not outlive
+  // this start, whether it succeeds (which writes a new one) or fails (a damaged state.db, a busy port).
+  rmSync(join(ws.root, 'api.json'), { force: true });
   const ui = uiChoice(ctx);
   if (ctx.options.detach) return detach(ctx, specFile);
   // A full disk must not stop the control plane through its own log: lines wait until they fit.
