@@ -5,6 +5,10 @@
  */
 export const VERB_SUMMARIES: ReadonlyArray<readonly [verb: string, summary: string]> = [
   ['abort', 'Stop the rollout in progress and send all traffic back to the old release.'],
+  [
+    'apply',
+    "Take cairn.yaml's routes and environments into the running gateways, in place (planned, audited).",
+  ],
   ['audit', 'Read, prove, export and verify the tamper-evident audit log.'],
   ['build', 'Build reproducible OCI images of services into .cairn/store (no daemon needed).'],
   ['deploy', 'Roll out a new release of a service to an environment (builds first when given nothing).'],

@@ -103,6 +103,15 @@ class BuiltinGateway implements Gateway, ConnectionHost {
     this.prune();
   }
 
+  async setRoutes(routes: GatewayRoute[]): Promise<void> {
+    // One assignment each, between two requests (this is one thread): a request sees either table.
+    this.ctx.table = new RouteTable(routes);
+    this.ctx.policies = routes.map(policiesFor);
+    const routed = new Set(routes.map((r) => r.service));
+    for (const service of this.ctx.routing.keys()) if (!routed.has(service)) this.ctx.routing.delete(service);
+    this.prune();
+  }
+
   async drain(endpointId: string, timeoutMs?: number): Promise<void> {
     await this.ctx.registry.drain(endpointId, timeoutMs);
     this.prune();

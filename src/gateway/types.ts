@@ -134,6 +134,12 @@ export interface Gateway extends TrafficRouter {
   listen(): Promise<string>;
   /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes everything. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * Replaces the routes and their edge policies without closing the listener: new requests are
+   * routed by the new table, in-flight ones finish where they are. Pools of services still routed
+   * stay; a newly routed service has none until `setPools`.
+   */
+  setRoutes(routes: GatewayRoute[]): Promise<void>;
   /** Counters of every route and release, for `/metrics`. */
   snapshot(): import('./window-metrics.js').MetricsSnapshot;
   /** Metric slots of `sinceSecond` and later and all counters: what a copy in another process needs. */

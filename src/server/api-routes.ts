@@ -155,6 +155,8 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       cp.controller.command(active.id, command, r.principal.actor);
       return { deployment: rolloutView(cp.controller.tick(active)) };
     })
+    .on('GET', '/v1/edge/plan', async () => ({ plan: await cp.edge.plan() }))
+    .on('POST', '/v1/edge/apply', async (r) => ({ plan: await cp.edge.apply(r.principal.actor) }))
     .on('GET', '/v1/deployments/:id', (r) => {
       const d = cp.store.getDeployment(r.params.id!);
       if (!d) throw new ValidationError(`no deployment ${r.params.id}`, []);

@@ -6,5 +6,6 @@
 
 export type { DiskView } from '../lib/disk-watch.js';
 export { API_FILE, ApiClient, type ApiInfo, readApiInfo } from './api-client.js';
+export { type EdgeChange, type EdgePlan, renderEdgePlan } from './edge-plan.js';
 export type { DriftStatus, HistoryEntry } from './status.js';
 export type { InstanceView, ReleaseView, RolloutView, ServiceStatus } from './views.js';

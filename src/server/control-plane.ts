@@ -34,6 +34,8 @@ import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { Deployments } from './deployments.js';
+import { EdgeApplier } from './edge-apply.js';
+import { routeView } from './edge-plan.js';
 import { EventHub, type RolloutSample } from './event-hub.js';
 import { CONTROL_PLANE_ACTOR, InstanceManager } from './instance-manager.js';
 import { prepareOffThread } from './prepare-worker.js';
@@ -74,6 +76,8 @@ export class ControlPlane {
   /** One gateway process per environment, adopted or started by `start`. */
   readonly gateways = new Map<string, SupervisedGateway>();
   readonly reconciler: Reconciler;
+  /** `cairn apply`: the spec's routes and environments into the running gateways. */
+  readonly edge: EdgeApplier;
   readonly controller: RolloutController;
   readonly deployments: Deployments;
   readonly api: ApiServer;
@@ -158,6 +162,15 @@ export class ControlPlane {
         void this.reconciler.applyPools(env, service);
         void this.reconciler.request(env, service);
       },
+    });
+    this.edge = new EdgeApplier({
+      specFile: options.specFile,
+      gateways: this.gateways,
+      store: this.store,
+      audit: this.audit,
+      resolveSecret: (name) => this.secrets.value(name),
+      openGateway: (loaded, env) => this.listenGateway(loaded, env),
+      applyPools: (env, service) => this.reconciler.applyPools(env, service),
     });
     this.deployments = new Deployments({
       specFile: options.specFile,
@@ -275,18 +288,8 @@ export class ControlPlane {
       name,
       ...(e.after ? { after: e.after } : {}),
     }));
-    for (const env of Object.keys(loaded.spec.environments)) {
-      const gateway = await this.openGateway(loaded, env);
-      const startedAt = Date.now();
-      try {
-        await gateway.listen();
-      } catch (error) {
-        throw listenError(error, env, loaded.spec.environments[env]!.gateway.listen);
-      }
-      const ms = Date.now() - startedAt;
-      this.options.log?.({ msg: `gateway ${gateway.startedHow}`, env, pid: gateway.pid, ms });
-      this.gateways.set(env, gateway);
-    }
+    for (const env of Object.keys(loaded.spec.environments))
+      this.gateways.set(env, await this.listenGateway(loaded, env));
     await Promise.all(this.store.listServing().map((s) => this.reconciler.applyPools(s.env, s.service)));
     this.url = await this.api.listen(this.options.apiPort ?? 0);
     await this.startUi();
@@ -314,6 +317,31 @@ export class ControlPlane {
     this.every(AUTH_FAILURE_FLUSH_MS, () => this.flushAuthFailures());
     this.every(DISK_CHECK_MS, () => this.disk.check());
     return this.url;
+  }
+
+  /** Opens an environment's gateway (adopting the running one) and waits until it listens. */
+  private async listenGateway(loaded: ReturnType<typeof loadSpec>, env: string): Promise<SupervisedGateway> {
+    const gateway = await this.openGateway(loaded, env);
+    const startedAt = Date.now();
+    try {
+      await gateway.listen();
+    } catch (error) {
+      throw listenError(error, env, loaded.spec.environments[env]!.gateway.listen);
+    }
+    const ms = Date.now() - startedAt;
+    this.options.log?.({ msg: `gateway ${gateway.startedHow}`, env, pid: gateway.pid, ms });
+    if (gateway.routesApplied) {
+      this.store.transaction(() =>
+        this.audit.record({
+          actor: CONTROL_PLANE_ACTOR,
+          action: 'edge.applied',
+          subject: { env },
+          reason: 'cairn up: the routes of cairn.yaml, applied in place to the running gateway',
+          detail: { routes: gateway.served.routes.map(routeView) },
+        }),
+      );
+    }
+    return gateway;
   }
 
   /**

@@ -148,6 +148,9 @@ function frontendSection(input: HaproxyConfigInput): string[] {
     '  log ring@cairn local0 info',
     `  log-format "${input.accessLog ? LOG_FORMAT : METRICS_LOG_FORMAT}"`,
     '  option http-ignore-probes',
+    // A reload (new routes) soft-stops the old process: an idle keep-alive connection it holds is
+    // kept until the client's next request, answered, then closed — never reset under a request.
+    '  option idle-close-on-response',
     '  http-request set-var(txn.t0) date(0,us)',
     `  ${refuse(431, 'send smaller request headers')} if { req.hdrs,length gt ${input.limits.maxHeaderBytes} }`,
     // The gateway is no forward proxy: HAProxy would tunnel a CONNECT to whichever backend it routes to.

@@ -149,10 +149,12 @@ export function selectionRules(input: HaproxyConfigInput): string[] {
     );
   }
   const services = [...new Set(input.routes.map((r) => r.service))];
+  // A process that is stopping (the old one of a reload, finishing what it accepted) counts no
+  // usable server in any backend: it must keep the slot it chose rather than fall back to none.
   for (const service of services)
     for (let k = 0; k < POOL_SLOTS; k++)
       lines.push(
-        `  http-request set-var(txn.slot) var(txn.split),field(${2 + k},:) if { nbsrv(${service}.p${k}) lt 1 } !{ var(txn.pin) -m found } { var(txn.svc) -m str ${service} } { var(txn.slot) -m str ${k} }`,
+        `  http-request set-var(txn.slot) var(txn.split),field(${2 + k},:) if { nbsrv(${service}.p${k}) lt 1 } !{ stopping } !{ var(txn.pin) -m found } { var(txn.svc) -m str ${service} } { var(txn.slot) -m str ${k} }`,
       );
   lines.push(
     `  ${refuse(503, `no endpoint of service %[var(txn.svc)] is available`)} if !{ var(txn.slot) -m found } || { var(txn.slot) -m str x }`,

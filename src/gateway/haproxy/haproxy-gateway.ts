@@ -4,12 +4,22 @@
  * endpoints through the runtime API, and reads every request back from HAProxy's log ring for
  * metrics and the access log.
  */
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DriverError } from '../../lib/index.js';
 import { freePort, parseListen } from '../listen-address.js';
 import { validatePools } from '../service-pools.js';
-import type { AccessLogEntry, Gateway, GatewayConfig, GatewayLimits, Pool, WindowMetrics } from '../types.js';
+import type {
+  AccessLogEntry,
+  Gateway,
+  GatewayConfig,
+  GatewayLimits,
+  GatewayRoute,
+  Pool,
+  WindowMetrics,
+} from '../types.js';
 import { MetricsRecorder, type MetricsSnapshot, type RecorderExport } from '../window-metrics.js';
 import { mapPath, renderHaproxyConfig } from './config.js';
 import { HaproxyProcess } from './haproxy-process.js';
@@ -40,19 +50,35 @@ function authOf(
   return { rules, files };
 }
 
+/** `haproxy -c`: HAProxy's own verdict on a config before a running one is replaced by it. */
+function checkConfig(file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('haproxy', ['-c', '-q', '-f', file], (error, _stdout, stderr) => {
+      if (!error) return resolve();
+      reject(
+        new DriverError(`checking the new haproxy config: ${String(stderr).trim().slice(-800)}`, {
+          hint: 'the routes stay as they were; fix them in cairn.yaml',
+        }),
+      );
+    });
+  });
+}
+
 export class HaproxyGateway implements Gateway {
   readonly kind = 'haproxy';
   private readonly dir: string;
   private readonly ownsDir: boolean;
   private readonly bind: { host: string; port: number };
-  private readonly slots: SlotTable;
+  private slots: SlotTable;
+  /** The last pools of every service: a new slot table after a route change starts with them. */
+  private readonly pools = new Map<string, Pool[]>();
   private readonly recorder = new MetricsRecorder();
   private readonly sink: LogSink;
   private readonly api: RuntimeApi;
   private readonly process: HaproxyProcess;
   private readonly now: () => number;
   private readonly limits: GatewayLimits;
-  private readonly auth: { rules: Map<number, string[]>; files: HaproxyFile[] };
+  private auth: { rules: Map<number, string[]>; files: HaproxyFile[] };
   private port = 0;
   private logPort = 0;
   private applied: Promise<void> = Promise.resolve();
@@ -63,7 +89,7 @@ export class HaproxyGateway implements Gateway {
   private restarts: number[] = [];
 
   constructor(
-    private readonly config: GatewayConfig,
+    private config: GatewayConfig,
     limits: GatewayLimits,
   ) {
     this.bind = parseListen(config.listen);
@@ -72,11 +98,7 @@ export class HaproxyGateway implements Gateway {
     this.dir = config.stateDir ?? mkdtempSync(join(tmpdir(), 'cairn-haproxy-'));
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
-    const services = [...new Set(config.routes.map((r) => r.service))];
-    this.slots = new SlotTable(services, {
-      split: mapPath(this.dir, 'split'),
-      ...((config.pinHeader ?? true) && { pin: mapPath(this.dir, 'pin') }),
-    });
+    this.slots = this.slotTableFor(config.routes);
     this.sink = new LogSink((r) => this.onLog(r));
     this.api = new RuntimeApi(join(this.dir, 'admin.sock'));
     this.process = new HaproxyProcess(this.dir, this.api);
@@ -107,7 +129,48 @@ export class HaproxyGateway implements Gateway {
   setPools(service: string, pools: Pool[]): Promise<void> {
     validatePools(service, pools);
     const commands = this.slots.apply(service, pools);
+    this.pools.set(service, pools);
     return this.send(commands);
+  }
+
+  /**
+   * New routes: a config HAProxy has checked (`haproxy -c`), slots of the newly routed services,
+   * the current pools of the others, then a seamless reload (the listening socket is handed over).
+   * A config HAProxy refuses changes nothing.
+   */
+  setRoutes(routes: GatewayRoute[]): Promise<void> {
+    const run = this.applied.then(async () => {
+      const before = { config: this.config, slots: this.slots, auth: this.auth };
+      this.config = { ...this.config, routes };
+      this.auth = authOf(routes, this.dir);
+      this.slots = this.slotTableFor(routes);
+      const routed = new Set(routes.map((r) => r.service));
+      for (const [service, pools] of this.pools) {
+        if (routed.has(service)) this.slots.apply(service, pools);
+        else this.pools.delete(service);
+      }
+      try {
+        this.writeFiles();
+        await checkConfig(join(this.dir, 'haproxy.cfg'));
+        await this.process.reload(`${this.bind.host}:${this.port}`, (code, signal, output) =>
+          this.exited(code, signal, output),
+        );
+      } catch (error) {
+        Object.assign(this, before);
+        this.writeFiles();
+        throw error;
+      }
+    });
+    this.applied = run.catch(() => undefined);
+    return run;
+  }
+
+  private slotTableFor(routes: GatewayRoute[]): SlotTable {
+    const services = [...new Set(routes.map((r) => r.service))];
+    return new SlotTable(services, {
+      split: mapPath(this.dir, 'split'),
+      ...((this.config.pinHeader ?? true) && { pin: mapPath(this.dir, 'pin') }),
+    });
   }
 
   async drain(endpointId: string, timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
@@ -168,14 +231,19 @@ export class HaproxyGateway implements Gateway {
   /** Writes config and maps from the current state and starts HAProxy; resolves once its API answers. */
   private async start(): Promise<void> {
     this.slots.forgetDraining();
+    this.writeFiles();
+    await this.process.start(`${this.bind.host}:${this.port}`, (code, signal, output) =>
+      this.exited(code, signal, output),
+    );
+  }
+
+  /** The config, maps and key files of the current state. */
+  private writeFiles(): void {
     for (const f of this.auth.files) writeFileSync(join(this.dir, f.name), f.content, { mode: 0o600 });
     writeFileSync(join(this.dir, 'haproxy.cfg'), this.renderConfig(), { mode: 0o600 });
     writeFileSync(join(this.dir, HOP_BY_HOP_LUA), HOP_BY_HOP_SCRIPT, { mode: 0o600 });
     writeFileSync(mapPath(this.dir, 'split'), this.slots.mapText('split'), { mode: 0o600 });
     writeFileSync(mapPath(this.dir, 'pin'), this.slots.mapText('pin'), { mode: 0o600 });
-    await this.process.start(`${this.bind.host}:${this.port}`, (code, signal, output) =>
-      this.exited(code, signal, output),
-    );
   }
 
   /** HAProxy died: start it again from the current state (a few times a minute at most). */

@@ -81,6 +81,18 @@ export class HaproxyProcess {
     writeFileSync(this.pidFile(), `${child.pid}\n`, { mode: 0o600 });
   }
 
+  /**
+   * Seamless reload on a rewritten config: a new HAProxy takes the listening sockets of the running
+   * one (`-x`), which then stops accepting and finishes its requests (`-sf`). Not one connection is
+   * refused. Without a running child, a plain start.
+   */
+  async reload(where: string, onExit: ExitListener): Promise<void> {
+    const old = this.child?.pid;
+    if (old === undefined) return this.start(where, onExit);
+    this.api.close();
+    await this.spawnAndWait(where, onExit, ['-x', this.adminSocket(), '-sf', String(old)]);
+  }
+
   /** Soft stop, then SIGKILL after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     const child = this.child;

@@ -96,6 +96,16 @@ function control(run: Running): Promise<Server> {
       persist();
       return {};
     },
+    setRoutes: async ({ routes }) => {
+      const config = { ...run.state.config, routes };
+      await run.gateway.setRoutes(fromWire(config).routes);
+      run.state.config = config;
+      const routed = new Set(routes.map((r) => r.service));
+      for (const service of Object.keys(run.state.pools))
+        if (!routed.has(service)) delete run.state.pools[service];
+      persist();
+      return { configHash: configHash(config) };
+    },
     drain: async ({ endpointId, timeoutMs }) => {
       await run.gateway.drain(endpointId, timeoutMs);
       return {};

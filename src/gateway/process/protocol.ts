@@ -28,7 +28,7 @@ export interface WireConfig {
   accessLogFile?: string;
 }
 
-type WireRoute = Omit<GatewayRoute, 'auth'> & {
+export type WireRoute = Omit<GatewayRoute, 'auth'> & {
   auth?: Omit<NonNullable<GatewayRoute['auth']>, 'secret'> & { secretBase64?: string };
 };
 
@@ -57,6 +57,8 @@ export interface Hello {
 export interface Operations {
   hello: { args: Record<string, never>; result: Hello };
   setPools: { args: { service: string; pools: Pool[] }; result: Record<string, never> };
+  /** New routes (and their edge policies) on the same listener; the answer carries the new config hash. */
+  setRoutes: { args: { routes: WireConfig['routes'] }; result: { configHash: string } };
   drain: { args: { endpointId: string; timeoutMs?: number }; result: Record<string, never> };
   metrics: { args: { sinceSecond: number }; result: RecorderExport };
   stop: { args: { graceMs: number }; result: Record<string, never> };

@@ -8,7 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import { validatePools } from '../service-pools.js';
-import type { Gateway, GatewayConfig, Pool, WindowMetrics } from '../types.js';
+import type { Gateway, GatewayConfig, GatewayRoute, Pool, WindowMetrics } from '../types.js';
 import { MetricsRecorder, type MetricsSnapshot, type RecorderExport } from '../window-metrics.js';
 import { ControlClient } from './control-client.js';
 import { launchGateway, waitGone } from './gateway-launch.js';
@@ -27,6 +27,8 @@ const RESTARTS_PER_MINUTE = 5;
 const RETRY_MS = 1_000;
 const HELLO_TIMEOUT_MS = 3_000;
 const DEFAULT_DRAIN_MS = 30_000;
+/** A HAProxy reload checks the config and hands its sockets over: seconds on a busy machine. */
+const ROUTES_TIMEOUT_MS = 30_000;
 
 export interface SupervisedGatewayOptions {
   env: string;
@@ -49,8 +51,10 @@ export class SupervisedGateway implements Gateway {
   readonly kind: string;
   /** `adopted`: a running gateway was taken over; `started`: a new process was started. */
   startedHow: 'adopted' | 'started' | undefined;
+  /** Adopted with other routes than it served, which were then applied in place. */
+  routesApplied = false;
   private readonly files: GatewayFiles;
-  private readonly wire: WireConfig;
+  private wire: WireConfig;
   private readonly mirror = new MetricsRecorder();
   private readonly pools = new Map<string, Pool[]>();
   private client: ControlClient | undefined;
@@ -62,7 +66,7 @@ export class SupervisedGateway implements Gateway {
   private syncTimer: NodeJS.Timeout | undefined;
   private syncedSecond = 0;
 
-  constructor(private readonly options: SupervisedGatewayOptions) {
+  constructor(private options: SupervisedGatewayOptions) {
     this.kind = options.config.engine ?? 'builtin';
     this.files = gatewayFiles(options.runDir, options.logsDir, options.env);
     this.wire = toWire(options.config, options.accessLogFile);
@@ -98,6 +102,26 @@ export class SupervisedGateway implements Gateway {
       if (this.client === client && client !== undefined) throw error;
       await this.ready;
     }
+  }
+
+  /**
+   * New routes on the running gateway process, without a restart: the listener stays open, the
+   * process persists them, and a later `cairn up` with the same spec adopts it as it is.
+   */
+  async setRoutes(routes: GatewayRoute[]): Promise<void> {
+    const wire = toWire({ ...this.options.config, routes }, this.options.accessLogFile);
+    await this.ready;
+    if (!this.client) throw new Error(`changing the ${this.options.env} gateway's routes: it is not running`);
+    await this.client.call('setRoutes', { routes: wire.routes }, ROUTES_TIMEOUT_MS);
+    this.wire = wire;
+    this.options.config = { ...this.options.config, routes };
+    const routed = new Set(routes.map((r) => r.service));
+    for (const service of this.pools.keys()) if (!routed.has(service)) this.pools.delete(service);
+  }
+
+  /** The config the gateway serves now (its routes change with `setRoutes`). */
+  get served(): Omit<GatewayConfig, 'accessLog' | 'now'> {
+    return this.options.config;
   }
 
   async drain(endpointId: string, timeoutMs = DEFAULT_DRAIN_MS): Promise<void> {
@@ -154,6 +178,14 @@ export class SupervisedGateway implements Gateway {
         this.address = hello.address;
         return true;
       }
+      if (ours && hello.protocol === PROTOCOL_VERSION && this.onlyRoutesDiffer()) {
+        // The same listener with other routes: changed in place, the port never closes.
+        await client.call('setRoutes', { routes: this.wire.routes }, ROUTES_TIMEOUT_MS);
+        await this.attach(client, found.pid);
+        this.address = hello.address;
+        this.routesApplied = true;
+        return true;
+      }
       this.options.log?.({
         msg: 'gateway config changed: replacing the gateway process',
         env: this.options.env,
@@ -165,6 +197,13 @@ export class SupervisedGateway implements Gateway {
     client?.close();
     await waitGone(found.pid, 8_000);
     return false;
+  }
+
+  /** Whether the running gateway's persisted config differs from this one in its routes alone. */
+  private onlyRoutesDiffer(): boolean {
+    const running = readStateFile(this.files.state);
+    if (!running || running.env !== this.options.env) return false;
+    return configHash({ ...running.config, routes: [] }) === configHash({ ...this.wire, routes: [] });
   }
 
   /** A new state file with this config; the pools of the last one stay for the services it routes. */

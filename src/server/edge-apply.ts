@@ -1,0 +1,97 @@
+/**
+ * `cairn apply`: takes cairn.yaml's edge — routes, their policies, environments' gateways — into
+ * the running gateways without a restart. The plan is computed against what the gateways serve
+ * now; nothing is applied while any change is refused; every applied plan is one audit entry
+ * (`edge.applied`, with the changes and never a key). Routes change in place: the listeners stay
+ * open and in-flight requests finish on the routes they started on.
+ */
+import type { AuditEvent } from '../audit/index.js';
+import { gatewayConfigFor, type SecretResolver, type SupervisedGateway } from '../gateway/index.js';
+import { ConflictError } from '../lib/index.js';
+import { type LoadedSpec, loadSpec } from '../spec/index.js';
+import type { SqliteStateStore } from '../state/index.js';
+import { type EdgePlan, type EdgeView, planEdge, routeView } from './edge-plan.js';
+
+export interface EdgeDeps {
+  specFile: string;
+  gateways: Map<string, SupervisedGateway>;
+  store: SqliteStateStore;
+  audit: { record(event: AuditEvent): unknown };
+  resolveSecret: SecretResolver;
+  /** Opens (adopts or starts) the gateway of an environment of the spec and listens. */
+  openGateway: (loaded: LoadedSpec, env: string) => Promise<SupervisedGateway>;
+  /** Pushes the pools of a service that now has a route. */
+  applyPools: (env: string, service: string) => Promise<void>;
+}
+
+export interface Applied extends EdgePlan {
+  applied: boolean;
+}
+
+export class EdgeApplier {
+  constructor(private readonly deps: EdgeDeps) {}
+
+  /** What `apply` would change now. */
+  async plan(): Promise<EdgePlan> {
+    return (await this.compute()).plan;
+  }
+
+  /** Applies the plan (all of it, or nothing when a change is refused) and audits it. */
+  async apply(actor: string): Promise<Applied> {
+    const { plan, loaded } = await this.compute();
+    if (plan.refusals.length > 0) {
+      const [first] = plan.refusals;
+      throw new ConflictError(`applying cairn.yaml's edge: ${first!.message}`, { hint: first!.hint });
+    }
+    if (plan.changes.length === 0) return { ...plan, applied: false };
+    const envs = new Set(plan.changes.map((c) => c.env));
+    for (const env of envs) await this.applyEnv(loaded, env, plan);
+    this.deps.store.transaction(() =>
+      this.deps.audit.record({
+        actor,
+        action: 'edge.applied',
+        subject: {},
+        reason: `${plan.changes.length} edge change(s)`,
+        detail: { changes: plan.changes },
+      }),
+    );
+    return { ...plan, applied: true };
+  }
+
+  private async applyEnv(loaded: LoadedSpec, env: string, plan: EdgePlan): Promise<void> {
+    const gateway = this.deps.gateways.get(env);
+    if (plan.changes.some((c) => c.env === env && c.what === 'gateway' && c.action === 'destroy')) {
+      await gateway?.close(10_000);
+      this.deps.gateways.delete(env);
+      return;
+    }
+    if (!gateway) {
+      this.deps.gateways.set(env, await this.deps.openGateway(loaded, env));
+    } else {
+      const config = await gatewayConfigFor(loaded, env, { resolveSecret: this.deps.resolveSecret });
+      await gateway.setRoutes(config.routes);
+    }
+    for (const serving of this.deps.store.listServing(env)) await this.deps.applyPools(env, serving.service);
+  }
+
+  private async compute(): Promise<{ plan: EdgePlan; loaded: LoadedSpec }> {
+    const loaded = loadSpec(this.deps.specFile);
+    const running: Record<string, EdgeView> = {};
+    for (const [env, g] of this.deps.gateways) {
+      const { listen, engine = 'builtin', pinHeader = true, routes } = g.served;
+      running[env] = { listen, engine, pinHeader, routes: routes.map(routeView) };
+    }
+    const desired: Record<string, EdgeView> = {};
+    for (const [env, e] of Object.entries(loaded.spec.environments)) {
+      const config = await gatewayConfigFor(loaded, env, { resolveSecret: this.deps.resolveSecret });
+      desired[env] = {
+        listen: e.gateway.listen,
+        engine: e.gateway.engine,
+        pinHeader: e.gateway.pinHeader,
+        routes: config.routes.map(routeView),
+      };
+    }
+    const busy = (env: string) => this.deps.store.listInstances({ env, live: true }).length > 0;
+    return { plan: planEdge(running, desired, busy), loaded };
+  }
+}
