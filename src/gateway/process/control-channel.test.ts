@@ -26,6 +26,10 @@ const handlers: Handlers = {
     applied.push(args);
     return {};
   },
+  setRoutes: async (args) => {
+    applied.push(args);
+    return { configHash: 'h2' };
+  },
   drain: async () => new Promise((r) => setTimeout(() => r({}), 50)),
   metrics: async () => ({ slots: [], totals: [] }),
   stop: async () => ({}),
