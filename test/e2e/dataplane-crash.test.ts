@@ -78,7 +78,12 @@ describe.each(['builtin', 'haproxy'] as const)('the %s gateway when the control 
 
   afterAll(async () => {
     await load?.stop();
-    ws?.cleanup();
+    if (!ws) return;
+    // A test that failed with the control plane killed left a gateway: start a control plane so
+    // that `down` stops the instances and the gateway.
+    const cpRuns = existsSync(join(ws.dir, '.cairn', 'api.json')) && alive(controlPlanePid());
+    if (existsSync(run('gateway-dev.pid')) && !cpRuns) await ws.runAsync(['up', '--detach']);
+    ws.cleanup();
   }, STEP_MS);
 
   it(
