@@ -13,6 +13,7 @@ import { AuthFailures, type SessionLimits, SessionStore, TokenStore } from '../a
 import { type DriftEnvStatus, DriftLoop, type DriftReport, describeReason } from '../drift/index.js';
 import { gatherEvidence } from '../gates/index.js';
 import { gatewayConfigFor, renderPrometheus, SupervisedGateway } from '../gateway/index.js';
+import { KUBERNETES_DRIVER } from '../kubernetes/index.js';
 import { ConflictError, DiskWatch, NotFoundError } from '../lib/index.js';
 import { type ReleaseObservation, RolloutController } from '../rollout/index.js';
 import {
@@ -33,6 +34,7 @@ import { VULN_DB_FILE } from '../vuln/index.js';
 import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
+import { Clusters } from './clusters.js';
 import { Deployments } from './deployments.js';
 import { EdgeApplier } from './edge-apply.js';
 import { routeView } from './edge-plan.js';
@@ -89,6 +91,8 @@ export class ControlPlane {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly instances: InstanceManager;
   private drift: DriftLoop | undefined;
+  /** Environments that live in a Kubernetes cluster (docs/kubernetes.md). */
+  private readonly clusters = new Clusters();
   /** The gateway's routes of the spec `cairn up` started with, for blue/green preview requests. */
   private readonly previews = new PreviewTraffic(() => loadSpec(this.options.specFile).spec);
   private stopping: Promise<void> | undefined;
@@ -146,6 +150,7 @@ export class ControlPlane {
       store: this.store,
       instances: this.instances,
       router: (env) => this.gateways.get(env),
+      remote: (env) => this.clusters.get(env),
       log,
       onStartError: (error) => this.disk.report(error, 'starting an instance'),
       drainTimeoutMs: (_env, service) =>
@@ -180,6 +185,7 @@ export class ControlPlane {
       controller: this.controller,
       vulnDbFile: join(ws.root, VULN_DB_FILE),
       pinSecrets: (service, refs) => this.secrets.pin(service, refs),
+      preflight: (env, release, isKubernetes) => this.clusters.preflight(env, release, isKubernetes),
       signingKey: () => {
         const file = defaultSigningKeyFile(options.specFile);
         return file ? loadSigningKey(file).key : undefined;
@@ -284,6 +290,15 @@ export class ControlPlane {
     await this.hostNetwork?.admitThisProcess();
     await this.adopt();
     const loaded = loadSpec(this.options.specFile);
+    this.clusters.open(loaded, {
+      store: this.store,
+      audit: this.audit,
+      images: this.images,
+      secrets: this.secrets,
+      changed: (env, service) => void this.reconciler.applyPools(env, service),
+      log: this.options.log ?? (() => {}),
+    });
+    await this.clusters.start();
     this.environments = Object.entries(loaded.spec.environments).map(([name, e]) => ({
       name,
       ...(e.after ? { after: e.after } : {}),
@@ -395,7 +410,9 @@ export class ControlPlane {
   private driftLoop(envs: ReturnType<typeof loadSpec>['spec']['environments']): DriftLoop {
     const ws = this.options.workspace;
     const settings = Object.fromEntries(
-      Object.entries(envs).map(([env, e]) => [env, e.drift ?? DEFAULT_DRIFT]),
+      Object.entries(envs)
+        .filter(([, e]) => !e.kubernetes)
+        .map(([env, e]) => [env, e.drift ?? DEFAULT_DRIFT]),
     );
     return new DriftLoop({
       store: this.store,
@@ -510,6 +527,8 @@ export class ControlPlane {
   private async adopt(): Promise<void> {
     const live = this.store.listInstances({ live: true });
     for (const instance of live) {
+      // Pods are the cluster's: their records follow its watch, not this machine's driver.
+      if (instance.driver === KUBERNETES_DRIVER) continue;
       if (instance.state === 'draining' || !(await this.instances.isRunning(instance))) {
         await this.instances
           .stop(instance, 1000, 'found not running (or mid-drain) when the control plane started', 'failed')
@@ -541,8 +560,10 @@ export class ControlPlane {
     await this.api.close();
     this.unlessDiskFull('recording failed authentications', () => this.flushAuthFailures());
     await this.reconciler.idle();
+    await this.clusters.stop();
     if (!keepInstances) {
-      const live = this.store.listInstances({ live: true });
+      // A cluster keeps running its pods: `cairn down` stops what runs on this machine.
+      const live = this.store.listInstances({ live: true }).filter((i) => i.driver !== KUBERNETES_DRIVER);
       await Promise.all(live.map((i) => this.instances.stop(i, 5000, 'cairn down').catch(() => {})));
       await this.hostNetwork?.teardown().catch(() => {});
     }

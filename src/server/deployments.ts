@@ -31,6 +31,7 @@ import {
   newDeploymentId,
   releaseId,
   shortDigest,
+  ValidationError,
 } from '../lib/index.js';
 import { type RolloutController, type RolloutSettings, startRollout } from '../rollout/index.js';
 import type { SecretPin } from '../secrets/index.js';
@@ -57,6 +58,8 @@ export interface DeploymentsDeps {
   pinSecrets?: (service: string, refs: SecretRef[]) => Promise<SecretPin[]>;
   /** `.cairn/vuln.db`: the OSV database the scan gate reads. */
   vulnDbFile: string;
+  /** Before a deploy to `env` writes anything: its cluster answers and has the image (Kubernetes). */
+  preflight?: (env: string, release: ReleaseRecord, isKubernetes: boolean) => Promise<void>;
   /** The workspace key decisions and scans are signed with, when there is one. */
   signingKey: () => SigningKey | undefined;
 }
@@ -110,6 +113,8 @@ export class Deployments {
     const loaded = loadSpec(this.deps.specFile);
     const service = serviceOf(loaded, req.service);
     envOf(loaded, req.env);
+    const inCluster = loaded.spec.environments[req.env]!.kubernetes !== undefined;
+    if (inCluster) refuseClusterCanary(req, settingsFor(service, req.strategy).strategy);
     const release = req.release
       ? this.existingRelease(req.release, req.service)
       : await this.newRelease(loaded, req.service, req.image!, req.env);
@@ -129,6 +134,7 @@ export class Deployments {
         hint: 'change the service (code or cairn.yaml) and build again, or roll back with `cairn rollback`',
       });
     }
+    await this.deps.preflight?.(req.env, release, inCluster);
     const deployment = this.start(req, service, release, target?.releaseId);
     const { outcome } = admitted;
     if (!outcome.allowed) this.forced.add(`${release.id} ${req.env}`);
@@ -455,6 +461,18 @@ function serviceOf(loaded: LoadedSpec, name: string): ServiceSpec {
     });
   }
   return service;
+}
+
+/** Canary needs traffic weights, which a Kubernetes environment does not carry out yet (issue 25 §3). */
+function refuseClusterCanary(req: DeployRequest, strategy: string): void {
+  if (strategy !== 'canary') return;
+  throw new ValidationError(
+    `deploying ${req.service} to ${req.env}: a canary is not yet supported in a Kubernetes environment`,
+    [],
+    {
+      hint: 'set deploy.strategy to bluegreen or rolling for this service (docs/kubernetes.md, "Not yet")',
+    },
+  );
 }
 
 function envOf(loaded: LoadedSpec, name: string): void {

@@ -15,7 +15,20 @@ const LIVENESS_EVERY_MS = 500;
 /** A starting instance is probed this often (at most), so it takes traffic soon after it is ready. */
 const STARTING_PROBE_MS = 100;
 
+/**
+ * Who carries out "scale release R to N" for an environment that is not this machine (a cluster):
+ * the second implementation of that seam; health comes back as instance records it keeps.
+ */
+export interface RemoteScaler {
+  converge(serving: ServingRecord): Promise<void>;
+}
+
+/** A remote environment that failed to converge is tried again after this long. */
+const REMOTE_RETRY_MS = 2000;
+
 export interface ReconcilerDeps {
+  /** The remote scaler of an environment that lives elsewhere (Kubernetes); undefined: this machine. */
+  remote?: (env: string) => RemoteScaler | undefined;
   store: SqliteStateStore;
   instances: InstanceManager;
   router: (env: string) => TrafficRouter | undefined;
@@ -141,6 +154,8 @@ export class Reconciler {
   private async converge(env: string, service: string): Promise<void> {
     const serving = this.deps.store.getServing(env, service);
     if (!serving) return;
+    const remote = this.deps.remote?.(env);
+    if (remote) return this.convergeRemote(remote, serving);
     await this.applyPools(env, service);
     const live = this.capacity(env, service);
     const releases = new Set([...Object.keys(serving.replicas), ...live.map((i) => i.releaseId)]);
@@ -156,6 +171,23 @@ export class Reconciler {
     }
     await Promise.all(work);
     await this.applyPools(env, service);
+  }
+
+  private async convergeRemote(remote: RemoteScaler, serving: ServingRecord): Promise<void> {
+    try {
+      await remote.converge(serving);
+    } catch (error) {
+      const { env, service } = serving;
+      this.deps.log?.({
+        level: 'error',
+        msg: 'converge failed',
+        env,
+        service,
+        error: (error as Error).message,
+      });
+      this.retryLater(env, service, REMOTE_RETRY_MS);
+    }
+    await this.applyPools(serving.env, serving.service);
   }
 
   private async startMissing(env: string, releaseId: string, count: number): Promise<void> {
@@ -269,7 +301,8 @@ export class Reconciler {
   async supervise(): Promise<void> {
     const live = this.deps.store
       .listInstances({ live: true })
-      .filter((i) => i.state !== 'draining' && i.state !== 'quarantined');
+      // A remote environment's health is its own (readiness probes), reported through its records.
+      .filter((i) => i.state !== 'draining' && i.state !== 'quarantined' && !this.deps.remote?.(i.env));
     await Promise.all(live.map((i) => this.superviseOne(i)));
   }
 

@@ -23,6 +23,8 @@ export interface SecretAccess {
   pin(service: string, refs: Array<SecretRef | string>): Promise<SecretPin[]>;
   /** The values an instance of `release` gets, checked against its pins. */
   inject(release: ReleaseRecord): Promise<Injection>;
+  /** Each pinned version of `release` with its value (a Kubernetes Secret per version). */
+  pinned(release: ReleaseRecord): Promise<Array<SecretPin & { value: Buffer }>>;
   /** A secret's current value (the gateway's HS256 key); throws when it has none. */
   value(name: string): string;
 }
@@ -51,6 +53,16 @@ export function createSecretAccess(resolver: SecretResolver, bundlesDir: string)
             await hash(),
           );
       return injectionFor(release.id, pins, resolver, await hash());
+    },
+    async pinned(release) {
+      const refs = ((release.config.run as { secrets?: unknown[] } | undefined)?.secrets ?? []) as unknown[];
+      const pins = refs.filter(isPin);
+      const keyedHash = await hash();
+      return pins.map((pin) => {
+        const got = injectionFor(release.id, [pin], resolver, keyedHash);
+        const value = pin.file ? got.files[pin.file]! : Buffer.from(got.env[pin.env!]!, 'utf8');
+        return { ...pin, value };
+      });
     },
     value(name) {
       const found = resolver.current(name);

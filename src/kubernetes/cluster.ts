@@ -1,0 +1,177 @@
+/**
+ * One environment's connection to its cluster: the kubeconfig and context it names, server-side
+ * apply with the field manager `cairn`, and a watch of the pods cairn made there. Every failure
+ * becomes a DriverError that names the environment and says what to fix.
+ */
+import { resolve } from 'node:path';
+import {
+  type ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  type Informer,
+  KubeConfig,
+  KubernetesObjectApi,
+  makeInformer,
+  type ObjectCache,
+  PatchStrategy,
+  type V1Pod,
+  VersionApi,
+} from '@kubernetes/client-node';
+import { DriverError } from '../lib/index.js';
+import type { KubernetesTarget } from '../spec/index.js';
+import { FIELD_MANAGER, LABEL, type Manifest } from './manifests.js';
+
+/** How long one call may take before the cluster counts as unreachable. */
+const CALL_TIMEOUT_MS = 10_000;
+
+export interface ClusterConfig {
+  env: string;
+  target: KubernetesTarget;
+  /** The folder of cairn.yaml: a relative kubeconfig is resolved against it. */
+  specDir: string;
+}
+
+export type PodWatch = Informer<V1Pod> & ObjectCache<V1Pod>;
+
+export class Cluster {
+  readonly namespace: string;
+  readonly server: string;
+  private readonly kc: KubeConfig;
+  private readonly objects: KubernetesObjectApi;
+
+  constructor(private readonly config: ClusterConfig) {
+    this.namespace = config.target.namespace;
+    this.kc = loadKubeconfig(config);
+    this.server = this.kc.getCurrentCluster()?.server ?? '(no server)';
+    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+  }
+
+  /** Asks the apiserver its version: proves the address, the TLS trust and the credential. */
+  async version(): Promise<string> {
+    const info = await this.call('reaching the cluster', () => this.kc.makeApiClient(VersionApi).getCode());
+    return info.gitVersion;
+  }
+
+  /** Server-side apply of each object in order, as field manager `cairn` (conflicts are forced). */
+  async apply(objects: Manifest[]): Promise<void> {
+    for (const object of objects) {
+      const what = `applying ${object.kind} ${String(object.metadata.name)}`;
+      await this.call(what, () =>
+        this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+      );
+    }
+  }
+
+  /** Deletes a Deployment (its pods go with it); one already gone is fine. */
+  async deleteDeployment(name: string): Promise<void> {
+    const apps = this.kc.makeApiClient(AppsV1Api);
+    await this.call(`deleting Deployment ${name}`, () =>
+      apps
+        .deleteNamespacedDeployment({ name, namespace: this.namespace })
+        .catch((e: ApiException<unknown>) => {
+          if (e.code !== 404) throw e;
+        }),
+    );
+  }
+
+  /** A list-then-watch of the pods of this environment (cairn's labels), kept current by the apiserver. */
+  watchPods(): PodWatch {
+    const core = this.kc.makeApiClient(CoreV1Api);
+    const selector = `${LABEL.env}=${this.config.env}`;
+    return makeInformer(
+      this.kc,
+      `/api/v1/namespaces/${this.namespace}/pods`,
+      () => core.listNamespacedPod({ namespace: this.namespace, labelSelector: selector }),
+      selector,
+    );
+  }
+
+  /** Runs one API call with a deadline; errors name the environment, the action and a fix. */
+  private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer in ${CALL_TIMEOUT_MS / 1000} s`)),
+        CALL_TIMEOUT_MS,
+      );
+    });
+    try {
+      return await Promise.race([fn(), deadline]);
+    } catch (error) {
+      throw clusterError(this.config.env, this.server, action, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function loadKubeconfig({ env, target, specDir }: ClusterConfig): KubeConfig {
+  const file = resolve(specDir, target.kubeconfig);
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromFile(file);
+  } catch (error) {
+    throw new DriverError(`loading the kubeconfig of environment ${env}: ${reason(error)}`, {
+      hint: `check environments.${env}.kubernetes.kubeconfig (${target.kubeconfig}), relative to cairn.yaml or absolute`,
+      cause: error,
+    });
+  }
+  if (target.context) {
+    if (!kc.getContextObject(target.context)) {
+      throw new DriverError(
+        `using context ${target.context} for environment ${env}: the kubeconfig has no such context`,
+        {
+          hint: `contexts there: ${
+            kc
+              .getContexts()
+              .map((c) => c.name)
+              .join(', ') || 'none'
+          }`,
+        },
+      );
+    }
+    kc.setCurrentContext(target.context);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new DriverError(`using the kubeconfig of environment ${env}: its context names no cluster`, {
+      hint: `set environments.${env}.kubernetes.context, or a current-context in ${target.kubeconfig}`,
+    });
+  }
+  return kc;
+}
+
+/** A failed API call as the user should read it: what cairn did, where, what came back, what to do. */
+export function clusterError(env: string, server: string, action: string, error: unknown): DriverError {
+  const e = error as Partial<ApiException<unknown>> & { cause?: { code?: string } };
+  const status = typeof e.code === 'number' ? e.code : undefined;
+  const hint =
+    status === 401
+      ? 'the kubeconfig credential was refused (expired?): get a fresh kubeconfig'
+      : status === 403
+        ? 'the credential lacks a permission: docs/kubernetes.md lists the RBAC cairn needs'
+        : status === undefined
+          ? `check that the cluster at ${server} is up and that environments.${env}.kubernetes.kubeconfig points at it`
+          : undefined;
+  return new DriverError(`${action} in environment ${env} (${server}): ${reason(error)}`, {
+    ...(hint ? { hint } : {}),
+    cause: error,
+  });
+}
+
+function reason(error: unknown): string {
+  const e = error as { code?: unknown; body?: unknown; message?: string; cause?: { code?: string } };
+  if (typeof e.code === 'number') {
+    const body = typeof e.body === 'string' ? safeMessage(e.body) : undefined;
+    return `the apiserver answered ${e.code}${body ? `: ${body}` : ''}`;
+  }
+  return (e.cause?.code ?? e.message ?? String(error)).toString().split('\n')[0]!.toLowerCase();
+}
+
+/** The `message` of a Kubernetes Status body (never the object sent, which may hold a secret). */
+function safeMessage(body: string): string | undefined {
+  try {
+    return (JSON.parse(body) as { message?: string }).message;
+  } catch {
+    return undefined;
+  }
+}

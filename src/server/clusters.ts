@@ -1,0 +1,79 @@
+/**
+ * The Kubernetes environments of the spec `cairn up` started with, one connection each, wired to
+ * the state store (pods become instance records), the image store (images pushed to the
+ * environment's registry) and the secret store (pinned versions become immutable Secrets).
+ */
+import type { ImageStore } from '../artifact/index.js';
+import type { AuditLog } from '../audit/index.js';
+import { KubernetesEnvironment, PodMirror, pushReleaseImage } from '../kubernetes/index.js';
+import { ValidationError } from '../lib/index.js';
+import type { LoadedSpec } from '../spec/index.js';
+import type { ReleaseRecord, SqliteStateStore } from '../state/index.js';
+import type { SecretAccess } from './secret-access.js';
+
+export interface ClustersDeps {
+  store: SqliteStateStore;
+  audit: AuditLog;
+  images: ImageStore;
+  secrets: SecretAccess;
+  /** A pod of `service` in `env` changed: re-point the gateway. */
+  changed: (env: string, service: string) => void;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+export class Clusters {
+  private readonly envs = new Map<string, KubernetesEnvironment>();
+
+  /** Connects (lazily) to the cluster of every environment that names one. */
+  open(loaded: LoadedSpec, deps: ClustersDeps): void {
+    for (const [env, spec] of Object.entries(loaded.spec.environments)) {
+      const target = spec.kubernetes;
+      if (!target) continue;
+      const mirror = new PodMirror({
+        store: deps.store,
+        audit: deps.audit,
+        env,
+        changed: (service) => deps.changed(env, service),
+      });
+      const pushImage = (release: ReleaseRecord) =>
+        pushReleaseImage(deps.images, release.imageDigest, release.service, target.registry, env);
+      this.envs.set(
+        env,
+        new KubernetesEnvironment({
+          env,
+          target,
+          specDir: loaded.dir,
+          release: (id) => deps.store.getRelease(id),
+          pushImage,
+          secrets: (release) => deps.secrets.pinned(release),
+          mirror,
+          ...(deps.log ? { log: deps.log } : {}),
+        }),
+      );
+    }
+  }
+
+  /** The Kubernetes environment `env`, or undefined when it runs on this machine. */
+  get(env: string): KubernetesEnvironment | undefined {
+    return this.envs.get(env);
+  }
+
+  /** Before a deploy to `env` changes state: the cluster answers and has the image. */
+  async preflight(env: string, release: ReleaseRecord, isKubernetes: boolean): Promise<void> {
+    const cluster = this.envs.get(env);
+    if (cluster) return cluster.preflight(release);
+    if (isKubernetes)
+      throw new ValidationError(`deploying to ${env}: cairn up started before ${env} named a cluster`, [], {
+        hint: 'restart `cairn up` so it connects to the cluster in environments.' + env + '.kubernetes',
+      });
+  }
+
+  /** Starts the pod watches; a cluster that does not answer is retried in the background. */
+  start(): Promise<void> {
+    return Promise.all([...this.envs.values()].map((e) => e.start())).then(() => {});
+  }
+
+  stop(): Promise<void> {
+    return Promise.all([...this.envs.values()].map((e) => e.stop())).then(() => {});
+  }
+}
