@@ -74,6 +74,18 @@ export class Cluster {
     );
   }
 
+  /** The release of each Deployment cairn made for `service` in this environment, by name. */
+  async releasesOf(service: string): Promise<Map<string, string>> {
+    const apps = this.kc.makeApiClient(AppsV1Api);
+    const labelSelector = `${LABEL.env}=${this.config.env},${LABEL.service}=${service}`;
+    const list = await this.call(`listing the Deployments of ${service}`, () =>
+      apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector }),
+    );
+    return new Map(
+      list.items.map((d) => [d.metadata?.name ?? '', d.metadata?.labels?.[LABEL.release] ?? '']),
+    );
+  }
+
   /** A list-then-watch of the pods of this environment (cairn's labels), kept current by the apiserver. */
   watchPods(): PodWatch {
     const core = this.kc.makeApiClient(CoreV1Api);

@@ -9,7 +9,6 @@ import type { ReleaseRecord, ServingRecord } from '../state/index.js';
 import { Cluster, type ClusterConfig, type PodWatch } from './cluster.js';
 import {
   deploymentManifest,
-  deploymentName,
   namespaceManifest,
   type PinnedSecret,
   type ReleaseWorkload,
@@ -59,16 +58,15 @@ export class KubernetesEnvironment {
     await this.image(release);
   }
 
-  /** Scale each release of `serving` to its replicas: one Deployment per release. */
+  /**
+   * Scale each release of `serving` to its replicas, one Deployment per release; a release at 0, or
+   * no longer served, loses its Deployment (and so its pods).
+   */
   async converge(serving: ServingRecord): Promise<void> {
     const cluster = this.connect();
     for (const [releaseId, replicas] of Object.entries(serving.replicas)) {
       const release = this.deps.release(releaseId);
-      if (!release) continue;
-      if (replicas === 0) {
-        await cluster.deleteDeployment(deploymentName(release.service, release.id));
-        continue;
-      }
+      if (!release || replicas === 0) continue;
       const w = await this.workload(release, cluster.namespace);
       await cluster.apply([
         namespaceManifest(cluster.namespace),
@@ -76,6 +74,8 @@ export class KubernetesEnvironment {
         deploymentManifest(w, replicas),
       ]);
     }
+    for (const [name, releaseId] of await cluster.releasesOf(serving.service))
+      if (!serving.replicas[releaseId]) await cluster.deleteDeployment(name);
   }
 
   private async workload(release: ReleaseRecord, namespace: string): Promise<ReleaseWorkload> {

@@ -4,7 +4,8 @@
  * upstream Go modules) to a Ready node; a pod pulled by digest from a registry on 127.0.0.1 becomes
  * Ready through its readiness probe and answers over the pod network; Secrets are encrypted in etcd;
  * Pod Security Admission refuses a pod on the host network. `down` leaves no process, mount, link,
- * iptables chain, cgroup or changed sysctl behind.
+ * iptables chain, cgroup or changed sysctl behind. In between, cairn deploys into it
+ * (k8s-driver.scenario.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +23,7 @@ import {
   testbedUsable,
 } from '../helpers/k8s-testbed.js';
 import { type LocalRegistry, startLocalRegistry } from '../helpers/registry.js';
+import { kubernetesDriverScenario } from './k8s-driver.scenario.js';
 
 const usable = testbedUsable();
 if (!usable.ok) console.warn(`Kubernetes testbed e2e skipped: ${usable.why}`);
@@ -142,6 +144,9 @@ describe.runIf(usable.ok)('the Kubernetes testbed: a real node, cleaned up by do
     },
     STEP_MS,
   );
+
+  // cairn's Kubernetes driver, while this cluster is up (one testbed per machine).
+  kubernetesDriverScenario(() => registry.address);
 
   it(
     'down leaves no process, mount, link, iptables chain, cgroup or sysctl behind',

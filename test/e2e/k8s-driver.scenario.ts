@@ -1,0 +1,237 @@
+/**
+ * Runbook, run inside test/e2e/k8s-testbed.test.ts while its cluster is up (one testbed per
+ * machine): cairn deploys a release into a Kubernetes environment. Given hello with a secret and a
+ * spec whose environment `k8s` names the testbed, When it is deployed with --wait, Then its pods
+ * are Ready with the hardened spec read back from the live objects, the image pinned by digest, the
+ * secret an immutable Secret that etcd holds encrypted, and `cairn status` shows the pods. A
+ * kubeconfig that points nowhere fails the deploy naming the environment, exit 1, state unchanged;
+ * a canary to the cluster is refused as not yet supported.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliResult } from '../helpers/cli.js';
+import { BIN, kubectl, STATE, testbed } from '../helpers/k8s-testbed.js';
+import { freePort, HelloWorkspace } from '../helpers/workspace.js';
+
+const STEP_MS = 600_000;
+const NS = 'hello-k8s';
+
+const spec = (port: number, brokenPort: number, registry: string) => `project: hello
+services:
+  hello:
+    build:
+      context: ./app
+      include: ["**/*.js", "package.json"]
+      entrypoint: ["node", "server.js"]
+      files: { /etc/hello/config.json: ./config/v1.json }
+    run:
+      port: 8080
+      replicas: 2
+      health: { path: /healthz, intervalMs: 1000, timeoutMs: 1000 }
+      tmpfs: [/tmp]
+      secrets: [API_TOKEN]
+    deploy: { strategy: bluegreen }
+environments:
+  k8s:
+    gateway: { listen: "127.0.0.1:${port}" }
+    kubernetes: { kubeconfig: ${join(STATE, 'admin.kubeconfig')}, namespace: ${NS}, registry: "${registry}/cairn" }
+  broken:
+    gateway: { listen: "127.0.0.1:${brokenPort}" }
+    kubernetes: { kubeconfig: nowhere.kubeconfig, namespace: hello-broken, registry: "${registry}/cairn" }
+routes:
+  - { host: "*", path: /, service: hello }
+`;
+
+/** A kubeconfig whose server nothing listens on. */
+const NOWHERE = `apiVersion: v1
+kind: Config
+clusters: [{ name: nowhere, cluster: { server: "https://127.0.0.1:1" } }]
+users: [{ name: nobody, user: { token: not-a-real-token } }]
+contexts: [{ name: nowhere, context: { cluster: nowhere, user: nobody } }]
+current-context: nowhere
+`;
+
+/** The raw value etcd stores for an object (as the apiserver wrote it). */
+function etcdRaw(key: string): Buffer {
+  const pki = join(STATE, 'pki');
+  return execFileSync(join(BIN, '..', 'etcd-v3.6.16', 'etcdctl'), [
+    '--endpoints',
+    `https://127.0.0.1:${process.env.CAIRN_K8S_ETCD_PORT ?? 23790}`,
+    ...['--cacert', join(pki, 'ca.crt'), '--cert', join(pki, 'apiserver-etcd-client.crt')],
+    ...['--key', join(pki, 'apiserver-etcd-client.key'), 'get', key, '--print-value-only'],
+  ]);
+}
+
+interface Pod {
+  metadata: { name: string; labels: Record<string, string> };
+  spec: Record<string, unknown> & {
+    containers: Array<Record<string, unknown> & { image: string; securityContext: Record<string, unknown> }>;
+    securityContext: Record<string, unknown>;
+    volumes: Array<Record<string, unknown>>;
+  };
+  status: {
+    conditions: Array<{ type: string; status: string }>;
+    containerStatuses: Array<{ imageID: string }>;
+  };
+}
+
+/** Registers the scenario's steps; `registry()` is the 127.0.0.1 registry of the enclosing file. */
+export function kubernetesDriverScenario(registry: () => string): void {
+  describe('cairn deploys a release into a Kubernetes environment (the testbed)', () => {
+    let ws: HelloWorkspace;
+    let digest: string;
+    const token = `tok-${randomBytes(24).toString('base64url')}`;
+    const outputs: CliResult[] = [];
+    const cairn = async (args: string[], input?: string) => {
+      const r = await ws.runAsync(args, STEP_MS, input);
+      outputs.push(r);
+      return r;
+    };
+    const status = async (env: string) =>
+      JSON.parse((await cairn(['status', '--env', env, '-o', 'json'])).stdout) as {
+        services: Array<{ instances: Array<{ id: string; state: string }> }>;
+      };
+
+    beforeAll(async () => {
+      expect((await testbed(['registry', registry()])).code).toBe(0);
+      ws = new HelloWorkspace(spec(await freePort(), await freePort(), registry()));
+      writeFileSync(join(ws.dir, 'nowhere.kubeconfig'), NOWHERE);
+      expect((await cairn(['init'])).code).toBe(0);
+      const built = await cairn(['build', 'hello', '-o', 'json']);
+      expect(built.code, built.stderr).toBe(0);
+      digest = (JSON.parse(built.stdout) as { images: Array<{ digest: string }> }).images[0]!.digest;
+      expect((await cairn(['secret', 'set', 'API_TOKEN'], token)).code).toBe(0);
+      const up = await cairn(['up', '--detach']);
+      expect(up.code, up.stderr).toBe(0);
+    }, STEP_MS);
+
+    afterAll(async () => {
+      ws?.cleanup();
+      // The cluster goes down with the testbed; the namespace goes now so a failure leaves less behind.
+      await testbed(['kubectl', 'delete', 'namespace', NS, '--wait=false', '--ignore-not-found']);
+    }, STEP_MS);
+
+    it(
+      'When hello v1 is deployed with --wait, Then its pods are Ready, hardened, pinned by digest, and cairn status shows them',
+      async () => {
+        const started = Date.now();
+        const r = await cairn([
+          'deploy',
+          'hello',
+          '--env',
+          'k8s',
+          '--image',
+          'hello',
+          '--wait',
+          '--timeout',
+          '300s',
+        ]);
+        const readyMs = Date.now() - started;
+        expect(r.code, r.stderr).toBe(0);
+        console.log(`k8s deploy → all pods Ready: ${readyMs} ms`);
+        const pods = (JSON.parse(kubectl(['-n', NS, 'get', 'pods', '-o', 'json'])) as { items: Pod[] }).items;
+        expect(pods).toHaveLength(2);
+        const image = `${registry()}/cairn/hello@${digest}`;
+        for (const pod of pods) {
+          expect(pod.status.conditions).toContainEqual(
+            expect.objectContaining({ type: 'Ready', status: 'True' }),
+          );
+          expect(pod.metadata.labels).toMatchObject({ 'cairn.dev/service': 'hello', 'cairn.dev/env': 'k8s' });
+          expect(pod.metadata.labels['cairn.dev/release']).toMatch(/^rel-[0-9a-f]{12}$/);
+          expect(pod.spec.automountServiceAccountToken).toBe(false);
+          expect(pod.spec.dnsPolicy).toBe('Default');
+          expect(pod.spec.securityContext).toMatchObject({
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          });
+          const [c] = pod.spec.containers;
+          expect(c!.image).toBe(image);
+          expect(pod.status.containerStatuses[0]!.imageID).toContain(digest);
+          expect(c!.securityContext).toMatchObject({
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+          });
+          expect(c!.readinessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 8080 } });
+          expect(c!.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 8080 } });
+          expect(pod.spec.volumes).toContainEqual({ name: 'tmpfs-0', emptyDir: { medium: 'Memory' } });
+        }
+        const ns = JSON.parse(kubectl(['get', 'namespace', NS, '-o', 'json'])) as Pod;
+        expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+        const deploy = JSON.parse(
+          kubectl(['-n', NS, 'get', 'deployments', '-o', 'json', '--show-managed-fields']),
+        ) as {
+          items: unknown[];
+        };
+        expect(deploy.items).toHaveLength(1);
+        expect(JSON.stringify(deploy)).toMatch(/"manager":"cairn","operation":"Apply"/);
+        const live = (await status('k8s')).services[0]!.instances;
+        expect(live.map((i) => i.id).sort()).toEqual(pods.map((p) => p.metadata.name).sort());
+        expect(live.every((i) => i.state === 'healthy')).toBe(true);
+        expect((await cairn(['ps', '--env', 'k8s'])).stdout).toContain(pods[0]!.metadata.name);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'Then the secret is an immutable Secret named by version, encrypted in etcd, and its value is nowhere else',
+      async () => {
+        const secret = JSON.parse(
+          kubectl(['-n', NS, 'get', 'secret', 'cairn-api-token-v1', '-o', 'json']),
+        ) as {
+          immutable: boolean;
+          data: { value: string };
+        };
+        expect(secret.immutable).toBe(true);
+        expect(Buffer.from(secret.data.value, 'base64').toString()).toBe(token);
+        const raw = etcdRaw(`/registry/secrets/${NS}/cairn-api-token-v1`).toString('latin1');
+        expect(raw.startsWith('k8s:enc:secretbox:v1:key1:')).toBe(true);
+        expect(raw).not.toContain(token);
+        const forms = [token, Buffer.from(token).toString('base64')];
+        const elsewhere = [
+          kubectl(['-n', NS, 'get', 'deployments,pods,events', '-o', 'json']),
+          ...outputs.map((o) => o.stdout + o.stderr),
+          readFileSync(join(ws.dir, '.cairn', 'logs', 'control-plane.log'), 'utf8'),
+          (await cairn(['audit', 'log', '-o', 'json'])).stdout,
+        ];
+        for (const text of elsewhere) for (const form of forms) expect(text).not.toContain(form);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'When the environment’s kubeconfig points nowhere, Then the deploy fails naming the environment, exit 1, and nothing changed; a canary is refused',
+      async () => {
+        const before = await status('broken');
+        const r = await cairn([
+          'deploy',
+          'hello',
+          '--env',
+          'broken',
+          '--image',
+          'hello',
+          '--wait',
+          '--timeout',
+          '60s',
+        ]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(
+          /^error: reaching the cluster in environment broken \(https:\/\/127\.0\.0\.1:1\): /m,
+        );
+        expect(r.stderr).toContain('hint: check that the cluster at https://127.0.0.1:1 is up');
+        expect(r.stderr).not.toContain('    at ');
+        expect(await status('broken')).toEqual(before);
+        ws.edit('strategy: bluegreen', 'strategy: canary');
+        const canary = await cairn(['deploy', 'hello', '--env', 'k8s', '--image', 'hello']);
+        expect(canary.code).toBe(1);
+        expect(canary.stderr).toContain('a canary is not yet supported in a Kubernetes environment');
+        ws.edit('strategy: canary', 'strategy: bluegreen');
+      },
+      STEP_MS,
+    );
+  });
+}
