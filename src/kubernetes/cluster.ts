@@ -4,21 +4,9 @@
  * becomes a DriverError that names the environment and says what to fix.
  */
 import { resolve } from 'node:path';
-import {
-  type ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  type Informer,
-  KubeConfig,
-  KubernetesObjectApi,
-  makeInformer,
-  type ObjectCache,
-  PatchStrategy,
-  type V1Pod,
-  VersionApi,
-} from '@kubernetes/client-node';
 import { DriverError } from '../lib/index.js';
 import type { KubernetesTarget } from '../spec/index.js';
+import { type ClientLibrary, clientLibrary, type KubeConfigLike, type PodWatch } from './client.js';
 import { FIELD_MANAGER, LABEL, type Manifest } from './manifests.js';
 
 /** How long one call may take before the cluster counts as unreachable. */
@@ -31,52 +19,56 @@ export interface ClusterConfig {
   specDir: string;
 }
 
-export type PodWatch = Informer<V1Pod> & ObjectCache<V1Pod>;
-
 export class Cluster {
   readonly namespace: string;
   readonly server: string;
-  private readonly kc: KubeConfig;
-  private readonly objects: KubernetesObjectApi;
+  private readonly kc: KubeConfigLike;
 
-  constructor(private readonly config: ClusterConfig) {
+  private constructor(
+    private readonly config: ClusterConfig,
+    private readonly lib: ClientLibrary,
+  ) {
     this.namespace = config.target.namespace;
-    this.kc = loadKubeconfig(config);
+    this.kc = loadKubeconfig(config, lib);
     this.server = this.kc.getCurrentCluster()?.server ?? '(no server)';
-    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+  }
+
+  /** Reads the environment's kubeconfig (and loads the client library on first use). */
+  static async open(config: ClusterConfig): Promise<Cluster> {
+    return new Cluster(config, await clientLibrary(config.env));
   }
 
   /** Asks the apiserver its version: proves the address, the TLS trust and the credential. */
   async version(): Promise<string> {
-    const info = await this.call('reaching the cluster', () => this.kc.makeApiClient(VersionApi).getCode());
+    const info = await this.call('reaching the cluster', () =>
+      this.kc.makeApiClient(this.lib.VersionApi).getCode(),
+    );
     return info.gitVersion;
   }
 
   /** Server-side apply of each object in order, as field manager `cairn` (conflicts are forced). */
   async apply(objects: Manifest[]): Promise<void> {
+    const api = this.lib.KubernetesObjectApi.makeApiClient(this.kc);
+    const ssa = this.lib.PatchStrategy.ServerSideApply;
     for (const object of objects) {
       const what = `applying ${object.kind} ${String(object.metadata.name)}`;
-      await this.call(what, () =>
-        this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
-      );
+      await this.call(what, () => api.patch(object, undefined, undefined, FIELD_MANAGER, true, ssa));
     }
   }
 
   /** Deletes a Deployment (its pods go with it); one already gone is fine. */
   async deleteDeployment(name: string): Promise<void> {
-    const apps = this.kc.makeApiClient(AppsV1Api);
+    const apps = this.kc.makeApiClient(this.lib.AppsV1Api);
     await this.call(`deleting Deployment ${name}`, () =>
-      apps
-        .deleteNamespacedDeployment({ name, namespace: this.namespace })
-        .catch((e: ApiException<unknown>) => {
-          if (e.code !== 404) throw e;
-        }),
+      apps.deleteNamespacedDeployment({ name, namespace: this.namespace }).catch((e: { code?: unknown }) => {
+        if (e.code !== 404) throw e;
+      }),
     );
   }
 
   /** The release of each Deployment cairn made for `service` in this environment, by name. */
   async releasesOf(service: string): Promise<Map<string, string>> {
-    const apps = this.kc.makeApiClient(AppsV1Api);
+    const apps = this.kc.makeApiClient(this.lib.AppsV1Api);
     const labelSelector = `${LABEL.env}=${this.config.env},${LABEL.service}=${service}`;
     const list = await this.call(`listing the Deployments of ${service}`, () =>
       apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector }),
@@ -88,9 +80,9 @@ export class Cluster {
 
   /** A list-then-watch of the pods of this environment (cairn's labels), kept current by the apiserver. */
   watchPods(): PodWatch {
-    const core = this.kc.makeApiClient(CoreV1Api);
+    const core = this.kc.makeApiClient(this.lib.CoreV1Api);
     const selector = `${LABEL.env}=${this.config.env}`;
-    return makeInformer(
+    return this.lib.makeInformer(
       this.kc,
       `/api/v1/namespaces/${this.namespace}/pods`,
       () => core.listNamespacedPod({ namespace: this.namespace, labelSelector: selector }),
@@ -117,9 +109,9 @@ export class Cluster {
   }
 }
 
-function loadKubeconfig({ env, target, specDir }: ClusterConfig): KubeConfig {
+function loadKubeconfig({ env, target, specDir }: ClusterConfig, lib: ClientLibrary): KubeConfigLike {
   const file = resolve(specDir, target.kubeconfig);
-  const kc = new KubeConfig();
+  const kc = new lib.KubeConfig();
   try {
     kc.loadFromFile(file);
   } catch (error) {
@@ -154,7 +146,7 @@ function loadKubeconfig({ env, target, specDir }: ClusterConfig): KubeConfig {
 
 /** A failed API call as the user should read it: what cairn did, where, what came back, what to do. */
 export function clusterError(env: string, server: string, action: string, error: unknown): DriverError {
-  const e = error as Partial<ApiException<unknown>> & { cause?: { code?: string } };
+  const e = error as { code?: unknown };
   const status = typeof e.code === 'number' ? e.code : undefined;
   const hint =
     status === 401

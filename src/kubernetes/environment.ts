@@ -4,9 +4,9 @@
  * into instance records by a watch) — the second implementation of the seam the reconciler uses
  * on this machine.
  */
-import type { V1Pod } from '@kubernetes/client-node';
 import type { ReleaseRecord, ServingRecord } from '../state/index.js';
-import { Cluster, type ClusterConfig, type PodWatch } from './cluster.js';
+import type { Pod, PodWatch } from './client.js';
+import { Cluster, type ClusterConfig } from './cluster.js';
 import {
   deploymentManifest,
   namespaceManifest,
@@ -33,7 +33,7 @@ export interface KubernetesEnvironmentDeps extends ClusterConfig {
 
 export class KubernetesEnvironment {
   readonly kind = 'kubernetes';
-  private cluster: Cluster | undefined;
+  private cluster: Promise<Cluster> | undefined;
   private watch: PodWatch | undefined;
   private stopped = false;
   private retry: NodeJS.Timeout | undefined;
@@ -42,8 +42,13 @@ export class KubernetesEnvironment {
   constructor(private readonly deps: KubernetesEnvironmentDeps) {}
 
   /** The connection, made on first use, so a bad kubeconfig fails the call that needs it. */
-  private connect(): Cluster {
-    this.cluster ??= new Cluster(this.deps);
+  private connect(): Promise<Cluster> {
+    if (!this.cluster) {
+      this.cluster = Cluster.open(this.deps);
+      this.cluster.catch(() => {
+        this.cluster = undefined;
+      });
+    }
     return this.cluster;
   }
 
@@ -52,9 +57,11 @@ export class KubernetesEnvironment {
    * labelled when absent) and the image is in the registry. Throws a DriverError naming the env.
    */
   async preflight(release: ReleaseRecord): Promise<void> {
-    this.cluster = new Cluster(this.deps);
-    await this.cluster.version();
-    await this.cluster.apply([namespaceManifest(this.cluster.namespace)]);
+    // A fresh connection: the kubeconfig may have changed since the last one.
+    this.cluster = undefined;
+    const cluster = await this.connect();
+    await cluster.version();
+    await cluster.apply([namespaceManifest(cluster.namespace)]);
     await this.image(release);
   }
 
@@ -63,7 +70,7 @@ export class KubernetesEnvironment {
    * no longer served, loses its Deployment (and so its pods).
    */
   async converge(serving: ServingRecord): Promise<void> {
-    const cluster = this.connect();
+    const cluster = await this.connect();
     for (const [releaseId, replicas] of Object.entries(serving.replicas)) {
       const release = this.deps.release(releaseId);
       if (!release || replicas === 0) continue;
@@ -106,9 +113,9 @@ export class KubernetesEnvironment {
   async start(): Promise<void> {
     if (this.stopped) return;
     try {
-      const watch = this.connect().watchPods();
+      const watch = (await this.connect()).watchPods();
       this.watch = watch;
-      const seen = (pod: V1Pod) => this.deps.mirror.seen(pod);
+      const seen = (pod: Pod) => this.deps.mirror.seen(pod);
       watch.on('add', seen);
       watch.on('update', seen);
       watch.on('delete', (pod) => this.deps.mirror.gone(pod));

@@ -5,9 +5,9 @@
  * `cairn status` and `cairn ps` read a cluster as they read this machine. The cluster is the truth
  * for what runs; the records follow it.
  */
-import type { V1Pod } from '@kubernetes/client-node';
 import type { AuditLog } from '../audit/index.js';
 import type { InstanceRecord, InstanceState, SqliteStateStore } from '../state/index.js';
+import type { Pod } from './client.js';
 import { LABEL } from './manifests.js';
 
 export const KUBERNETES_DRIVER = 'kubernetes';
@@ -22,7 +22,7 @@ export interface PodMirrorDeps {
 }
 
 /** What one pod is, in cairn's words; pure. */
-export function podState(pod: V1Pod, gone = false): InstanceState {
+export function podState(pod: Pod, gone = false): InstanceState {
   const phase = pod.status?.phase;
   if (phase === 'Failed') return 'failed';
   if (gone || phase === 'Succeeded') return 'stopped';
@@ -35,24 +35,24 @@ export class PodMirror {
   constructor(private readonly deps: PodMirrorDeps) {}
 
   /** A pod was added or changed. */
-  seen(pod: V1Pod): void {
+  seen(pod: Pod): void {
     this.record(pod, podState(pod));
   }
 
   /** A pod was deleted. */
-  gone(pod: V1Pod): void {
+  gone(pod: Pod): void {
     this.record(pod, podState(pod, true));
   }
 
   /** Pods that exist no more (missed while the watch was down): their records end. */
-  forgetAllBut(pods: readonly V1Pod[]): void {
+  forgetAllBut(pods: readonly Pod[]): void {
     const names = new Set(pods.map((p) => p.metadata?.name));
     for (const i of this.deps.store.listInstances({ env: this.deps.env, live: true }))
       if (i.driver === KUBERNETES_DRIVER && !names.has(i.id))
         this.end(i, 'stopped', 'pod gone from the cluster');
   }
 
-  private record(pod: V1Pod, state: InstanceState): void {
+  private record(pod: Pod, state: InstanceState): void {
     const labels = pod.metadata?.labels ?? {};
     const id = pod.metadata?.name;
     const releaseId = labels[LABEL.release];
@@ -70,7 +70,7 @@ export class PodMirror {
   }
 
   private start(
-    pod: V1Pod,
+    pod: Pod,
     ids: { id: string; releaseId: string; service: string },
     state: InstanceState,
   ): void {
@@ -107,7 +107,7 @@ export class PodMirror {
     });
   }
 
-  private move(before: InstanceRecord, state: InstanceState, pod: V1Pod): void {
+  private move(before: InstanceRecord, state: InstanceState, pod: Pod): void {
     const next = {
       ...before,
       ...endpointOf(pod),
@@ -148,13 +148,13 @@ export class PodMirror {
   }
 }
 
-function endpointOf(pod: V1Pod): { endpoint?: string } {
+function endpointOf(pod: Pod): { endpoint?: string } {
   const ip = pod.status?.podIP;
   const port = pod.spec?.containers?.[0]?.ports?.[0]?.containerPort;
   return ip && port ? { endpoint: `${ip}:${port}` } : {};
 }
 
-function reasonOf(pod: V1Pod, state: InstanceState): string {
+function reasonOf(pod: Pod, state: InstanceState): string {
   if (state === 'healthy') return 'readiness probe passed';
   if (state === 'draining') return 'pod terminating';
   if (state === 'starting') return 'pod not ready';

@@ -33,7 +33,7 @@ services:
       health: { path: /healthz, intervalMs: 1000, timeoutMs: 1000 }
       tmpfs: [/tmp]
       secrets: [API_TOKEN]
-    deploy: { strategy: bluegreen }
+    deploy: { strategy: bluegreen, scaleDownDelayMs: 2s }
 environments:
   k8s:
     gateway: { listen: "127.0.0.1:${port}" }
@@ -199,6 +199,43 @@ export function kubernetesDriverScenario(registry: () => string): void {
           (await cairn(['audit', 'log', '-o', 'json'])).stdout,
         ];
         for (const text of elsewhere) for (const form of forms) expect(text).not.toContain(form);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'When v2 is deployed, Then it gets a Deployment of its own, and v1’s is deleted after the scale-down delay',
+      async () => {
+        const v1 = kubectl(['-n', NS, 'get', 'deployments', '-o', 'jsonpath={.items[*].metadata.name}']);
+        ws.useConfig('v2', { version: 'v2', message: 'hello from v2' });
+        expect((await cairn(['build', 'hello'])).code).toBe(0);
+        const started = Date.now();
+        const r = await cairn([
+          'deploy',
+          'hello',
+          '--env',
+          'k8s',
+          '--image',
+          'hello',
+          '--wait',
+          '--timeout',
+          '300s',
+        ]);
+        expect(r.code, r.stderr).toBe(0);
+        console.log(`k8s deploy of v2 → all its pods Ready and switched: ${Date.now() - started} ms`);
+        kubectl(['-n', NS, 'wait', '--for=delete', `deployment/${v1}`, '--timeout=120s']);
+        const now = kubectl(['-n', NS, 'get', 'deployments', '-o', 'jsonpath={.items[*].metadata.name}']);
+        expect(now).not.toBe(v1);
+        expect(now).toMatch(/^hello-rel-[0-9a-f]{12}$/);
+        const release = now.slice('hello-'.length);
+        const deadline = Date.now() + 120_000;
+        let live = (await status('k8s')).services[0]!.instances;
+        while (live.some((i) => !i.id.startsWith(now)) && Date.now() < deadline) {
+          await new Promise((done) => setTimeout(done, 500));
+          live = (await status('k8s')).services[0]!.instances;
+        }
+        expect(live).toHaveLength(2);
+        expect(live.every((i) => i.id.startsWith(`hello-${release}`) && i.state === 'healthy')).toBe(true);
       },
       STEP_MS,
     );

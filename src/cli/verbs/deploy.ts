@@ -38,7 +38,9 @@ export const command: Command = {
 strategy (deploy.strategy: bluegreen, canary, rolling). The environment's gates run first: the
 predecessor environment (after:), approval (--approve), and trusted signatures (trust.keys);
 a denial exits 3 and changes nothing. Needs \`cairn up\`. With --wait, follows the rollout and exits
-1 if it failed or was rolled back.`,
+1 if it failed or was rolled back. An environment with a \`kubernetes\` cluster gets the release as a
+Deployment of its own there (docs/kubernetes.md); the cluster is checked first, and a canary there is
+not yet supported.`,
   options: {
     file: FILE_OPTION,
     env: ENV_OPTION,

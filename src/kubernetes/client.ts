@@ -1,0 +1,101 @@
+/**
+ * The part of `@kubernetes/client-node` cairn uses, typed here and loaded on first use: a control
+ * plane without a Kubernetes environment never loads the library (a large one), and cairn builds
+ * and runs where it is not installed. Only what cairn reads of each object is typed.
+ */
+import { DriverError } from '../lib/index.js';
+
+/** Resolved at run time, so type checking and other environments do not need the package. */
+const MODULE: string = '@kubernetes/client-node';
+
+/** A pod, as far as cairn reads it. */
+export interface Pod {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: unknown;
+  };
+  spec?: { containers?: Array<{ image?: string; ports?: Array<{ containerPort?: number }> }> };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    reason?: string;
+    message?: string;
+    conditions?: Array<{ type: string; status: string }>;
+  };
+}
+
+/** A list-then-watch of pods (the library's informer). */
+export interface PodWatch {
+  on(verb: 'add' | 'update' | 'delete', cb: (pod: Pod) => void): void;
+  on(verb: 'error', cb: (error?: unknown) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  list(): readonly Pod[];
+}
+
+interface Named {
+  metadata?: { name?: string; labels?: Record<string, string> };
+}
+
+export interface KubeConfigLike {
+  loadFromFile(file: string): void;
+  getContextObject(name: string): unknown;
+  getContexts(): Array<{ name: string }>;
+  setCurrentContext(name: string): void;
+  getCurrentCluster(): { server: string } | null;
+  makeApiClient<T>(api: new (...args: never[]) => T): T;
+}
+
+interface AppsApi {
+  deleteNamespacedDeployment(p: { name: string; namespace: string }): Promise<unknown>;
+  listNamespacedDeployment(p: { namespace: string; labelSelector: string }): Promise<{ items: Named[] }>;
+}
+interface CoreApi {
+  listNamespacedPod(p: { namespace: string; labelSelector: string }): Promise<{ items: Pod[] }>;
+}
+interface ObjectsApi {
+  patch(
+    o: object,
+    pretty?: string,
+    dryRun?: string,
+    fieldManager?: string,
+    force?: boolean,
+    strategy?: string,
+  ): Promise<unknown>;
+}
+
+/** The library's exports cairn uses. */
+export interface ClientLibrary {
+  KubeConfig: new () => KubeConfigLike;
+  KubernetesObjectApi: { makeApiClient(kc: KubeConfigLike): ObjectsApi };
+  AppsV1Api: new (...args: never[]) => AppsApi;
+  CoreV1Api: new (...args: never[]) => CoreApi;
+  VersionApi: new (...args: never[]) => { getCode(): Promise<{ gitVersion: string }> };
+  PatchStrategy: { ServerSideApply: string };
+  makeInformer(
+    kc: KubeConfigLike,
+    path: string,
+    list: () => Promise<{ items: Pod[] }>,
+    labelSelector?: string,
+  ): PodWatch;
+}
+
+let loaded: Promise<ClientLibrary> | undefined;
+
+/** Loads the client library once; a missing install is an error that says how to fix it. */
+export function clientLibrary(env: string): Promise<ClientLibrary> {
+  loaded ??= (import(MODULE) as Promise<ClientLibrary>).catch((error: unknown) => {
+    loaded = undefined;
+    throw new DriverError(
+      `loading the Kubernetes client for environment ${env}: ${(error as Error).message}`,
+      {
+        hint: 'run `npm install` in cairn (it needs @kubernetes/client-node 1.4)',
+        cause: error,
+      },
+    );
+  });
+  return loaded;
+}
