@@ -45,6 +45,30 @@ describe('buildEntry', () => {
     );
   });
 
+  it('redacts in the same walk that writes the bytes: equal to redacting first, then canonical JSON', () => {
+    const key = fc.constantFrom('password', 'apiToken', 'keyId', 'HOME', 'index', 'list', 'b', 'a');
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.jsonValue({ maxDepth: 1 }),
+        fc.constant(DIGEST),
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.dictionary(key, tie('node'), { maxKeys: 4 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { maxKeys: 5 }), (detail) => {
+        const { entry, bytes } = buildEntry({ action: 'a.b', subject: {}, detail }, 1, defaults);
+        const expected = redactSecrets(detail);
+        expect(bytes).toBe(canonicalJson(entry));
+        expect(entry.detail === undefined ? undefined : canonicalJson(entry.detail)).toBe(
+          Object.keys(detail).length ? canonicalJson(expected.detail) : undefined,
+        );
+        expect(entry.redacted ?? []).toEqual(expected.redacted.map((p) => `detail.${p}`));
+      }),
+    );
+  });
+
   it('keeps the caller-given actor and time', () => {
     const { entry } = buildEntry(
       { action: 'api.auth-failed', actor: 'token:ci', time: '2020-01-01T00:00:00Z', subject: {} },

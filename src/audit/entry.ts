@@ -47,6 +47,8 @@ export interface AuditEntry {
 
 export const SUBJECT_KEYS = ['service', 'env', 'release', 'instance', 'image'] as const;
 export const REDACTED = '[redacted]';
+const SUBJECT_KEY_SET: ReadonlySet<string> = new Set(SUBJECT_KEYS);
+const REDACTED_JSON = JSON.stringify(REDACTED);
 /** Detail keys that name a secret. `keyId`, `keyName`, `tokenName` are names, not secrets. */
 const SECRET_KEY = /(pass(word|wd|phrase)?|secret|token|credential|authorization|cookie|private|key)$/i;
 const PRIVATE_KEY_PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
@@ -88,15 +90,54 @@ function invalid(message: string): ValidationError {
 
 function cleanSubject(subject: AuditSubject | undefined): AuditSubject {
   const out: AuditSubject = {};
-  for (const [k, v] of Object.entries(subject ?? {})) {
-    if (!(SUBJECT_KEYS as readonly string[]).includes(k))
-      throw invalid(`recording an audit event: unknown subject field "${k}"`);
+  for (const k in subject) {
+    if (!Object.hasOwn(subject, k)) continue;
+    if (!SUBJECT_KEY_SET.has(k)) throw invalid(`recording an audit event: unknown subject field "${k}"`);
+    const v = subject[k as keyof AuditSubject];
     if (v === undefined) continue;
     if (typeof v !== 'string' || v === '')
       throw invalid(`recording an audit event: subject.${k} must be a non-empty string`);
     out[k as keyof AuditSubject] = v;
   }
   return out;
+}
+
+/**
+ * `canonicalJson(redactSecrets(value).detail)` in one walk (appends are the hot path); sets
+ * `found.secret` when it redacted something. Equivalence with the two-step form is tested.
+ */
+function redactedJson(value: unknown, found: { secret: boolean }): string {
+  if (value === null || typeof value !== 'object') return canonicalJson(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += `${i ? ',' : ''}${redactedJson(value[i] ?? null, found)}`;
+    return `${out}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(obj).sort()) {
+    const v = obj[key];
+    if (v === undefined || typeof v === 'function') continue;
+    const secret = looksSecret(key, v);
+    if (secret) found.secret = true;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${secret ? REDACTED_JSON : redactedJson(v, found)}`;
+  }
+  return `${out}}`;
+}
+
+/** The detail as recorded (a redacted copy only when something was redacted) and its canonical JSON. */
+function recordedDetail(detail: Record<string, unknown> | undefined): {
+  detail?: Record<string, unknown>;
+  json?: string;
+  redacted?: string[];
+} {
+  if (!detail || Object.keys(detail).length === 0) return {};
+  const found = { secret: false };
+  const json = redactedJson(detail, found);
+  if (!found.secret) return { detail, json };
+  // Rare: redact again for the copy, and for the paths in the order the caller wrote them.
+  const copy = redactSecrets(detail);
+  return { detail: copy.detail, json, redacted: copy.redacted.map((p) => `detail.${p}`) };
 }
 
 /** Turns an event into entry number `index`: validated, defaults applied, secrets redacted, canonical bytes. */
@@ -115,9 +156,7 @@ export function buildEntry(
     if (value !== undefined && !isDigest(value))
       throw invalid(`recording ${event.action}: ${field} "${value}" is not a sha256 digest`);
   }
-  const { detail, redacted } = event.detail
-    ? redactSecrets(event.detail)
-    : { detail: undefined, redacted: [] };
+  const recorded = recordedDetail(event.detail);
   const entry: Omit<AuditEntry, 'leafHash'> = {
     index,
     time: event.time ?? defaults.time,
@@ -128,50 +167,38 @@ export function buildEntry(
     digestAfter: event.digestAfter,
     reason: event.reason,
     specCommit: event.specCommit,
-    detail: detail && Object.keys(detail).length > 0 ? detail : undefined,
-    redacted: redacted.length > 0 ? redacted.map((p) => `detail.${p}`) : undefined,
+    detail: recorded.detail,
+    redacted: recorded.redacted,
   };
-  return { entry, bytes: entryBytes(entry) };
+  return { entry, bytes: entryBytes(entry, recorded.json) };
 }
 
-/** Top-level and subject members in canonical (sorted) order; `entryBytes` relies on it. */
-const ENTRY_KEYS = [
-  'action',
-  'actor',
-  'detail',
-  'digestAfter',
-  'digestBefore',
-  'index',
-  'reason',
-  'redacted',
-  'specCommit',
-  'subject',
-  'time',
-] as const;
 const SORTED_SUBJECT_KEYS = [...SUBJECT_KEYS].sort();
 
 /**
  * `canonicalJson(entry)`, written out for the known shape (appends are the hot path; the
- * equivalence is tested). Only `detail` needs the general canonical form.
+ * equivalence is tested): members in sorted order, only `detail` needs the general canonical form
+ * (`detailJson` when the caller has it already).
  */
-export function entryBytes(entry: Omit<AuditEntry, 'leafHash'>): string {
-  const parts: string[] = [];
-  for (const key of ENTRY_KEYS) {
-    const value = entry[key];
-    if (value === undefined) continue;
-    if (key === 'detail') parts.push(`"detail":${canonicalJson(value)}`);
-    else if (key === 'subject') parts.push(`"subject":${subjectBytes(entry.subject)}`);
-    else parts.push(`"${key}":${JSON.stringify(value)}`);
-  }
-  return `{${parts.join(',')}}`;
+export function entryBytes(entry: Omit<AuditEntry, 'leafHash'>, detailJson?: string): string {
+  let out = `{"action":${JSON.stringify(entry.action)},"actor":${JSON.stringify(entry.actor)}`;
+  if (entry.detail !== undefined) out += `,"detail":${detailJson ?? canonicalJson(entry.detail)}`;
+  if (entry.digestAfter !== undefined) out += `,"digestAfter":${JSON.stringify(entry.digestAfter)}`;
+  if (entry.digestBefore !== undefined) out += `,"digestBefore":${JSON.stringify(entry.digestBefore)}`;
+  out += `,"index":${JSON.stringify(entry.index)}`;
+  if (entry.reason !== undefined) out += `,"reason":${JSON.stringify(entry.reason)}`;
+  if (entry.redacted !== undefined) out += `,"redacted":${JSON.stringify(entry.redacted)}`;
+  if (entry.specCommit !== undefined) out += `,"specCommit":${JSON.stringify(entry.specCommit)}`;
+  return `${out},"subject":${subjectBytes(entry.subject)},"time":${JSON.stringify(entry.time)}}`;
 }
 
 function subjectBytes(subject: AuditSubject): string {
-  const parts: string[] = [];
+  let out = '{';
   for (const key of SORTED_SUBJECT_KEYS) {
-    if (subject[key] !== undefined) parts.push(`"${key}":${JSON.stringify(subject[key])}`);
+    const value = subject[key];
+    if (value !== undefined) out += `${out.length > 1 ? ',' : ''}"${key}":${JSON.stringify(value)}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }
 
 /** Reads entry bytes back (no checks beyond JSON: verification is `verifyLog`'s job). */

@@ -58,6 +58,17 @@ export interface AuditLog {
   readonly origin: string | undefined;
   /** Appends one entry. Call inside the caller's `store.transaction` so change and record land together; synchronous. */
   record(event: AuditEvent): AuditEntry;
+  /**
+   * Appends one entry that goes with no state change (group commit): events queued in the same
+   * turn of the event loop share one transaction and one fsync; the promise resolves only once
+   * that transaction has committed, and rejects (ValidationError) for a malformed event alone.
+   *
+   * @example
+   * ```ts
+   * await Promise.all(failures.map((f) => audit.recordDurably({ action: 'api.auth_failed', subject: {}, detail: f })));
+   * ```
+   */
+  recordDurably(event: AuditEvent): Promise<AuditEntry>;
   /** Signs the current tree head (returns the latest one when nothing was added since). */
   checkpoint(): Checkpoint;
   /** Signs when N entries or T ms have passed since the last checkpoint; call from a timer. */

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { appendLeaf, decodeFrontier, emptyFrontier, encodeFrontier, frontierRoot } from './frontier.js';
+import {
+  appendLeaf,
+  decodeFrontier,
+  emptyFrontier,
+  encodeFrontier,
+  extendFrontier,
+  frontierRoot,
+} from './frontier.js';
 import { EMPTY_ROOT, leafHash, MerkleTree, merkleRoot, nodeHash } from './merkle.js';
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from './proof.js';
 
@@ -198,6 +205,18 @@ describe('MerkleTree, proofs and frontier agree for every shape', () => {
       expect(hex(frontierRoot(decoded))).toBe(hex(big.root(n)));
     }
     expect(decodeFrontier(3, Buffer.alloc(32))).toBeUndefined();
+  });
+
+  it('extends a frontier in bulk from any size by any run of leaves to the same tree head', () => {
+    for (let from = 0; from <= leaves.length; from += 7) {
+      let start = emptyFrontier();
+      for (let i = 0; i < from; i++) start = appendLeaf(start, leaves[i]!);
+      for (let to = from; to <= leaves.length; to += 5) {
+        const extended = extendFrontier(start, Buffer.concat(leaves.slice(from, to)));
+        expect(extended.size).toBe(to);
+        expect(hex(frontierRoot(extended)), `${from}..${to}`).toBe(hex(to ? big.root(to) : EMPTY_ROOT));
+      }
+    }
   });
 
   it('verifies every inclusion proof in every tree size, and only at its own index', () => {

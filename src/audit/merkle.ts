@@ -14,6 +14,16 @@ const nodeScratch = Buffer.alloc(1 + 2 * HASH_BYTES);
 
 /** `SHA256(0x00 ‖ entry)`; a string entry is hashed as its UTF-8 bytes. */
 export function leafHash(entry: string | Uint8Array): Buffer {
+  return hash('sha256', leafPreimage(entry), 'buffer');
+}
+
+/** `leafHash` as hex: the append path stores it so, sparing a Buffer per entry for the collector. */
+export function leafHashHex(entry: string | Uint8Array): string {
+  return hash('sha256', leafPreimage(entry), 'hex');
+}
+
+/** `0x00 ‖ entry` in a scratch buffer, valid until the next call. */
+function leafPreimage(entry: string | Uint8Array): Buffer {
   // A UTF-16 code unit is at most 3 UTF-8 bytes: size the scratch once, then write without measuring.
   const most = 1 + (typeof entry === 'string' ? entry.length * 3 : entry.length);
   if (most > leafScratch.buf.length) leafScratch.buf = Buffer.alloc(most * 2);
@@ -22,7 +32,7 @@ export function leafHash(entry: string | Uint8Array): Buffer {
   let size = 1 + entry.length;
   if (typeof entry === 'string') size = 1 + buf.write(entry, 1, 'utf8');
   else buf.set(entry, 1);
-  return hash('sha256', buf.subarray(0, size), 'buffer');
+  return buf.subarray(0, size);
 }
 
 /** `SHA256(0x01 ‖ left ‖ right)`. */

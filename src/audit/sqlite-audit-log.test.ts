@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStateStore, type SqliteStateStore } from '../state/index.js';
 import {
@@ -34,6 +35,9 @@ afterEach(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Checkpoints due every N entries are signed once the recording turn of the event loop is over. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 const event = (i: number) => ({
   action: 'instance.start',
@@ -82,9 +86,50 @@ describe('recording', () => {
   });
 });
 
+describe('recording durably (group commit)', () => {
+  it('acknowledges each caller once its entry is committed: another connection already reads it', async () => {
+    const entries = await Promise.all(Array.from({ length: 50 }, (_, i) => audit.recordDurably(event(i))));
+    expect(entries.map((e) => e.index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const other = new Database(join(dir, 'state.db'), { readonly: true });
+    try {
+      expect(other.prepare('SELECT count(*) FROM audit_entries').pluck().get()).toBe(50);
+    } finally {
+      other.close();
+    }
+    await nextTurn();
+    expect(audit.checkpoints().map((c) => c.size)).toEqual([10, 20, 30, 40, 50]);
+  });
+
+  it('refuses a malformed event alone, and a batch that cannot commit acknowledges nobody', async () => {
+    const results = await Promise.allSettled([
+      audit.recordDurably(event(0)),
+      audit.recordDurably({ action: 'Not An Action', subject: {} }),
+      audit.recordDurably(event(2)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const locker = new Database(join(dir, 'state.db'));
+    locker.exec('BEGIN IMMEDIATE');
+    store.db.pragma('busy_timeout = 20');
+    try {
+      const blocked = await Promise.allSettled([
+        audit.recordDurably(event(3)),
+        audit.recordDurably(event(4)),
+      ]);
+      expect(blocked.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    expect(audit.size()).toBe(2);
+    expect((await audit.recordDurably(event(5))).index).toBe(2);
+  });
+});
+
 describe('checkpoints', () => {
-  it('signs every N entries inside record, on demand, on close, and when T has passed', () => {
+  it('signs every N entries once the recording turn is over, on demand, on close, and when T has passed', async () => {
     for (let i = 0; i < 25; i++) audit.record(event(i));
+    expect(audit.checkpoints()).toEqual([]);
+    await nextTurn();
     expect(audit.checkpoints().map((c) => c.size)).toEqual([10, 20]);
     expect(audit.checkpointIfDue()).toBeUndefined();
     clock += 61_000;
@@ -112,8 +157,9 @@ describe('checkpoints', () => {
 });
 
 describe('a tampered checkpoint frontier', () => {
-  it('is reported by verify; appends still land, and an explicit checkpoint refuses to sign', () => {
+  it('is reported by verify; appends still land, and an explicit checkpoint refuses to sign', async () => {
     for (let i = 0; i < 10; i++) audit.record(event(i));
+    await nextTurn();
     store.db.exec('DROP TRIGGER audit_checkpoints_no_update');
     store.db.prepare('UPDATE audit_checkpoints SET frontier = ?').run(Buffer.alloc(32, 7));
     store.db.exec(
@@ -123,7 +169,9 @@ describe('a tampered checkpoint frontier', () => {
       { checkpoint: 0, problem: 'checkpoint 0: the subtree hashes stored with it do not match its root' },
     ]);
     for (let i = 10; i < 25; i++) store.transaction(() => audit.record(event(i)));
+    await nextTurn();
     expect(audit.size()).toBe(25);
+    expect(audit.checkpoints()).toHaveLength(1);
     expect(() => audit.checkpoint()).toThrow(/does not match its root/);
   });
 });
@@ -140,8 +188,9 @@ describe('proofs', () => {
     expect(() => audit.prove(13)).toThrow(/proving entry 13: the log has 13 entries/);
   });
 
-  it('proves that a checkpoint a monitor kept is consistent with the latest one', () => {
+  it('proves that a checkpoint a monitor kept is consistent with the latest one', async () => {
     for (let i = 0; i < 23; i++) audit.record(event(i));
+    await nextTurn();
     const kept = parseCheckpoint(audit.checkpoints()[0]!.note);
     audit.close();
     const proof = audit.proveConsistency(kept.size);
