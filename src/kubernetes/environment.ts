@@ -115,16 +115,37 @@ export class KubernetesEnvironment {
     try {
       const watch = (await this.connect()).watchPods();
       this.watch = watch;
-      const seen = (pod: Pod) => this.deps.mirror.seen(pod);
+      const seen = this.guard((pod: Pod) => this.deps.mirror.seen(pod));
       watch.on('add', seen);
       watch.on('update', seen);
-      watch.on('delete', (pod) => this.deps.mirror.gone(pod));
+      watch.on(
+        'delete',
+        this.guard((pod: Pod) => this.deps.mirror.gone(pod)),
+      );
       watch.on('error', (error) => this.restart(error));
       await watch.start();
       this.deps.mirror.forgetAllBut(watch.list());
     } catch (error) {
       this.restart(error);
     }
+  }
+
+  /** A watch callback that logs what it cannot record instead of ending the control plane. */
+  private guard(fn: (pod: Pod) => void): (pod: Pod) => void {
+    return (pod) => {
+      try {
+        fn(pod);
+      } catch (error) {
+        const name = pod.metadata?.name;
+        this.deps.log?.({
+          level: 'error',
+          msg: 'recording a pod failed',
+          env: this.deps.env,
+          pod: name,
+          error: String(error),
+        });
+      }
+    };
   }
 
   private restart(error: unknown): void {

@@ -59,6 +59,10 @@ describe('pods as instance records', () => {
       releaseId: 'rel-0123456789ab',
     });
     expect(store.getInstance('other')).toBeUndefined();
+    const stranger = pod('stranger', { ready: true });
+    stranger.metadata!.labels!['cairn.dev/release'] = 'rel-ffffffffffff';
+    mirror.seen(stranger);
+    expect(store.getInstance('stranger')).toBeUndefined();
     mirror.gone(pod('hello-1', { ready: true }));
     expect(store.getInstance('hello-1')?.state).toBe('stopped');
     expect(actions).toEqual(['instance.start', 'instance.stop']);

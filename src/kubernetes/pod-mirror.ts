@@ -58,6 +58,8 @@ export class PodMirror {
     const releaseId = labels[LABEL.release];
     const service = labels[LABEL.service];
     if (!id || !releaseId || !service || labels[LABEL.env] !== this.deps.env) return;
+    // A pod with cairn's labels but a release this workspace never made is not one of its instances.
+    if (!this.deps.store.getRelease(releaseId)) return;
     const before = this.deps.store.getInstance(id);
     if (!before) {
       if (state === 'stopped' || state === 'failed') return;
