@@ -3,17 +3,28 @@
  * gateway weights), and supervises instances: health checks, replacement of crashed or
  * unhealthy ones by new instances with crash-loop backoff, draining before every stop.
  */
-import type { Pool, TrafficRouter } from '../gateway/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TrafficRouter } from '../gateway/index.js';
 import type { RunSpec } from '../spec/index.js';
 import type { InstanceRecord, ServingRecord, SqliteStateStore } from '../state/index.js';
 import { CrashBackoff, FAILURE_MEMORY_MS } from './crash-backoff.js';
 import { FailureNotes } from './failure-notes.js';
 import { probeHealth } from './health-probe.js';
 import type { InstanceManager } from './instance-manager.js';
+import { poolsOf } from './serving-pools.js';
+
+export { poolsOf };
 
 const LIVENESS_EVERY_MS = 500;
 /** A starting instance is probed this often (at most), so it takes traffic soon after it is ready. */
 const STARTING_PROBE_MS = 100;
+/**
+ * Right after a start, the new instance is probed this often for its first seconds, not at the
+ * supervision pace: a replacement takes traffic as soon as it answers (issue 27: drift replacement
+ * under 1 s). Only successes count here; failures are the regular probes' to judge.
+ */
+const FRESH_PROBE_MS = 20;
+const FRESH_PROBE_WINDOW_MS = 5000;
 
 /**
  * Who carries out "scale release R to N" for an environment that is not this machine (a cluster):
@@ -62,6 +73,7 @@ export class Reconciler {
   private readonly now: () => number;
   /** Why instances are not healthy: probe errors, failed starts (read by rollouts and `deploy --wait`). */
   readonly failures: FailureNotes;
+  private closed = false;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? Date.now;
@@ -212,6 +224,7 @@ export class Reconciler {
             replaced,
           );
           if (replaced) this.replacementWaiters.get(replaced)?.(fresh);
+          void this.probeFresh(fresh);
         } catch (error) {
           this.noteFailure(env, releaseId);
           const permanent = this.failures.startFailed(env, releaseId, error);
@@ -330,11 +343,7 @@ export class Reconciler {
     probe.bad = ok ? 0 : probe.bad + 1;
     const current = this.deps.store.getInstance(instance.id);
     if (!current || (current.state !== 'starting' && current.state !== 'healthy')) return;
-    if (current.state === 'starting' && probe.ok >= run.health.healthyThreshold) {
-      this.deps.instances.mark(current, 'healthy', `${probe.ok} health check(s) passed`);
-      await this.applyPools(current.env, current.service);
-      return;
-    }
+    if (await this.healthyNow(current, probe, run)) return;
     const started = Date.parse(current.createdAt);
     const inGrace = current.state === 'starting' && now - started < run.health.startPeriodMs;
     if (!inGrace && probe.bad >= run.health.unhealthyThreshold) {
@@ -347,6 +356,33 @@ export class Reconciler {
   private async withOutput(instance: InstanceRecord, reason: string): Promise<string> {
     const lines = await this.deps.instances.lastOutput(instance);
     return lines.length > 0 ? `${reason}; it last wrote: ${lines.join(' | ')}` : reason;
+  }
+
+  /** Marks a starting instance healthy once enough probes in a row passed, and gives it traffic. */
+  private async healthyNow(current: InstanceRecord, probe: Probe, run: RunSpec): Promise<boolean> {
+    if (current.state !== 'starting' || probe.ok < run.health.healthyThreshold) return false;
+    this.deps.instances.mark(current, 'healthy', `${probe.ok} health check(s) passed`);
+    await this.applyPools(current.env, current.service);
+    return true;
+  }
+
+  /** Probes a just-started instance every FRESH_PROBE_MS until it is healthy (or leaves `starting`). */
+  private async probeFresh(fresh: InstanceRecord): Promise<void> {
+    const run = this.runSpec(fresh);
+    if (!run || !fresh.endpoint || this.deps.remote?.(fresh.env)) return;
+    const until = this.now() + FRESH_PROBE_WINDOW_MS;
+    while (this.now() < until && !this.closed) {
+      const { ok } = await probeHealth(fresh.endpoint, run.health);
+      const current = this.deps.store.getInstance(fresh.id);
+      if (current?.state !== 'starting') return;
+      if (ok) {
+        this.failures.probe(fresh.id, fresh.releaseId, undefined);
+        const probe = this.probes.get(fresh.id) ?? { ok: 0, bad: 0, lastProbe: 0, lastLiveness: 0 };
+        this.probes.set(fresh.id, { ...probe, ok: probe.ok + 1, bad: 0, lastProbe: this.now() });
+        if (await this.healthyNow(current, this.probes.get(fresh.id)!, run)) return;
+      }
+      await sleep(FRESH_PROBE_MS, undefined, { ref: false });
+    }
   }
 
   /** A crashed or unhealthy instance is replaced, never repaired: stop it, start a new one. */
@@ -395,8 +431,9 @@ export class Reconciler {
     return this.deps.store.getRelease(instance.releaseId)?.config.run as RunSpec | undefined;
   }
 
-  /** Waits for converges under way; cancels scheduled retries. */
+  /** On shutdown: waits for converges under way; cancels scheduled retries and the probes of fresh instances. */
   async idle(): Promise<void> {
+    this.closed = true;
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
     await Promise.all([...this.inFlight.values()]);
@@ -407,21 +444,4 @@ export class Reconciler {
 function stopOrder(a: InstanceRecord, b: InstanceRecord): number {
   const rank = (i: InstanceRecord) => (i.state === 'healthy' ? 1 : 0);
   return rank(a) - rank(b) || a.createdAt.localeCompare(b.createdAt);
-}
-
-/**
- * The gateway pools of a service: the weighted releases, then every other release that still has
- * instances (one kept warm after a switch) at weight 0 — no new client reaches it, but a pin header
- * naming it does, which is how a tester compares with the previous release while it is warm.
- */
-export function poolsOf(serving: ServingRecord, healthy: InstanceRecord[]): Pool[] {
-  const endpoints = (release: string) =>
-    healthy
-      .filter((i) => i.releaseId === release && i.endpoint)
-      .map((i) => ({ id: i.id, address: i.endpoint! }));
-  const weighted = new Set(serving.weights.map((w) => w.release));
-  const warm = Object.entries(serving.replicas)
-    .filter(([release, n]) => n > 0 && !weighted.has(release))
-    .map(([release]) => ({ release, weight: 0, role: 'stable' as const, endpoints: endpoints(release) }));
-  return [...serving.weights.map((w) => ({ ...w, endpoints: endpoints(w.release) })), ...warm];
 }

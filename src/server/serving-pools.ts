@@ -1,0 +1,20 @@
+/** The gateway pools of a service, from what should serve and the healthy instances. Pure. */
+import type { Pool } from '../gateway/index.js';
+import type { InstanceRecord, ServingRecord } from '../state/index.js';
+
+/**
+ * The gateway pools of a service: the weighted releases, then every other release that still has
+ * instances (one kept warm after a switch) at weight 0 — no new client reaches it, but a pin header
+ * naming it does, which is how a tester compares with the previous release while it is warm.
+ */
+export function poolsOf(serving: ServingRecord, healthy: InstanceRecord[]): Pool[] {
+  const endpoints = (release: string) =>
+    healthy
+      .filter((i) => i.releaseId === release && i.endpoint)
+      .map((i) => ({ id: i.id, address: i.endpoint! }));
+  const weighted = new Set(serving.weights.map((w) => w.release));
+  const warm = Object.entries(serving.replicas)
+    .filter(([release, n]) => n > 0 && !weighted.has(release))
+    .map(([release]) => ({ release, weight: 0, role: 'stable' as const, endpoints: endpoints(release) }));
+  return [...serving.weights.map((w) => ({ ...w, endpoints: endpoints(w.release) })), ...warm];
+}
