@@ -21,7 +21,8 @@ import {
 
 const SETUP_MS = 300_000;
 const STEP_MS = 120_000;
-const DELAY_MS = 4000;
+// Long enough that the request is still in flight when a loaded machine has replaced the instances.
+const DELAY_MS = 10_000;
 const DRAIN_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 10_000;
 
@@ -62,6 +63,9 @@ describe.runIf(runcUsable)('cairn drift while drifted instances are replaced (re
       const inFlight = fetch(`http://${gateway}/`).then((r) => r.status);
       await new Promise((r) => setTimeout(r, 300));
       appendByte(serverJs(ws));
+      const BEING_REPLACED = new RegExp(
+        `(${before.join('|')}) .* \\(being replaced: out of traffic, draining since \\d{4}-\\d\\d-\\d\\dT[^,]+, stopped once its requests finish\\)`,
+      );
       // Poll until an old instance is seen draining while every instance in traffic is in sync.
       const seen = await waitFor(async () => {
         const json = await ws.runAsync(['drift', '--env', 'dev', '-o', 'json']);
@@ -72,7 +76,11 @@ describe.runIf(runcUsable)('cairn drift while drifted instances are replaced (re
           old.some((i) => i.state === 'draining') &&
           serving.length === 2 &&
           serving.every((i) => i.verdict.status === 'in-sync');
-        return ready && { code: json.code, report, text: await ws.runAsync(['drift', '--env', 'dev']) };
+        if (!ready) return false;
+        // The text must show the same moment: an old instance still draining (a later look may
+        // find it stopped, its request done).
+        const text = await ws.runAsync(['drift', '--env', 'dev']);
+        return BEING_REPLACED.test(text.stdout) && { code: json.code, report, text };
       }, DELAY_MS + 10_000);
       expect(seen, 'an old instance draining beside two in-sync ones').toBeTruthy();
       if (!seen) return;
@@ -81,13 +89,7 @@ describe.runIf(runcUsable)('cairn drift while drifted instances are replaced (re
       const draining = seen.report.instances.find((i) => i.state === 'draining')!;
       expect(draining.traffic).toBe('out');
       expect(seen.text.code).toBe(0);
-      // The text is a second look, a moment later: the old instance without a request may have
-      // stopped by then, so either old instance may be the one shown being replaced.
-      expect(seen.text.stdout).toMatch(
-        new RegExp(
-          `(${before.join('|')}) .* \\(being replaced: out of traffic, draining since \\d{4}-\\d\\d-\\d\\dT[^,]+, stopped once its requests finish\\)`,
-        ),
-      );
+      expect(seen.text.stdout).toMatch(BEING_REPLACED);
       expect(seen.text.stdout).toMatch(
         /cause: drift: drifted \(\d+ difference\(s\): files\); replaced by ins-/,
       );
