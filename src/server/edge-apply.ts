@@ -6,7 +6,12 @@
  * open and in-flight requests finish on the routes they started on.
  */
 import type { AuditEvent } from '../audit/index.js';
-import { gatewayConfigFor, type SecretResolver, type SupervisedGateway } from '../gateway/index.js';
+import {
+  type GatewayRoute,
+  loadGatewayRoutes,
+  type SecretResolver,
+  type SupervisedGateway,
+} from '../gateway/index.js';
 import { ConflictError } from '../lib/index.js';
 import { type LoadedSpec, loadSpec } from '../spec/index.js';
 import type { SqliteStateStore } from '../state/index.js';
@@ -38,14 +43,14 @@ export class EdgeApplier {
 
   /** Applies the plan (all of it, or nothing when a change is refused) and audits it. */
   async apply(actor: string): Promise<Applied> {
-    const { plan, loaded } = await this.compute();
+    const { plan, loaded, routes } = await this.compute();
     if (plan.refusals.length > 0) {
       const [first] = plan.refusals;
       throw new ConflictError(`applying cairn.yaml's edge: ${first!.message}`, { hint: first!.hint });
     }
     if (plan.changes.length === 0) return { ...plan, applied: false };
     const envs = new Set(plan.changes.map((c) => c.env));
-    for (const env of envs) await this.applyEnv(loaded, env, plan);
+    for (const env of envs) await this.applyEnv(loaded, routes, env, plan);
     this.deps.store.transaction(() =>
       this.deps.audit.record({
         actor,
@@ -58,7 +63,13 @@ export class EdgeApplier {
     return { ...plan, applied: true };
   }
 
-  private async applyEnv(loaded: LoadedSpec, env: string, plan: EdgePlan): Promise<void> {
+  /** `routes`: the ones the plan was made from (the same in every environment), applied as planned. */
+  private async applyEnv(
+    loaded: LoadedSpec,
+    routes: GatewayRoute[],
+    env: string,
+    plan: EdgePlan,
+  ): Promise<void> {
     const gateway = this.deps.gateways.get(env);
     if (plan.changes.some((c) => c.env === env && c.what === 'gateway' && c.action === 'destroy')) {
       await gateway?.close(10_000);
@@ -68,14 +79,16 @@ export class EdgeApplier {
     if (!gateway) {
       this.deps.gateways.set(env, await this.deps.openGateway(loaded, env));
     } else {
-      const config = await gatewayConfigFor(loaded, env, { resolveSecret: this.deps.resolveSecret });
-      await gateway.setRoutes(config.routes);
+      await gateway.setRoutes(routes);
     }
     for (const serving of this.deps.store.listServing(env)) await this.deps.applyPools(env, serving.service);
   }
 
-  private async compute(): Promise<{ plan: EdgePlan; loaded: LoadedSpec }> {
+  private async compute(): Promise<{ plan: EdgePlan; loaded: LoadedSpec; routes: GatewayRoute[] }> {
     const loaded = loadSpec(this.deps.specFile);
+    // Every environment's gateway serves the same routes: their keys are read once.
+    const routes = await loadGatewayRoutes(loaded.spec.routes, loaded, this.deps.resolveSecret);
+    const wanted = routes.map(routeView);
     const running: Record<string, EdgeView> = {};
     for (const [env, g] of this.deps.gateways) {
       const { listen, engine = 'builtin', pinHeader = true, routes } = g.served;
@@ -83,15 +96,14 @@ export class EdgeApplier {
     }
     const desired: Record<string, EdgeView> = {};
     for (const [env, e] of Object.entries(loaded.spec.environments)) {
-      const config = await gatewayConfigFor(loaded, env, { resolveSecret: this.deps.resolveSecret });
       desired[env] = {
         listen: e.gateway.listen,
         engine: e.gateway.engine,
         pinHeader: e.gateway.pinHeader,
-        routes: config.routes.map(routeView),
+        routes: wanted,
       };
     }
     const busy = (env: string) => this.deps.store.listInstances({ env, live: true }).length > 0;
-    return { plan: planEdge(running, desired, busy), loaded };
+    return { plan: planEdge(running, desired, busy), loaded, routes };
   }
 }
