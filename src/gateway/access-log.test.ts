@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,5 +47,32 @@ describe('AccessLog', () => {
     log.write('after');
     await log.close();
     expect(readFileSync(file, 'utf8')).toBe('before\nafter\n');
+  });
+
+  it('rotates at its size to <file>.1, replacing the one before, and a second writer follows the rotation', async () => {
+    const file = join(dir, 'rotated.log');
+    const line = 'x'.repeat(99);
+    const a = new AccessLog(file, fakeDisk(), () => {}, 1000);
+    const b = new AccessLog(file, fakeDisk(), () => {}, 1000);
+    const flush = () => sleep(50);
+    for (let round = 1; round <= 3; round++) {
+      for (let i = 0; i < 10; i++) a.write(`${round}${line.slice(1)}`);
+      await flush();
+      await a.maintain();
+      await b.maintain();
+      b.write(`b${round}`);
+      await flush();
+      // The rotated file holds what was written before the rotation (b's line of the round before
+      // and this round's lines of a); b followed the rotation: its line is in the new file.
+      const rotated = readFileSync(`${file}.1`, 'utf8').split('\n').filter(Boolean);
+      expect(rotated).toHaveLength(round === 1 ? 10 : 11);
+      if (round > 1) expect(rotated[0]).toBe(`b${round - 1}`);
+      expect(readFileSync(file, 'utf8')).toBe(`b${round}\n`);
+    }
+    expect(statSync(`${file}.1`).size).toBeLessThan(2000);
+    await a.maintain(); // below the size: nothing moves
+    expect(readFileSync(file, 'utf8')).toBe('b3\n');
+    await Promise.all([a.close(), b.close()]);
+    expect(existsSync(`${file}.2`)).toBe(false);
   });
 });

@@ -2,9 +2,15 @@
  * The gateway's access log (`.cairn/logs/gateway-access.log`): one line per request, and the first
  * thing to give up when the disk is full. A write that fails never takes the gateway process down:
  * the log stops (the disk watch says why, once), lines are counted instead of written, and it
- * starts again when the disk has space.
+ * starts again when the disk has space. It is rotated by size (`maintain`, once a second): the
+ * file becomes `<file>.1` (replacing the one before) at `maxBytes`, so the log is bounded at twice
+ * that; every gateway process appending to the same file reopens it when it sees it was rotated.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, fstat, type WriteStream } from 'node:fs';
+import { rename, stat } from 'node:fs/promises';
+
+/** The access log is rotated at this size: at most twice this on disk (the file and `<file>.1`). */
+export const ACCESS_LOG_MAX_BYTES = 64 * 1024 * 1024;
 
 /** The part of the disk watch the access log needs. */
 export interface DiskState {
@@ -14,13 +20,38 @@ export interface DiskState {
 
 export class AccessLog {
   private stream: WriteStream | undefined;
+  /** The inode the stream appends to, once it is open (a rotation by any process changes the path's). */
+  private inode: Promise<number | undefined> = Promise.resolve(undefined);
   private dropped = 0;
 
   constructor(
     private readonly file: string,
     private readonly disk: DiskState,
     private readonly log: (line: Record<string, unknown>) => void,
+    private readonly maxBytes = ACCESS_LOG_MAX_BYTES,
   ) {
+    this.open();
+  }
+
+  /**
+   * Rotates the file when it reached `maxBytes`, and reopens it when another process rotated it
+   * (or it was removed). Never throws: a failure here leaves the log as it is.
+   */
+  async maintain(): Promise<void> {
+    const stream = this.stream;
+    if (!stream) return;
+    const [mine, current] = await Promise.all([this.inode, stat(this.file).catch(() => undefined)]);
+    if (this.stream !== stream || mine === undefined) return;
+    if (current && current.ino === mine && current.size < this.maxBytes) return;
+    if (current && current.ino === mine) {
+      const rotated = await rename(this.file, `${this.file}.1`).then(
+        () => true,
+        () => false,
+      );
+      if (!rotated || this.stream !== stream) return;
+    }
+    this.stream = undefined;
+    stream.end();
     this.open();
   }
 
@@ -55,6 +86,12 @@ export class AccessLog {
 
   private open(): void {
     const stream = createWriteStream(this.file, { flags: 'a', mode: 0o600 });
+    this.inode = new Promise((resolve) => {
+      stream.once('open', (fd) => {
+        fstat(fd, (error, s) => resolve(error ? undefined : s.ino));
+      });
+      stream.once('close', () => resolve(undefined));
+    });
     stream.on('error', (error) => {
       if (this.stream === stream) this.stream = undefined;
       stream.destroy();

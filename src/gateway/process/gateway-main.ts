@@ -62,7 +62,10 @@ function accessLogTo(file: string | undefined): ((line: string) => void) | undef
   });
   const log = new AccessLog(file, disk, report);
   disk.onRecovered(() => log.resume());
-  setInterval(() => void disk.check(), DISK_CHECK_MS).unref();
+  setInterval(() => {
+    void disk.check();
+    void log.maintain();
+  }, DISK_CHECK_MS).unref();
   return (line) => log.write(line);
 }
 
