@@ -17,6 +17,7 @@ import {
 } from 'yaml';
 import { canonicalJson, closest, type Diagnostic, sha256Digest } from '../lib/index.js';
 import { COST_LIMIT, costOf, DECLARED_BOUNDS } from './cost.js';
+import { useFastWalks } from './fast-walk.js';
 import { policyEnvironment } from './input.js';
 import { re2Problem, useRe2Matches } from './regex.js';
 import { POLICY_STAGES, type PolicyDefinition, type PolicySource, type PolicyStage } from './types.js';
@@ -295,6 +296,7 @@ function compileExpression(
   for (const problem of patterns) report(problem.offset, problem.message);
   if (patterns.length > 0) return undefined;
   useRe2Matches(program.ast);
+  useFastWalks(program.ast);
   const cost = costOf(program.ast as never, DECLARED_BOUNDS);
   if (cost > COST_LIMIT) {
     report(
