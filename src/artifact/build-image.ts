@@ -4,7 +4,7 @@
  * inputs did not change, and tagged `<service>:latest`.
  */
 import { dirname, join } from 'node:path';
-import { type LoadedSpec, mountPaths } from '../spec/index.js';
+import { configFileTargets, type LoadedSpec, mountPaths } from '../spec/index.js';
 import { type ResolvedBase, resolveBase } from './base-source.js';
 import { type BuildInputs, DEFAULT_SOURCE_DATE_EPOCH, entriesKey, readBuildInputs } from './build-inputs.js';
 import { depsLayerRequest, lockfileWarning } from './deps-layer.js';
@@ -91,6 +91,7 @@ export async function buildImage(
     user: inputs.spec.build.user,
     port: inputs.spec.run.port,
     mountPoints: mountPaths(inputs.spec.run),
+    configFiles: configFileTargets(inputs.spec),
     createdSec: mtimeSec,
     // No commit and no origin here: they change without the inputs changing (a commit to another
     // service, a clone over ssh), and would change the digest. Provenance and the SBOM carry them.

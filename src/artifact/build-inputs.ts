@@ -5,7 +5,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { closest, jsonDigest, NotFoundError, sha256Digest, ValidationError } from '../lib/index.js';
-import { isInside, type LoadedSpec, readContainedFile, type ServiceSpec } from '../spec/index.js';
+import {
+  configFileTargets,
+  isInside,
+  type LoadedSpec,
+  readContainedFile,
+  type ServiceSpec,
+} from '../spec/index.js';
 import { contextEntries, readSource, realContext, selectContextFiles } from './context-files.js';
 import { type LayerEntry, normaliseMode } from './tar-layer.js';
 
@@ -91,6 +97,7 @@ export async function sourceDigest(
 ): Promise<string> {
   const inputs = readBuildInputs(loaded, service);
   const lock = join(inputs.context, 'package-lock.json');
+  const targets = configFileTargets(inputs.spec);
   return jsonDigest({
     base: inputs.spec.build.base,
     build: { ...inputs.spec.build, include: undefined, exclude: undefined, files: undefined },
@@ -99,6 +106,8 @@ export async function sourceDigest(
     files: entriesKey(inputs.files),
     lock: existsSync(lock) ? sha256Digest(readSource(inputs.context, lock, 'package-lock.json')) : null,
     sourceDateEpoch,
+    // Only when there are any: the digest of a service without configuration files stays as it was.
+    ...(targets.length > 0 ? { configFiles: targets } : {}),
   });
 }
 

@@ -1,5 +1,6 @@
 /** Assembles an image's config and manifest from its base and layers. Pure: plain data in, bytes out. */
 import { canonicalJson, sha256Digest as sha } from '../lib/index.js';
+import { CONFIG_FILES_LABEL } from '../spec/index.js';
 import { ANNOTATION, type Descriptor, type ImageConfig, MEDIA_TYPE, type OciManifest } from './oci.js';
 
 /** A layer as it goes into a manifest: its descriptor plus its diff_id and what made it. */
@@ -19,6 +20,8 @@ export interface ImageInputs {
   port: number;
   /** Folders the run spec mounts on (tmpfs, volumes): recorded as `Volumes`, made by the runtime. */
   mountPoints?: string[];
+  /** Paths configuration files are mounted at (any environment): recorded as a label, made by the runtime. */
+  configFiles?: string[];
   /** SOURCE_DATE_EPOCH, seconds. */
   createdSec: number;
   /** The package version, when known; never the commit (see docs/build.md: reproducible across commits). */
@@ -71,7 +74,9 @@ export function imageDocuments(inputs: ImageInputs): ImageDocuments {
       ...(inputs.mountPoints?.length
         ? { Volumes: Object.fromEntries(inputs.mountPoints.map((p) => [p, {}])) }
         : {}),
-      Labels: annotations,
+      Labels: inputs.configFiles?.length
+        ? { ...annotations, [CONFIG_FILES_LABEL]: JSON.stringify(inputs.configFiles) }
+        : annotations,
     },
     rootfs: {
       type: 'layers',

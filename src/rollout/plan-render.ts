@@ -1,10 +1,14 @@
 /** Renders a plan in Terraform's vocabulary: `+` create, `-/+` replace, `-` destroy. Pure. */
+import { shortDigest } from '../lib/index.js';
 import type { Plan, PlanItem } from './plan.js';
 
 const SYMBOL: Record<PlanItem['action'], string> = { create: '+', replace: '-/+', destroy: '-', scale: '+' };
 
 const show = (v: unknown): string =>
   v === undefined ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v);
+/** A configuration file is shown by a short digest of its content (`sha256:1a2b3c4d5e6f`), never the content. */
+const showChange = (path: string, v: unknown): string =>
+  path.startsWith('run.files.') && typeof v === 'string' ? `sha256:${shortDigest(v)}` : show(v);
 
 export function renderPlan(plan: Plan): string {
   const lines: string[] = [];
@@ -16,7 +20,8 @@ export function renderPlan(plan: Plan): string {
           : '-'
         : SYMBOL[item.action];
     lines.push(`  ${symbol.padEnd(3)} ${item.service} (${item.env}) ${describe(item)}`);
-    for (const c of item.changes) lines.push(`        ${c.path}: ${show(c.before)} → ${show(c.after)}`);
+    for (const c of item.changes)
+      lines.push(`        ${c.path}: ${showChange(c.path, c.before)} → ${showChange(c.path, c.after)}`);
   }
   if (plan.items.length === 0) return 'No changes. What runs matches cairn.yaml.\n';
   const s = plan.summary;

@@ -95,10 +95,19 @@ function createItem(d: DesiredService): PlanItem {
   };
 }
 
-/** A new service's own variables in this environment: what differs from the other environments. */
+/**
+ * A new service's own variables and configuration files (path → content digest) in this
+ * environment: what differs from the other environments.
+ */
 function environmentVars(config: Record<string, unknown>): Change[] {
-  const vars = (config.run as { env?: Record<string, string> } | undefined)?.env ?? {};
-  return Object.entries(vars).map(([name, value]) => ({ path: `run.env.${name}`, after: value }));
+  const run = config.run as { env?: Record<string, string>; files?: Record<string, string> } | undefined;
+  return [
+    ...Object.entries(run?.env ?? {}).map(([name, value]) => ({ path: `run.env.${name}`, after: value })),
+    ...Object.entries(run?.files ?? {}).map(([path, digest]) => ({
+      path: `run.files.${path}`,
+      after: digest,
+    })),
+  ];
 }
 
 function compare(c: CurrentService, d: DesiredService): PlanItem | undefined {

@@ -17,6 +17,7 @@ import {
 } from '../lib/index.js';
 import { sealAndList } from './bundle-files.js';
 import { bundleTempName, sweepBundleTemps } from './bundle-temps.js';
+import { configFilePoints, makeConfigFilePoint } from './config-files.js';
 import { imageProcess, type OciImageConfigJson } from './image-process.js';
 import { type ApplyState, applyLayer } from './layer-apply.js';
 import type { BlobSource, Bundle, FileEntry, ImageProcess } from './types.js';
@@ -160,6 +161,8 @@ async function unpackInto(tmp: string, image: VerifiedImage): Promise<void> {
     await makeDeclaredMountPoint(rootfs, point, image.digest);
     state.dirModes.set(point.slice(1), MOUNT_POINT_MODE);
   }
+  for (const point of configFilePoints(image.config.config?.Labels ?? undefined, image.digest))
+    await makeConfigFilePoint(rootfs, point, image.digest);
   const exact = new Set(mountPoints.map((p) => p.slice(1)));
   const files = canonicalJson(await sealAndList(rootfs, state.dirModes, exact));
   const record: BundleRecord = {

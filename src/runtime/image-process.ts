@@ -15,6 +15,7 @@ export interface OciImageConfigJson {
     Cmd?: string[] | null;
     WorkingDir?: string;
     Volumes?: Record<string, unknown> | null;
+    Labels?: Record<string, string> | null;
   };
 }
 

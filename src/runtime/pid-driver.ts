@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { DriverError } from '../lib/index.js';
 import { prepareBundle } from './bundle.js';
+import { type ConfigFileMount, checkConfigFilePaths, writeConfigFiles } from './config-files.js';
 import {
   baseHandle,
   checkMountPaths,
@@ -40,10 +41,11 @@ export interface LaunchPlan {
   gid?: number;
 }
 
-/** What an instance has on the host besides its bundle: its secrets folder and its volumes. */
+/** What an instance has on the host besides its bundle: its secrets folder, volumes and configuration files. */
 export interface InstanceMounts {
   secretsDir: string | undefined;
   volumes: VolumeMount[];
+  files: ConfigFileMount[];
 }
 
 export interface PidDriverShape {
@@ -51,7 +53,7 @@ export interface PidDriverShape {
   /** Builds the launch plan; `fds` maps each folder in `openDirs` to its descriptor number. */
   plan(spec: InstanceSpec, mounts: InstanceMounts, fds: Map<string, number>): LaunchPlan;
   openDirs(spec: InstanceSpec, mounts: InstanceMounts): string[];
-  /** Whether it can bind volumes (the process driver cannot: it mounts nothing). */
+  /** Whether it can bind volumes and configuration files (the process driver cannot: it mounts nothing). */
   volumes: boolean;
   /** bwrap: SIGTERM goes to the sandboxed processes, not to bwrap (which would orphan them). */
   signalChildren: boolean;
@@ -77,11 +79,18 @@ export class PidDriver implements RuntimeDriver {
         hint: 'install runc or bubblewrap (`cairn doctor --install`), or remove run.volumes',
       });
     }
+    if (!this.shape.volumes && Object.keys(spec.files ?? {}).length > 0) {
+      throw new DriverError(`starting ${spec.id}: the ${this.kind} driver cannot mount configuration files`, {
+        hint: 'install runc or bubblewrap (`cairn doctor --install`), or remove environments.<env>.files',
+      });
+    }
     await checkMountPaths(spec);
+    await checkConfigFilePaths(spec);
     const secretsDir = await createInstanceDir(this.config, spec, false);
     try {
       const volumes = await ensureVolumes(this.config, spec);
-      const pid = await this.spawnInstance(spec, { secretsDir, volumes });
+      const files = await writeConfigFiles(this.config, spec);
+      const pid = await this.spawnInstance(spec, { secretsDir, volumes, files });
       const stat = readStat(pid);
       const handle: InstanceHandle = {
         ...baseHandle(this.config, spec),

@@ -67,6 +67,8 @@ export interface InstanceSpec {
   secrets?: Record<string, string | Uint8Array>;
   /** Variable → secret value; set in the instance's environment only, never logged or recorded. */
   secretEnv?: Record<string, string>;
+  /** Path in the instance → content of a configuration file (not secret), mounted read-only there. */
+  files?: Record<string, string | Uint8Array>;
 }
 
 /** How a driver finds an instance again. Serialisable; stored by the control plane. */

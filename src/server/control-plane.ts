@@ -35,6 +35,7 @@ import { API_FILE } from './api-client.js';
 import { registerRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { Clusters } from './clusters.js';
+import { CONFIG_FILES_DIR, ConfigFilePins } from './config-file-pins.js';
 import { Deployments } from './deployments.js';
 import { EdgeApplier } from './edge-apply.js';
 import { routeView } from './edge-plan.js';
@@ -118,6 +119,7 @@ export class ControlPlane {
     const images = openImageStore(ws.store);
     this.images = images;
     this.secrets = createSecretAccess(openSecretResolver(ws), ws.bundles);
+    const configFiles = new ConfigFilePins(join(ws.root, CONFIG_FILES_DIR));
     const driver = createRuntimeDriver(options.driver ?? 'auto', {
       ...runtimeConfigFor(ws),
       isolateNetwork: true,
@@ -135,6 +137,8 @@ export class ControlPlane {
       images,
       offThread: { storeDir: ws.store, bundlesDir: ws.bundles },
       secrets: (release) => this.secrets.inject(release),
+      configFiles: (release) =>
+        configFiles.read(release.id, (release.config.run as { files?: Record<string, string> }).files ?? {}),
       admit: (release, env) => this.deployments.admit(release, env),
       volumesDir: runtimeConfigFor(ws).volumesDir,
     });
@@ -185,6 +189,7 @@ export class ControlPlane {
       controller: this.controller,
       vulnDbFile: join(ws.root, VULN_DB_FILE),
       pinSecrets: (service, refs) => this.secrets.pin(service, refs),
+      pinFiles: (files) => configFiles.pin(files),
       preflight: (env, release, isKubernetes) => this.clusters.preflight(env, release, isKubernetes),
       signingKey: () => {
         const file = defaultSigningKeyFile(options.specFile);

@@ -36,9 +36,12 @@ import {
 import { type RolloutController, type RolloutSettings, startRollout } from '../rollout/index.js';
 import type { SecretPin } from '../secrets/index.js';
 import {
+  type ConfigFile,
+  configFileDigests,
   type LoadedSpec,
   loadSpec,
   promotionIdentity,
+  readConfigFiles,
   releaseConfig,
   runForEnvironment,
   type SecretRef,
@@ -56,6 +59,8 @@ export interface DeploymentsDeps {
   specCommit?: () => string | undefined;
   /** The secret versions a new release pins (names and keyed hashes only); none when absent. */
   pinSecrets?: (service: string, refs: SecretRef[]) => Promise<SecretPin[]>;
+  /** Keeps the content of the configuration files a new release names (see ConfigFilePins). */
+  pinFiles?: (files: readonly ConfigFile[]) => Promise<void>;
   /** `.cairn/vuln.db`: the OSV database the scan gate reads. */
   vulnDbFile: string;
   /** Before a deploy to `env` writes anything: its cluster answers and has the image (Kubernetes). */
@@ -118,6 +123,7 @@ export class Deployments {
     const release = req.release
       ? this.existingRelease(req.release, req.service)
       : await this.newRelease(loaded, req.service, req.image!, req.env);
+    if (inCluster) refuseClusterFiles(req, release);
     const admitted = await this.checkGates(loaded, req, release);
     const active = this.deps.store.listDeployments({ env: req.env, service: req.service, active: true });
     if (active.length > 0) {
@@ -247,18 +253,26 @@ export class Deployments {
         hint: `deploy it to ${from} first: \`cairn deploy ${service} --env ${from}\``,
       });
     }
-    const release = this.carried(this.existingRelease(target.releaseId, service), to);
+    const release = await this.carried(this.existingRelease(target.releaseId, service), to);
     return this.deploy({ service, env: to, release: release.id, approve, actor, stage: 'promote' });
   }
 
   /**
    * The release a promotion runs in `env`: the same one when the environment sets nothing of its
-   * own, else a release of the same image and settings with that environment's variables (stored
-   * now, so the gates and the rollout find it by id).
+   * own, else a release of the same image and settings with that environment's variables and
+   * configuration files (pinned now; the release is stored now, so the gates and the rollout find
+   * it by id).
    */
-  private carried(release: ReleaseRecord, env: string): ReleaseRecord {
-    const spec = loadSpec(this.deps.specFile).spec;
-    const run = runForEnvironment(release.config.run as Record<string, unknown>, spec, release.service, env);
+  private async carried(release: ReleaseRecord, env: string): Promise<ReleaseRecord> {
+    const loaded = loadSpec(this.deps.specFile);
+    const files = await this.pinnedFiles(loaded, release.service, env);
+    const run = runForEnvironment(
+      release.config.run as Record<string, unknown>,
+      loaded.spec,
+      release.service,
+      env,
+      files,
+    );
     const configDigest = jsonDigest(run);
     if (configDigest === release.configDigest) return release;
     const id = releaseId(release.imageDigest, configDigest);
@@ -292,7 +306,7 @@ export class Deployments {
     env: string,
   ): Promise<ReleaseRecord> {
     const descriptor = await resolveImage(this.deps.images, image, loaded.spec);
-    const config = releaseConfig(loaded.spec, service, env);
+    const config = releaseConfig(loaded.spec, service, env, await this.pinnedFiles(loaded, service, env));
     const refs = (config.run.secrets ?? []) as SecretRef[];
     if (refs.length > 0 && this.deps.pinSecrets)
       config.run.secrets = await this.deps.pinSecrets(service, refs);
@@ -307,6 +321,17 @@ export class Deployments {
       ...(this.deps.specCommit?.() ? { specCommit: this.deps.specCommit() } : {}),
       createdAt: new Date().toISOString(),
     };
+  }
+
+  /** The environment's configuration files of the service, read and pinned now: target → digest. */
+  private async pinnedFiles(
+    loaded: LoadedSpec,
+    service: string,
+    env: string,
+  ): Promise<Record<string, string>> {
+    const files = readConfigFiles(loaded, service, env);
+    if (files.length > 0) await this.deps.pinFiles?.(files);
+    return configFileDigests(files);
   }
 
   /** Every gate of the target environment; throws (exit 3) listing each failed rule, after auditing it. */
@@ -403,6 +428,7 @@ export class Deployments {
           strategy: settings.strategy,
           configDigest: release.configDigest,
           ...environmentVars(release),
+          ...configFiles(release),
         },
       });
     });
@@ -475,6 +501,16 @@ function refuseClusterCanary(req: DeployRequest, strategy: string): void {
   );
 }
 
+/** Configuration files are bind mounts of this host's runtimes; a cluster's pods do not get them yet. */
+function refuseClusterFiles(req: DeployRequest, release: ReleaseRecord): void {
+  if (!(release.config.run as { files?: object }).files) return;
+  throw new ValidationError(
+    `deploying ${req.service} to ${req.env}: configuration files (environments.${req.env}.files) are not yet supported in a Kubernetes environment`,
+    [],
+    { hint: 'use environments.<env>.env there, or deploy to an environment on this host (docs/spec.md)' },
+  );
+}
+
 function envOf(loaded: LoadedSpec, name: string): void {
   if (!loaded.spec.environments[name]) {
     throw new NotFoundError(`deploying to ${name}: cairn.yaml has no such environment`, {
@@ -501,4 +537,10 @@ async function localSourceDigest(loaded: LoadedSpec, service: string): Promise<{
 function environmentVars(release: ReleaseRecord): { env?: Record<string, string> } {
   const vars = (release.config.run as { env?: Record<string, string> } | undefined)?.env;
   return vars ? { env: vars } : {};
+}
+
+/** The configuration files a release runs with: path in the instance → content digest (never content). */
+function configFiles(release: ReleaseRecord): { files?: Record<string, string> } {
+  const files = (release.config.run as { files?: Record<string, string> } | undefined)?.files;
+  return files ? { files } : {};
 }

@@ -30,6 +30,8 @@ export interface InstanceManagerDeps {
   offThread?: { storeDir: string; bundlesDir: string };
   /** The secret values an instance of a release gets (see SecretAccess); never logged or recorded. */
   secrets?: (release: ReleaseRecord) => Promise<Injection>;
+  /** The pinned content of the release's configuration files (path → bytes); none when absent. */
+  configFiles?: (release: ReleaseRecord) => Promise<Record<string, Uint8Array>>;
   /** Admission: throws when the release may not run in `env` (its gates deny it). */
   admit?: (release: ReleaseRecord, env: string) => Promise<void>;
   /** `.cairn/volumes`: the audit of each start and stop records the size of the volumes it mounts. */
@@ -80,6 +82,7 @@ export class InstanceManager {
     const bundle = await this.deps.driver.prepare({ digest: release.imageDigest, source: this.deps.images });
     const port = await freeLoopbackPort();
     const { files: secrets, env: secretEnv } = (await this.deps.secrets?.(release)) ?? { files: {}, env: {} };
+    const files = run.files ? await this.deps.configFiles?.(release) : undefined;
     const expected = await recordIdentity({ imageDigest: release.imageDigest, bundle, secrets });
     const handle = await this.deps.driver.start({
       id,
@@ -92,6 +95,7 @@ export class InstanceManager {
       ...(run.env ? { vars: run.env } : {}),
       secrets,
       secretEnv,
+      ...(files ? { files } : {}),
     });
     const identity = await addRuntimeConfig(expected, bundle, handle.configFile);
     const volumes = await this.volumeSizes(run, env);

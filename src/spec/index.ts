@@ -1,7 +1,9 @@
 /** The declarative spec: cairn.yaml's schema, its loader with file:line:column diagnostics, and its JSON Schema. */
+export { MAX_CONFIG_FILE_BYTES } from './config-file-rules.js';
+export { type ConfigFile, configFileDigests, readConfigFiles } from './config-files.js';
 export { toJsonSchema } from './json-schema.js';
 export { type CheckedSpec, checkSpecFile, loadSpec, readPolicyFile } from './load.js';
-export { mountPaths } from './mount-paths.js';
+export { CONFIG_FILES_LABEL, configFileTargets, mountPaths } from './mount-paths.js';
 export { DEFAULT_CANARY_STEPS, type ParseResult, parseSpec } from './parse.js';
 export {
   type ContainedRead,

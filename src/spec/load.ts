@@ -39,7 +39,14 @@ export function checkSpecFile(file: string): CheckedSpec {
     if (!escapes.has(rel)) escapes.set(rel, escapeOf(root, dir, rel, realPathOf));
     return escapes.get(rel);
   };
-  const result = parseSpec(bytes.toString('utf8'), file, fileKind, outside);
+  const bytesOf = (rel: string): number | undefined => {
+    try {
+      return statSync(resolve(dir, rel)).size;
+    } catch {
+      return undefined;
+    }
+  };
+  const result = parseSpec(bytes.toString('utf8'), file, fileKind, outside, bytesOf);
   const checked = { file, dir, root, digest: sha256Digest(bytes) };
   if (result.spec) {
     const problems = policyDiagnostics(result.spec, file, dir, root);

@@ -31,13 +31,15 @@ export const DEFAULT_CANARY_STEPS: CanaryStep[] = [
 
 /**
  * Parses and checks a spec. `fileKind` says what exists at a path relative to the spec;
- * `outsideProject` where such a path really leads when that is outside the project folder.
+ * `outsideProject` where such a path really leads when that is outside the project folder;
+ * `fileBytes` how big such a file is (configuration files have a size limit).
  */
 export function parseSpec(
   text: string,
   file: string,
   fileKind: (rel: string) => FileKind,
   outsideProject: (rel: string) => string | undefined = () => undefined,
+  fileBytes?: (rel: string) => number | undefined,
 ): ParseResult {
   let value: unknown;
   try {
@@ -67,6 +69,7 @@ export function parseSpec(
       warn: (path, message, at) => findings.push({ severity: 'warning', message, path, at: at ?? 'value' }),
       fileKind,
       outsideProject,
+      ...(fileBytes ? { fileBytes } : {}),
     });
     value = checked;
   }

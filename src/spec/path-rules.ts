@@ -40,6 +40,10 @@ export function namedPaths(spec: Obj): NamedPath[] {
       add([...at, 'files', target], source, `file for ${target}`);
     const base = typeof build.base === 'string' ? ociBasePath(build.base) : undefined;
     add([...at, 'base'], base, 'base image layout');
+    for (const [env, settings] of Object.entries(asObj(asObj(raw).environments))) {
+      for (const [target, source] of Object.entries(asObj(asObj(settings).files)))
+        add(['services', name, 'environments', env, 'files', target], source, `file for ${target}`);
+    }
   }
   for (const [name, raw] of Object.entries(asObj(spec.environments))) {
     const env = asObj(raw);

@@ -65,7 +65,12 @@ function relPathKeys(schema: Schema, at: string[] = []): string[] {
 describe('namedPaths', () => {
   it('covers every path key of the schema, and build.base oci: folders', () => {
     const spec = {
-      services: { s: { build: { context: 'c', base: 'oci:./base:v1', files: { '/etc/x': 'f' } } } },
+      services: {
+        s: {
+          build: { context: 'c', base: 'oci:./base:v1', files: { '/etc/x': 'f' } },
+          environments: { e: { files: { '/etc/x': 'g' } } },
+        },
+      },
       environments: { e: { trust: { keys: ['k.pem'] }, policies: ['p.yaml'] } },
       routes: [{ auth: { jwks: 'j.json' } }],
     };
@@ -73,7 +78,8 @@ describe('namedPaths', () => {
       n.at
         .map((p) => (typeof p === 'number' ? '[]' : p))
         .join('.')
-        .replace(/^(services|environments)\.[se]\./, '$1.*.'),
+        .replace(/^(services|environments)\.[se]\./, '$1.*.')
+        .replace('.environments.e.', '.environments.*.'),
     );
     const expected = relPathKeys(specSchema).map((k) => k.replace('files.*', 'files./etc/x'));
     expect(named.sort()).toEqual([...expected, 'services.*.build.base'].sort());

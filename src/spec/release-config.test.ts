@@ -65,3 +65,56 @@ describe('per-environment configuration', () => {
     ]);
   });
 });
+
+describe('per-environment configuration files', () => {
+  const FILES = SPEC.replace(
+    '        env: { UPSTREAM_URL: "http://127.0.0.1:4000" }',
+    '        env: { UPSTREAM_URL: "http://127.0.0.1:4000" }\n        files: { /etc/app/config.json: ./config/dev.json }',
+  );
+  const kinds = (rel: string) =>
+    rel.replace(/^\.\//, '') === 'app' ? 'dir' : rel.startsWith('./config/') ? 'file' : undefined;
+  const check = (text: string, bytes = 100) =>
+    parseSpec(
+      text,
+      'cairn.yaml',
+      kinds,
+      () => undefined,
+      () => bytes,
+    ).diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`);
+
+  it('makes the file digests part of the release, and not of what promotion compares', () => {
+    const files = { '/etc/app/config.json': 'sha256:aa' };
+    const dev = releaseConfig(spec, 'web', 'dev', files).run;
+    expect(dev.files).toEqual(files);
+    expect(releaseConfig(spec, 'web', 'dev').run).not.toHaveProperty('files');
+    const prod = runForEnvironment(dev, spec, 'web', 'prod', { '/etc/app/config.json': 'sha256:bb' });
+    expect(prod.files).toEqual({ '/etc/app/config.json': 'sha256:bb' });
+    expect(jsonDigest(prod)).not.toBe(jsonDigest(runForEnvironment(dev, spec, 'web', 'prod', files)));
+    expect(jsonDigest(promotionIdentity(prod))).toBe(jsonDigest(promotionIdentity(dev)));
+    expect(runForEnvironment(dev, spec, 'web', 'prod')).not.toHaveProperty('files');
+  });
+
+  it('accepts a project file at a free absolute path', () => {
+    expect(check(FILES)).toEqual([]);
+  });
+
+  it('reports a missing file, a file over 1 MiB, and a path another mount claims, at their lines', () => {
+    expect(check(FILES.replace('./config/dev.json', './nope.json'))).toEqual([
+      '11:40 file "./nope.json" for /etc/app/config.json does not exist',
+    ]);
+    expect(check(FILES, 2 * 1024 * 1024)[0]).toMatch(
+      /^11:40 file "\.\/config\/dev\.json" for \/etc\/app\/config\.json is 2,097,152 bytes, more than the 1 MiB/,
+    );
+    const clash = FILES.replace('/etc/app/config.json', '/run/secrets/x.json')
+      .replace('run: { port: 8080,', 'run: { port: 8080, tmpfs: [/data],')
+      .replace(
+        './config/dev.json }',
+        './config/dev.json, /data/c.json: ./config/c.json, /app: ./config/a.json }',
+      );
+    expect(check(clash)).toEqual([
+      '11:18 configuration file /run/secrets/x.json collides with /run/secrets, which cairn mounts itself; mount it at another path',
+      '11:58 configuration file /data/c.json collides with tmpfs /data; mount it at another path',
+      "11:89 configuration file /app collides with the app's folder /app (build.workdir); mount it at another path",
+    ]);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { closest } from '../lib/index.js';
 import { checkArgs } from './arg-rules.js';
+import { checkConfigFiles } from './config-file-rules.js';
 import { checkKubernetes } from './kubernetes-rules.js';
 import { checkMounts } from './mount-rules.js';
 import { checkProjectPaths } from './path-rules.js';
@@ -21,6 +22,8 @@ export interface RuleContext {
   fileKind(relPath: string): FileKind;
   /** Where a path relative to cairn.yaml really leads when that is outside the project folder. */
   outsideProject(relPath: string): string | undefined;
+  /** The size in bytes of a file relative to cairn.yaml (absent: sizes are not checked). */
+  fileBytes?(relPath: string): number | undefined;
 }
 
 const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY)$/i;
@@ -47,6 +50,7 @@ export function checkRules(spec: Obj, ctx: RuleContext): void {
   for (const [name, service] of Object.entries(services)) checkAllow(name, asObj(service), services, ctx);
   for (const [name, service] of Object.entries(services))
     checkServiceEnvironments(name, asObj(service), asObj(spec.environments), ctx);
+  for (const [name, service] of Object.entries(services)) checkConfigFiles(name, asObj(service), ctx);
   checkEnvironments(asObj(spec.environments), ctx);
   checkRoutes(asList(spec.routes), services, ctx);
   checkAcceptances(asList(asObj(spec.vuln).ignore), services, ctx);

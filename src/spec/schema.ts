@@ -169,6 +169,15 @@ export const serviceSchema = obj('A service: how its image is built, how it runs
         values: str('Value set in the instances of this environment only; never a secret.'),
         description: 'Environment variables of this environment; they override build.env.',
       }),
+      files: opt({
+        kind: 'map',
+        keys: { kind: 'string', format: 'absPath' },
+        values: str('Source file relative to cairn.yaml (at most 1 MiB); never a secret.', {
+          format: 'relPath',
+        }),
+        description:
+          'Configuration files of this environment: path in the instance → project file, mounted read-only.',
+      }),
     }),
     description:
       'Per-environment configuration: the same image, a release of its own per environment (docs/spec.md).',

@@ -55,6 +55,11 @@ export interface RunSpec {
   stopGraceMs: number;
   /** Only in a release: its environment's variables (`services.X.environments.ENV.env`). */
   env?: Record<string, string>;
+  /**
+   * Only in a release: its environment's configuration files (`services.X.environments.ENV.files`),
+   * path in the instance → `sha256:` digest of the content pinned in the workspace at deploy.
+   */
+  files?: Record<string, string>;
   memoryMb?: number;
   cpus?: number;
 }
@@ -103,6 +108,8 @@ export interface DeploySpec {
 /** What a service sets differently in one environment; the image stays the same. */
 export interface ServiceEnvironmentSpec {
   env: Record<string, string>;
+  /** Path in the instance → project file, mounted read-only (absent or empty: none). */
+  files?: Record<string, string>;
 }
 
 export interface ServiceSpec {

@@ -4,7 +4,15 @@ import { identityKeyPath, keyedDigest, readIdentityKey } from '../../drift/index
 import { CairnError } from '../../lib/index.js';
 import { type CurrentService, type DesiredService, planChanges, renderPlan } from '../../rollout/index.js';
 import { isPin, normalizeRef, openSecretResolver, type SecretPin } from '../../secrets/index.js';
-import { findSpecFile, type LoadedSpec, loadSpec, releaseConfig, type SecretRef } from '../../spec/index.js';
+import {
+  configFileDigests,
+  findSpecFile,
+  type LoadedSpec,
+  loadSpec,
+  readConfigFiles,
+  releaseConfig,
+  type SecretRef,
+} from '../../spec/index.js';
 import {
   openStateStore,
   type StateReader,
@@ -72,7 +80,8 @@ async function desiredServices(loaded: LoadedSpec, envs: string[], ws: Workspace
   const sources = await buildInputDigests(loaded);
   return envs.flatMap((env) =>
     Object.entries(spec.services).map(([name, s]) => {
-      const config = releaseConfig(spec, name, env);
+      const files = configFileDigests(readConfigFiles(loaded, name, env));
+      const config = releaseConfig(spec, name, env, files);
       const source = sources.get(name);
       return {
         env,

@@ -38,4 +38,10 @@ describe('bwrapCommand', () => {
     const j = argv.indexOf('/run/secrets');
     expect(argv.slice(j - 2, j + 1)).toEqual(['--ro-bind-fd', '4', '/run/secrets']);
   });
+
+  it('binds each configuration file read-only at its path', () => {
+    const argv = bwrapCommand({ ...input, files: [{ fd: 5, path: '/etc/app/config.json' }] });
+    const j = argv.indexOf('/etc/app/config.json');
+    expect(argv.slice(j - 2, j + 1)).toEqual(['--ro-bind-fd', '5', '/etc/app/config.json']);
+  });
 });

@@ -18,12 +18,13 @@ export function createBwrapDriver(config: BwrapConfig): RuntimeDriver {
     kind: 'bwrap',
     signalChildren: true,
     volumes: true,
-    openDirs: (spec, { secretsDir, volumes }) => [
+    openDirs: (spec, { secretsDir, volumes, files }) => [
       spec.bundle.rootfs,
       ...(secretsDir ? [secretsDir] : []),
       ...volumes.map((v) => v.source),
+      ...files.map((f) => f.source),
     ],
-    plan(spec, { secretsDir, volumes }, fds) {
+    plan(spec, { secretsDir, volumes, files }, fds) {
       const env = mergeEnv(spec.bundle.process.env, instanceVars(spec, SECRETS_DIR));
       const argv = bwrapCommand({
         rootfsFd: fds.get(spec.bundle.rootfs)!,
@@ -33,6 +34,7 @@ export function createBwrapDriver(config: BwrapConfig): RuntimeDriver {
         hostname: spec.id,
         tmpfs: spec.run.tmpfs,
         volumes: volumes.map((v) => ({ fd: fds.get(v.source)!, path: v.path })),
+        files: files.map((f) => ({ fd: fds.get(f.source)!, path: f.path })),
       });
       return { argv, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } };
     },

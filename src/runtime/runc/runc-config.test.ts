@@ -45,6 +45,16 @@ describe('runcConfig', () => {
     expect(secrets?.options).toContain('ro');
   });
 
+  it('binds each configuration file read-only at its path', () => {
+    const withFiles = runcConfig({
+      ...input,
+      files: [{ path: '/etc/app/config.json', source: '/shm/ins-1/files/ab' }],
+    }) as unknown as Config;
+    const file = withFiles.mounts.find((m) => m.destination === '/etc/app/config.json');
+    expect(file).toMatchObject({ type: 'bind', source: '/shm/ins-1/files/ab' });
+    expect(file?.options).toEqual(expect.arrayContaining(['bind', 'ro', 'noexec']));
+  });
+
   it('sets memory and cpu limits only when the spec asks', () => {
     expect(config.linux.resources.memory).toBeUndefined();
     const limited = runcConfig({ ...input, memoryMb: 128, cpus: 0.5 }) as unknown as Config;

@@ -2,7 +2,7 @@
  * The OCI runtime config (config.json) of one instance: read-only root, the image's non-root user,
  * no capabilities, no new privileges, masked kernel paths, own PID/mount/IPC/UTS namespaces, an
  * own network namespace when isolated (else the host network), tmpfs and volumes only where the spec says,
- * secrets bind-mounted read-only. Pure.
+ * configuration files and secrets bind-mounted read-only. Pure.
  */
 import type { ImageProcess } from '../types.js';
 
@@ -43,6 +43,8 @@ export interface RuncConfigInput {
   mountPoints?: string[];
   /** Named volumes: host folder → folder in the instance, bound read-write. */
   volumes?: Array<{ path: string; source: string }>;
+  /** Configuration files: host copy → file in the instance, bound read-only. */
+  files?: Array<{ path: string; source: string }>;
   /** Host folder with one file per secret, or undefined when the instance has none. */
   secretsDir?: string;
   memoryMb?: number;
@@ -114,6 +116,15 @@ export function runcConfig(input: RuncConfigInput): Record<string, unknown> {
       type: 'bind',
       source: v.source,
       options: ['rbind', 'rw', 'nosuid', 'nodev'],
+    });
+  }
+  for (const f of input.files ?? []) {
+    // A file bind: its mount point is an empty file the bundle made (see runtime/config-files.ts).
+    mounts.push({
+      destination: f.path,
+      type: 'bind',
+      source: f.source,
+      options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
     });
   }
   if (input.secretsDir) {

@@ -7,6 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareBundle } from '../bundle.js';
+import { type ConfigFileMount, checkConfigFilePaths, writeConfigFiles } from '../config-files.js';
 import { mergeEnv } from '../image-process.js';
 import {
   ALL_INTERFACES,
@@ -71,6 +72,7 @@ class RuncDriver implements RuntimeDriver {
 
   async start(asked: InstanceSpec): Promise<InstanceHandle> {
     await checkMountPaths(asked);
+    await checkConfigFilePaths(asked);
     const planned = await this.networks?.plan(asked);
     // In its own namespace an instance listens on run.port, the port its image was written for.
     const spec = planned ? { ...asked, port: asked.run.port } : asked;
@@ -89,7 +91,8 @@ class RuncDriver implements RuntimeDriver {
         spec,
         process.getuid?.() === 0 ? { uid, gid } : undefined,
       );
-      const config = this.configFor(spec, { secretsDir, planned, volumes });
+      const files = await writeConfigFiles(this.config, spec);
+      const config = this.configFor(spec, { secretsDir, planned, volumes, files });
       await writeFile(configFile, JSON.stringify(config, null, 2), {
         mode: 0o600,
       });
@@ -129,7 +132,8 @@ class RuncDriver implements RuntimeDriver {
       secretsDir,
       planned,
       volumes,
-    }: { secretsDir?: string; planned?: InstanceNetwork; volumes: VolumeMount[] },
+      files,
+    }: { secretsDir?: string; planned?: InstanceNetwork; volumes: VolumeMount[]; files: ConfigFileMount[] },
   ): Record<string, unknown> {
     const vars = planned
       ? { ...instanceVars(spec, SECRETS_DIR, ALL_INTERFACES), ...this.networks!.vars(planned) }
@@ -144,6 +148,7 @@ class RuncDriver implements RuntimeDriver {
       tmpfs: spec.run.tmpfs,
       mountPoints: spec.bundle.mountPoints ?? [],
       volumes,
+      files,
       ...(secretsDir ? { secretsDir } : {}),
       ...(spec.run.memoryMb !== undefined ? { memoryMb: spec.run.memoryMb } : {}),
       ...(spec.run.cpus !== undefined ? { cpus: spec.run.cpus } : {}),
