@@ -1,12 +1,14 @@
 /**
- * Runbook: one image, configured per environment. hello reads UPSTREAM_URL, which dev and prod
- * set differently under services.hello.environments. `plan` shows each environment's value; a
- * deploy to dev serves dev's value; a promotion to prod runs the same image digest as a release
- * of its own that serves prod's value, through prod's predecessor gate; the audit log records
- * the variables each release started with; a change to prod's value plans a replacement of prod
- * only.
+ * Runbook: one image, configured per environment. hello reads UPSTREAM_URL and the file
+ * /etc/app/config.json, which dev and prod set differently under services.hello.environments. `plan`
+ * shows each environment's value and file digest; a deploy to dev serves dev's value and file; a
+ * promotion to prod runs the same image digest as a release of its own that serves prod's, through
+ * prod's predecessor gate; the file is read-only inside the instance; the audit log records the
+ * variables and file digests each release started with; an edit of prod's file changes nothing
+ * that runs (the content was pinned at deploy) and plans a replacement of prod only, as does a
+ * change to prod's value.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectDrivers } from '../../src/runtime/index.js';
@@ -15,11 +17,16 @@ import { freePort, HelloWorkspace, helloSpec } from '../helpers/workspace.js';
 const STEP_MS = 300_000;
 const runcUsable = detectDrivers().some((d) => d.kind === 'runc' && d.usable);
 
-const PROBE = `import { createServer } from 'node:http';
-const body = JSON.stringify({ upstream: process.env.UPSTREAM_URL ?? 'unset', level: process.env.LOG_LEVEL ?? 'unset' }) + '\\n';
+const PROBE = `import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+const CONFIG = '/etc/app/config.json';
+const config = () => { try { return JSON.parse(readFileSync(CONFIG, 'utf8')); } catch (e) { return e.code; } };
+const tamper = () => { try { writeFileSync(CONFIG, '{"tampered":true}'); return 'written'; } catch (e) { return e.code; } };
 const server = createServer((req, res) => {
   if (req.url === '/healthz') return res.end('ok\\n');
-  res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  const body = req.url === '/write' ? { write: tamper(), config: config() }
+    : { upstream: process.env.UPSTREAM_URL ?? 'unset', level: process.env.LOG_LEVEL ?? 'unset', config: config() };
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\\n');
 });
 server.listen(Number(process.env.PORT), process.env.HOST);
 process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
@@ -38,8 +45,8 @@ describe.runIf(runcUsable)(
     let ws: HelloWorkspace;
     let dev: number;
     let prod: number;
-    const served = async (port: number) =>
-      (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as object;
+    const served = async (port: number, path = '/') =>
+      (await (await fetch(`http://127.0.0.1:${port}${path}`)).json()) as Record<string, unknown>;
     const targets = async (env: string): Promise<Target[]> => {
       const r = await ws.runAsync(['status', '--env', env, '-o', 'json']);
       expect(r.code, r.stderr).toBe(0);
@@ -61,14 +68,21 @@ describe.runIf(runcUsable)(
           .replace(
             'environments:\n',
             `    environments:
-      dev: { env: { UPSTREAM_URL: "http://127.0.0.1:4000" } }
-      prod: { env: { UPSTREAM_URL: "https://api.example.com", LOG_LEVEL: warn } }
+      dev:
+        env: { UPSTREAM_URL: "http://127.0.0.1:4000" }
+        files: { /etc/app/config.json: ./config/app-dev.json }
+      prod:
+        env: { UPSTREAM_URL: "https://api.example.com", LOG_LEVEL: warn }
+        files: { /etc/app/config.json: ./config/app-prod.json }
 environments:
   prod: { after: dev, gateway: { listen: "127.0.0.1:${prod}" } }
 `,
           ),
       );
       writeFileSync(join(ws.dir, 'app', 'probe.js'), PROBE);
+      mkdirSync(join(ws.dir, 'config'), { recursive: true });
+      writeFileSync(join(ws.dir, 'config', 'app-dev.json'), '{"db":"dev.sqlite","features":["beta"]}\n');
+      writeFileSync(join(ws.dir, 'config', 'app-prod.json'), '{"db":"prod.sqlite","features":[]}\n');
       for (const args of [['init'], ['build', 'hello'], ['up', '--detach', '--driver', 'runc']]) {
         const r = await ws.runAsync(args, STEP_MS);
         expect(r.code, `cairn ${args.join(' ')}: ${r.stderr}`).toBe(0);
@@ -90,6 +104,13 @@ environments:
             ?.after;
         expect(value('dev')).toBe('http://127.0.0.1:4000');
         expect(value('prod')).toBe('https://api.example.com');
+        const file = (env: string) =>
+          plan.items
+            .find((i) => i.env === env)
+            ?.changes.find((c) => c.path === 'run.files./etc/app/config.json')?.after;
+        expect(file('dev')).toMatch(/^sha256:[0-9a-f]{64}$/);
+        expect(file('prod')).toMatch(/^sha256:[0-9a-f]{64}$/);
+        expect(file('prod')).not.toBe(file('dev'));
       },
       STEP_MS,
     );
@@ -102,16 +123,35 @@ environments:
           STEP_MS,
         );
         expect(d.code, d.stderr).toBe(0);
-        expect(await served(dev)).toEqual({ upstream: 'http://127.0.0.1:4000', level: 'unset' });
+        expect(await served(dev)).toEqual({
+          upstream: 'http://127.0.0.1:4000',
+          level: 'unset',
+          config: { db: 'dev.sqlite', features: ['beta'] },
+        });
 
         const p = await ws.runAsync(['promote', 'hello', '--from', 'dev', '--to', 'prod', '--wait'], STEP_MS);
         expect(p.code, p.stderr).toBe(0);
-        expect(await served(prod)).toEqual({ upstream: 'https://api.example.com', level: 'warn' });
+        expect(await served(prod)).toEqual({
+          upstream: 'https://api.example.com',
+          level: 'warn',
+          config: { db: 'prod.sqlite', features: [] },
+        });
 
         const [inDev] = await targets('dev');
         const [inProd] = await targets('prod');
         expect(inProd!.image).toBe(inDev!.image);
         expect(inProd!.release).not.toBe(inDev!.release);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'When the instance tries to write its configuration file, Then the write fails and the file is unchanged',
+      async () => {
+        expect(await served(prod, '/write')).toEqual({
+          write: 'EROFS',
+          config: { db: 'prod.sqlite', features: [] },
+        });
       },
       STEP_MS,
     );
@@ -123,11 +163,41 @@ environments:
         expect(log.code, log.stderr).toBe(0);
         expect(log.stdout).toContain('https://api.example.com');
         expect(log.stdout).toContain('http://127.0.0.1:4000');
+        const started = (
+          JSON.parse(log.stdout) as { entries: Array<{ action: string; detail?: { files?: object } }> }
+        ).entries
+          .filter((e) => e.action === 'deploy.started')
+          .map((e) => e.detail?.files);
+        expect(started).toHaveLength(2);
+        expect(started.every((f) => /^sha256:[0-9a-f]{64}$/.test(String(Object.values(f ?? {})[0])))).toBe(
+          true,
+        );
         const plan = await ws.runAsync(['plan', '-o', 'json']);
         const items = (
           JSON.parse(plan.stdout) as { items: Array<{ env: string; changes: Array<{ path: string }> }> }
         ).items;
-        expect(items.flatMap((i) => i.changes.filter((c) => c.path.startsWith('run.env')))).toEqual([]);
+        expect(items.flatMap((i) => i.changes.filter((c) => /^run\.(env|files)/.test(c.path)))).toEqual([]);
+      },
+      STEP_MS,
+    );
+
+    it(
+      "When prod's configuration file is edited, Then prod keeps serving the pinned content and plan replaces prod only, by a short digest",
+      async () => {
+        writeFileSync(join(ws.dir, 'config', 'app-prod.json'), '{"db":"prod2.sqlite","features":[]}\n');
+        expect((await served(prod)).config).toEqual({ db: 'prod.sqlite', features: [] });
+        const json = await ws.runAsync(['plan', '-o', 'json']);
+        const items = (
+          JSON.parse(json.stdout) as {
+            items: Array<{ env: string; action: string; changes: Array<{ path: string }> }>;
+          }
+        ).items.filter((i) => i.changes.some((c) => c.path === 'run.files./etc/app/config.json'));
+        expect(items.map((i) => `${i.env} ${i.action}`)).toEqual(['prod replace']);
+        const text = await ws.runAsync(['plan', '--env', 'prod']);
+        expect(text.stdout).toMatch(
+          /run\.files\.\/etc\/app\/config\.json: sha256:[0-9a-f]{12} → sha256:[0-9a-f]{12}\n/,
+        );
+        expect(text.stdout).not.toContain('prod2.sqlite');
       },
       STEP_MS,
     );
