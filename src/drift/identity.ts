@@ -19,8 +19,16 @@ function configIdentity(v: unknown): RuntimeConfigIdentity | undefined {
 
 /** The record's identity, or why it has none a check can use (an instance started before identities). */
 export function expectedIdentity(record: InstanceRecord): ExpectedIdentity | string {
-  const { imageDigest, filesDigest, entrypoint, bundleRoot, runtimeConfig, secrets, executable } =
-    record.identity;
+  const {
+    imageDigest,
+    filesDigest,
+    entrypoint,
+    bundleRoot,
+    runtimeConfig,
+    secrets,
+    executable,
+    configFiles,
+  } = record.identity;
   if (typeof imageDigest !== 'string' || typeof filesDigest !== 'string' || !Array.isArray(entrypoint)) {
     return `${record.id} has no recorded identity (image digest, files digest, entrypoint) to check against`;
   }
@@ -36,6 +44,7 @@ export function expectedIdentity(record: InstanceRecord): ExpectedIdentity | str
     ...(typeof bundleRoot === 'string' ? { bundleRoot } : {}),
     ...(config ? { runtimeConfig: config } : {}),
     ...(isStringMap(secrets) ? { secrets } : {}),
+    ...(isStringMap(configFiles) ? { configFiles } : {}),
     ...(typeof executable === 'string' ? { executable } : {}),
   };
 }

@@ -235,6 +235,24 @@ describe('judgeDrift: runtime config, secrets, init process', () => {
     }
   });
 
+  it('a configuration file whose host copy changed is drift naming its path', () => {
+    const expected = { ...EXPECTED, configFiles: { '/etc/app/config.json': D1 } };
+    expect(judgeDrift(expected, observed({ configFiles: { '/etc/app/config.json': D1 } })).status).toBe(
+      'in-sync',
+    );
+    const v = judgeDrift(expected, observed({ configFiles: { '/etc/app/config.json': D2 } }));
+    expect(reasonsOf(v)).toEqual([
+      {
+        kind: 'config',
+        field: 'files./etc/app/config.json',
+        path: 'configuration file /etc/app/config.json',
+        change: 'changed',
+        expected: D1,
+        observed: D2,
+      },
+    ]);
+  });
+
   it('an init process running another file, or a copy outside the bundle, is drift naming both files', () => {
     const other = judgeDrift(
       EXPECTED,

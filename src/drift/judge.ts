@@ -9,7 +9,7 @@ import type { FileEntry } from '../runtime/index.js';
 import { compareFiles } from './compare-files.js';
 import { foreignProcesses } from './foreign-processes.js';
 import { bundleRootHash } from './merkle-root.js';
-import { compareRuntimeConfig } from './runtime-config-hash.js';
+import { compareParts, compareRuntimeConfig } from './runtime-config-hash.js';
 import { compareSecrets } from './secret-hash.js';
 import type {
   BundleClaim,
@@ -48,6 +48,7 @@ export function judgeDrift(expected: ExpectedIdentity | undefined, observed: Obs
     ...bundleRootReasons(expected, observed, notChecked),
     ...configReasons(expected, observed, notChecked),
     ...secretReasons(expected, observed, notChecked),
+    ...configFileReasons(expected, observed),
     ...initReasons(expected, observed, notChecked),
     ...processReasons(observed, notChecked),
   ];
@@ -155,6 +156,17 @@ function secretReasons(
     return [];
   }
   return compareSecrets(expected.secrets, observed.secrets);
+}
+
+/** Each configuration file's host copy must still have the content the instance started with. */
+function configFileReasons(expected: ExpectedIdentity, observed: Observation): DriftReason[] {
+  if (!expected.configFiles || !observed.configFiles) return [];
+  return compareParts(expected.configFiles, observed.configFiles).map(({ name, ...d }) => ({
+    kind: 'config' as const,
+    field: `files.${name}`,
+    path: `configuration file ${name}`,
+    ...d,
+  }));
 }
 
 /** The init process must run the bundle's own copy of the expected executable. */

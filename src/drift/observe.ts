@@ -7,14 +7,20 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CairnError, digestHex, sha256Digest } from '../lib/index.js';
-import { type FileEntry, type InstanceHandle, type RuntimeDriver, secretsDirOf } from '../runtime/index.js';
+import {
+  configFileCopyOf,
+  type FileEntry,
+  type InstanceHandle,
+  type RuntimeDriver,
+  secretsDirOf,
+} from '../runtime/index.js';
 import { identityKeyPath, readIdentityKey } from './identity-key.js';
 import { listRootfs } from './observe-files.js';
 import { describeProcesses, runcPids } from './observe-processes.js';
 import { observeInit, observeRuntimeConfig, observeSecrets } from './observe-runtime.js';
 import type { BundleClaim, ExpectedIdentity, Observation } from './types.js';
 
-type IdentityView = Pick<Observation, 'runtimeConfig' | 'secrets' | 'init'>;
+type IdentityView = Pick<Observation, 'runtimeConfig' | 'secrets' | 'init' | 'configFiles'>;
 
 /** Where observation looks, and a cache so instances sharing a bundle hash it once per check. */
 export interface ObserveContext {
@@ -88,7 +94,8 @@ async function observeBundle(ctx: ObserveContext, imageDigest: string): Promise<
 /**
  * The runtime config, secrets and init process, for the parts the record holds. Secrets are read
  * from the instance's private folder, which every driver derives from the runtime folder beside
- * runc's state root (see `secretsDirOf`; bind-mounted read-only at /run/secrets).
+ * runc's state root (see `secretsDirOf`; bind-mounted read-only at /run/secrets); configuration
+ * files from the same folder (see `configFileCopyOf`; each bound read-only at its path).
  */
 async function observeIdentity(
   ctx: ObserveContext,
@@ -102,10 +109,27 @@ async function observeIdentity(
   if (key && expected.secrets) {
     view.secrets = await observeSecrets(secretsDirOf({ runtimeDir: dirname(ctx.runcRoot) }, id), key);
   }
+  if (expected.configFiles)
+    view.configFiles = await observeConfigFiles(ctx, id, Object.keys(expected.configFiles));
   if (!runcPid) return view;
   if (key && expected.runtimeConfig) view.runtimeConfig = await observeRuntimeConfig(ctx.runcRoot, id, key);
   if (expected.executable !== undefined) {
     view.init = await observeInit(runcPid, join(ctx.bundlesDir, digestHex(expected.imageDigest), 'rootfs'));
   }
   return view;
+}
+
+/** The content digest of each configuration file's host copy now (`missing` when it is gone). */
+async function observeConfigFiles(
+  ctx: ObserveContext,
+  id: string,
+  paths: string[],
+): Promise<Record<string, string>> {
+  const location = { runtimeDir: dirname(ctx.runcRoot) };
+  const out: Record<string, string> = {};
+  for (const path of paths) {
+    const bytes = await readFile(configFileCopyOf(location, id, path)).catch(() => undefined);
+    out[path] = bytes ? sha256Digest(bytes) : 'missing';
+  }
+  return out;
 }

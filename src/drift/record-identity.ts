@@ -1,7 +1,8 @@
 /**
  * Builds the expected identity an instance record stores when the instance starts: image digest,
  * files digest and bundle root hash, the entrypoint and the file that runs it, the runtime config
- * the driver generated (field digests) and a keyed hash of each injected secret. Values of secrets
+ * the driver generated (field digests), a keyed hash of each injected secret and the content digest
+ * of each configuration file (not secret: a plain sha256). Values of secrets
  * and env variables never enter it.
  */
 import { open, readFile } from 'node:fs/promises';
@@ -24,6 +25,8 @@ export interface IdentityInput {
   bundle: Bundle;
   /** The secret values injected (name → value); only their keyed hashes are kept. */
   secrets: Record<string, string | Uint8Array>;
+  /** The release's configuration files: path in the instance → `sha256:` of the content mounted. */
+  configFiles?: Record<string, string>;
 }
 
 /**
@@ -48,6 +51,7 @@ export async function recordIdentity(input: IdentityInput): Promise<Record<strin
     entrypoint: bundle.process.args,
     ...(executable ? { executable } : {}),
     secrets: secretDigests(key, input.secrets),
+    ...(input.configFiles ? { configFiles: input.configFiles } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export interface ExpectedIdentity {
   runtimeConfig?: RuntimeConfigIdentity;
   /** Keyed hash (`hmac-sha256:…`) of each injected secret, by name; absent: not checked. */
   secrets?: Record<string, string>;
+  /** `sha256:` of each configuration file mounted, by path in the instance; absent: not checked. */
+  configFiles?: Record<string, string>;
   /** The file the kernel runs as the instance's init, as a path inside the bundle (symlinks resolved). */
   executable?: string;
 }
@@ -81,6 +83,8 @@ export interface Observation {
   runtimeConfig?: RuntimeConfigIdentity;
   /** Keyed hash of each secret file mounted into the instance now, by file name. */
   secrets?: Record<string, string>;
+  /** `sha256:` of each configuration file's host copy now, by path in the instance (`missing` when gone). */
+  configFiles?: Record<string, string>;
   /** The init process (runc). */
   init?: InitProcess;
 }

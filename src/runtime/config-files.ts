@@ -91,6 +91,16 @@ export async function checkConfigFilePaths(spec: InstanceSpec): Promise<void> {
   }
 }
 
+/** The host copy of the configuration file at `path` of instance `id` (drift reads it there). */
+export function configFileCopyOf(
+  config: Pick<RuntimeConfig, 'runtimeDir'>,
+  id: string,
+  path: string,
+): string {
+  // One host file per path (named by the path's hash): two paths may share content, not a file.
+  return join(privateDirOf(config, id), 'files', sha256Hex(path).slice(0, 16));
+}
+
 /** Writes the instance's configuration files into its private folder (0444) and says where each goes. */
 export async function writeConfigFiles(
   config: RuntimeConfig,
@@ -98,12 +108,10 @@ export async function writeConfigFiles(
 ): Promise<ConfigFileMount[]> {
   const files = Object.entries(spec.files ?? {});
   if (files.length === 0) return [];
-  const dir = join(privateDirOf(config, spec.id), 'files');
-  await mkdir(dir, { mode: 0o755 });
+  await mkdir(join(privateDirOf(config, spec.id), 'files'), { mode: 0o755 });
   const mounts: ConfigFileMount[] = [];
   for (const [path, content] of files) {
-    // One host file per path (named by the path's hash): two paths may share content, not a file.
-    const source = join(dir, sha256Hex(path).slice(0, 16));
+    const source = configFileCopyOf(config, spec.id, path);
     await writeFile(source, content, { mode: 0o444, flag: 'wx' });
     mounts.push({ path, source });
   }

@@ -2,6 +2,7 @@
 export { bundleFiles, prepareBundle, readVerified } from './bundle.js';
 export { sweepBundleTemps } from './bundle-temps.js';
 export { type BwrapConfig, createBwrapDriver } from './bwrap/bwrap-driver.js';
+export { configFileCopyOf } from './config-files.js';
 export {
   chooseDriver,
   createRuntimeDriver,

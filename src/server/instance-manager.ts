@@ -83,7 +83,12 @@ export class InstanceManager {
     const port = await freeLoopbackPort();
     const { files: secrets, env: secretEnv } = (await this.deps.secrets?.(release)) ?? { files: {}, env: {} };
     const files = run.files ? await this.deps.configFiles?.(release) : undefined;
-    const expected = await recordIdentity({ imageDigest: release.imageDigest, bundle, secrets });
+    const expected = await recordIdentity({
+      imageDigest: release.imageDigest,
+      bundle,
+      secrets,
+      ...(run.files ? { configFiles: run.files } : {}),
+    });
     const handle = await this.deps.driver.start({
       id,
       releaseId: release.id,

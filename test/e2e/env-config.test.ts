@@ -8,10 +8,10 @@
  * that runs (the content was pinned at deploy) and plans a replacement of prod only, as does a
  * change to prod's value.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectDrivers } from '../../src/runtime/index.js';
+import { configFileCopyOf, detectDrivers } from '../../src/runtime/index.js';
 import { freePort, HelloWorkspace, helloSpec } from '../helpers/workspace.js';
 
 const STEP_MS = 300_000;
@@ -75,7 +75,7 @@ describe.runIf(runcUsable)(
         env: { UPSTREAM_URL: "https://api.example.com", LOG_LEVEL: warn }
         files: { /etc/app/config.json: ./config/app-prod.json }
 environments:
-  prod: { after: dev, gateway: { listen: "127.0.0.1:${prod}" } }
+  prod: { after: dev, drift: { mode: warn, intervalMs: 1h, fastPath: false }, gateway: { listen: "127.0.0.1:${prod}" } }
 `,
           ),
       );
@@ -152,6 +152,37 @@ environments:
           write: 'EROFS',
           config: { db: 'prod.sqlite', features: [] },
         });
+      },
+      STEP_MS,
+    );
+
+    it(
+      "When the host copy of prod's file is altered, Then drift names the file (it was in sync before)",
+      async () => {
+        const drift = async () => {
+          const r = await ws.runAsync(['drift', '--env', 'prod', '-o', 'json']);
+          expect([0, 2], r.stderr).toContain(r.code);
+          return JSON.parse(r.stdout) as {
+            inSync: boolean;
+            instances: Array<{ instance: string; verdict: { reasons?: Array<{ path?: string }> } }>;
+          };
+        };
+        const before = await drift();
+        expect(before.inSync).toBe(true);
+        const copy = configFileCopyOf(
+          { runtimeDir: join(ws.dir, '.cairn', 'runtime') },
+          before.instances[0]!.instance,
+          '/etc/app/config.json',
+        );
+        chmodSync(copy, 0o644);
+        writeFileSync(copy, '{"db":"evil.sqlite"}\n');
+        const after = await drift();
+        expect(after.inSync).toBe(false);
+        expect(after.instances[0]!.verdict.reasons?.map((r) => r.path)).toEqual([
+          'configuration file /etc/app/config.json',
+        ]);
+        writeFileSync(copy, '{"db":"prod.sqlite","features":[]}\n');
+        expect((await drift()).inSync).toBe(true);
       },
       STEP_MS,
     );
