@@ -3,10 +3,11 @@
  * from its npm package (a lockfile, nothing else), listens on its own fixed port 3000 in its own
  * namespace (`--host $(HOST)`, no shell in the image), and keeps its rows in a volume. A row
  * (json-server starts a new db with one sample post) POSTed in dev survives a canary to v2, a rollback, a drift replacement, and `cairn down` + `up`.
- * The same release promoted to prod runs with prod's own setting (read-only: a POST is refused)
- * and prod's own, empty volume.
+ * The same release promoted to prod runs with prod's own setting (read-only: a POST is refused),
+ * prod's own configuration file (its routes file: /prod/* answers there, /dev/* only in dev) and
+ * prod's own, empty volume.
  */
-import { cpSync, existsSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.js';
@@ -22,7 +23,7 @@ services:
     build:
       context: ./app
       include: [package.json, package-lock.json]
-      entrypoint: [node, /app/node_modules/json-server/lib/cli/bin.js, --host, $(HOST), --ro=$(READ_ONLY), /app/data/db.json]
+      entrypoint: [node, /app/node_modules/json-server/lib/cli/bin.js, --host, $(HOST), --ro=$(READ_ONLY), --routes, /etc/items/routes.json, /app/data/db.json]
       env: { APP_VERSION: v1 }
     run:
       port: 3000
@@ -31,8 +32,8 @@ services:
       volumes: [{ name: items-data, path: /app/data }]
     deploy: { strategy: canary, steps: [{ weight: 50, pauseMs: 1s }, { weight: 100 }], scaleDownDelayMs: 1h }
     environments:
-      dev: { env: { READ_ONLY: "false" } }
-      prod: { env: { READ_ONLY: "true" } }
+      dev: { env: { READ_ONLY: "false" }, files: { /etc/items/routes.json: ./config/routes-dev.json } }
+      prod: { env: { READ_ONLY: "true" }, files: { /etc/items/routes.json: ./config/routes-prod.json } }
 environments:
   dev: { gateway: { listen: "127.0.0.1:${dev}" }, drift: { intervalMs: 1s } }
   prod: { after: dev, gateway: { listen: "127.0.0.1:${prod}" } }
@@ -77,6 +78,9 @@ describe.runIf(runcUsable)(
       [dev, prod] = [await freePort(), await freePort()];
       ws = new HelloWorkspace(spec(dev, prod));
       cpSync(join(REPO_ROOT, 'test', 'fixtures', 'json-server'), join(ws.dir, 'app'), { recursive: true });
+      mkdirSync(join(ws.dir, 'config'), { recursive: true });
+      writeFileSync(join(ws.dir, 'config', 'routes-dev.json'), '{ "/dev/*": "/$1" }\n');
+      writeFileSync(join(ws.dir, 'config', 'routes-prod.json'), '{ "/prod/*": "/$1" }\n');
       for (const args of [['init'], ['build', 'items'], ['up', '--detach', '--driver', 'runc']])
         await cairn(args);
     }, STEP_MS);
@@ -90,6 +94,8 @@ describe.runIf(runcUsable)(
         const created = await post(dev, 'first');
         expect(created.status).toBe(201);
         expect(await titles(dev)).toEqual(['json-server', 'first']);
+        expect((await fetch(`http://127.0.0.1:${dev}/dev/profile`)).status).toBe(200);
+        expect((await fetch(`http://127.0.0.1:${dev}/prod/profile`)).status).toBe(404);
       },
       STEP_MS,
     );
@@ -137,11 +143,13 @@ describe.runIf(runcUsable)(
     );
 
     it(
-      "When the release is promoted to prod, Then it runs with prod's own setting (read-only) and prod's own volume",
+      "When the release is promoted to prod, Then it runs with prod's own setting (read-only), routes file and volume",
       async () => {
         await cairn(['promote', 'items', '--from', 'dev', '--to', 'prod', '--wait']);
         expect(await titles(prod)).toEqual(['json-server']);
         expect((await post(prod, 'nope')).status).toBe(403);
+        expect((await fetch(`http://127.0.0.1:${prod}/prod/profile`)).status).toBe(200);
+        expect((await fetch(`http://127.0.0.1:${prod}/dev/profile`)).status).toBe(404);
       },
       STEP_MS,
     );
