@@ -241,6 +241,21 @@ async function main() {
     ]);
   });
 
+  heading("Same image, each environment's own setting: prod's GREETING comes from cairn.yaml, not the image");
+  for (const [env, port] of [
+    ['dev', 18080],
+    ['prod', 18443],
+  ]) {
+    const answer = await (await fetch(`http://127.0.0.1:${port}/`)).json();
+    const { deployments, releases } = JSON.parse(
+      (await cairn(['history', 'hello', '--env', env, '--output', 'json'], { quiet: true })).stdout,
+    );
+    const release = releases[deployments.at(-1).to];
+    say(
+      `  ${env}: ${release.id}, image ${release.imageDigest.slice(0, 19)}…, answers ${JSON.stringify(answer)}`,
+    );
+  }
+
   heading('Where things stand, and the audit trail');
   await cairn(['status', '--env', 'dev']);
   await cairn(['history', 'hello', '--env', 'dev']);

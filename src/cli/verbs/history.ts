@@ -15,9 +15,13 @@ export const command: Command = {
     const service = requireService(ctx, USAGE);
     const env = requireEnv(ctx, USAGE);
     const q = `service=${encodeURIComponent(service)}&env=${encodeURIComponent(env)}`;
-    const { deployments } = await clientOf(ctx).get<{ deployments: HistoryEntry[] }>(`/v1/history?${q}`);
+    const { deployments, releases } = await clientOf(ctx).get<{
+      deployments: HistoryEntry[];
+      releases?: Record<string, unknown>;
+    }>(`/v1/history?${q}`);
     if (ctx.output === 'json') {
-      ctx.stdout(`${JSON.stringify({ deployments }, null, 2)}\n`);
+      // The releases of those rollouts (image digest, signers…), by id, as the dashboard gets them.
+      ctx.stdout(`${JSON.stringify({ deployments, releases: releases ?? {} }, null, 2)}\n`);
       return 0;
     }
     if (deployments.length === 0) ctx.stdout(`no rollouts of ${service} in ${env} yet\n`);
