@@ -19,7 +19,7 @@ import {
 } from '../../src/runtime/index.js';
 import { descendants, waitFor } from '../../src/runtime/proc.js';
 import { buildProbeImage, type FixtureImage } from '../../src/runtime/testing/fixture-image.js';
-import { PROBE_SERVER, probeRunSpec } from '../../src/runtime/testing/probe-app.js';
+import { PROBE_CONFIG_FILE, PROBE_SERVER, probeRunSpec } from '../../src/runtime/testing/probe-app.js';
 import type { RunSpec } from '../../src/spec/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'cairn-rt-conf-'));
@@ -70,7 +70,12 @@ describe.each(['runc', 'bwrap', 'process'] as RuntimeKind[])('runtime driver %s'
   const started: InstanceHandle[] = [];
 
   async function startOne(
-    extra: { secrets?: Record<string, string>; secretEnv?: Record<string, string>; run?: RunSpec } = {},
+    extra: {
+      secrets?: Record<string, string>;
+      secretEnv?: Record<string, string>;
+      files?: Record<string, string>;
+      run?: RunSpec;
+    } = {},
   ): Promise<InstanceHandle> {
     const port = await freeLoopbackPort();
     const handle = await driver.start({
@@ -187,6 +192,29 @@ describe.each(['runc', 'bwrap', 'process'] as RuntimeKind[])('runtime driver %s'
         dataFiles: ['kept.txt'],
         writeApp: expect.stringMatching(/EROFS|EACCES/),
       });
+    },
+  );
+
+  it.runIf(usable.includes(kind))(
+    'When it has a configuration file, the service reads it at its path and cannot write it',
+    async () => {
+      const files = { [PROBE_CONFIG_FILE]: '{"level":"warn"}' };
+      if (kind === 'process') {
+        await expect(startOne({ files })).rejects.toThrow(/cannot mount configuration files/);
+        return;
+      }
+      const h = await startOne({ files });
+      expect(await serves(h.port), readFileSync(driver.logs(h), 'utf8')).toBe(true);
+      expect(await get(h.port, '/?config=1')).toMatchObject({
+        config: '{"level":"warn"}',
+        writeConfig: expect.stringMatching(/EROFS|EACCES/),
+      });
+      // Without one, the instance sees the bundle's empty mount point: nothing leaks between instances.
+      const plain = await startOne();
+      expect(await serves(plain.port)).toBe(true);
+      expect((await get(plain.port)).config).toBe('');
+      await driver.stop(h, 2000);
+      expect(existsSync(privateDirOf(dirs, h.id))).toBe(false);
     },
   );
 });

@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage, type ImageStore, openImageStore } from '../../artifact/index.js';
 import { loadSpec } from '../../spec/index.js';
+import { PROBE_CONFIG_FILE } from './probe-app.js';
 
 export interface FixtureImage {
   storeDir: string;
@@ -42,6 +43,7 @@ export async function buildProbeImage(
   mkdirSync(join(project, 'app'), { recursive: true });
   writeFileSync(join(project, 'app/server.js'), source);
   writeFileSync(join(project, 'app/package.json'), '{"name":"probe","version":"1.0.0","private":true}\n');
+  writeFileSync(join(project, 'probe-config.json'), '{}\n');
   const envYaml = Object.entries(env)
     .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
     .join(', ');
@@ -55,6 +57,7 @@ export async function buildProbeImage(
         envYaml +
         '} }',
       '    run: { port: 8080, tmpfs: [/tmp], volumes: [{ name: data, path: /app/data }] }',
+      `    environments: { dev: { files: { ${PROBE_CONFIG_FILE}: ./probe-config.json } } }`,
       'environments:',
       '  dev: { gateway: { listen: "127.0.0.1:18080" } }',
       'routes: [{ host: "*", path: /, service: probe }]',

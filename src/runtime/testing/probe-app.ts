@@ -1,8 +1,12 @@
 /**
  * The service the runtime tests run: a node HTTP server on PORT that reports what it can see and do
- * from inside its instance (uid, capabilities, writable paths, visible processes, secrets). Tests only.
+ * from inside its instance (uid, capabilities, writable paths, visible processes, secrets, its
+ * configuration file). Tests only.
  */
 import type { RunSpec } from '../../spec/index.js';
+
+/** Where the probe image records a configuration file's mount point, and where the probe reads it. */
+export const PROBE_CONFIG_FILE = '/etc/probe/config.json';
 
 export const PROBE_SERVER = `
 const fs = require('node:fs');
@@ -22,6 +26,8 @@ const server = http.createServer((req, res) => {
     pids: fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).length, status: status(),
     secret: url.searchParams.get('secret') ? secret(url.searchParams.get('secret')) : undefined,
     env: url.searchParams.get('env') ? process.env[url.searchParams.get('env')] : undefined,
+    config: (() => { try { return fs.readFileSync('${PROBE_CONFIG_FILE}', 'utf8'); } catch (e) { return e.code; } })(),
+    writeConfig: url.searchParams.get('config') ? tryWrite('${PROBE_CONFIG_FILE}') : undefined,
   };
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify(body));
