@@ -47,6 +47,23 @@ describe('sourceDigest', () => {
     expect(seen.size).toBe(4);
   });
 
+  it("changes when an environment's configuration file path is added, not when its content changes", async () => {
+    const spec = join(dir, 'cairn.yaml');
+    const before = await digest();
+    writeFileSync(join(dir, 'config/prod-app.json'), '{"level":"warn"}');
+    writeFileSync(
+      spec,
+      readFileSync(spec, 'utf8').replace(
+        '    environments:\n',
+        '    environments:\n      dev: { files: { /etc/hello/app.json: ./config/prod-app.json } }\n',
+      ),
+    );
+    const withPath = await digest();
+    expect(withPath).not.toBe(before);
+    writeFileSync(join(dir, 'config/prod-app.json'), '{"level":"debug"}');
+    expect(await digest()).toBe(withPath);
+  });
+
   it('ignores files the image would not contain', async () => {
     const before = await digest();
     writeFileSync(join(dir, 'app/README.md'), 'not included by **/*.js or package.json');

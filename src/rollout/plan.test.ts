@@ -42,6 +42,23 @@ describe('planChanges', () => {
     expect(renderPlan(plan)).toContain('run.env.UPSTREAM_URL: (none) → https://api.example.com');
   });
 
+  it('replaces for a changed configuration file, shown by short digests and never its content', () => {
+    const [a, b] = [`sha256:${'a'.repeat(64)}`, `sha256:${'b'.repeat(64)}`];
+    const withFile = (digest: string) => ({
+      ...config(),
+      run: { ...config().run, files: { '/etc/app/config.json': digest } },
+    });
+    const plan = planChanges([current({ config: withFile(a) })], [desired({ config: withFile(b) })]);
+    expect(plan.items.map((i) => i.action)).toEqual(['replace']);
+    expect(plan.items[0]!.changes).toEqual([{ path: 'run.files./etc/app/config.json', before: a, after: b }]);
+    expect(renderPlan(plan)).toContain(
+      'run.files./etc/app/config.json: sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb\n',
+    );
+    expect(renderPlan(planChanges([], [desired({ config: withFile(a) })]))).toContain(
+      'run.files./etc/app/config.json: (none) → sha256:aaaaaaaaaaaa',
+    );
+  });
+
   it('reports no changes when what runs matches', () => {
     const plan = planChanges([current()], [desired()]);
     expect(plan.items).toEqual([]);

@@ -16,6 +16,13 @@ describe('start failures', () => {
       isPermanentStartFailure(new DriverError('starting ins-1: mount path /data is not a folder in image')),
     ).toBe(true);
     expect(
+      isPermanentStartFailure(
+        new DriverError(
+          'starting ins-1: configuration file /etc/app/config.json has no mount point in image sha256:ab',
+        ),
+      ),
+    ).toBe(true);
+    expect(
       isPermanentStartFailure(new DriverError('starting ins-1: all 256 instance addresses are in use')),
     ).toBe(false);
     expect(isPermanentStartFailure(new Error('exec format error'))).toBe(false);

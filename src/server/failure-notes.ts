@@ -33,6 +33,10 @@ const PERMANENT = [
   /no such file or directory/i,
   /permission denied/i,
   /cannot mount volumes/,
+  /cannot mount configuration files/,
+  /configuration file \S+ has no mount point/,
+  /the workspace has no copy of/,
+  /its pinned copy no longer hashes to/,
 ];
 
 export class FailureNotes {
