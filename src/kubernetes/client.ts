@@ -16,6 +16,7 @@ export interface Pod {
     uid?: string;
     labels?: Record<string, string>;
     deletionTimestamp?: unknown;
+    ownerReferences?: Array<{ kind?: string }>;
   };
   spec?: { containers?: Array<{ image?: string; ports?: Array<{ containerPort?: number }> }> };
   status?: {
@@ -24,6 +25,11 @@ export interface Pod {
     reason?: string;
     message?: string;
     conditions?: Array<{ type: string; status: string }>;
+    containerStatuses?: Array<{
+      restartCount?: number;
+      state?: { waiting?: { reason?: string; message?: string } };
+      lastState?: { terminated?: { reason?: string; exitCode?: number } };
+    }>;
   };
 }
 
@@ -56,7 +62,36 @@ interface AppsApi {
 interface CoreApi {
   listNamespacedPod(p: { namespace: string; labelSelector: string }): Promise<{ items: Pod[] }>;
 }
+/** Any object, as the generic API returns it. */
+export type KubeObject = { apiVersion?: string; kind?: string; metadata?: Record<string, unknown> } & Record<
+  string,
+  unknown
+>;
+
+/** A list-then-watch of any kind of object (the library's informer). */
+export interface ObjectWatch<T = KubeObject> {
+  on(verb: 'add' | 'update' | 'delete', cb: (o: T) => void): void;
+  on(verb: 'error', cb: (error?: unknown) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  list(): readonly T[];
+}
+
 interface ObjectsApi {
+  list(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    pretty?: string,
+    exact?: boolean,
+    exportt?: boolean,
+    fieldSelector?: string,
+    labelSelector?: string,
+  ): Promise<{ items: KubeObject[]; metadata?: { resourceVersion?: string } }>;
+  read(o: object): Promise<KubeObject>;
+  create(o: object): Promise<KubeObject>;
+  replace(o: object, pretty?: string, dryRun?: string, fieldManager?: string): Promise<KubeObject>;
+  delete(o: object): Promise<unknown>;
   patch(
     o: object,
     pretty?: string,
@@ -81,6 +116,12 @@ export interface ClientLibrary {
     list: () => Promise<{ items: Pod[] }>,
     labelSelector?: string,
   ): PodWatch;
+  makeInformer<T>(
+    kc: KubeConfigLike,
+    path: string,
+    list: () => Promise<{ items: T[] }>,
+    labelSelector?: string,
+  ): ObjectWatch<T>;
 }
 
 let loaded: Promise<ClientLibrary> | undefined;

@@ -6,7 +6,14 @@
 import { resolve } from 'node:path';
 import { DriverError } from '../lib/index.js';
 import type { KubernetesTarget } from '../spec/index.js';
-import { type ClientLibrary, clientLibrary, type KubeConfigLike, type PodWatch } from './client.js';
+import {
+  type ClientLibrary,
+  clientLibrary,
+  type KubeConfigLike,
+  type KubeObject,
+  type ObjectWatch,
+  type PodWatch,
+} from './client.js';
 import { FIELD_MANAGER, LABEL, type Manifest } from './manifests.js';
 
 /** How long one call may take before the cluster counts as unreachable. */
@@ -47,13 +54,84 @@ export class Cluster {
   }
 
   /** Server-side apply of each object in order, as field manager `cairn` (conflicts are forced). */
-  async apply(objects: Manifest[]): Promise<void> {
-    const api = this.lib.KubernetesObjectApi.makeApiClient(this.kc);
+  async apply(objects: Manifest[], manager = FIELD_MANAGER): Promise<void> {
+    const api = this.objects();
     const ssa = this.lib.PatchStrategy.ServerSideApply;
     for (const object of objects) {
       const what = `applying ${object.kind} ${String(object.metadata.name)}`;
-      await this.call(what, () => api.patch(object, undefined, undefined, FIELD_MANAGER, true, ssa));
+      await this.call(what, () => api.patch(object, undefined, undefined, manager, true, ssa));
     }
+  }
+
+  /**
+   * Puts cairn's whole object back over a live one (fields anyone added are gone), then applies it
+   * so cairn owns its fields again: the repair of a drifted Deployment.
+   */
+  async restore(object: Manifest): Promise<void> {
+    const api = this.objects();
+    const name = String(object.metadata.name);
+    const live = await this.call(`reading ${object.kind} ${name}`, () => api.read(object));
+    const resourceVersion = (live.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+    const whole = { ...object, metadata: { ...object.metadata, resourceVersion } };
+    await this.call(`restoring ${object.kind} ${name}`, () =>
+      api.replace(whole, undefined, undefined, FIELD_MANAGER),
+    );
+    await this.apply([object]);
+  }
+
+  /** Objects of a kind, in this namespace (or cluster-wide for a cluster-scoped kind). */
+  async list(apiVersion: string, kind: string, labelSelector?: string, clusterScoped = false) {
+    return (await this.listObject(apiVersion, kind, labelSelector, clusterScoped)).items;
+  }
+
+  private listObject(apiVersion: string, kind: string, labelSelector?: string, clusterScoped = false) {
+    const api = this.objects();
+    const ns = clusterScoped ? undefined : this.namespace;
+    return this.call(`listing ${kind}s`, () =>
+      api.list(apiVersion, kind, ns, undefined, undefined, undefined, undefined, labelSelector),
+    );
+  }
+
+  /** Deletes an object; one already gone is fine. */
+  async remove(object: { apiVersion: string; kind: string; metadata: Record<string, unknown> }) {
+    await this.call(`deleting ${object.kind} ${String(object.metadata.name)}`, () =>
+      this.objects()
+        .delete(object)
+        .catch((e: { code?: unknown }) => {
+          if (e.code !== 404) throw e;
+        }),
+    );
+  }
+
+  /** Creates an object (a review: SelfSubjectAccessReview) and returns what the apiserver answered. */
+  create(object: Manifest): Promise<KubeObject> {
+    return this.call(`creating a ${object.kind}`, () => this.objects().create(object));
+  }
+
+  /** The nodes' InternalIP addresses. */
+  async nodeAddresses(): Promise<string[]> {
+    const nodes = (await this.list('v1', 'Node', undefined, true)) as Array<{
+      status?: { addresses?: Array<{ type: string; address: string }> };
+    }>;
+    return nodes.flatMap((n) =>
+      (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+    );
+  }
+
+  /** A list-then-watch of `kind` objects of this environment in the namespace (cairn's env label). */
+  watch<T = KubeObject>(apiVersion: string, kind: string, labelSelector?: string): ObjectWatch<T> {
+    const group = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const plural = `${kind.toLowerCase()}s`;
+    return this.lib.makeInformer<T>(
+      this.kc,
+      `${group}/namespaces/${this.namespace}/${plural}`,
+      async () => (await this.listObject(apiVersion, kind, labelSelector)) as unknown as { items: T[] },
+      labelSelector,
+    );
+  }
+
+  private objects() {
+    return this.lib.KubernetesObjectApi.makeApiClient(this.kc);
   }
 
   /** Deletes a Deployment (its pods go with it); one already gone is fine. */

@@ -4,18 +4,27 @@
  * into instance records by a watch) — the second implementation of the seam the reconciler uses
  * on this machine.
  */
-import type { ReleaseRecord, ServingRecord } from '../state/index.js';
-import type { Pod, PodWatch } from './client.js';
+import type { AuditLog } from '../audit/index.js';
+import type { ReleaseRecord, ServingRecord, SqliteStateStore } from '../state/index.js';
+import type { AdmissionPolicy, AdmittedRelease } from './admission.js';
+import type { ObjectWatch, Pod, PodWatch } from './client.js';
 import { Cluster, type ClusterConfig } from './cluster.js';
+import { collectSecrets, keepDoor } from './door.js';
 import {
   deploymentManifest,
+  deploymentName,
+  LABEL,
+  type Manifest,
   namespaceManifest,
   type PinnedSecret,
   type ReleaseWorkload,
   secretManifest,
+  secretName,
 } from './manifests.js';
+import { hostCidr, networkPolicyManifest } from './network-policy.js';
 import type { PodMirror } from './pod-mirror.js';
 import type { PushedImage } from './release-image.js';
+import { type ClusterEvent, type OpenFinding, WorkloadGuard } from './workload-guard.js';
 
 /** A watch that failed is started again after this long. */
 const REWATCH_MS = 2000;
@@ -28,6 +37,14 @@ export interface KubernetesEnvironmentDeps extends ClusterConfig {
   /** The pinned secret versions of a release, with their values. */
   secrets: (release: ReleaseRecord) => Promise<PinnedSecret[]>;
   mirror: PodMirror;
+  store: SqliteStateStore;
+  audit: AuditLog;
+  /** Asks the environment's gates at the `admission` door; the names of the policies that held. Throws when denied. */
+  admit: (release: ReleaseRecord) => Promise<string[]>;
+  /** The environment's cairn policies that match `admission`. */
+  admissionPolicies: () => AdmissionPolicy[];
+  /** The services `service` may call (with their ports) and those that may call it (`run.network.allow`). */
+  neighbours: (service: string) => { allow: Array<{ service: string; port: number }>; callers: string[] };
   log?: (line: Record<string, unknown>) => void;
 }
 
@@ -38,8 +55,29 @@ export class KubernetesEnvironment {
   private stopped = false;
   private retry: NodeJS.Timeout | undefined;
   private readonly pushed = new Map<string, Promise<PushedImage>>();
+  /** The Deployment cairn last applied, by name: what the watch judges a live one against. */
+  private readonly applied = new Map<string, Manifest>();
+  /** Secrets being applied with their Deployment (never collected meanwhile). */
+  private readonly pendingSecrets = new Set<string>();
+  private readonly watches: Array<ObjectWatch<unknown>> = [];
+  private nodes: Promise<string[]> | undefined;
+  readonly workloads: WorkloadGuard;
 
-  constructor(private readonly deps: KubernetesEnvironmentDeps) {}
+  constructor(private readonly deps: KubernetesEnvironmentDeps) {
+    this.workloads = new WorkloadGuard({
+      env: deps.env,
+      store: deps.store,
+      audit: deps.audit,
+      cluster: () => this.connect(),
+      applied: (name) => this.applied.get(name),
+      ...(deps.log ? { log: deps.log } : {}),
+    });
+  }
+
+  /** Drift found by the watches and not repaired yet. */
+  findings(): OpenFinding[] {
+    return this.workloads.findings();
+  }
 
   /** The connection, made on first use, so a bad kubeconfig fails the call that needs it. */
   private connect(): Promise<Cluster> {
@@ -71,18 +109,65 @@ export class KubernetesEnvironment {
    */
   async converge(serving: ServingRecord): Promise<void> {
     const cluster = await this.connect();
-    for (const [releaseId, replicas] of Object.entries(serving.replicas)) {
-      const release = this.deps.release(releaseId);
-      if (!release || replicas === 0) continue;
-      const w = await this.workload(release, cluster.namespace);
-      await cluster.apply([
-        namespaceManifest(cluster.namespace),
-        ...w.secrets.map((s) => secretManifest(cluster.namespace, s)),
-        deploymentManifest(w, replicas),
-      ]);
+    const ns = cluster.namespace;
+    const releases = Object.entries(serving.replicas)
+      .filter(([, replicas]) => replicas > 0)
+      .map(([id, replicas]) => ({ release: this.deps.release(id), replicas }))
+      .filter((r): r is { release: ReleaseRecord; replicas: number } => r.release !== undefined);
+    // The gates first: a release they refuse is not on the allow-list and gets no Deployment.
+    const admitted: AdmittedRelease[] = [];
+    for (const { release } of releases) {
+      const policies = await this.deps.admit(release);
+      admitted.push({
+        digest: release.imageDigest,
+        releaseId: release.id,
+        service: release.service,
+        policies,
+      });
     }
+    await cluster.apply([namespaceManifest(ns)]);
+    await keepDoor(cluster, this.deps.env, serving.service, admitted, this.deps.admissionPolicies());
+    if (releases[0]) await cluster.apply([await this.networkPolicy(cluster, releases[0].release)]);
+    for (const { release, replicas } of releases) await this.applyRelease(cluster, release, replicas);
     for (const [name, releaseId] of await cluster.releasesOf(serving.service))
-      if (!serving.replicas[releaseId]) await cluster.deleteDeployment(name);
+      if (!serving.replicas[releaseId]) {
+        this.applied.delete(name);
+        await cluster.deleteDeployment(name);
+      }
+    const collected = await collectSecrets(cluster, this.pendingSecrets);
+    if (collected.length > 0)
+      this.deps.log?.({ msg: 'deleted Secrets no release pins', env: this.deps.env, secrets: collected });
+  }
+
+  private async applyRelease(cluster: Cluster, release: ReleaseRecord, replicas: number): Promise<void> {
+    const w = await this.workload(release, cluster.namespace);
+    const deployment = deploymentManifest(w, replicas);
+    const secrets = w.secrets.map(secretName);
+    for (const s of secrets) this.pendingSecrets.add(s);
+    // Known before it is applied, so the watch judges cairn's own change as cairn's.
+    this.applied.set(deploymentName(release.service, release.id), deployment);
+    try {
+      await cluster.apply([...w.secrets.map((s) => secretManifest(cluster.namespace, s)), deployment]);
+    } finally {
+      for (const s of secrets) this.pendingSecrets.delete(s);
+    }
+  }
+
+  private async networkPolicy(cluster: Cluster, release: ReleaseRecord): Promise<Manifest> {
+    const run = release.config.run as { port: number; network?: { egress?: string[] } };
+    this.nodes ??= cluster.nodeAddresses().catch((error: unknown) => {
+      this.nodes = undefined;
+      throw error;
+    });
+    return networkPolicyManifest({
+      service: release.service,
+      env: this.deps.env,
+      namespace: cluster.namespace,
+      port: run.port,
+      ...this.deps.neighbours(release.service),
+      egress: run.network?.egress ?? [],
+      nodeCidrs: (await this.nodes).map(hostCidr),
+    });
   }
 
   private async workload(release: ReleaseRecord, namespace: string): Promise<ReleaseWorkload> {
@@ -112,6 +197,7 @@ export class KubernetesEnvironment {
   /** Starts the pod watch; records follow the cluster from here on. Never throws: retries. */
   async start(): Promise<void> {
     if (this.stopped) return;
+    await this.stopWatches();
     try {
       const watch = (await this.connect()).watchPods();
       this.watch = watch;
@@ -125,9 +211,48 @@ export class KubernetesEnvironment {
       watch.on('error', (error) => this.restart(error));
       await watch.start();
       this.deps.mirror.forgetAllBut(watch.list());
+      await this.watchWorkloads();
     } catch (error) {
       this.restart(error);
     }
+  }
+
+  /** Deployments and pods judged for drift, events read for refusals by cairn's admission policies. */
+  private async watchWorkloads(): Promise<void> {
+    const cluster = await this.connect();
+    const selector = `${LABEL.env}=${this.deps.env}`;
+    const deployments = cluster.watch('apps/v1', 'Deployment', selector);
+    const pods = cluster.watch<Pod>('v1', 'Pod', selector);
+    const events = cluster.watch<ClusterEvent>('v1', 'Event');
+    const judge = (d: unknown) =>
+      this.workloads.deploymentSeen(d as Parameters<WorkloadGuard['deploymentSeen']>[0]);
+    for (const [watch, fn] of [
+      [deployments, judge],
+      [pods, (p: unknown) => this.workloads.podSeen(p as Pod)],
+      [events, (e: unknown) => this.workloads.eventSeen(e as ClusterEvent)],
+    ] as const) {
+      const w = watch as ObjectWatch<unknown>;
+      w.on('add', this.logged(fn));
+      w.on('update', this.logged(fn));
+      w.on('error', (error) => this.restart(error));
+      this.watches.push(w);
+      await w.start();
+    }
+  }
+
+  private logged(fn: (o: unknown) => void): (o: unknown) => void {
+    return (o) => {
+      try {
+        fn(o);
+      } catch (error) {
+        this.deps.log?.({
+          level: 'error',
+          msg: 'judging a cluster object failed',
+          env: this.deps.env,
+          error: String(error),
+        });
+      }
+    };
   }
 
   /** A watch callback that logs what it cannot record instead of ending the control plane. */
@@ -161,6 +286,12 @@ export class KubernetesEnvironment {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    await this.stopWatches();
+  }
+
+  private async stopWatches(): Promise<void> {
     await this.watch?.stop().catch(() => {});
+    this.watch = undefined;
+    for (const w of this.watches.splice(0)) await w.stop().catch(() => {});
   }
 }

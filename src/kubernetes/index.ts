@@ -1,10 +1,24 @@
 /** Kubernetes environments: releases as hardened per-release Deployments in a cluster, pods as instances. */
 export {
+  ADMITTED_CONFIGMAP,
+  /** The digest allow-list and cairn's admission policies as ValidatingAdmissionPolicies (pure). */
+  type AdmissionPolicy,
+  type AdmittedRelease,
+  admittedManifest,
+  gatesManifests,
+  policyManifests,
+} from './admission.js';
+export {
   /** One environment's connection to its cluster (kubeconfig, server-side apply, pod watch). */
   Cluster,
   /** A failed API call as a DriverError naming the environment, the action and a fix. */
   clusterError,
 } from './cluster.js';
+export {
+  /** `cairn drift` of a Kubernetes environment: the live objects vs the state store. */
+  checkClusterDrift,
+  renderClusterDrift,
+} from './cluster-drift.js';
 export {
   /** Scales releases (Deployment replicas) and mirrors pods into instance records: the reconciler's seam. */
   KubernetesEnvironment,
@@ -23,6 +37,11 @@ export {
   secretName,
 } from './manifests.js';
 export {
+  type NetworkPaths,
+  /** A service's network paths as a NetworkPolicy (pure). */
+  networkPolicyManifest,
+} from './network-policy.js';
+export {
   /** The `driver` of instance records that are pods. */
   KUBERNETES_DRIVER,
   /** Pods as instance records, following a watch. */
@@ -30,3 +49,11 @@ export {
   podState,
 } from './pod-mirror.js';
 export { type PushedImage, pushReleaseImage, uidOf } from './release-image.js';
+export {
+  /** Drift of cairn's Deployments and pods: what should be vs the live objects (pure). */
+  judgeWorkloads,
+  type LiveDeployment,
+  type LivePod,
+  type WorkloadFinding,
+} from './workload-drift.js';
+export type { OpenFinding } from './workload-guard.js';

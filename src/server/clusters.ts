@@ -3,10 +3,19 @@
  * the state store (pods become instance records), the image store (images pushed to the
  * environment's registry) and the secret store (pinned versions become immutable Secrets).
  */
+
+import { resolve } from 'node:path';
 import type { ImageStore } from '../artifact/index.js';
 import type { AuditLog } from '../audit/index.js';
-import { KubernetesEnvironment, PodMirror, pushReleaseImage } from '../kubernetes/index.js';
+import { policiesOf } from '../gates/index.js';
+import {
+  type AdmissionPolicy,
+  KubernetesEnvironment,
+  PodMirror,
+  pushReleaseImage,
+} from '../kubernetes/index.js';
 import { ValidationError } from '../lib/index.js';
+import { policyMatches } from '../policy/index.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { ReleaseRecord, SqliteStateStore } from '../state/index.js';
 import type { SecretAccess } from './secret-access.js';
@@ -18,6 +27,8 @@ export interface ClustersDeps {
   secrets: SecretAccess;
   /** A pod of `service` in `env` changed: re-point the gateway. */
   changed: (env: string, service: string) => void;
+  /** The environment's gates at the `admission` door: the policies that held, or a throw. */
+  admit: (release: ReleaseRecord, env: string) => Promise<string[]>;
   log?: (line: Record<string, unknown>) => void;
 }
 
@@ -47,6 +58,11 @@ export class Clusters {
           pushImage,
           secrets: (release) => deps.secrets.pinned(release),
           mirror,
+          store: deps.store,
+          audit: deps.audit,
+          admit: (release) => deps.admit(release, env),
+          admissionPolicies: () => admissionPolicies(loaded, env),
+          neighbours: (service) => neighbours(loaded, service),
           ...(deps.log ? { log: deps.log } : {}),
         }),
       );
@@ -76,4 +92,35 @@ export class Clusters {
   stop(): Promise<void> {
     return Promise.all([...this.envs.values()].map((e) => e.stop())).then(() => {});
   }
+}
+
+/** The cairn policies of `env` that hold at the `admission` door (any service), as their VAPs need them. */
+function admissionPolicies(loaded: LoadedSpec, env: string): AdmissionPolicy[] {
+  const out: AdmissionPolicy[] = [];
+  for (const file of loaded.spec.environments[env]?.policies ?? []) {
+    for (const p of policiesOf(loaded.root, resolve(loaded.dir, file), file).policies) {
+      const d = p.definition;
+      const services = d.match.services;
+      const probe = services[0] ?? '';
+      if (!policyMatches(p, { service: probe, env, stage: 'admission' })) continue;
+      out.push({
+        name: d.name,
+        message: d.validations[0]?.message ?? `the release did not pass policy ${d.name}`,
+        services,
+      });
+    }
+  }
+  return out;
+}
+
+/** Who `service` may call (and on which port), and who may call it: `run.network.allow`. */
+function neighbours(loaded: LoadedSpec, service: string) {
+  const services = loaded.spec.services;
+  const allow = (services[service]?.run.network?.allow ?? []).flatMap((s) =>
+    services[s] ? [{ service: s, port: services[s].run.port }] : [],
+  );
+  const callers = Object.entries(services)
+    .filter(([, spec]) => spec.run.network?.allow.includes(service))
+    .map(([name]) => name);
+  return { allow, callers };
 }

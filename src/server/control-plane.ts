@@ -139,7 +139,7 @@ export class ControlPlane {
       secrets: (release) => this.secrets.inject(release),
       configFiles: (release) =>
         configFiles.read(release.id, (release.config.run as { files?: Record<string, string> }).files ?? {}),
-      admit: (release, env) => this.deployments.admit(release, env),
+      admit: async (release, env) => void (await this.deployments.admit(release, env)),
       volumesDir: runtimeConfigFor(ws).volumesDir,
     });
     this.disk = new DiskWatch({
@@ -301,6 +301,7 @@ export class ControlPlane {
       images: this.images,
       secrets: this.secrets,
       changed: (env, service) => void this.reconciler.applyPools(env, service),
+      admit: (release, env) => this.deployments.admit(release, env),
       log: this.options.log ?? (() => {}),
     });
     await this.clusters.start();

@@ -161,8 +161,9 @@ export class Deployments {
    * Admission: every instance start asks the environment's gates (stage `admission`), so a release
    * that fails them never runs — also when its state row was written by hand. A release a forced
    * rollback took past the gates is admitted. A refusal is audited once per verdict and throws.
+   * Returns the names of the policies that held (a Kubernetes environment lists them per digest).
    */
-  async admit(release: ReleaseRecord, env: string): Promise<void> {
+  async admit(release: ReleaseRecord, env: string): Promise<string[]> {
     let loaded: LoadedSpec;
     try {
       loaded = loadSpec(this.deps.specFile);
@@ -172,7 +173,7 @@ export class Deployments {
       if (!this.lastSpec) throw error;
       loaded = this.lastSpec;
     }
-    if (!loaded.spec.environments[env]) return;
+    if (!loaded.spec.environments[env]) return [];
     // Acceptances expire with time: a verdict is asked again at least every ten minutes.
     const period = Math.floor(Date.now() / 600_000);
     const key = `${release.id} ${env} ${loaded.digest} ${dbStamp(this.deps.vulnDbFile)} ${period}`;
@@ -186,7 +187,7 @@ export class Deployments {
         recordDenial(this.recordDeps(), request, outcome, 'admission.denied');
       }
     }
-    if (outcome.allowed || this.wasForced(release.id, env)) return;
+    if (outcome.allowed || this.wasForced(release.id, env)) return heldPolicies(outcome);
     throw denialError(request, outcome);
   }
 
@@ -543,4 +544,12 @@ function environmentVars(release: ReleaseRecord): { env?: Record<string, string>
 function configFiles(release: ReleaseRecord): { files?: Record<string, string> } {
   const files = (release.config.run as { files?: Record<string, string> } | undefined)?.files;
   return files ? { files } : {};
+}
+
+/** The policies of an outcome that held: all that were asked, but those with a failed validation. */
+function heldPolicies(outcome: GateOutcome): string[] {
+  const failed = new Set(
+    outcome.failures.filter((f) => f.gate === 'policy').map((f) => f.rule.replace(/\[\d+\]$/, '')),
+  );
+  return outcome.policies.map((p) => p.name).filter((n) => !failed.has(n));
 }

@@ -38,6 +38,7 @@ environments:
   k8s:
     gateway: { listen: "127.0.0.1:${port}" }
     kubernetes: { kubeconfig: ${join(STATE, 'admin.kubeconfig')}, namespace: ${NS}, registry: "${registry}/cairn" }
+    policies: [policies/release.yaml]
   broken:
     gateway: { listen: "127.0.0.1:${brokenPort}" }
     kubernetes: { kubeconfig: nowhere.kubeconfig, namespace: hello-broken, registry: "${registry}/cairn" }
@@ -78,6 +79,16 @@ interface Pod {
   };
 }
 
+/** Polls `check` every 200 ms for up to `ms`; its last truthy value, or undefined. */
+async function waitFor<T>(check: () => Promise<T>, ms = 60_000): Promise<T | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value || Date.now() > deadline) return value || undefined;
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
 /** Registers the scenario's steps; `registry()` is the 127.0.0.1 registry of the enclosing file. */
 export function kubernetesDriverScenario(registry: () => string): void {
   describe('cairn deploys a release into a Kubernetes environment (the testbed)', () => {
@@ -90,6 +101,17 @@ export function kubernetesDriverScenario(registry: () => string): void {
       outputs.push(r);
       return r;
     };
+    const auditEntries = async () =>
+      (
+        JSON.parse((await cairn(['audit', 'log', '-o', 'json'])).stdout) as {
+          entries: Array<{
+            action: string;
+            subject: Record<string, string>;
+            reason?: string;
+            detail?: Record<string, unknown>;
+          }>;
+        }
+      ).entries;
     const status = async (env: string) =>
       JSON.parse((await cairn(['status', '--env', env, '-o', 'json'])).stdout) as {
         services: Array<{ instances: Array<{ id: string; state: string }> }>;
@@ -204,10 +226,176 @@ export function kubernetesDriverScenario(registry: () => string): void {
     );
 
     it(
+      'Then the apiserver itself refuses a pod whose image is not an admitted digest, and cairn records the refusals it sees',
+      async () => {
+        const vaps = JSON.parse(kubectl(['get', 'validatingadmissionpolicybindings', '-o', 'json'])) as {
+          items: Array<{ metadata: { name: string }; spec: { validationActions: string[] } }>;
+        };
+        expect(vaps.items.map((b) => b.metadata.name).sort()).toEqual([
+          `cairn-gates.${NS}`,
+          `cairn-policy.${NS}.non-root`,
+          `cairn-policy.${NS}.read-only-config`,
+        ]);
+        expect(vaps.items.every((b) => b.spec.validationActions.join() === 'Deny')).toBe(true);
+        const allowed = JSON.parse(
+          kubectl(['-n', NS, 'get', 'configmap', 'cairn-admitted', '-o', 'json']),
+        ) as {
+          data: Record<string, string>;
+        };
+        expect(allowed.data[digest.replace(':', '.')]).toMatch(
+          /^release=rel-[0-9a-f]{12} service=hello policies=,non-root,read-only-config,$/,
+        );
+        const hardened = JSON.stringify({
+          spec: {
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 65532,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: 'x',
+                image: 'IMAGE',
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              },
+            ],
+          },
+        });
+        const run = (name: string, image: string) =>
+          kubectl([
+            ...['-n', NS, 'run', name, `--image=${image}`],
+            `--overrides=${hardened.replace('IMAGE', image)}`,
+          ]);
+        // An image by tag (nothing says it was signed or passed a gate), and a digest cairn never admitted.
+        const unsigned = `${registry()}/cairn/hello:latest`;
+        const unknown = `${registry()}/cairn/hello@sha256:${'0'.repeat(64)}`;
+        expect(() => run('by-tag', unsigned)).toThrow(
+          new RegExp(
+            `ValidatingAdmissionPolicy 'cairn-gates.${NS}' .* denied request: image ${unsigned} is not a release that passed cairn's gates in environment k8s`,
+          ),
+        );
+        expect(() => run('by-digest', unknown)).toThrow(
+          /cairn-gates.* denied request: image .*@sha256:0{64} is not a release/,
+        );
+        // The admitted digest passes the apiserver's check (server-side dry run: nothing is made).
+        expect(
+          kubectl([
+            '-n',
+            NS,
+            'run',
+            'ok',
+            `--image=${registry()}/cairn/hello@${digest}`,
+            `--overrides=${hardened.replace('IMAGE', `${registry()}/cairn/hello@${digest}`)}`,
+            '--dry-run=server',
+          ]),
+        ).toContain('created (server dry run)');
+        // A controller's pods are refused the same way; cairn sees the event and records it.
+        const intruder = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: intruder, namespace: ${NS} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: intruder } }
+  template:
+    metadata: { labels: { app: intruder } }
+    spec: ${JSON.stringify(JSON.parse(hardened.replace('IMAGE', unknown)).spec)}
+`;
+        kubectl(['apply', '-f', '-'], intruder);
+        const refused = await waitFor(async () =>
+          (await auditEntries()).find((e) => e.action === 'admission.refused_by_cluster'),
+        );
+        expect(refused?.subject.instance).toMatch(/^ReplicaSet\/intruder-/);
+        expect(refused?.reason).toContain(`ValidatingAdmissionPolicy 'cairn-gates.${NS}'`);
+        kubectl(['-n', NS, 'delete', 'deployment', 'intruder']);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'Then a NetworkPolicy lets the pods accept only from the gateway and the node, and reach nothing unlisted',
+      () => {
+        const np = JSON.parse(kubectl(['-n', NS, 'get', 'networkpolicy', 'cairn-hello', '-o', 'json'])) as {
+          spec: Record<string, unknown>;
+        };
+        expect(np.spec).toEqual({
+          podSelector: { matchLabels: { 'cairn.dev/service': 'hello', 'cairn.dev/env': 'k8s' } },
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: [
+            {
+              from: [
+                { podSelector: { matchLabels: { 'cairn.dev/component': 'gateway' } } },
+                { ipBlock: { cidr: '10.244.0.1/32' } },
+              ],
+              ports: [{ protocol: 'TCP', port: 8080 }],
+            },
+          ],
+        });
+      },
+      STEP_MS,
+    );
+
+    it(
+      'When someone changes cairn’s Deployment (set image, scale), Then cairn puts it back within seconds and audits it; `cairn drift` reports what it finds',
+      async () => {
+        const name = kubectl(['-n', NS, 'get', 'deployments', '-o', 'jsonpath={.items[0].metadata.name}']);
+        const image = () =>
+          kubectl([
+            '-n',
+            NS,
+            'get',
+            'deployment',
+            name,
+            '-o',
+            'jsonpath={.spec.template.spec.containers[0].image}',
+          ]);
+        const replicas = () =>
+          kubectl(['-n', NS, 'get', 'deployment', name, '-o', 'jsonpath={.spec.replicas}']);
+        const original = image();
+        let started = Date.now();
+        kubectl(['-n', NS, 'set', 'image', `deployment/${name}`, `hello=${registry()}/cairn/hello:latest`]);
+        expect(await waitFor(async () => image() === original)).toBe(true);
+        console.log(`k8s drift (kubectl set image) → Deployment restored: ${Date.now() - started} ms`);
+        started = Date.now();
+        kubectl(['-n', NS, 'scale', `deployment/${name}`, '--replicas=4']);
+        expect(await waitFor(async () => replicas() === '2')).toBe(true);
+        console.log(`k8s drift (kubectl scale) → replicas restored: ${Date.now() - started} ms`);
+        const entries = await auditEntries();
+        const detected = entries.filter(
+          (e) => e.action === 'drift.detected' && e.subject.instance === `Deployment/${name}`,
+        );
+        expect(detected.map((e) => e.reason).join('\n')).toMatch(
+          /image: …@sha256:[0-9a-f]{64} → .*hello:latest \(by kubectl-set\)/,
+        );
+        expect(detected.map((e) => e.reason).join('\n')).toContain(
+          'spec.replicas: 2 → 4 (by kubectl (scale))',
+        );
+        const repaired = entries.filter(
+          (e) => e.action === 'drift.repaired' && e.subject.instance === `Deployment/${name}`,
+        );
+        expect(repaired.length).toBeGreaterThanOrEqual(2);
+        for (const r of repaired) console.log(`k8s drift repair (audited): ${String(r.detail?.repairMs)} ms`);
+        expect((await cairn(['drift', '--env', 'k8s'])).code).toBe(0);
+        // Without cairn up nothing repairs: `cairn drift` finds the change itself, from the cluster.
+        expect((await cairn(['down'])).code).toBe(0);
+        kubectl(['-n', NS, 'scale', `deployment/${name}`, '--replicas=3']);
+        const drift = await cairn(['drift', '--env', 'k8s']);
+        expect(drift.code, drift.stderr).toBe(2);
+        expect(drift.stdout).toContain(`k8s: Deployment/${name} drifted`);
+        expect(drift.stdout).toContain('spec.replicas: 2 → 3 (by kubectl (scale))');
+        expect((await cairn(['up', '--detach'])).code).toBe(0);
+        expect(await waitFor(async () => replicas() === '2')).toBe(true);
+        expect((await cairn(['drift', '--env', 'k8s'])).code).toBe(0);
+      },
+      STEP_MS,
+    );
+
+    it(
       'When v2 is deployed, Then it gets a Deployment of its own, and v1’s is deleted after the scale-down delay',
       async () => {
         const v1 = kubectl(['-n', NS, 'get', 'deployments', '-o', 'jsonpath={.items[*].metadata.name}']);
         ws.useConfig('v2', { version: 'v2', message: 'hello from v2' });
+        // A rotation: v2 pins the secret's version 2; version 1's Secret goes once no release pins it.
+        expect((await cairn(['secret', 'set', 'API_TOKEN'], `${token}-2`)).code).toBe(0);
         expect((await cairn(['build', 'hello'])).code).toBe(0);
         const started = Date.now();
         const r = await cairn([
@@ -236,6 +424,18 @@ export function kubernetesDriverScenario(registry: () => string): void {
         }
         expect(live).toHaveLength(2);
         expect(live.every((i) => i.id.startsWith(`hello-${release}`) && i.state === 'healthy')).toBe(true);
+        const secrets = () =>
+          kubectl([
+            '-n',
+            NS,
+            'get',
+            'secrets',
+            '-l',
+            'app.kubernetes.io/managed-by=cairn',
+            '-o',
+            'jsonpath={.items[*].metadata.name}',
+          ]);
+        expect(await waitFor(async () => secrets() === 'cairn-api-token-v2')).toBe(true);
       },
       STEP_MS,
     );

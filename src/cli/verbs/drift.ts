@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { type AuditLog, openAuditLog } from '../../audit/index.js';
 import { allInSync, checkDrift, type DriftReport, detectionEvent, renderDrift } from '../../drift/index.js';
+import type { WorkloadFinding } from '../../kubernetes/index.js';
 import { closest, NotFoundError } from '../../lib/index.js';
 import { runtimeConfigFor } from '../../runtime/index.js';
 import { loadSpec } from '../../spec/index.js';
@@ -26,6 +27,12 @@ is recorded in the audit log as drift.detected.
 \`cairn up\` checks continuously too, and in enforce mode replaces what drifts; an instance that
 keeps drifting is quarantined (out of traffic, kept running). Once you have inspected it,
 \`--clear INSTANCE\` stops it through the running control plane.
+
+For an environment in a Kubernetes cluster it reads the environment's Deployments and pods from
+the cluster: a Deployment whose replicas or image differ from what serves, fields another field
+manager changed (kubectl scale, set image, edit), a Deployment of a release that does not serve,
+a pod with cairn's labels that no cairn Deployment made. \`cairn up\` finds the same from its
+watches within seconds and repairs it (re-apply, or delete).
 
 Exit codes: 0 every instance in sync; 2 drift found (drifted, missing or unknown); 1 error.`,
   options: {
@@ -53,19 +60,31 @@ Exit codes: 0 every instance in sync; 2 drift found (drifted, missing or unknown
     }
     const store = openStateStore(ws);
     try {
-      const instances = store.listInstances({ live: true, ...(env ? { env } : {}) });
+      // Pods are judged from the cluster's objects (below), not as this machine's instances.
+      const instances = store
+        .listInstances({ live: true, ...(env ? { env } : {}) })
+        .filter((i) => i.driver !== 'kubernetes');
       const reports = await checkDrift({
         instances,
         runtime: runtimeConfigFor(ws),
         recordOf: (id) => store.getInstance(id),
         ...(env ? { env } : {}),
       });
-      recordFindings(store, openAuditLog(store, { keyDir: ws.keys }), reports);
-      const inSync = allInSync(reports);
+      const clusters = await checkClusters(specFile, store, env);
+      const audit = openAuditLog(store, { keyDir: ws.keys });
+      recordClusterFindings(store, audit, clusters);
+      recordFindings(store, audit, reports);
+      const inSync = allInSync(reports) && clusters.every((c) => c.findings.length === 0);
+      const kubernetes = clusters.map((c) => ({
+        env: c.env,
+        inSync: c.findings.length === 0,
+        findings: c.findings,
+      }));
       ctx.stdout(
         ctx.output === 'json'
-          ? `${JSON.stringify({ inSync, instances: reports }, null, 2)}\n`
-          : renderDrift(reports),
+          ? `${JSON.stringify({ inSync, instances: reports, ...(clusters.length ? { kubernetes } : {}) }, null, 2)}\n`
+          : (instances.length > 0 || clusters.length === 0 ? renderDrift(reports) : '') +
+              clusters.map((c) => c.rendered).join(''),
       );
       return inSync ? EXIT_IN_SYNC : EXIT_DRIFT;
     } finally {
@@ -93,4 +112,54 @@ function recordFindings(store: SqliteStateStore, audit: AuditLog, reports: Drift
   } finally {
     audit.close();
   }
+}
+
+interface ClusterCheck {
+  env: string;
+  findings: WorkloadFinding[];
+  rendered: string;
+}
+
+/** The cluster's objects of each Kubernetes environment (or of `only`) against the state store. */
+async function checkClusters(
+  specFile: string,
+  store: SqliteStateStore,
+  only?: string,
+): Promise<ClusterCheck[]> {
+  const loaded = loadSpec(specFile);
+  const targets = Object.entries(loaded.spec.environments).filter(
+    ([name, e]) => e.kubernetes && (only === undefined || name === only),
+  );
+  if (targets.length === 0) return [];
+  const k8s = await import('../../kubernetes/index.js');
+  const out: ClusterCheck[] = [];
+  for (const [env, e] of targets) {
+    const findings = await k8s.checkClusterDrift({
+      env,
+      target: e.kubernetes!,
+      specDir: loaded.dir,
+      serving: store.listServing(env),
+      release: (id) => store.getRelease(id),
+    });
+    out.push({ env, findings, rendered: k8s.renderClusterDrift(env, findings) });
+  }
+  return out;
+}
+
+function recordClusterFindings(store: SqliteStateStore, audit: AuditLog, checks: ClusterCheck[]): void {
+  for (const c of checks)
+    for (const f of c.findings)
+      store.transaction(() =>
+        audit.record({
+          action: 'drift.detected',
+          subject: {
+            instance: f.object,
+            env: c.env,
+            ...(f.service ? { service: f.service } : {}),
+            ...(f.release ? { release: f.release } : {}),
+          },
+          reason: `${f.reasons.length} difference(s), first ${f.reasons[0]}`,
+          detail: { driver: 'kubernetes', reasons: f.reasons },
+        }),
+      );
 }

@@ -1,0 +1,91 @@
+/**
+ * Keeps a namespace's door as cairn's gates say: the allow-list of admitted digests (each
+ * service's keys applied under a field manager of its own, so services of one namespace do not
+ * remove each other's), the ValidatingAdmissionPolicies of the gates and of each cairn admission
+ * policy (stale ones deleted), and Secrets no Deployment refers to any more, deleted.
+ */
+import {
+  type AdmissionPolicy,
+  type AdmittedRelease,
+  admittedManifest,
+  gatesManifests,
+  NAMESPACE_LABEL,
+  policyManifests,
+} from './admission.js';
+import type { Cluster } from './cluster.js';
+import { LABEL } from './manifests.js';
+
+const VAP_API = 'admissionregistration.k8s.io/v1';
+/** A Secret younger than this is never collected: its Deployment may be being applied right now. */
+const SECRET_GRACE_MS = 10_000;
+
+/** The door's objects: the allow-list first (the policies refuse everything without it), then the VAPs. */
+export async function keepDoor(
+  cluster: Cluster,
+  env: string,
+  service: string,
+  admitted: AdmittedRelease[],
+  policies: AdmissionPolicy[],
+): Promise<void> {
+  const ns = cluster.namespace;
+  await cluster.apply([admittedManifest(ns, admitted)], `cairn-admit.${service}`.slice(0, 128));
+  const vaps = [...gatesManifests(ns, env), ...policies.flatMap((p) => policyManifests(ns, env, p))];
+  await cluster.apply(vaps);
+  const wanted = new Set(vaps.map((v) => `${v.kind}/${String(v.metadata.name)}`));
+  for (const kind of ['ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy']) {
+    for (const live of await cluster.list(VAP_API, kind, `${NAMESPACE_LABEL}=${ns}`, true)) {
+      const name = String(live.metadata?.name);
+      if (!wanted.has(`${kind}/${name}`))
+        await cluster.remove({ apiVersion: VAP_API, kind, metadata: { name } });
+    }
+  }
+}
+
+/** The Secrets a Deployment's pods refer to (env and projected files). */
+export function secretsOf(deployment: object): string[] {
+  const pod = (deployment as { spec?: { template?: { spec?: PodSecrets } } }).spec?.template?.spec;
+  const names = new Set<string>();
+  for (const c of pod?.containers ?? [])
+    for (const e of c.env ?? [])
+      if (e.valueFrom?.secretKeyRef?.name) names.add(e.valueFrom.secretKeyRef.name);
+  for (const v of pod?.volumes ?? []) {
+    if (v.secret?.secretName) names.add(v.secret.secretName);
+    for (const s of v.projected?.sources ?? []) if (s.secret?.name) names.add(s.secret.name);
+  }
+  return [...names];
+}
+
+interface PodSecrets {
+  containers?: Array<{ env?: Array<{ valueFrom?: { secretKeyRef?: { name?: string } } }> }>;
+  volumes?: Array<{
+    secret?: { secretName?: string };
+    projected?: { sources?: Array<{ secret?: { name?: string } }> };
+  }>;
+}
+
+/**
+ * Deletes cairn's Secrets that no Deployment of the namespace refers to (a secret version no
+ * release pins any more), except those `pending` (being applied now) and those just made.
+ * Returns the names deleted.
+ */
+export async function collectSecrets(
+  cluster: Cluster,
+  pending: Set<string>,
+  now = Date.now(),
+): Promise<string[]> {
+  const used = new Set(pending);
+  for (const d of await cluster.list('apps/v1', 'Deployment')) for (const s of secretsOf(d)) used.add(s);
+  const deleted: string[] = [];
+  for (const s of await cluster.list('v1', 'Secret', `${LABEL.managedBy}=cairn`)) {
+    const name = String(s.metadata?.name);
+    const born = Date.parse(String(s.metadata?.creationTimestamp ?? ''));
+    if (used.has(name) || !(now - born > SECRET_GRACE_MS)) continue;
+    await cluster.remove({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: cluster.namespace },
+    });
+    deleted.push(name);
+  }
+  return deleted;
+}

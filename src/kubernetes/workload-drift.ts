@@ -1,0 +1,113 @@
+/**
+ * What a cairn-owned workload should be vs what the cluster holds: a Deployment whose replicas,
+ * image or any field was changed by someone else (`kubectl scale`, `set image`, `edit`, `patch`),
+ * a Deployment of a release that does not serve, a pod with cairn's labels that no ReplicaSet
+ * owns. Pure: takes the live objects (with their managedFields) and the state's `serving`.
+ */
+import { LABEL } from './manifests.js';
+
+/** What cairn reads of a live Deployment. */
+export interface LiveDeployment {
+  metadata?: {
+    name?: string;
+    labels?: Record<string, string>;
+    managedFields?: Array<{ manager?: string; operation?: string; subresource?: string; fieldsV1?: unknown }>;
+  };
+  spec?: { replicas?: number; template?: { spec?: { containers?: Array<{ image?: string }> } } };
+}
+
+/** What cairn reads of a live pod. */
+export interface LivePod {
+  metadata?: { name?: string; labels?: Record<string, string>; ownerReferences?: Array<{ kind?: string }> };
+}
+
+export interface WorkloadFinding {
+  /** `Deployment/<name>` or `Pod/<name>`. */
+  object: string;
+  service: string;
+  release: string;
+  /** What differs, one line each: `spec.replicas: 2 → 5 (by kubectl)`. */
+  reasons: string[];
+  /** `reapply`: cairn applies its own object again; `delete`: the object should not exist. */
+  repair: 'reapply' | 'delete';
+}
+
+/** Field managers that may write to a cairn Deployment: cairn, and the controllers' bookkeeping. */
+const OWN_MANAGER = 'cairn';
+/** The deployment controller writes this annotation on every Deployment: not drift. */
+const CONTROLLER_ANNOTATION = 'f:deployment.kubernetes.io/revision';
+
+/** Judges one Deployment against the release it runs and the replicas `serving` asks of it. */
+export function judgeDeployment(
+  live: LiveDeployment,
+  expected: { replicas: number; imageDigest: string } | undefined,
+): WorkloadFinding | undefined {
+  const labels = live.metadata?.labels ?? {};
+  const base = {
+    object: `Deployment/${live.metadata?.name ?? '?'}`,
+    service: labels[LABEL.service] ?? '',
+    release: labels[LABEL.release] ?? '',
+  };
+  if (!expected || expected.replicas === 0)
+    return { ...base, reasons: ['a Deployment of a release that does not serve here'], repair: 'delete' };
+  const reasons: string[] = [];
+  const foreign = foreignManagers(live);
+  const by = foreign.length > 0 ? ` (by ${foreign.join(', ')})` : '';
+  const replicas = live.spec?.replicas ?? 1;
+  if (replicas !== expected.replicas) reasons.push(`spec.replicas: ${expected.replicas} → ${replicas}${by}`);
+  for (const c of live.spec?.template?.spec?.containers ?? []) {
+    if (!c.image?.endsWith(`@${expected.imageDigest}`))
+      reasons.push(`image: …@${expected.imageDigest} → ${c.image ?? '(none)'}${by}`);
+  }
+  if (reasons.length === 0 && foreign.length > 0)
+    reasons.push(`fields changed by ${foreign.join(', ')} (kubectl edit/patch?)`);
+  return reasons.length > 0 ? { ...base, reasons, repair: 'reapply' } : undefined;
+}
+
+/** A pod with cairn's labels that no ReplicaSet owns was not made by cairn. */
+export function judgePod(pod: LivePod): WorkloadFinding | undefined {
+  const owned = (pod.metadata?.ownerReferences ?? []).some((o) => o.kind === 'ReplicaSet');
+  if (owned) return undefined;
+  const labels = pod.metadata?.labels ?? {};
+  return {
+    object: `Pod/${pod.metadata?.name ?? '?'}`,
+    service: labels[LABEL.service] ?? '',
+    release: labels[LABEL.release] ?? '',
+    reasons: ["a pod with cairn's labels that no cairn Deployment made"],
+    repair: 'delete',
+  };
+}
+
+/** Judges every Deployment of the environment against `serving` (release → replicas, per service). */
+export function judgeWorkloads(
+  deployments: LiveDeployment[],
+  pods: LivePod[],
+  serving: Map<string, { replicas: number; imageDigest: string }>,
+): WorkloadFinding[] {
+  const found: WorkloadFinding[] = [];
+  for (const d of deployments) {
+    const f = judgeDeployment(d, serving.get(d.metadata?.labels?.[LABEL.release] ?? ''));
+    if (f) found.push(f);
+  }
+  for (const p of pods) {
+    const f = judgePod(p);
+    if (f) found.push(f);
+  }
+  return found;
+}
+
+/** Managers other than cairn that own a field of the Deployment (status and the revision note aside). */
+function foreignManagers(live: LiveDeployment): string[] {
+  const names = new Set<string>();
+  for (const m of live.metadata?.managedFields ?? []) {
+    if (m.manager === OWN_MANAGER || m.subresource === 'status') continue;
+    if (onlyRevisionNote(m.fieldsV1)) continue;
+    names.add(m.subresource ? `${m.manager} (${m.subresource})` : (m.manager ?? '?'));
+  }
+  return [...names].sort();
+}
+
+function onlyRevisionNote(fields: unknown): boolean {
+  const json = JSON.stringify(fields ?? {});
+  return json.includes(CONTROLLER_ANNOTATION) && !json.includes('"f:spec"');
+}
