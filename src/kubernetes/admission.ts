@@ -101,7 +101,8 @@ export function gatesManifests(namespace: string, env: string): Manifest[] {
 
 /** One cairn admission policy as a VAP (and Binding) that enforces cairn's verdict per digest. */
 export function policyManifests(namespace: string, env: string, policy: AdmissionPolicy): Manifest[] {
-  const held = `${LISTED} && params.data['sha256.' + i.split('@sha256:')[1]].contains(${cel(`,${policy.name},`)})`;
+  // An image not on the list at all is the gates policy's to refuse (with its clearer message).
+  const held = `!(${LISTED}) || params.data['sha256.' + i.split('@sha256:')[1]].contains(${cel(`,${policy.name},`)})`;
   const services = `[${policy.services.map(cel).join(', ')}]`;
   return vapPair(namespace, policyObjectName(namespace, policy.name), {
     variables: [{ name: 'images', expression: IMAGES }],

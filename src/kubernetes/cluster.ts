@@ -18,6 +18,8 @@ import { FIELD_MANAGER, LABEL, type Manifest } from './manifests.js';
 
 /** How long one call may take before the cluster counts as unreachable. */
 const CALL_TIMEOUT_MS = 10_000;
+/** Tries of a restore that meets a newer version of the object (409). */
+const RESTORE_ATTEMPTS = 5;
 
 export interface ClusterConfig {
   env: string;
@@ -59,7 +61,7 @@ export class Cluster {
     const ssa = this.lib.PatchStrategy.ServerSideApply;
     for (const object of objects) {
       const what = `applying ${object.kind} ${String(object.metadata.name)}`;
-      await this.call(what, () => api.patch(object, undefined, undefined, manager, true, ssa));
+      await this.call(what, () => api.patch(forClient(object), undefined, undefined, manager, true, ssa));
     }
   }
 
@@ -70,12 +72,19 @@ export class Cluster {
   async restore(object: Manifest): Promise<void> {
     const api = this.objects();
     const name = String(object.metadata.name);
-    const live = await this.call(`reading ${object.kind} ${name}`, () => api.read(object));
-    const resourceVersion = (live.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
-    const whole = { ...object, metadata: { ...object.metadata, resourceVersion } };
-    await this.call(`restoring ${object.kind} ${name}`, () =>
-      api.replace(whole, undefined, undefined, FIELD_MANAGER),
-    );
+    await this.call(`restoring ${object.kind} ${name}`, async () => {
+      // The controllers write the object all the time: a stale resourceVersion is read again.
+      for (let attempt = 1; ; attempt++) {
+        const live = await api.read(object);
+        const resourceVersion = (live.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+        const whole = { ...object, metadata: { ...object.metadata, resourceVersion } };
+        try {
+          return await api.replace(whole, undefined, undefined, FIELD_MANAGER);
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== 409 || attempt >= RESTORE_ATTEMPTS) throw error;
+        }
+      }
+    });
     await this.apply([object]);
   }
 
@@ -185,6 +194,18 @@ export class Cluster {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * The client library serializes an object through its typed model, which names `from` of a
+ * NetworkPolicy ingress rule `_from` (a reserved word in its generator) and drops a plain `from`:
+ * a rule without sources would allow every source. Renamed here, for the library only.
+ */
+function forClient(object: Manifest): Manifest {
+  if (object.kind !== 'NetworkPolicy') return object;
+  const spec = object.spec as { ingress?: Array<Record<string, unknown>> };
+  const ingress = spec.ingress?.map(({ from, ...rule }) => (from ? { ...rule, _from: from } : rule));
+  return { ...object, spec: { ...spec, ...(ingress ? { ingress } : {}) } };
 }
 
 function loadKubeconfig({ env, target, specDir }: ClusterConfig, lib: ClientLibrary): KubeConfigLike {

@@ -274,8 +274,9 @@ export class KubernetesEnvironment {
   }
 
   private restart(error: unknown): void {
-    this.deps.log?.({ level: 'warn', msg: 'pod watch failed', env: this.deps.env, error: String(error) });
+    // Once per retry: the pod, Deployment and event watches of a cluster that is down all fail together.
     if (this.stopped || this.retry) return;
+    this.deps.log?.({ level: 'warn', msg: 'cluster watch failed', env: this.deps.env, error: String(error) });
     this.retry = setTimeout(() => {
       this.retry = undefined;
       void this.start();

@@ -20,6 +20,12 @@ export {
   renderClusterDrift,
 } from './cluster-drift.js';
 export {
+  type ClusterCheck,
+  /** `cairn doctor` of a Kubernetes environment: version, permissions (SelfSubjectAccessReview), VAP served. */
+  checkCluster,
+  NEEDED as NEEDED_PERMISSIONS,
+} from './doctor.js';
+export {
   /** Scales releases (Deployment replicas) and mirrors pods into instance records: the reconciler's seam. */
   KubernetesEnvironment,
   type KubernetesEnvironmentDeps,

@@ -22,6 +22,8 @@ const ACTOR = 'cairn-up';
 const REFUSAL_QUIET_MS = 60_000;
 /** Clocks of the apiserver and this machine may differ a little. */
 const EVENT_SLACK_MS = 2000;
+/** A repair that failed is tried again at the next sight of the object, but not sooner than this. */
+const REPAIR_RETRY_MS = 1000;
 
 /** A cluster event, as far as cairn reads it. */
 export interface ClusterEvent {
@@ -50,7 +52,10 @@ export interface OpenFinding extends WorkloadFinding {
 }
 
 export class WorkloadGuard {
-  private readonly open = new Map<string, { finding: WorkloadFinding; at: number }>();
+  private readonly open = new Map<
+    string,
+    { finding: WorkloadFinding; at: number; repairing: boolean; tried: number }
+  >();
   private readonly refusals = new Map<string, number>();
   private readonly now: () => number;
   /** Events from before this guard began were recorded by an earlier `cairn up` (or never: not ours to judge). */
@@ -127,26 +132,42 @@ export class WorkloadGuard {
 
   private found(finding: WorkloadFinding, repair: () => Promise<void>): void {
     const known = this.open.get(finding.object);
-    if (known && JSON.stringify(known.finding.reasons) === JSON.stringify(finding.reasons)) return;
-    this.open.set(finding.object, { finding, at: known?.at ?? this.now() });
-    this.audit(
-      'drift.detected',
-      this.subject(finding),
-      `${finding.reasons.length} difference(s), first ${finding.reasons[0]}`,
-      {
-        driver: 'kubernetes',
-        reasons: finding.reasons,
-        remediation: finding.repair,
-      },
-    );
-    repair().catch((error: unknown) =>
-      this.deps.log?.({
-        level: 'warn',
-        msg: 'repairing drift failed',
-        object: finding.object,
-        error: String(error),
-      }),
-    );
+    const same = known && JSON.stringify(known.finding.reasons) === JSON.stringify(finding.reasons);
+    if (!same) {
+      this.audit(
+        'drift.detected',
+        this.subject(finding),
+        `${finding.reasons.length} difference(s), first ${finding.reasons[0]}`,
+        {
+          driver: 'kubernetes',
+          reasons: finding.reasons,
+          remediation: finding.repair,
+        },
+      );
+    }
+    const entry = {
+      finding,
+      at: known?.at ?? this.now(),
+      repairing: known?.repairing ?? false,
+      tried: known?.tried ?? 0,
+    };
+    this.open.set(finding.object, entry);
+    // One repair at a time per object; a failed one is tried again at the next sight, not sooner than a second.
+    if (entry.repairing || this.now() - entry.tried < REPAIR_RETRY_MS) return;
+    entry.repairing = true;
+    entry.tried = this.now();
+    repair()
+      .catch((error: unknown) =>
+        this.deps.log?.({
+          level: 'warn',
+          msg: 'repairing drift failed',
+          object: finding.object,
+          error: String(error),
+        }),
+      )
+      .finally(() => {
+        entry.repairing = false;
+      });
   }
 
   /** The object is as cairn made it again: a repair that finished, audited with how long it took. */

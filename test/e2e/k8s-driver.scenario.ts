@@ -131,6 +131,12 @@ export function kubernetesDriverScenario(registry: () => string): void {
     }, STEP_MS);
 
     afterAll(async () => {
+      // What the control plane said went wrong, for whoever reads a failed run.
+      try {
+        const log = readFileSync(join(ws.dir, '.cairn', 'logs', 'control-plane.log'), 'utf8');
+        const bad = log.split('\n').filter((l) => /"level":(40|50)|"level":"(warn|error)"/.test(l));
+        if (bad.length > 0) console.warn(`control plane warnings and errors:\n${bad.slice(-30).join('\n')}`);
+      } catch {}
       ws?.cleanup();
       // The cluster goes down with the testbed; the namespace goes now so a failure leaves less behind.
       await testbed(['kubectl', 'delete', 'namespace', NS, '--wait=false', '--ignore-not-found']);
@@ -395,7 +401,7 @@ spec:
         const v1 = kubectl(['-n', NS, 'get', 'deployments', '-o', 'jsonpath={.items[*].metadata.name}']);
         ws.useConfig('v2', { version: 'v2', message: 'hello from v2' });
         // A rotation: v2 pins the secret's version 2; version 1's Secret goes once no release pins it.
-        expect((await cairn(['secret', 'set', 'API_TOKEN'], `${token}-2`)).code).toBe(0);
+        expect((await cairn(['secret', 'rotate', 'API_TOKEN'], `${token}-2`)).code).toBe(0);
         expect((await cairn(['build', 'hello'])).code).toBe(0);
         const started = Date.now();
         const r = await cairn([
@@ -436,6 +442,36 @@ spec:
             'jsonpath={.items[*].metadata.name}',
           ]);
         expect(await waitFor(async () => secrets() === 'cairn-api-token-v2')).toBe(true);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'cairn doctor checks each cluster: version, every permission cairn needs, ValidatingAdmissionPolicy served',
+      async () => {
+        const r = await cairn(['doctor', '-o', 'json']);
+        expect(r.code, r.stderr).toBe(0);
+        const checks = (
+          JSON.parse(r.stdout) as {
+            kubernetes: Record<string, Array<{ ok: boolean; check: string; detail: string }>>;
+          }
+        ).kubernetes;
+        expect(checks.k8s!.map((c) => [c.check, c.ok])).toEqual([
+          ['apiserver', true],
+          ['permissions', true],
+          ['admission policies', true],
+        ]);
+        expect(checks.k8s![0]!.detail).toContain('v1.36.3');
+        expect(checks.broken).toEqual([
+          expect.objectContaining({
+            ok: false,
+            check: 'apiserver',
+            detail: expect.stringContaining('environment broken'),
+          }),
+        ]);
+        expect((await cairn(['doctor', '--env', 'k8s'])).stdout).toMatch(
+          /^ok {3}k8s: permissions +every verb cairn needs in namespace hello-k8s$/m,
+        );
       },
       STEP_MS,
     );

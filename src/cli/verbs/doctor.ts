@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import type { ClusterCheck } from '../../kubernetes/index.js';
 import { CairnError } from '../../lib/index.js';
 import {
   chooseDriver,
@@ -7,23 +8,32 @@ import {
   packagesToInstall,
   toolPath,
 } from '../../runtime/index.js';
-import { type Command, OUTPUT_OPTION } from '../command.js';
+import { findSpecFile, loadSpec } from '../../spec/index.js';
+import { ENV_OPTION } from '../client.js';
+import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
 
 export const command: Command = {
   name: 'doctor',
   summary: 'Say which runtime drivers are usable here and why not; --install adds what is missing.',
-  usage: 'cairn doctor [--install] [--output json]',
+  usage: 'cairn doctor [--install] [--env ENV] [-f FILE] [--output json]',
   description: `Checks runc (used when running as root), bubblewrap (rootless) and the process driver (isolates
 nothing), and states the driver \`cairn up --driver auto\` will choose. Then checks network
 isolation: with runc, as root, with iproute2 and nftables, each instance gets its own network
 namespace that only the gateway reaches; bubblewrap and process instances share the host network.
 With --install, as root on Debian or Ubuntu, installs the missing packages with apt-get first.
-See docs/runtime.md.`,
+See docs/runtime.md.
+
+In a project whose cairn.yaml has environments in a Kubernetes cluster, checks each (or only
+--env ENV): the apiserver answers and its version, every permission cairn needs there (one
+SelfSubjectAccessReview per verb), and that ValidatingAdmissionPolicy is served. See
+docs/kubernetes.md.`,
   options: {
     install: { type: 'boolean', description: 'Install missing Debian/Ubuntu packages (needs root).' },
+    env: ENV_OPTION,
+    file: FILE_OPTION,
     output: OUTPUT_OPTION,
   },
-  run(ctx) {
+  async run(ctx) {
     let drivers = detectDrivers();
     const missing = [...packagesToInstall(drivers), ...networkPackagesMissing()];
     if (ctx.options.install && missing.length > 0) {
@@ -40,8 +50,12 @@ See docs/runtime.md.`,
     const chosen = chooseDriver(drivers);
     const network = networkIsolation(chosen);
     const still = [...packagesToInstall(drivers), ...networkPackagesMissing()];
+    const kubernetes = await clusterChecks(ctx);
     if (ctx.output === 'json') {
-      ctx.stdout(`${JSON.stringify({ drivers, chosen, network, missingPackages: still }, null, 2)}\n`);
+      const k8s = Object.keys(kubernetes).length > 0 ? { kubernetes } : {};
+      ctx.stdout(
+        `${JSON.stringify({ drivers, chosen, network, missingPackages: still, ...k8s }, null, 2)}\n`,
+      );
       return 0;
     }
     for (const d of drivers) ctx.stdout(`${d.usable ? 'ok  ' : 'no  '} ${d.kind.padEnd(8)} ${d.detail}\n`);
@@ -53,9 +67,39 @@ See docs/runtime.md.`,
       ctx.stdout(
         `to install what is missing: cairn doctor --install (or apt-get install -y ${still.join(' ')})\n`,
       );
+    for (const [env, checks] of Object.entries(kubernetes))
+      for (const c of checks)
+        ctx.stdout(`${c.ok ? 'ok  ' : 'no  '} ${env}: ${c.check.padEnd(18)} ${c.detail}\n`);
     return 0;
   },
 };
+
+/** The Kubernetes environments of the project's cairn.yaml (or `--env`), each checked; none without a spec. */
+async function clusterChecks(ctx: CommandContext): Promise<Record<string, ClusterCheck[]>> {
+  let specFile: string;
+  try {
+    specFile = findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
+  } catch {
+    return {};
+  }
+  let loaded: ReturnType<typeof loadSpec>;
+  try {
+    loaded = loadSpec(specFile);
+  } catch (error) {
+    ctx.stderr(`warning: ${(error as Error).message}: its Kubernetes environments are not checked\n`);
+    return {};
+  }
+  const only = ctx.options.env as string | undefined;
+  const targets = Object.entries(loaded.spec.environments).filter(
+    ([name, e]) => e.kubernetes && (only === undefined || name === only),
+  );
+  if (targets.length === 0) return {};
+  const { checkCluster } = await import('../../kubernetes/index.js');
+  const out: Record<string, ClusterCheck[]> = {};
+  for (const [env, e] of targets)
+    out[env] = await checkCluster({ env, target: e.kubernetes!, specDir: loaded.dir });
+  return out;
+}
 
 /** Whether instances of the chosen driver get their own network, and what that means. */
 function networkIsolation(driver: string): { isolated: boolean; detail: string } {
