@@ -8,11 +8,13 @@
  * that runs (the content was pinned at deploy) and plans a replacement of prod only, as does a
  * change to prod's value.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFileCopyOf, detectDrivers } from '../../src/runtime/index.js';
 import { freePort, HelloWorkspace, helloSpec } from '../helpers/workspace.js';
+import { waitFor } from './drift-helpers.js';
 
 const STEP_MS = 300_000;
 const runcUsable = detectDrivers().some((d) => d.kind === 'runc' && d.usable);
@@ -229,6 +231,37 @@ environments:
           /run\.files\.\/etc\/app\/config\.json: sha256:[0-9a-f]{12} → sha256:[0-9a-f]{12}\n/,
         );
         expect(text.stdout).not.toContain('prod2.sqlite');
+      },
+      STEP_MS,
+    );
+
+    it(
+      "When prod's instance dies after the edit, Then its replacement gets the pinned content, not the edited file",
+      async () => {
+        const live = async () => {
+          const r = await ws.runAsync(['status', '--env', 'prod', '-o', 'json']);
+          const s = JSON.parse(r.stdout) as {
+            services: Array<{ instances: Array<{ id: string; state: string }> }>;
+          };
+          return (s.services[0]?.instances ?? []).filter(
+            (i) => i.state === 'serving' || i.state === 'healthy',
+          );
+        };
+        const [victim] = await live();
+        expect(victim).toBeDefined();
+        execFileSync('runc', [
+          '--root',
+          join(ws.dir, '.cairn', 'runtime', 'runc'),
+          'kill',
+          victim!.id,
+          'KILL',
+        ]);
+        const fresh = await waitFor(async () => {
+          const now = await live();
+          return now.length > 0 && now.every((i) => i.id !== victim!.id) ? now : undefined;
+        }, 60_000);
+        expect(fresh, 'a replacement serves prod').toBeDefined();
+        expect((await served(prod)).config).toEqual({ db: 'prod.sqlite', features: [] });
       },
       STEP_MS,
     );
