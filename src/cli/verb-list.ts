@@ -16,6 +16,7 @@ export const VERB_SUMMARIES: ReadonlyArray<readonly [verb: string, summary: stri
   ['down', 'Stop the control plane and, unless --keep-instances, every instance it runs.'],
   ['drift', 'Check now that every instance is exactly the artifact it was started from.'],
   ['history', 'List past rollouts of a service in an environment, with outcome and duration.'],
+  ['identity', "Print the workload CA's trust bundle, or create the CA of a workspace made before identity."],
   ['images', 'List the images in the workspace store (.cairn/store).'],
   ['init', 'Create the .cairn/ workspace: state database, image store, keys folder, API token.'],
   ['inspect', 'Show an image: manifest, config, layers, signatures and attestations.'],

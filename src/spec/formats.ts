@@ -7,6 +7,8 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HOST = /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+/** A SPIFFE trust domain: lower-case letters, digits, ".", "-" and "_" (SPIFFE-ID spec, section 2.1). */
+const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 const LISTEN_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]|localhost|[a-z0-9.-]+)$/i;
 
 export function checkFormat(format: Format, value: string): string | undefined {
@@ -46,6 +48,10 @@ export function checkFormat(format: Format, value: string): string | undefined {
       return DATE.test(value) && !Number.isNaN(Date.parse(value))
         ? undefined
         : `"${value}" is not a date: write YYYY-MM-DD or an RFC 3339 time`;
+    case 'trustDomain':
+      return TRUST_DOMAIN.test(value)
+        ? undefined
+        : `"${value}" is not a SPIFFE trust domain: use lower-case letters, digits, ".", "-" and "_"`;
     case 'host':
       return HOST.test(value) ? undefined : `"${value}" is not a host name, "*" or "*.domain"`;
   }

@@ -4,6 +4,7 @@
  */
 
 export type Format =
+  | 'trustDomain' // a SPIFFE trust domain
   | 'name' // a DNS label: services, environments
   | 'envName' // an environment variable name
   | 'secretRef' // the name of a secret, never its value

@@ -350,6 +350,17 @@ export const specSchema: ObjectSchema = obj('cairn.yaml: the whole desired state
     description: 'Environments by name.',
   }),
   routes: opt(list(routeSchema, 'Gateway routes.', [])),
+  identity: opt({
+    fillDefaults: false,
+    ...obj('Workload identity: every instance gets an X.509 SVID from the workspace CA (docs/identity.md).', {
+      trustDomain: opt(
+        str('SPIFFE trust domain of the IDs (default: `<project>.cairn`).', { format: 'trustDomain' }),
+      ),
+      svidTtlMs: opt(
+        duration('Lifetime of an SVID; it is renewed at half of it (default 1h).', undefined, 2000),
+      ),
+    }),
+  }),
   vuln: opt(
     obj('Vulnerability scanning against the local OSV database (`cairn vuln db import`).', {
       ignore: opt(list(acceptance, 'Accepted findings, each with a reason and an expiry.', [])),

@@ -186,11 +186,19 @@ export interface VulnAcceptance {
   services?: string[];
 }
 
+/** `identity:` of cairn.yaml, as written (defaults are applied by the identity capability). */
+export interface IdentitySettings {
+  trustDomain?: string;
+  svidTtlMs?: number;
+}
+
 export interface Spec {
   project: string;
   services: Record<string, ServiceSpec>;
   environments: Record<string, EnvironmentSpec>;
   routes: RouteSpec[];
+  /** Present: every instance gets an X.509 SVID (docs/identity.md); absent: identity is off. */
+  identity?: IdentitySettings;
   /** Filled with defaults by the parser; absent only in specs built by hand (tests). */
   vuln?: { ignore: VulnAcceptance[] };
 }

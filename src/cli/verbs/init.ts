@@ -1,5 +1,6 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { auditPublicKeyPath, createAuditKey, recordWorkspaceInit } from '../../audit/index.js';
+import { CA_CERT_FILE, createWorkloadCa } from '../../identity/index.js';
 import { findSpecFile, SPEC_FILE } from '../../spec/index.js';
 import { initWorkspace, workspaceFor } from '../../state/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION } from '../command.js';
@@ -9,10 +10,11 @@ export const command: Command = {
   summary: 'Create the .cairn/ workspace: state database, image store, keys folder, API token.',
   usage: 'cairn init [-f FILE] [--output json]',
   description: `Creates .cairn/ next to cairn.yaml (or at $CAIRN_HOME): state.db, the image store, keys/ with
-the audit log's Ed25519 key (public half keys/audit.pub), and the API token at .cairn/api-token,
+the audit log's Ed25519 key (public half keys/audit.pub), the workload CA that issues every
+instance's SPIFFE identity (keys/workload-ca.key, mode 0600; its bundle keys/workload-ca.pem), and the API token at .cairn/api-token,
 mode 0600, never printed. Refuses to touch an existing workspace.`,
   options: { file: FILE_OPTION, output: OUTPUT_OPTION },
-  run(ctx) {
+  async run(ctx) {
     let file: string;
     try {
       file = findSpecFile(ctx.options.file as string | undefined, ctx.cwd);
@@ -22,15 +24,16 @@ mode 0600, never printed. Refuses to touch an existing workspace.`,
     const ws = workspaceFor(file, ctx.env);
     initWorkspace(ws);
     createAuditKey(ws.keys);
+    await createWorkloadCa(ws.keys);
     recordWorkspaceInit(ws);
     const auditKey = auditPublicKeyPath(ws.keys);
     if (ctx.output === 'json') {
       ctx.stdout(
-        `${JSON.stringify({ workspace: ws.root, tokenFile: ws.tokenFile, auditPublicKey: auditKey })}\n`,
+        `${JSON.stringify({ workspace: ws.root, tokenFile: ws.tokenFile, auditPublicKey: auditKey, trustBundle: join(ws.keys, CA_CERT_FILE) })}\n`,
       );
     } else {
       ctx.stdout(
-        `created workspace ${ws.root}\n  API token: ${ws.tokenFile} (mode 0600)\n  audit key: ${auditKey} (give it to your auditors)\n`,
+        `created workspace ${ws.root}\n  API token: ${ws.tokenFile} (mode 0600)\n  audit key: ${auditKey} (give it to your auditors)\n  workload CA bundle: ${join(ws.keys, CA_CERT_FILE)}\n`,
       );
     }
     return 0;

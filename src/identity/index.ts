@@ -1,0 +1,17 @@
+/** Workload identity: the workspace's SPIFFE CA, X.509 SVIDs for instances, and their verification. */
+export {
+  DEFAULT_SVID_TTL_MS,
+  type IdentityConfig,
+  identityConfig,
+  parseSpiffeId,
+  spiffeIdOf,
+} from './spiffe-id.js';
+export { issueSvid, type Svid, type SvidSubject } from './svid.js';
+export { type SvidVerdict, type VerifiedSvid, verifySvid } from './verify-svid.js';
+export {
+  CA_CERT_FILE,
+  CA_KEY_FILE,
+  createWorkloadCa,
+  loadWorkloadCa,
+  type WorkloadCa,
+} from './workload-ca.js';

@@ -1,0 +1,50 @@
+/**
+ * SPIFFE IDs of cairn's workloads: `spiffe://<trust-domain>/<env>/<service>`. Pure. The ID names
+ * what a workload is (its service in an environment), never which copy: the release and instance
+ * are in the certificate's subject instead (see svid.ts), so a new release keeps its identity.
+ */
+import { ValidationError } from '../lib/index.js';
+import type { IdentitySettings } from '../spec/index.js';
+
+/** An SVID lives one hour unless the spec says otherwise (`identity.svidTtlMs`). */
+export const DEFAULT_SVID_TTL_MS = 3_600_000;
+const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+const SCHEME = 'spiffe://';
+
+/** The settings identity runs with, defaults applied. */
+export interface IdentityConfig {
+  trustDomain: string;
+  svidTtlMs: number;
+}
+
+/** `identity:` of a spec with its defaults: the trust domain `<project>.cairn`, SVIDs of one hour. */
+export function identityConfig(project: string, settings: IdentitySettings = {}): IdentityConfig {
+  return {
+    trustDomain: settings.trustDomain ?? `${project}.cairn`,
+    svidTtlMs: settings.svidTtlMs ?? DEFAULT_SVID_TTL_MS,
+  };
+}
+
+/** The SPIFFE ID of `service` in `env`. */
+export function spiffeIdOf(trustDomain: string, env: string, service: string): string {
+  if (!TRUST_DOMAIN.test(trustDomain)) {
+    throw new ValidationError(`making a SPIFFE ID: "${trustDomain}" is not a trust domain`, [], {
+      hint: 'set identity.trustDomain in cairn.yaml to lower-case letters, digits, ".", "-" and "_"',
+    });
+  }
+  for (const part of [env, service]) {
+    if (!SEGMENT.test(part))
+      throw new ValidationError(`making a SPIFFE ID: "${part}" is not a path segment`, []);
+  }
+  return `${SCHEME}${trustDomain}/${env}/${service}`;
+}
+
+/** A cairn workload ID taken apart; undefined for anything else (another shape, scheme or query). */
+export function parseSpiffeId(id: string): { trustDomain: string; env: string; service: string } | undefined {
+  if (!id.startsWith(SCHEME)) return undefined;
+  const [trustDomain, env, service, ...rest] = id.slice(SCHEME.length).split('/');
+  if (rest.length > 0 || !trustDomain || !env || !service) return undefined;
+  if (!TRUST_DOMAIN.test(trustDomain) || !SEGMENT.test(env) || !SEGMENT.test(service)) return undefined;
+  return { trustDomain, env, service };
+}
