@@ -116,6 +116,11 @@ export class DriftLoop {
     });
   }
 
+  /** Whether the last check found `id` not in sync (and no later one found it in sync again). */
+  isDrifted(id: string): boolean {
+    return this.recorded.has(id);
+  }
+
   /** Each environment's drift settings and last check. */
   statusView(): DriftEnvStatus[] {
     return [...this.status.values()].map((s) => ({ ...s }));

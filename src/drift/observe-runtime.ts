@@ -6,6 +6,7 @@
  */
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SVID_FOLDER } from '../runtime/index.js';
 import { runcState } from './observe-processes.js';
 import { runtimeConfigIdentity } from './runtime-config-hash.js';
 import { keyedDigest } from './secret-hash.js';
@@ -38,6 +39,8 @@ export async function observeSecrets(dir: string, key: Buffer): Promise<Record<s
   }
   const out: Record<string, string> = {};
   for (const name of names.sort()) {
+    // The SVID folder is renewed in place by design (runtime/svid-files.ts): not a secret file.
+    if (name === SVID_FOLDER) continue;
     const file = join(dir, name);
     const info = await lstat(file);
     out[name] = keyedDigest(key, info.isFile() ? await readFile(file) : NOT_A_FILE);

@@ -25,6 +25,8 @@ export interface SvidSubject {
 export interface Svid {
   spiffeId: string;
   serial: string;
+  /** When it was made; `notBefore` is earlier by the clock-skew allowance. */
+  issuedAt: string;
   notBefore: string;
   notAfter: string;
   certPem: string;
@@ -56,6 +58,7 @@ export async function issueSvid(
   return {
     spiffeId,
     serial,
+    issuedAt: now.toISOString(),
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
     certPem: `${cert.toString('pem')}\n`,

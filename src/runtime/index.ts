@@ -16,6 +16,7 @@ export { HostNetwork, hostNetworkSupport, type InstanceNetwork, toolPath } from 
 export { freeLoopbackPort, LOOPBACK, runtimeConfigFor } from './ports.js';
 export { createProcessDriver, PROCESS_WARNING, type ProcessConfig } from './process/process-driver.js';
 export { createRuncDriver, type RuncConfig } from './runc/runc-driver.js';
+export { SVID_FOLDER, type SvidFiles, svidDirOf, svidOwner, svidVars, writeSvidFiles } from './svid-files.js';
 export type * from './types.js';
 export {
   ensureVolumes,

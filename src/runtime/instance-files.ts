@@ -11,6 +11,7 @@ import { chown, lstat, mkdir, open, readdir, readFile, rm, rmdir, writeFile } fr
 import { join, resolve } from 'node:path';
 import { DriverError, sha256Hex } from '../lib/index.js';
 import { envMap, expandVars } from './expand-vars.js';
+import { svidVars, writeSvidFiles } from './svid-files.js';
 import type { InstanceHandle, InstanceSpec, RuntimeConfig } from './types.js';
 
 const HANDLE_FILE = 'instance.json';
@@ -56,11 +57,12 @@ export async function createInstanceDir(
   await ensurePrivateRoot(config);
   await mkdir(privateDirOf(config, spec.id), { recursive: true, mode: 0o700 });
   const secrets = Object.entries(spec.secrets ?? {});
-  if (secrets.length === 0) return undefined;
+  if (secrets.length === 0 && !spec.svid) return undefined;
   const secretsDir = secretsDirOf(config, spec.id);
   await mkdir(secretsDir, { mode: 0o700 });
   const asRoot = chownToImageUser && process.getuid?.() === 0;
   const { uid, gid } = spec.bundle.process;
+  if (spec.svid) await writeSvidFiles(secretsDir, spec.svid, asRoot ? { uid, gid } : undefined);
   for (const [name, value] of secrets) {
     if (!SECRET_FILE.test(name))
       throw new DriverError(`starting ${spec.id}: secret file "${name}" is not a valid file name`);
@@ -143,7 +145,7 @@ export function instanceVars(
     PORT: String(spec.port),
   };
   if (spec.secrets && Object.keys(spec.secrets).length > 0) vars.CAIRN_SECRETS_DIR = secretsPath;
-  return vars;
+  return spec.svid ? { ...vars, ...svidVars(secretsPath) } : vars;
 }
 
 /**

@@ -4,6 +4,7 @@
  * JSON-serialisable so the control plane can store them and find instances again after a restart.
  */
 import type { RunSpec } from '../spec/index.js';
+import type { SvidFiles } from './svid-files.js';
 
 export type RuntimeKind = 'runc' | 'bwrap' | 'process';
 
@@ -69,6 +70,8 @@ export interface InstanceSpec {
   secretEnv?: Record<string, string>;
   /** Path in the instance → content of a configuration file (not secret), mounted read-only there. */
   files?: Record<string, string | Uint8Array>;
+  /** Its X.509 SVID, key and trust bundle: written in memory under /run/secrets/.spiffe, never logged. */
+  svid?: SvidFiles;
 }
 
 /** How a driver finds an instance again. Serialisable; stored by the control plane. */

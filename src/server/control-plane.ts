@@ -40,6 +40,7 @@ import { Deployments } from './deployments.js';
 import { EdgeApplier } from './edge-apply.js';
 import { routeView } from './edge-plan.js';
 import { EventHub, type RolloutSample } from './event-hub.js';
+import { type InstanceIdentity, openInstanceIdentity } from './instance-identity.js';
 import { CONTROL_PLANE_ACTOR, InstanceManager } from './instance-manager.js';
 import { prepareOffThread } from './prepare-worker.js';
 import { PreviewTraffic } from './preview-traffic.js';
@@ -52,6 +53,8 @@ const SUPERVISE_MS = 250;
 const CHECKPOINT_CHECK_MS = 1000;
 const EVENTS_MS = 1000;
 const DISK_CHECK_MS = 1000;
+/** How often SVIDs are checked for half-life (the shortest lifetime allowed is 2 s). */
+const IDENTITY_RENEW_CHECK_MS = 250;
 const SAMPLE_WINDOW_MS = 3000;
 /** Failed API authentications become one audit entry per client per this interval (and at stop). */
 const AUTH_FAILURE_FLUSH_MS = 60_000;
@@ -92,6 +95,8 @@ export class ControlPlane {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly instances: InstanceManager;
   private drift: DriftLoop | undefined;
+  /** Workload identity, when the spec sets `identity:`. */
+  identity: InstanceIdentity | undefined;
   /** Environments that live in a Kubernetes cluster (docs/kubernetes.md). */
   private readonly clusters = new Clusters();
   /** The gateway's routes of the spec `cairn up` started with, for blue/green preview requests. */
@@ -295,6 +300,7 @@ export class ControlPlane {
     await this.hostNetwork?.admitThisProcess();
     await this.adopt();
     const loaded = loadSpec(this.options.specFile);
+    await this.openIdentity(loaded.spec);
     this.clusters.open(loaded, {
       store: this.store,
       audit: this.audit,
@@ -337,7 +343,21 @@ export class ControlPlane {
     this.every(EVENTS_MS, () => this.events.tick());
     this.every(AUTH_FAILURE_FLUSH_MS, () => this.flushAuthFailures());
     this.every(DISK_CHECK_MS, () => this.disk.check());
+    if (this.identity) {
+      const identity = this.identity;
+      this.every(IDENTITY_RENEW_CHECK_MS, () => identity.renewDue(this.store.listInstances({ live: true })));
+    }
     return this.url;
+  }
+
+  /** Every instance started from now on gets an SVID, when the spec asks for workload identity. */
+  private async openIdentity(spec: ReturnType<typeof loadSpec>['spec']): Promise<void> {
+    this.identity = await openInstanceIdentity(spec, this.options.workspace.keys, {
+      runtime: runtimeConfigFor(this.options.workspace),
+      record: (e) => this.store.transaction(() => this.audit.record({ ...e, actor: CONTROL_PLANE_ACTOR })),
+      isDrifted: (id) => this.drift?.isDrifted(id) ?? false,
+    });
+    if (this.identity) this.instances.useIdentity(this.identity);
   }
 
   /** Opens an environment's gateway (adopting the running one) and waits until it listens. */

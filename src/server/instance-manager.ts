@@ -2,7 +2,7 @@
  * Starts and stops instances of releases through the runtime driver, and records every start,
  * stop and failure in the state store and the audit log in the same transaction.
  */
-import type { AuditLog } from '../audit/index.js';
+import type { AuditEvent, AuditLog } from '../audit/index.js';
 import { addRuntimeConfig, recordIdentity } from '../drift/index.js';
 import { newInstanceId } from '../lib/index.js';
 import {
@@ -12,6 +12,7 @@ import {
   type InstanceHandle,
   lastOutput,
   type RuntimeDriver,
+  type SvidFiles,
   volumeDir,
 } from '../runtime/index.js';
 import type { Injection } from '../secrets/index.js';
@@ -38,10 +39,24 @@ export interface InstanceManagerDeps {
   volumesDir?: string;
 }
 
+/** What gives a starting instance its SVID (see InstanceIdentity). */
+export interface IdentityIssuer {
+  issue(subject: { env: string; service: string; release: string; instance: string }): Promise<{
+    files: SvidFiles;
+    event: AuditEvent;
+  }>;
+}
+
 export class InstanceManager {
   private readonly starting = new Set<string>();
+  private identity: IdentityIssuer | undefined;
 
   constructor(private readonly deps: InstanceManagerDeps) {}
+
+  /** From now on every instance starts with an SVID from `issuer` (the spec sets \`identity:\`). */
+  useIdentity(issuer: IdentityIssuer): void {
+    this.identity = issuer;
+  }
 
   get driverKind(): string {
     return this.deps.driver.kind;
@@ -89,6 +104,13 @@ export class InstanceManager {
       secrets,
       ...(run.files ? { configFiles: run.files } : {}),
     });
+    // Issued before the start: the instance has its identity from its first second, before any traffic.
+    const svid = await this.identity?.issue({
+      env,
+      service: release.service,
+      release: release.id,
+      instance: id,
+    });
     const handle = await this.deps.driver.start({
       id,
       releaseId: release.id,
@@ -101,6 +123,7 @@ export class InstanceManager {
       secrets,
       secretEnv,
       ...(files ? { files } : {}),
+      ...(svid ? { svid: svid.files } : {}),
     });
     const identity = await addRuntimeConfig(expected, bundle, handle.configFile);
     const volumes = await this.volumeSizes(run, env);
@@ -149,6 +172,7 @@ export class InstanceManager {
           ...(volumes.length > 0 ? { volumes } : {}),
         },
       });
+      if (svid) this.deps.audit.record({ ...svid.event, actor: CONTROL_PLANE_ACTOR });
     });
     return record;
   }

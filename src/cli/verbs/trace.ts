@@ -30,6 +30,8 @@ interface Trace {
   sourceCommits: string[];
   /** What the image's own artifacts say (signatures, SBOM, provenance); absent when the image is not in the store. */
   artifacts?: ImageEvidence;
+  /** An instance's current SVID: the last one its audit entries record (docs/identity.md). */
+  svid?: { serial: string; spiffeId: string; notAfter: string };
   entries: AuditEntry[];
 }
 
@@ -74,16 +76,28 @@ function trace(store: SqliteStateStore, keyDir: string, id: string): Trace {
   const audit = openAuditLog(store, { keyDir });
   const byIndex = new Map<number, AuditEntry>();
   for (const t of touching) for (const e of audit.list({ touching: t })) byIndex.set(e.index, e);
+  const entries = [...byIndex.values()].sort((a, b) => a.index - b.index);
+  const svid = start.instance ? lastSvid(entries) : undefined;
   return {
     ...start,
+    ...(svid ? { svid } : {}),
     signatures: attestations.filter((a) => is(a, 'sig')),
     provenance: attestations.filter((a) => is(a, 'provenance') || is(a, 'slsa')),
     otherAttestations: attestations.filter((a) => !is(a, 'sig') && !is(a, 'provenance') && !is(a, 'slsa')),
     sourceCommits: [
       ...new Set(start.releases.map((r) => r.specCommit).filter((c): c is string => Boolean(c))),
     ],
-    entries: [...byIndex.values()].sort((a, b) => a.index - b.index),
+    entries,
   };
+}
+
+/** The SVID of the last `identity.svid.issue` entry (an instance's entries hold only its own). */
+function lastSvid(entries: AuditEntry[]): Trace['svid'] {
+  const issued = entries.filter((e) => e.action === 'identity.svid.issue').at(-1);
+  const d = issued?.detail as Record<string, unknown> | undefined;
+  if (typeof d?.serial !== 'string' || typeof d.spiffeId !== 'string' || typeof d.notAfter !== 'string')
+    return undefined;
+  return { serial: d.serial, spiffeId: d.spiffeId, notAfter: d.notAfter };
 }
 
 const list = (items: string[]): string => (items.length ? items.join(', ') : NONE);
@@ -117,6 +131,8 @@ function render(t: Trace): string {
     lines.push(
       `instance    ${i.id}  ${i.service}@${i.env}  ${i.state}  driver ${i.driver}${i.endpoint ? `  ${i.endpoint}` : ''}`,
     );
+    if (t.svid)
+      lines.push(`svid        ${t.svid.spiffeId}  serial ${t.svid.serial}  not after ${t.svid.notAfter}`);
   }
   for (const r of t.releases)
     lines.push(`release     ${r.id}  ${r.service}  created ${r.createdAt}  config ${r.configDigest}`);
