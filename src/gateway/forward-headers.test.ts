@@ -17,6 +17,16 @@ const asObject = (flat: string[]) => {
 };
 
 describe('requestHeadersForBackend', () => {
+  it('drops a caller identity a client claims for itself (only the identity hop sets it)', () => {
+    const out = asObject(
+      requestHeadersForBackend(
+        ['Host', 'a', 'X-Cairn-Caller-Spiffe-Id', 'spiffe://shop.cairn/prod/admin', 'x-cairn-caller-x', '1'],
+        ctx,
+      ),
+    );
+    expect(Object.keys(out).filter((n) => n.startsWith('x-cairn-caller'))).toEqual([]);
+  });
+
   const raw = [
     'Host',
     'shop.test:8080',

@@ -19,6 +19,8 @@ const HOP_BY_HOP = new Set([
 const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
 /** The pin header is for the gateway only; backends never see it. */
 export const PIN_HEADER = 'x-cairn-release';
+/** Only cairn's identity hop says who called (docs/identity.md): a client's own `x-cairn-caller-*` is dropped. */
+const CALLER_PREFIX = 'x-cairn-caller-';
 
 export interface ForwardContext {
   clientIp: string;
@@ -67,7 +69,7 @@ export function requestHeadersForBackend(raw: readonly string[], ctx: ForwardCon
       if (ctx.trustForwarded && lower === 'forwarded') out.push(name, value);
       continue;
     }
-    if (lower === PIN_HEADER) continue;
+    if (lower === PIN_HEADER || lower.startsWith(CALLER_PREFIX)) continue;
     const upgradeHeader = lower === 'upgrade' || lower === 'connection';
     if (ctx.keepUpgrade && upgradeHeader) out.push(name, value);
     else if (!HOP_BY_HOP.has(lower) && !listed.has(lower)) out.push(name, value);

@@ -159,7 +159,11 @@ describe('SVID verification', () => {
 
 describe('SPIFFE IDs and settings', () => {
   it('defaults the trust domain to the project and the lifetime to one hour', () => {
-    expect(identityConfig('shop')).toEqual({ trustDomain: 'shop.cairn', svidTtlMs: 3_600_000 });
+    expect(identityConfig('shop')).toEqual({
+      trustDomain: 'shop.cairn',
+      svidTtlMs: 3_600_000,
+      hopPort: 7443,
+    });
     expect(identityConfig('shop', { trustDomain: 'corp.example', svidTtlMs: 5000 }).trustDomain).toBe(
       'corp.example',
     );

@@ -1,12 +1,14 @@
 /** Workload identity: the workspace's SPIFFE CA, X.509 SVIDs for instances, and their verification. */
+export { type CallDecision, type CallerRecord, checkCall } from './call-check.js';
 export {
+  DEFAULT_HOP_PORT,
   DEFAULT_SVID_TTL_MS,
   type IdentityConfig,
   identityConfig,
   parseSpiffeId,
   spiffeIdOf,
 } from './spiffe-id.js';
-export { issueSvid, type Svid, type SvidSubject } from './svid.js';
+export { issueHopCertificate, issueSvid, type Svid, type SvidSubject } from './svid.js';
 export { type SvidVerdict, type VerifiedSvid, verifySvid } from './verify-svid.js';
 export {
   CA_CERT_FILE,

@@ -8,6 +8,8 @@ import type { IdentitySettings } from '../spec/index.js';
 
 /** An SVID lives one hour unless the spec says otherwise (`identity.svidTtlMs`). */
 export const DEFAULT_SVID_TTL_MS = 3_600_000;
+/** Where the identity hop listens on loopback unless the spec says otherwise (`identity.hopPort`). */
+export const DEFAULT_HOP_PORT = 7443;
 const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const SCHEME = 'spiffe://';
@@ -16,6 +18,7 @@ const SCHEME = 'spiffe://';
 export interface IdentityConfig {
   trustDomain: string;
   svidTtlMs: number;
+  hopPort: number;
 }
 
 /** `identity:` of a spec with its defaults: the trust domain `<project>.cairn`, SVIDs of one hour. */
@@ -23,6 +26,7 @@ export function identityConfig(project: string, settings: IdentitySettings = {})
   return {
     trustDomain: settings.trustDomain ?? `${project}.cairn`,
     svidTtlMs: settings.svidTtlMs ?? DEFAULT_SVID_TTL_MS,
+    hopPort: settings.hopPort ?? DEFAULT_HOP_PORT,
   };
 }
 

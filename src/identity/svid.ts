@@ -41,22 +41,50 @@ export async function issueSvid(
   now: Date = new Date(),
 ): Promise<Svid> {
   const spiffeId = spiffeIdOf(subject.trustDomain, subject.env, subject.service);
+  return issueLeaf(
+    ca,
+    { spiffeId, name: `CN=${subject.instance}, OU=${subject.release}, O=cairn` },
+    ttlMs,
+    now,
+  );
+}
+
+/**
+ * The certificate of cairn's identity hop: SPIFFE ID `spiffe://<td>/cairn/identity-hop` (two
+ * segments below `cairn`, so no workload ID can equal it) and IP SAN 127.0.0.1, so that an ordinary
+ * HTTPS client that trusts the bundle accepts the address it dialled.
+ */
+export function issueHopCertificate(
+  ca: WorkloadCa,
+  trustDomain: string,
+  ttlMs: number,
+  now = new Date(),
+): Promise<Svid> {
+  const spiffeId = `spiffe://${trustDomain}/cairn/identity-hop`;
+  return issueLeaf(ca, { spiffeId, name: 'CN=cairn identity hop, O=cairn', ip: '127.0.0.1' }, ttlMs, now);
+}
+
+async function issueLeaf(
+  ca: WorkloadCa,
+  leaf: { spiffeId: string; name: string; ip?: string },
+  ttlMs: number,
+  now: Date,
+): Promise<Svid> {
   const keys = await newKeyPair();
   const serial = randomSerial(randomBytes(16));
-  const notAfter = new Date(now.getTime() + ttlMs);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial,
-    subject: `CN=${subject.instance}, OU=${subject.release}, O=cairn`,
+    subject: leaf.name,
     issuer: ca.cert.subject,
     notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter,
+    notAfter: new Date(now.getTime() + ttlMs),
     publicKey: keys.publicKey,
     signingKey: ca.signingKey,
     signingAlgorithm: EC_SIGN,
-    extensions: await leafExtensions(ca, keys.publicKey, spiffeId),
+    extensions: await leafExtensions(ca, keys.publicKey, leaf.spiffeId, leaf.ip),
   });
   return {
-    spiffeId,
+    spiffeId: leaf.spiffeId,
     serial,
     issuedAt: now.toISOString(),
     notBefore: cert.notBefore.toISOString(),
@@ -70,12 +98,15 @@ async function leafExtensions(
   ca: WorkloadCa,
   publicKey: CryptoKey,
   spiffeId: string,
+  ip?: string,
 ): Promise<x509.Extension[]> {
+  const names: x509.JsonGeneralName[] = [{ type: 'url', value: spiffeId }];
+  if (ip) names.push({ type: 'ip', value: ip });
   return [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-    new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }], false),
+    new x509.SubjectAlternativeNameExtension(names, false),
     await x509.SubjectKeyIdentifierExtension.create(publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
   ];

@@ -40,7 +40,7 @@ import { Deployments } from './deployments.js';
 import { EdgeApplier } from './edge-apply.js';
 import { routeView } from './edge-plan.js';
 import { EventHub, type RolloutSample } from './event-hub.js';
-import { type InstanceIdentity, openInstanceIdentity } from './instance-identity.js';
+import { IdentityPlane } from './identity-plane.js';
 import { CONTROL_PLANE_ACTOR, InstanceManager } from './instance-manager.js';
 import { prepareOffThread } from './prepare-worker.js';
 import { PreviewTraffic } from './preview-traffic.js';
@@ -96,7 +96,7 @@ export class ControlPlane {
   private readonly instances: InstanceManager;
   private drift: DriftLoop | undefined;
   /** Workload identity, when the spec sets `identity:`. */
-  identity: InstanceIdentity | undefined;
+  private identity: IdentityPlane | undefined;
   /** Environments that live in a Kubernetes cluster (docs/kubernetes.md). */
   private readonly clusters = new Clusters();
   /** The gateway's routes of the spec `cairn up` started with, for blue/green preview requests. */
@@ -345,19 +345,21 @@ export class ControlPlane {
     this.every(DISK_CHECK_MS, () => this.disk.check());
     if (this.identity) {
       const identity = this.identity;
-      this.every(IDENTITY_RENEW_CHECK_MS, () => identity.renewDue(this.store.listInstances({ live: true })));
+      this.every(IDENTITY_RENEW_CHECK_MS, () => identity.renewDue());
     }
     return this.url;
   }
 
   /** Every instance started from now on gets an SVID, when the spec asks for workload identity. */
   private async openIdentity(spec: ReturnType<typeof loadSpec>['spec']): Promise<void> {
-    this.identity = await openInstanceIdentity(spec, this.options.workspace.keys, {
+    this.identity = await IdentityPlane.open(spec, {
+      keysDir: this.options.workspace.keys,
       runtime: runtimeConfigFor(this.options.workspace),
+      store: this.store,
       record: (e) => this.store.transaction(() => this.audit.record({ ...e, actor: CONTROL_PLANE_ACTOR })),
       isDrifted: (id) => this.drift?.isDrifted(id) ?? false,
     });
-    if (this.identity) this.instances.useIdentity(this.identity);
+    if (this.identity) this.instances.useIdentity(this.identity.identity);
   }
 
   /** Opens an environment's gateway (adopting the running one) and waits until it listens. */
@@ -580,6 +582,7 @@ export class ControlPlane {
   private async shutdown(keepInstances: boolean): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.previews.close();
+    await this.identity?.close();
     await this.drift?.stop();
     this.events.close();
     await this.ui?.close();

@@ -24,7 +24,7 @@ function setup(drifted: string[] = []) {
   const events: AuditEvent[] = [];
   const identity = new InstanceIdentity({
     ca,
-    config: { trustDomain: 'shop.cairn', svidTtlMs: TTL_MS },
+    config: { trustDomain: 'shop.cairn', svidTtlMs: TTL_MS, hopPort: 7443 },
     runtime,
     record: (e) => events.push(e),
     isDrifted: (id) => drifted.includes(id),

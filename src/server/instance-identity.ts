@@ -7,14 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AuditEvent } from '../audit/index.js';
-import {
-  type IdentityConfig,
-  identityConfig,
-  issueSvid,
-  loadWorkloadCa,
-  type Svid,
-  type WorkloadCa,
-} from '../identity/index.js';
+import { type IdentityConfig, issueSvid, type Svid, type WorkloadCa } from '../identity/index.js';
 import {
   type RuntimeConfig,
   type SvidFiles,
@@ -23,7 +16,6 @@ import {
   svidOwner,
   writeSvidFiles,
 } from '../runtime/index.js';
-import type { Spec } from '../spec/index.js';
 import type { InstanceRecord, InstanceState } from '../state/index.js';
 
 /** States in which an instance keeps its identity fresh. */
@@ -63,13 +55,21 @@ export class InstanceIdentity {
     return this.deps.config.trustDomain;
   }
 
+  /** What the hop's own certificate is issued with. */
+  issuerOfHop(): { ca: WorkloadCa; trustDomain: string } {
+    return { ca: this.deps.ca, trustDomain: this.trustDomain };
+  }
+
   /** The CA certificate peers verify against (PEM). */
   get bundlePem(): string {
     return this.deps.ca.bundlePem;
   }
 
   /** An SVID for a starting instance: its files, and the audit entry to record with its start. */
-  async issue(subject: IdentitySubject, now = new Date()): Promise<{ files: SvidFiles; event: AuditEvent }> {
+  async issue(
+    subject: IdentitySubject,
+    now = new Date(),
+  ): Promise<{ files: SvidFiles; vars: Record<string, string>; event: AuditEvent }> {
     const svid = await issueSvid(
       this.deps.ca,
       { trustDomain: this.trustDomain, ...subject },
@@ -77,7 +77,11 @@ export class InstanceIdentity {
       now,
     );
     this.remember(subject.instance, svid);
-    return { files: this.filesOf(svid), event: issuedEvent(subject, svid, false) };
+    const vars = {
+      CAIRN_SPIFFE_ID: svid.spiffeId,
+      CAIRN_IDENTITY_HOP: `https://127.0.0.1:${this.deps.config.hopPort}`,
+    };
+    return { files: this.filesOf(svid), vars, event: issuedEvent(subject, svid, false) };
   }
 
   /** The serial and expiry of the SVID an instance holds now, when this process knows it. */
@@ -170,18 +174,4 @@ function issuedEvent(subject: IdentitySubject, svid: Svid, renewal: boolean): Au
       ...(renewal ? { renewal } : {}),
     },
   };
-}
-
-/**
- * The identity of a control plane's instances, when the spec turns it on (`identity:`); the
- * workspace CA must exist (a missing one is an error, never a new CA).
- */
-export async function openInstanceIdentity(
-  spec: Spec,
-  keysDir: string,
-  deps: Omit<InstanceIdentityDeps, 'ca' | 'config'>,
-): Promise<InstanceIdentity | undefined> {
-  if (!spec.identity) return undefined;
-  const ca = await loadWorkloadCa(keysDir);
-  return new InstanceIdentity({ ...deps, ca, config: identityConfig(spec.project, spec.identity) });
 }

@@ -43,6 +43,8 @@ export interface InstanceManagerDeps {
 export interface IdentityIssuer {
   issue(subject: { env: string; service: string; release: string; instance: string }): Promise<{
     files: SvidFiles;
+    /** Where the identity hop is, and the instance's SPIFFE ID. */
+    vars: Record<string, string>;
     event: AuditEvent;
   }>;
 }
@@ -119,7 +121,7 @@ export class InstanceManager {
       bundle,
       run,
       port,
-      ...(run.env ? { vars: run.env } : {}),
+      ...(run.env || svid ? { vars: { ...run.env, ...svid?.vars } } : {}),
       secrets,
       secretEnv,
       ...(files ? { files } : {}),

@@ -356,6 +356,13 @@ export const specSchema: ObjectSchema = obj('cairn.yaml: the whole desired state
       trustDomain: opt(
         str('SPIFFE trust domain of the IDs (default: `<project>.cairn`).', { format: 'trustDomain' }),
       ),
+      hopPort: opt(
+        int(
+          'Loopback port of the identity hop, where services call each other by identity (default 7443).',
+          1,
+          65535,
+        ),
+      ),
       svidTtlMs: opt(
         duration('Lifetime of an SVID; it is renewed at half of it (default 1h).', undefined, 2000),
       ),

@@ -190,6 +190,7 @@ export interface VulnAcceptance {
 export interface IdentitySettings {
   trustDomain?: string;
   svidTtlMs?: number;
+  hopPort?: number;
 }
 
 export interface Spec {

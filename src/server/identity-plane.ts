@@ -1,0 +1,104 @@
+/**
+ * Workload identity in the control plane, when the spec sets `identity:`: SVIDs for instances
+ * (InstanceIdentity) and the identity hop where they call each other (IdentityHop), wired to the
+ * state store, the audit log and the drift loop. The hop's own certificate is renewed with the SVIDs.
+ */
+import type { AuditEvent } from '../audit/index.js';
+import {
+  type CallerRecord,
+  identityConfig,
+  issueHopCertificate,
+  loadWorkloadCa,
+  type VerifiedSvid,
+} from '../identity/index.js';
+import type { RuntimeConfig } from '../runtime/index.js';
+import type { RunSpec, Spec } from '../spec/index.js';
+import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
+import { IdentityHop } from './identity-hop.js';
+import { InstanceIdentity } from './instance-identity.js';
+
+/** Instance states whose SVID the hop still honours. */
+const LIVE_STATES = new Set(['starting', 'healthy', 'unhealthy', 'draining']);
+
+export interface IdentityPlaneDeps {
+  keysDir: string;
+  runtime: Pick<RuntimeConfig, 'runtimeDir'>;
+  store: SqliteStateStore;
+  record: (event: AuditEvent) => void;
+  isDrifted: (id: string) => boolean;
+}
+
+export class IdentityPlane {
+  private hopRenewAt = 0;
+
+  private constructor(
+    readonly identity: InstanceIdentity,
+    private readonly hop: IdentityHop,
+    private readonly hopTtlMs: number,
+    private readonly deps: IdentityPlaneDeps,
+  ) {}
+
+  /** Loads the CA (a missing one is an error, never a new CA) and opens the hop; undefined when identity is off. */
+  static async open(spec: Spec, deps: IdentityPlaneDeps): Promise<IdentityPlane | undefined> {
+    if (!spec.identity) return undefined;
+    const ca = await loadWorkloadCa(deps.keysDir);
+    const config = identityConfig(spec.project, spec.identity);
+    const identity = new InstanceIdentity({
+      ca,
+      config,
+      runtime: deps.runtime,
+      record: deps.record,
+      isDrifted: deps.isDrifted,
+    });
+    const cert = await issueHopCertificate(ca, config.trustDomain, config.svidTtlMs);
+    const hop = new IdentityHop({
+      trustDomain: config.trustDomain,
+      bundlePem: ca.bundlePem,
+      cert,
+      caller: (svid) => callerRecord(deps.store, svid, deps.isDrifted),
+      endpoints: (env, service) => healthyEndpoints(deps.store.listInstances({ env, service, live: true })),
+      record: deps.record,
+    });
+    await hop.listen(config.hopPort);
+    const plane = new IdentityPlane(identity, hop, config.svidTtlMs, deps);
+    plane.hopRenewAt = Date.now() + config.svidTtlMs / 2;
+    return plane;
+  }
+
+  /** Renews what is past half-life: instances' SVIDs and the hop's certificate. */
+  async renewDue(): Promise<void> {
+    await this.identity.renewDue(this.deps.store.listInstances({ live: true }));
+    if (Date.now() < this.hopRenewAt) return;
+    this.hopRenewAt = Date.now() + this.hopTtlMs / 2;
+    const { ca, trustDomain } = this.identity.issuerOfHop();
+    this.hop.renew(await issueHopCertificate(ca, trustDomain, this.hopTtlMs));
+  }
+
+  close(): Promise<void> {
+    return this.hop.close();
+  }
+}
+
+/** What the hop needs to know of the instance an SVID names. */
+function callerRecord(
+  store: SqliteStateStore,
+  svid: VerifiedSvid,
+  isDrifted: (id: string) => boolean,
+): CallerRecord | undefined {
+  const instance = svid.instance ? store.getInstance(svid.instance) : undefined;
+  if (!instance) return undefined;
+  const run = store.getRelease(instance.releaseId)?.config.run as RunSpec | undefined;
+  const drifted = isDrifted(instance.id);
+  return {
+    service: instance.service,
+    env: instance.env,
+    release: instance.releaseId,
+    live: LIVE_STATES.has(instance.state) && !drifted,
+    state: drifted ? 'drifted' : instance.state,
+    allow: run?.network?.allow ?? [],
+  };
+}
+
+function healthyEndpoints(instances: InstanceRecord[]): string[] {
+  return instances.filter((i) => i.state === 'healthy' && i.endpoint).map((i) => i.endpoint!);
+}
