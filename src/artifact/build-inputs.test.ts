@@ -64,6 +64,25 @@ describe('sourceDigest', () => {
     expect(await digest()).toBe(withPath);
   });
 
+  it('changes when a tmpfs or volume path is added: the image records its mount points', async () => {
+    const spec = join(dir, 'cairn.yaml');
+    const before = await digest();
+    writeFileSync(
+      spec,
+      readFileSync(spec, 'utf8').replace('tmpfs: [/tmp]', 'tmpfs: [/tmp, /var/cache/hello]'),
+    );
+    const withTmpfs = await digest();
+    expect(withTmpfs).not.toBe(before);
+    writeFileSync(
+      spec,
+      readFileSync(spec, 'utf8').replace(
+        'tmpfs: [/tmp',
+        'volumes: [{ name: data, path: /data }]\n      tmpfs: [/tmp',
+      ),
+    );
+    expect(await digest()).not.toBe(withTmpfs);
+  });
+
   it('ignores files the image would not contain', async () => {
     const before = await digest();
     writeFileSync(join(dir, 'app/README.md'), 'not included by **/*.js or package.json');

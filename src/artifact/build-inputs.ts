@@ -9,6 +9,7 @@ import {
   configFileTargets,
   isInside,
   type LoadedSpec,
+  mountPaths,
   readContainedFile,
   type ServiceSpec,
 } from '../spec/index.js';
@@ -86,7 +87,8 @@ export function entriesKey(entries: LayerEntry[]): unknown {
 
 /**
  * The digest of everything a service's image is built from — base name, build and port settings,
- * application files, baked files, lockfile, SOURCE_DATE_EPOCH — computed without building.
+ * application files, baked files, lockfile, SOURCE_DATE_EPOCH, the mount points it records
+ * (`run.tmpfs`, volume paths, configuration file paths) — computed without building.
  * Equal digests mean a build would produce the same application; a changed digest means code or
  * configuration changed. (A `host:node` base is named, not hashed: host upgrades do not show here.)
  */
@@ -98,6 +100,7 @@ export async function sourceDigest(
   const inputs = readBuildInputs(loaded, service);
   const lock = join(inputs.context, 'package-lock.json');
   const targets = configFileTargets(inputs.spec);
+  const mountPoints = mountPaths(inputs.spec.run);
   return jsonDigest({
     base: inputs.spec.build.base,
     build: { ...inputs.spec.build, include: undefined, exclude: undefined, files: undefined },
@@ -108,6 +111,8 @@ export async function sourceDigest(
     sourceDateEpoch,
     // Only when there are any: the digest of a service without configuration files stays as it was.
     ...(targets.length > 0 ? { configFiles: targets } : {}),
+    // The image records them (OCI `Volumes`): a new tmpfs needs a new image, so plan must say so.
+    ...(mountPoints.length > 0 ? { mountPoints } : {}),
   });
 }
 
