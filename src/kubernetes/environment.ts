@@ -22,7 +22,7 @@ import {
   secretName,
 } from './manifests.js';
 import { hostCidr, networkPolicyManifest } from './network-policy.js';
-import type { PodMirror } from './pod-mirror.js';
+import { type PodMirror, podState } from './pod-mirror.js';
 import type { PushedImage } from './release-image.js';
 import { type ClusterEvent, type OpenFinding, WorkloadGuard } from './workload-guard.js';
 
@@ -201,7 +201,10 @@ export class KubernetesEnvironment {
     try {
       const watch = (await this.connect()).watchPods();
       this.watch = watch;
-      const seen = this.guard((pod: Pod) => this.deps.mirror.seen(pod));
+      const seen = this.guard((pod: Pod) => {
+        this.deps.mirror.seen(pod);
+        this.replaceCrashed(pod);
+      });
       watch.on('add', seen);
       watch.on('update', seen);
       watch.on(
@@ -215,6 +218,30 @@ export class KubernetesEnvironment {
     } catch (error) {
       this.restart(error);
     }
+  }
+
+  /**
+   * A crash-looping pod failed (its record says why): it is deleted, so its ReplicaSet makes a new
+   * one — a crashed instance is replaced, as on one machine, and each crash counts for the rollout.
+   */
+  private replaceCrashed(pod: Pod): void {
+    if (podState(pod) !== 'failed' || pod.metadata?.deletionTimestamp || pod.status?.phase === 'Failed')
+      return;
+    const object = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: pod.metadata?.name, namespace: pod.metadata?.namespace },
+    };
+    void this.connect()
+      .then((c) => c.remove(object))
+      .catch((error: unknown) =>
+        this.deps.log?.({
+          level: 'warn',
+          msg: 'deleting a crashed pod failed',
+          pod: pod.metadata?.name,
+          error: String(error),
+        }),
+      );
   }
 
   /** Deployments and pods judged for drift, events read for refusals by cairn's admission policies. */

@@ -33,6 +33,15 @@ describe('pods as instance records', () => {
     expect(podState(pod('a', { ready: true, deleting: true }))).toBe('draining');
     expect(podState(pod('a', { phase: 'Failed' }))).toBe('failed');
     expect(podState(pod('a', { ready: true }), true)).toBe('stopped');
+    const crashing = pod('a');
+    crashing.status!.containerStatuses = [
+      {
+        restartCount: 1,
+        state: { waiting: { reason: 'CrashLoopBackOff' } },
+        lastState: { terminated: { reason: 'Error', exitCode: 1 } },
+      },
+    ];
+    expect(podState(crashing)).toBe('failed');
   });
 
   it('follows one pod from created to Ready to gone, audits its start and stop, and ignores other envs', () => {

@@ -24,7 +24,7 @@ export interface PodMirrorDeps {
 /** What one pod is, in cairn's words; pure. */
 export function podState(pod: Pod, gone = false): InstanceState {
   const phase = pod.status?.phase;
-  if (phase === 'Failed') return 'failed';
+  if (phase === 'Failed' || crashLooping(pod)) return 'failed';
   if (gone || phase === 'Succeeded') return 'stopped';
   if (pod.metadata?.deletionTimestamp) return 'draining';
   const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -156,8 +156,26 @@ function endpointOf(pod: Pod): { endpoint?: string } {
   return ip && port ? { endpoint: `${ip}:${port}` } : {};
 }
 
+/** The container that exited and that the kubelet now waits to restart (CrashLoopBackOff), if any. */
+function crashLooping(pod: Pod) {
+  return pod.status?.containerStatuses?.find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
+}
+
+/** `the container exited with code 1 (Error), 1 restart(s), CrashLoopBackOff` */
+function crashReason(pod: Pod): string | undefined {
+  const c = crashLooping(pod);
+  if (!c) return undefined;
+  const end = c.lastState?.terminated;
+  const exit = end ? `exited with code ${end.exitCode ?? '?'} (${end.reason ?? 'no reason'})` : 'exited';
+  return `the container ${exit}, ${c.restartCount ?? 0} restart(s), CrashLoopBackOff`;
+}
+
 function reasonOf(pod: Pod, state: InstanceState): string {
   if (state === 'healthy') return 'readiness probe passed';
+  if (state === 'failed') {
+    const crash = crashReason(pod);
+    if (crash) return crash;
+  }
   if (state === 'draining') return 'pod terminating';
   if (state === 'starting') return 'pod not ready';
   return pod.status?.reason ?? pod.status?.message?.split('\n')[0] ?? `pod ${state}`;

@@ -447,6 +447,46 @@ spec:
     );
 
     it(
+      'When v3 crashes at start, Then its crash-looping pods fail the rollout with the reason, and v2 keeps serving',
+      async () => {
+        const serving = kubectl(['-n', NS, 'get', 'deployments', '-o', 'jsonpath={.items[*].metadata.name}']);
+        ws.useConfig('v3', { version: 'v3' });
+        writeFileSync(join(ws.dir, 'config', 'v3.json'), '{ not json');
+        expect((await cairn(['build', 'hello'])).code).toBe(0);
+        const started = Date.now();
+        const r = await cairn([
+          'deploy',
+          'hello',
+          '--env',
+          'k8s',
+          '--image',
+          'hello',
+          '--wait',
+          '--timeout',
+          '240s',
+        ]);
+        console.log(`k8s deploy of a crashing v3 → rollout failed: ${Date.now() - started} ms`);
+        expect(r.code).not.toBe(0);
+        expect(r.stdout + r.stderr).toMatch(
+          /the container exited with code 1 \(Error\), \d+ restart\(s\), CrashLoopBackOff/,
+        );
+        expect(
+          await waitFor(
+            async () =>
+              kubectl(['-n', NS, 'get', 'deployments', '-o', 'jsonpath={.items[*].metadata.name}']) ===
+              serving,
+          ),
+        ).toBe(true);
+        const live = (await status('k8s')).services[0]!.instances;
+        expect(live.filter((i) => i.state === 'healthy').map((i) => i.id.slice(0, serving.length))).toEqual([
+          serving,
+          serving,
+        ]);
+      },
+      STEP_MS,
+    );
+
+    it(
       'cairn doctor checks each cluster: version, every permission cairn needs, ValidatingAdmissionPolicy served',
       async () => {
         const r = await cairn(['doctor', '-o', 'json']);
