@@ -61,6 +61,7 @@ interface AppsApi {
 }
 interface CoreApi {
   listNamespacedPod(p: { namespace: string; labelSelector: string }): Promise<{ items: Pod[] }>;
+  readNamespacedPodLog(p: { name: string; namespace: string; tailLines?: number }): Promise<string>;
 }
 /** Any object, as the generic API returns it. */
 export type KubeObject = { apiVersion?: string; kind?: string; metadata?: Record<string, unknown> } & Record<
@@ -109,6 +110,9 @@ export interface ClientLibrary {
   AppsV1Api: new (...args: never[]) => AppsApi;
   CoreV1Api: new (...args: never[]) => CoreApi;
   VersionApi: new (...args: never[]) => { getCode(): Promise<{ gitVersion: string }> };
+  AuthorizationV1Api: new (
+    ...args: never[]
+  ) => { createSelfSubjectAccessReview(p: { body: object }): Promise<{ status?: { allowed?: boolean } }> };
   PatchStrategy: { ServerSideApply: string };
   makeInformer(
     kc: KubeConfigLike,

@@ -112,9 +112,30 @@ export class Cluster {
     );
   }
 
-  /** Creates an object (a review: SelfSubjectAccessReview) and returns what the apiserver answered. */
-  create(object: Manifest): Promise<KubeObject> {
-    return this.call(`creating a ${object.kind}`, () => this.objects().create(object));
+  /** Whether this credential may do `verb` on `resource` (a SelfSubjectAccessReview). */
+  async allowed(attributes: Record<string, string>): Promise<boolean> {
+    const auth = this.kc.makeApiClient(this.lib.AuthorizationV1Api);
+    const body = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: attributes },
+    };
+    const review = await this.call('asking what this credential may do', () =>
+      auth.createSelfSubjectAccessReview({ body }),
+    );
+    return review.status?.allowed === true;
+  }
+
+  /** What a pod's container wrote (stdout and stderr, as the kubelet keeps it), the last `tailLines` when given. */
+  podLog(name: string, tailLines?: number): Promise<string> {
+    const core = this.kc.makeApiClient(this.lib.CoreV1Api);
+    return this.call(`reading the log of pod ${name}`, () =>
+      core.readNamespacedPodLog({
+        name,
+        namespace: this.namespace,
+        ...(tailLines !== undefined ? { tailLines } : {}),
+      }),
+    );
   }
 
   /** The nodes' InternalIP addresses. */

@@ -59,29 +59,15 @@ export async function checkCluster(config: ClusterConfig): Promise<ClusterCheck[
   return checks;
 }
 
-async function allowed(
-  cluster: Cluster,
-  group: string,
-  resource: string,
-  verb: string,
-  clusterScoped: boolean,
-) {
+function allowed(cluster: Cluster, group: string, resource: string, verb: string, clusterScoped: boolean) {
   const [plural, subresource] = resource.split('/');
-  const review = await cluster.create({
-    apiVersion: 'authorization.k8s.io/v1',
-    kind: 'SelfSubjectAccessReview',
-    metadata: {},
-    spec: {
-      resourceAttributes: {
-        group,
-        resource: plural,
-        verb,
-        ...(subresource ? { subresource } : {}),
-        ...(clusterScoped ? {} : { namespace: cluster.namespace }),
-      },
-    },
+  return cluster.allowed({
+    group,
+    resource: plural!,
+    verb,
+    ...(subresource ? { subresource } : {}),
+    ...(clusterScoped ? {} : { namespace: cluster.namespace }),
   });
-  return (review.status as { allowed?: boolean } | undefined)?.allowed === true;
 }
 
 async function admissionPolicies(cluster: Cluster): Promise<ClusterCheck> {

@@ -232,6 +232,35 @@ export function kubernetesDriverScenario(registry: () => string): void {
     );
 
     it(
+      'Then `cairn logs` reads a pod’s output from the cluster, and `cairn trace` goes pod → release → image',
+      async () => {
+        const pods = kubectl(['-n', NS, 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}']).split(
+          ' ',
+        );
+        const one = await cairn(['logs', pods[0]!]);
+        expect(one.code, one.stderr).toBe(0);
+        expect(one.stdout).toMatch(/^\{"msg":"listening","version":"v1"/m);
+        const all = await cairn(['logs', 'hello', '--env', 'k8s']);
+        expect(all.code, all.stderr).toBe(0);
+        for (const pod of pods) expect(all.stdout).toContain(`${pod} | {"msg":"listening"`);
+        const follow = await cairn(['logs', pods[0]!, '-f']);
+        expect(follow.code).not.toBe(0);
+        expect(follow.stderr).toContain('following the logs of pods in k8s: not supported yet');
+        const trace = await cairn(['trace', pods[0]!, '-o', 'json']);
+        expect(trace.code, trace.stderr).toBe(0);
+        const t = JSON.parse(trace.stdout) as {
+          instance: { id: string };
+          releases: Array<{ id: string }>;
+          imageDigest: string;
+        };
+        expect(t.instance.id).toBe(pods[0]);
+        expect(t.imageDigest).toBe(digest);
+        expect(pods[0]).toContain(t.releases[0]!.id);
+      },
+      STEP_MS,
+    );
+
+    it(
       'Then the apiserver itself refuses a pod whose image is not an admitted digest, and cairn records the refusals it sees',
       async () => {
         const vaps = JSON.parse(kubectl(['get', 'validatingadmissionpolicybindings', '-o', 'json'])) as {

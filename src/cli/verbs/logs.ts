@@ -4,6 +4,7 @@ import { findInstanceLog, followLog, lastLines, readFrom } from '../../runtime/i
 import { openStateStore, type Workspace, workspaceExists } from '../../state/index.js';
 import { ENV_OPTION, workspaceOf } from '../client.js';
 import { type Command, type CommandContext, FILE_OPTION, UsageError } from '../command.js';
+import { podLogs } from '../pod-logs.js';
 import { prefixedLines } from '../prefixed-lines.js';
 
 const USAGE = 'cairn logs INSTANCE | SERVICE --env ENV [-f] [--tail N] [--file FILE]';
@@ -30,6 +31,8 @@ the output of a crashed or replaced instance stays readable. With --env, the arg
 the logs of all its live instances in that environment, each line prefixed with the instance id
 ("ins-… | line"); with -f it keeps following them and picks up instances started since
 (replacements, a new release). Works without a running control plane.
+In a Kubernetes environment instances are pods: their output is read from the cluster (the
+kubelet keeps it; pods/log), INSTANCE is the pod's name; -f is not supported there yet.
 Exit 0, or 1 when there is no such instance (or no live instance of the service).`,
   options: {
     file: SPEC_FILE_OPTION,
@@ -46,9 +49,15 @@ Exit 0, or 1 when there is no such instance (or no live instance of the service)
     if (!id || ctx.args.length > 1)
       throw new UsageError('reading arguments: give exactly one INSTANCE', USAGE);
     const tail = tailOption(ctx.options.tail);
-    const { ws } = workspaceOf(ctx);
+    const { ws, specFile } = workspaceOf(ctx);
     const env = ctx.options.env as string | undefined;
-    if (env !== undefined) return serviceLogs(ctx, ws, { service: id, env, tail });
+    if (env !== undefined) {
+      const pods = { env, pods: liveInstances(ws, env, id), tail, usage: USAGE };
+      if (pods.pods.length > 0 && (await podLogs(ctx, specFile, pods))) return 0;
+      return serviceLogs(ctx, ws, { service: id, env, tail });
+    }
+    const pod = podRecord(ws, id);
+    if (pod && (await podLogs(ctx, specFile, { env: pod.env, pods: [pod.id], tail, usage: USAGE }))) return 0;
     const log = findInstanceLog(ws.logs, id);
     const { text, offset } = await readFrom(log.path, 0);
     ctx.stdout(lastLines(text, tail));
@@ -61,6 +70,18 @@ Exit 0, or 1 when there is no such instance (or no live instance of the service)
     return 0;
   },
 };
+
+/** The instance record of a pod (instances of a Kubernetes environment are named by their pod). */
+function podRecord(ws: Workspace, id: string): { id: string; env: string } | undefined {
+  if (!workspaceExists(ws)) return undefined;
+  const store = openStateStore(ws);
+  try {
+    const record = store.getInstance(id);
+    return record?.driver === 'kubernetes' ? { id: record.id, env: record.env } : undefined;
+  } finally {
+    store.close();
+  }
+}
 
 /** The live instances of a service in an environment, oldest first. */
 function liveInstances(ws: Workspace, env: string, service: string): string[] {

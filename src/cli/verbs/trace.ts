@@ -16,7 +16,7 @@ import { type ImageEvidence, imageEvidence } from '../../trust/index.js';
 import { type Command, type CommandContext, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 import { EXIT_OK } from '../errors.js';
 
-const USAGE = 'cairn trace ID [--output json]   (ID: ins-…, rel-… or sha256:…)';
+const USAGE = 'cairn trace ID [--output json]   (ID: ins-…, a pod, rel-… or sha256:…)';
 const NONE = 'none recorded';
 
 /** The chain from what runs back to where it came from, and every audit entry on the way. */
@@ -52,6 +52,12 @@ function resolveStart(
   }
   if (isDigest(id))
     return { releases: store.listReleases().filter((r) => r.imageDigest === id), imageDigest: id };
+  // An instance of a Kubernetes environment is named by its pod.
+  const pod = store.getInstance(id);
+  if (pod?.driver === 'kubernetes') {
+    const release = store.getRelease(pod.releaseId);
+    return { instance: pod, releases: release ? [release] : [], imageDigest: release?.imageDigest };
+  }
   throw new UsageError(
     `reading ID: "${id}" is not an instance (ins-…), release (rel-…) or image digest (sha256:…)`,
     USAGE,
