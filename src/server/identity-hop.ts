@@ -52,6 +52,7 @@ export class IdentityHop {
   private readonly bundle: X509Certificate;
   private readonly refusals = new Map<string, { at: number; count: number }>();
   private readonly seen = new Set<string>();
+  private readonly verified = new WeakMap<TLSSocket, VerifiedSvid>();
   private next = 0;
 
   constructor(private readonly deps: IdentityHopDeps) {
@@ -107,11 +108,20 @@ export class IdentityHop {
 
   /** Who calls, and where the call goes; or why it is refused. */
   private admit(req: IncomingMessage, callee: string | undefined): Admitted | Refusal {
-    const peer = (req.socket as TLSSocket).getPeerX509Certificate();
+    const socket = req.socket as TLSSocket;
+    const peer = socket.getPeerX509Certificate();
     if (!peer) return { status: 401, reason: 'no client certificate: present your SVID (CAIRN_SVID_CERT)' };
-    const verdict = verifySvid(peer.raw, this.bundle, this.deps.trustDomain, this.now());
-    if (!verdict.ok) return { status: 401, reason: `client certificate refused: ${verdict.reason}`, peer };
-    const svid = verdict.svid;
+    // A connection's certificate is verified once; its expiry and its instance, at every request.
+    let svid = this.verified.get(socket);
+    if (!svid) {
+      const verdict = verifySvid(peer.raw, this.bundle, this.deps.trustDomain, this.now());
+      if (!verdict.ok) return { status: 401, reason: `client certificate refused: ${verdict.reason}`, peer };
+      svid = verdict.svid;
+      this.verified.set(socket, svid);
+    }
+    if (this.now().getTime() > Date.parse(svid.notAfter)) {
+      return { status: 401, reason: `client certificate refused: expired at ${svid.notAfter}`, peer, svid };
+    }
     if (!callee)
       return { status: 404, reason: 'name the service to call: https://HOP/<service>/<path>', peer, svid };
     const targets = this.deps.endpoints(svid.env, callee);

@@ -95,6 +95,15 @@ export class InstanceManager {
   ): Promise<InstanceRecord> {
     await this.deps.admit?.(release, env);
     const run = release.config.run as RunSpec;
+    // The SVID is made while the bundle is prepared, and given at the start: the instance has its
+    // identity from its first second, before any traffic.
+    const issuing = this.identity?.issue({
+      env,
+      service: release.service,
+      release: release.id,
+      instance: id,
+    });
+    issuing?.catch(() => undefined);
     if (this.deps.offThread) await prepareOffThread({ ...this.deps.offThread, digest: release.imageDigest });
     const bundle = await this.deps.driver.prepare({ digest: release.imageDigest, source: this.deps.images });
     const port = await freeLoopbackPort();
@@ -106,13 +115,7 @@ export class InstanceManager {
       secrets,
       ...(run.files ? { configFiles: run.files } : {}),
     });
-    // Issued before the start: the instance has its identity from its first second, before any traffic.
-    const svid = await this.identity?.issue({
-      env,
-      service: release.service,
-      release: release.id,
-      instance: id,
-    });
+    const svid = await issuing;
     const handle = await this.deps.driver.start({
       id,
       releaseId: release.id,

@@ -11,7 +11,18 @@ export interface ArgRuleContext {
 }
 
 /** Variables cairn sets in every instance (CAIRN_SERVICE_<NAME> too, for run.network.allow). */
-const CAIRN_VARS = ['PORT', 'HOST', 'CAIRN_HOST', 'CAIRN_SECRETS_DIR'];
+const CAIRN_VARS = [
+  'PORT',
+  'HOST',
+  'CAIRN_HOST',
+  'CAIRN_SECRETS_DIR',
+  // With `identity:` (docs/identity.md).
+  'CAIRN_SVID_CERT',
+  'CAIRN_SVID_KEY',
+  'CAIRN_TRUST_BUNDLE',
+  'CAIRN_SPIFFE_ID',
+  'CAIRN_IDENTITY_HOP',
+];
 /** Variables every image has (the runtime adds PATH when the image has none). */
 const IMAGE_VARS = ['PATH', 'HOME'];
 

@@ -161,6 +161,8 @@ function frontendSection(input: HaproxyConfigInput): string[] {
     ...selectionRules(input),
     '  http-request disable-l7-retry if !METH_GET !METH_HEAD !METH_OPTIONS !{ method TRACE PUT DELETE }',
     '  http-request del-header x-cairn-release',
+    // Only cairn's identity hop says who called (docs/identity.md).
+    '  http-request del-header x-cairn-caller- -m beg',
     ...HOP_BY_HOP_RULES,
     ...forwardRules(input),
     `  http-response add-header set-cookie ${quote(`${cookie}; Secure`)} if { var(txn.newkey) -m found } { var(txn.secure) -m found }`,
