@@ -5,6 +5,7 @@
  * what it found (once per new finding) and hands the reports to the remedy.
  */
 
+import type { AuditEvent } from '../audit/index.js';
 import type { RuntimeConfig } from '../runtime/index.js';
 import type { DriftSettings } from '../spec/index.js';
 import { findRetired } from './bundle-rebuild.js';
@@ -156,7 +157,7 @@ export class DriftLoop {
       instances: reports.length,
       notInSync: reports.filter((r) => r.verdict.status !== 'in-sync').length,
     };
-    this.recordFindings(reports, 'full');
+    await this.recordFindings(reports, 'full');
     if (!this.stopped) await this.remedy.act(env, settings.mode, reports, settings.intervalMs);
     return reports;
   }
@@ -196,7 +197,8 @@ export class DriftLoop {
    * Records each finding once: again only when it changes, or after the instance was in sync.
    * `check` says how it was found: `full` or `fast-path` (only the paths the events named).
    */
-  private recordFindings(reports: DriftReport[], check: 'full' | 'fast-path'): void {
+  private async recordFindings(reports: DriftReport[], check: 'full' | 'fast-path'): Promise<void> {
+    const events: AuditEvent[] = [];
     for (const r of reports) {
       if (r.verdict.status === 'in-sync') {
         this.recorded.delete(r.instance);
@@ -207,8 +209,11 @@ export class DriftLoop {
       this.recorded.set(r.instance, fingerprint);
       const found = detectionEvent(r);
       const event = { actor: this.deps.actor, ...found, detail: { ...found.detail, check } };
-      this.deps.store.transaction(() => this.deps.audit.record(event));
+      events.push(event);
     }
+    // Group commit: a check that finds many instances drifted writes them with one fsync, and the
+    // remedies (whose entries follow) start only once the findings are durable.
+    await Promise.all(events.map((e) => this.deps.audit.recordDurably(e)));
   }
 
   private fastPathEnvs(): string[] {
@@ -273,7 +278,7 @@ export class DriftLoop {
         continue;
       }
       const settings = this.deps.settings[env]!;
-      this.recordFindings(reports, 'fast-path');
+      await this.recordFindings(reports, 'fast-path');
       await this.remedy.act(env, settings.mode, reports, settings.intervalMs);
       void this.remedy.idle().then(() => this.request(env, 'fast-path'));
     }

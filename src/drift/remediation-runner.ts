@@ -183,7 +183,7 @@ export class DriftRemedy {
           this.deps.spares,
         );
         this.retired.push(rebuilt);
-        this.record({
+        await this.record({
           action: 'drift.rebuild_bundle',
           subject: { image: digest },
           reason: 'the shared bundle was altered',
@@ -191,7 +191,7 @@ export class DriftRemedy {
         });
       } catch (error) {
         const message = (error as Error).message;
-        this.record({ action: 'drift.rebuild_failed', subject: { image: digest }, reason: message });
+        await this.record({ action: 'drift.rebuild_failed', subject: { image: digest }, reason: message });
         this.deps.log?.({ msg: 'rebuilding a drifted bundle failed', image: digest, error: message });
       }
     }
@@ -212,7 +212,9 @@ export class DriftRemedy {
           subject: subjectOf(r),
           reason: `another drift replacement of ${r.service} happened less than the minimum interval ago`,
           detail: { untilMs: a.untilMs },
-        });
+        }).catch((error: Error) =>
+          this.deps.log?.({ msg: 'recording a drift deferral failed', error: error.message }),
+        );
       }
       this.deps.recheck(env, a.untilMs - nowMs);
       return;
@@ -255,7 +257,8 @@ export class DriftRemedy {
       return;
     }
     if (a.kind !== 'replace') return;
-    this.record({
+    // Durable before the replacement starts: the quarantine count reads these entries back.
+    await this.record({
       action: 'drift.replace',
       subject: subjectOf(r),
       reason: summary(r),
@@ -285,7 +288,7 @@ export class DriftRemedy {
     if (this.stopping.signal.aborted) return; // cairn up is stopping: the next start checks again.
     if (!healthy) {
       this.deps.reconciler.forgetReplacement(instance.id);
-      this.record({
+      await this.record({
         action: 'drift.replace_failed',
         subject: subjectOf(r),
         reason: `no healthy replacement within ${timeoutMs} ms: the drifted instance keeps serving until the next check`,
@@ -310,8 +313,12 @@ export class DriftRemedy {
     return false;
   }
 
-  private record(event: Omit<AuditEvent, 'actor'>): void {
-    this.deps.store.transaction(() => this.deps.audit.record({ actor: this.deps.actor, ...event }));
+  /**
+   * Group commit: remedies that run together (a wave of drifted instances) share one fsync; each
+   * goes on only once its entry is durable (a failed write stops it, as before).
+   */
+  private record(event: Omit<AuditEvent, 'actor'>): Promise<unknown> {
+    return this.deps.audit.recordDurably({ actor: this.deps.actor, ...event });
   }
 }
 
