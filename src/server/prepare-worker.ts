@@ -17,9 +17,26 @@ interface PrepareJob {
   digest: string;
 }
 
-/** Makes sure the bundle of `digest` exists, unpacking it in a worker thread when it does not. */
-export async function prepareOffThread(job: PrepareJob): Promise<void> {
-  if (existsSync(join(job.bundlesDir, digestHex(job.digest)))) return;
+/** Unpacks in flight, by bundle folder: instances of one image started together share one. */
+const inFlight = new Map<string, Promise<void>>();
+
+/**
+ * Makes sure the bundle of `digest` exists, unpacking it in a worker thread when it does not.
+ * Callers asking for the same bundle meanwhile wait for that one unpack (without this, deploying
+ * 64 services of one image started 128 workers unpacking the same layers at once).
+ */
+export function prepareOffThread(job: PrepareJob): Promise<void> {
+  const dir = join(job.bundlesDir, digestHex(job.digest));
+  if (existsSync(dir)) return Promise.resolve();
+  let unpack = inFlight.get(dir);
+  if (!unpack) {
+    unpack = unpackOffThread(job).finally(() => inFlight.delete(dir));
+    inFlight.set(dir, unpack);
+  }
+  return unpack;
+}
+
+async function unpackOffThread(job: PrepareJob): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   // Running from TypeScript sources (tests), a worker cannot load this file: unpack in-thread.
   if (self.endsWith('.ts')) {
