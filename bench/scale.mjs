@@ -52,7 +52,9 @@ ${Array.from(
   { length: n },
   (_, i) => `  svc-${i}:
     build: { context: ./app, include: ["**/*.js", "package.json"], entrypoint: ["node", "server.js"] }
-    run: { port: 8080, replicas: 2, health: { path: /healthz }, tmpfs: [/tmp] }
+    run: { port: 8080, replicas: 2, health: { path: /healthz }, tmpfs: [/tmp], stopGraceMs: ${5000 + i} }
+    # Each service a release of its own: identical image and run settings would make one release id.
+    # (stopGraceMs differs by 1 ms per service; the instances are the same.)
     deploy: { strategy: rolling }
 `,
 ).join('')}environments:
@@ -116,6 +118,19 @@ async function idleCpuPct(pid, ms) {
   await sleep(ms);
   const b = procStats(pid);
   return ((b.ticks - a.ticks) / TICKS_PER_SEC / ((performance.now() - t0) / 1000)) * 100;
+}
+
+/** How many of the N routes answer 200 through the gateway (one request each). */
+async function routesServing(port, n) {
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}/s${i}/`, { signal: AbortSignal.timeout(5000) }).catch(
+      () => undefined,
+    );
+    if (res?.status === 200) ok++;
+    await res?.arrayBuffer();
+  }
+  return ok;
 }
 
 /** Runs `tasks` (functions returning promises), at most `limit` at a time. */
@@ -192,6 +207,7 @@ async function measure(n, drv) {
     const drift = await timedCairn(dir, ['drift', '--env', 'dev', '-o', 'json']);
     const driftReport = JSON.parse(drift.stdout || '{}');
 
+    const serving = await routesServing(port, n);
     const load = new Load(`http://127.0.0.1:${port}/s${n - 1}/`, { concurrency: 16, timeoutMs: 5000 }).start(
       LOAD_MS,
     );
@@ -199,6 +215,8 @@ async function measure(n, drv) {
     await sleep(LOAD_MS);
     await load.stop();
     const summary = load.summary(l0, Date.now());
+    const statuses = {};
+    for (const x of load.samples) statuses[x.status] = (statuses[x.status] ?? 0) + 1;
     const rssAfterLoadMb = procStats(pid).rssMb;
     // What the control plane did, by audit action (instances that failed and were replaced show here).
     const audit = JSON.parse((await timedCairn(dir, ['audit', 'log', '-o', 'json'])).stdout || '{}');
@@ -217,10 +235,12 @@ async function measure(n, drv) {
       },
       gateway: {
         routes: n,
+        routesServing: serving,
         requests: summary.requests,
         failures: summary.failures,
         rps: Math.round(summary.requests / (LOAD_MS / 1000)),
         p99Ms: round(summary.p99Ms, 2),
+        statuses,
       },
       driftFullCheckMs: Math.round(drift.ms),
       driftInSync: driftReport.inSync === true,

@@ -103,12 +103,12 @@ function requireKnownEnv(specFile: string, env: string): void {
   });
 }
 
-/** One `drift.detected` entry per instance not in sync, written with the state store's transaction. */
+/** One `drift.detected` entry per instance not in sync, all in one transaction (one fsync). */
 function recordFindings(store: SqliteStateStore, audit: AuditLog, reports: DriftReport[]): void {
   try {
-    for (const r of reports) {
-      if (r.verdict.status !== 'in-sync') store.transaction(() => audit.record(detectionEvent(r)));
-    }
+    store.transaction(() => {
+      for (const r of reports) if (r.verdict.status !== 'in-sync') audit.record(detectionEvent(r));
+    });
   } finally {
     audit.close();
   }
