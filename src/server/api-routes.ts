@@ -47,7 +47,9 @@ export function registerRoutes(api: ApiServer, cp: ControlPlane): void {
       return { deployments, releases: Object.fromEntries(releases) };
     })
     .stream('/v1/events', (r, res) => cp.events.subscribe(res, r.stillAuthorized))
-    .on('GET', '/v1/instances', () => ({ instances: instancesView(cp.store, cp.forensicsFolders()) }))
+    .on('GET', '/v1/instances', () => ({
+      instances: instancesView(cp.store, cp.forensicsFolders(), (id) => cp.svidOf(id)),
+    }))
     .on('GET', '/v1/forensics/:name', (r) => ({ name: r.params.name, ...cp.forensicsReport(r.params.name!) }))
     .on('GET', '/v1/whoami', (r) => ({ name: r.principal.name, role: r.principal.role }))
     .on(

@@ -47,6 +47,7 @@ import { PreviewTraffic } from './preview-traffic.js';
 import { Reconciler } from './reconciler.js';
 import { createSecretAccess, type SecretAccess } from './secret-access.js';
 import { driftView, statusView } from './status.js';
+import type { SvidView } from './views.js';
 
 const TICK_MS = 200;
 const SUPERVISE_MS = 250;
@@ -484,6 +485,14 @@ export class ControlPlane {
   }
 
   /** Names of the forensics folders drift kept (instance id, then time). */
+  /** The current SVID of an instance, when workload identity is on and this process issued or read it. */
+  svidOf(id: string): SvidView | undefined {
+    const svid = this.identity?.identity.current(id);
+    return svid?.spiffeId
+      ? { spiffeId: svid.spiffeId, serial: svid.serial, notAfter: svid.notAfter }
+      : undefined;
+  }
+
   forensicsFolders(): string[] {
     try {
       return readdirSync(join(this.options.workspace.root, 'forensics'));

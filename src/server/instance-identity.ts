@@ -31,6 +31,7 @@ export interface IdentitySubject {
 }
 
 interface Validity {
+  spiffeId?: string;
   serial: string;
   notBeforeMs: number;
   notAfterMs: number;
@@ -85,9 +86,14 @@ export class InstanceIdentity {
   }
 
   /** The serial and expiry of the SVID an instance holds now, when this process knows it. */
-  current(instance: string): { serial: string; notAfter: string } | undefined {
+  current(instance: string): { spiffeId?: string; serial: string; notAfter: string } | undefined {
     const v = this.validity.get(instance);
-    return v ? { serial: v.serial, notAfter: new Date(v.notAfterMs).toISOString() } : undefined;
+    if (!v) return undefined;
+    return {
+      ...(v.spiffeId ? { spiffeId: v.spiffeId } : {}),
+      serial: v.serial,
+      notAfter: new Date(v.notAfterMs).toISOString(),
+    };
   }
 
   /** Renews the SVID of every instance past half its lifetime that may keep its identity. */
@@ -135,6 +141,7 @@ export class InstanceIdentity {
     if (!pem) return undefined;
     const cert = new X509Certificate(pem);
     const validity = {
+      spiffeId: cert.subjectAltName?.replace(/^URI:/, ''),
       serial: cert.serialNumber.toLowerCase(),
       // Back-dated by the clock-skew allowance: an adopted instance renews that much early.
       notBeforeMs: Date.parse(cert.validFrom),
@@ -146,6 +153,7 @@ export class InstanceIdentity {
 
   private remember(instance: string, svid: Svid): void {
     this.validity.set(instance, {
+      spiffeId: svid.spiffeId,
       serial: svid.serial,
       notBeforeMs: Date.parse(svid.issuedAt),
       notAfterMs: Date.parse(svid.notAfter),

@@ -2,7 +2,7 @@
 
 import type { DriftEnvStatus } from '../drift/index.js';
 import type { RolloutState } from '../rollout/index.js';
-import type { InstanceView, ReleaseView, RolloutView, ServiceStatus } from './views.js';
+import type { InstanceView, ReleaseView, RolloutView, ServiceStatus, SvidView } from './views.js';
 
 export type { InstanceView, ReleaseView, RolloutView, ServiceStatus } from './views.js';
 
@@ -43,7 +43,11 @@ function describeStep(step: RolloutState['settings']['steps'][number]): string {
 
 const RECENTLY_ENDED = 20;
 
-export function instancesView(store: StateReader, forensics: string[]): InstanceView[] {
+export function instancesView(
+  store: StateReader,
+  forensics: string[],
+  svidOf: (id: string) => SvidView | undefined = () => undefined,
+): InstanceView[] {
   const all = store.listInstances();
   const failed = new Map<string, number>();
   for (const i of all)
@@ -65,8 +69,11 @@ export function instancesView(store: StateReader, forensics: string[]): Instance
     ...(i.reason ? { reason: i.reason } : {}),
     restarts: failed.get(`${i.env}/${i.releaseId}`) ?? 0,
     forensics: forensics.filter((f) => f.startsWith(`${i.id}-`)),
+    ...optionalSvid(svidOf(i.id)),
   }));
 }
+
+const optionalSvid = (svid: SvidView | undefined) => (svid ? { svid } : {});
 
 export function statusView(store: StateReader, env?: string): ServiceStatus[] {
   const keys = new Map<string, { env: string; service: string }>();

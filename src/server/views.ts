@@ -50,6 +50,15 @@ export interface InstanceView {
   restarts: number;
   /** Forensics folders kept for it (under .cairn/forensics). */
   forensics: string[];
+  /** Its current X.509 SVID, when workload identity is on (docs/identity.md). */
+  svid?: SvidView;
+}
+
+/** An instance's SVID as the dashboard shows it. */
+export interface SvidView {
+  spiffeId: string;
+  serial: string;
+  notAfter: string;
 }
 
 /** A release as the history page shows it: what it runs, where it came from, what vouched for it. */

@@ -173,6 +173,15 @@ describe.runIf(bwrapUsable)('workload identity: calls between services by SPIFFE
     expect(trace.svid).toMatchObject({ spiffeId: 'spiffe://idtest.cairn/dev/a' });
     // The trace names the latest issuance; the app may have read the one before a renewal.
     expect(typeof trace.svid.serial).toBe('string');
+    // The dashboard's instance list carries the same SVID.
+    const api = JSON.parse(readFileSync(join(ws.dir, '.cairn', 'api.json'), 'utf8')).url as string;
+    const token = readFileSync(join(ws.dir, '.cairn', 'api-token'), 'utf8').trim();
+    const { instances: views } = (await (
+      await fetch(`${api}/v1/instances`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { instances: Array<{ service: string; svid?: { spiffeId: string; serial: string } }> };
+    expect(views.find((v) => v.service === 'b')?.svid).toMatchObject({
+      spiffeId: 'spiffe://idtest.cairn/dev/b',
+    });
   });
 
   it('Given calls under load, When the SVIDs pass half-life, Then they are renewed in place with 0 failed calls', async () => {

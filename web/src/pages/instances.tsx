@@ -5,6 +5,12 @@ import type { InstanceView as Instance, Live } from '../types.js';
 
 const REFRESH_MS = 2000;
 
+/** Time left until `iso`, as the SVID expiry reads: "42s", "31m". */
+function until(iso: string): string {
+  const s = Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 1000));
+  return s < 120 ? `${s}s` : `${Math.round(s / 60)}m`;
+}
+
 export function InstancesPage({ live }: { live: Live }) {
   const [list, setList] = useState<Instance[]>();
   const [error, setError] = useState('');
@@ -31,6 +37,7 @@ export function InstancesPage({ live }: { live: Live }) {
                 <th scope="col">State</th>
                 <th scope="col">Up</th>
                 <th scope="col">Restarts</th>
+                <th scope="col">Identity (SVID)</th>
                 <th scope="col">Drift and events</th>
               </tr>
             </thead>
@@ -53,6 +60,19 @@ export function InstancesPage({ live }: { live: Live }) {
                       : ago(i.since)}
                   </td>
                   <td>{i.restarts}</td>
+                  <td>
+                    {i.svid ? (
+                      <>
+                        <code>{i.svid.spiffeId}</code>
+                        <div class="help">
+                          serial <code title={i.svid.serial}>{short(i.svid.serial, 12)}</code>, expires in{' '}
+                          {until(i.svid.notAfter)}
+                        </div>
+                      </>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
                   <td>
                     {i.reason ?? '—'}
                     {i.forensics.map((f) => (
