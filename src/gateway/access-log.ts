@@ -12,6 +12,9 @@ import { rename, stat } from 'node:fs/promises';
 /** The access log is rotated at this size: at most twice this on disk (the file and `<file>.1`). */
 export const ACCESS_LOG_MAX_BYTES = 64 * 1024 * 1024;
 
+/** Lines wait for the end of the current turn of the event loop, or until this many characters. */
+const FLUSH_CHARS = 64 * 1024;
+
 /** The part of the disk watch the access log needs. */
 export interface DiskState {
   readonly isFull: boolean;
@@ -23,6 +26,13 @@ export class AccessLog {
   /** The inode the stream appends to, once it is open (a rotation by any process changes the path's). */
   private inode: Promise<number | undefined> = Promise.resolve(undefined);
   private dropped = 0;
+  /** Lines not yet handed to the stream: one write per turn, not one per request. */
+  private pending = '';
+  private readonly flush = (): void => {
+    const text = this.pending;
+    this.pending = '';
+    if (text) this.stream?.write(text);
+  };
 
   constructor(
     private readonly file: string,
@@ -61,7 +71,9 @@ export class AccessLog {
       this.dropped++;
       return;
     }
-    this.stream.write(`${line}\n`);
+    if (this.pending === '') setImmediate(this.flush);
+    this.pending += `${line}\n`;
+    if (this.pending.length >= FLUSH_CHARS) this.flush();
   }
 
   /** Starts writing again (after the disk recovered); returns how many lines were dropped meanwhile. */
@@ -79,6 +91,7 @@ export class AccessLog {
 
   /** Ends the log; resolves once what was written is on disk (or failed to be). */
   close(): Promise<void> {
+    this.flush();
     const stream = this.stream;
     this.stream = undefined;
     return new Promise((resolve) => (stream ? stream.end(() => resolve()) : resolve()));

@@ -6,6 +6,8 @@
  * obsolete line folding, no whitespace before a colon. Pure: strings and buffers in, plain data out.
  */
 
+import { isDigit, isFieldValue, isOws, isToken, isVisibleAscii } from './http1-chars.js';
+
 /** A request head the gateway accepted. Header names keep their case in `headers`; `names` are lower case. */
 export interface RequestHead {
   method: string;
@@ -49,18 +51,9 @@ export interface HeadError {
   message: string;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Visible characters, spaces and tabs, and obs-text: no control characters (CR, LF, NUL).
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** Optional whitespace around a field value is spaces and tabs only (RFC 9110 §5.6.3), never \v or \xa0. */
-const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
 const DIGITS = /^\d{1,15}$/;
-const TRAILING_TAB = /\t[ \t]*$/;
 /** `chunked,` or `, chunked`: RFC 9110 §5.6.1 tolerates empty list elements, llhttp does not. */
 const EMPTY_ELEMENT = /^[ \t]*,|,[ \t]*(,|$)|^$/;
-const REQUEST_LINE = /^([^ ]+) ([^ ]+) HTTP\/(\d)\.(\d)$/;
-/** A request target is visible ASCII (RFC 9112 §3.2): no control bytes, no spaces, no raw UTF-8. */
-const TARGET = /^[\x21-\x7e]+$/;
 const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
 /** A DNS name or an IP literal, with an optional port: the hosts a route can name. */
 const AUTHORITY = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -76,7 +69,11 @@ interface Fields {
   names: string[];
 }
 
-/** Splits header lines into fields; a string is the error. */
+/**
+ * Splits header lines into fields; a string is the error. One pass over each line's char codes:
+ * the name must be a token, the value loses the spaces and tabs around it and must hold no
+ * control character, and a framing header may not end in a tab.
+ */
 function parseFields(lines: string[]): Fields | string {
   const headers: string[] = [];
   const names: string[] = [];
@@ -85,16 +82,21 @@ function parseFields(lines: string[]): Fields | string {
     if (line === '') continue;
     const colon = line.indexOf(':');
     if (colon <= 0) return `header line ${i} has no name`;
+    if (!isToken(line, 0, colon))
+      return `header name ${JSON.stringify(line.slice(0, Math.min(colon, 40)))} is not a token`;
+    let end = line.length;
+    let trailingTab = false;
+    while (end > colon + 1 && isOws(line.charCodeAt(end - 1)))
+      if (line.charCodeAt(--end) === 9) trailingTab = true;
+    let start = colon + 1;
+    while (start < end && isOws(line.charCodeAt(start))) start++;
     const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return `header name ${JSON.stringify(name.slice(0, 40))} is not a token`;
-    const raw = line.slice(colon + 1);
-    const value = raw.replace(OWS_AROUND, '');
-    if (!FIELD_VALUE.test(value)) return `header ${name} has a control character in its value`;
+    if (!isFieldValue(line, start, end)) return `header ${name} has a control character in its value`;
     const lower = name.toLowerCase();
     // llhttp refuses a tab after a framing value; a reading that differs from a backend's is a risk.
-    if ((lower === 'content-length' || lower === 'transfer-encoding') && TRAILING_TAB.test(raw))
+    if (trailingTab && (lower === 'content-length' || lower === 'transfer-encoding'))
       return `header ${name} ends in a tab`;
-    headers.push(name, value);
+    headers.push(name, line.slice(start, end));
     names.push(lower);
   }
   return { headers, names };
@@ -162,11 +164,13 @@ type Target = { target: string; authority: string | undefined } | HeadError;
 
 /** The origin-form target and, for an absolute-form one, its authority (RFC 9112 §3.2). */
 function parseTarget(method: string, raw: string): Target {
-  if (!TARGET.test(raw))
+  // A request target is visible ASCII (RFC 9112 §3.2): no control bytes, no spaces, no raw UTF-8.
+  if (!isVisibleAscii(raw))
     return {
       status: 400,
       message: 'send a request target of visible ASCII: it has a control or non-ASCII byte',
     };
+  if (raw.charCodeAt(0) === 0x2f) return { target: raw, authority: undefined };
   const absolute = ABSOLUTE.exec(raw);
   if (absolute) {
     const authority = absolute[1]!;
@@ -203,21 +207,44 @@ function hostOf(
   return count === 0 ? undefined : single(fields, 'host')!;
 }
 
+interface RequestLine {
+  method: string;
+  target: string;
+  major: number;
+  minor: number;
+}
+
+/** `METHOD SP target SP HTTP/d.d`: exactly two spaces, a token for the method, one digit each side of the dot. */
+function parseRequestLine(line: string): RequestLine | undefined {
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 <= sp1 + 1 || line.length !== sp2 + 9 || !line.startsWith('HTTP/', sp2 + 1)) return;
+  const major = line.charCodeAt(sp2 + 6);
+  const minor = line.charCodeAt(sp2 + 8);
+  if (!isDigit(major) || line.charCodeAt(sp2 + 7) !== 0x2e || !isDigit(minor) || !isToken(line, 0, sp1))
+    return;
+  return {
+    method: line.slice(0, sp1),
+    target: line.slice(sp1 + 1, sp2),
+    major: major - 48,
+    minor: minor - 48,
+  };
+}
+
 /** Parses a request head (`text` is the head without its final blank line, latin1-decoded). */
 export function parseRequestHead(text: string): RequestHead | HeadError {
   const lines = text.split('\r\n');
-  const m = REQUEST_LINE.exec(lines[0]!);
-  if (!m || !TOKEN.test(m[1]!))
-    return { status: 400, message: 'send an HTTP/1.1 request line: METHOD /path HTTP/1.1' };
-  if (m[3] !== '1' || Number(m[4]) > 1)
-    return { status: 505, message: `use HTTP/1.1: HTTP/${m[3]}.${m[4]} is not supported` };
-  const minor = Number(m[4]);
+  const line = parseRequestLine(lines[0]!);
+  if (!line) return { status: 400, message: 'send an HTTP/1.1 request line: METHOD /path HTTP/1.1' };
+  if (line.major !== 1 || line.minor > 1)
+    return { status: 505, message: `use HTTP/1.1: HTTP/${line.major}.${line.minor} is not supported` };
+  const minor = line.minor;
   const fields = parseFields(lines);
   if (typeof fields === 'string') return { status: 400, message: fields };
   // CONNECT asks for a tunnel to an authority (RFC 9110 §9.3.6): the gateway is no forward proxy.
-  if (m[1] === 'CONNECT')
+  if (line.method === 'CONNECT')
     return { status: 501, message: 'send requests, not CONNECT: this is no forward proxy' };
-  const target = parseTarget(m[1]!, m[2]!);
+  const target = parseTarget(line.method, line.target);
   if ('status' in target) return target;
   const host = hostOf(fields, target.authority, minor);
   if (typeof host === 'object') return host;
@@ -232,10 +259,11 @@ export function parseRequestHead(text: string): RequestHead | HeadError {
   const connection = tokensOf(fields.names, fields.headers, 'connection');
   const expect = single(fields, 'expect');
   return {
-    method: m[1]!,
+    method: line.method,
     target: target.target,
     minor,
-    ...fields,
+    headers: fields.headers,
+    names: fields.names,
     host,
     contentLength: Math.max(0, framing.contentLength),
     chunked: framing.chunked,
@@ -245,22 +273,35 @@ export function parseRequestHead(text: string): RequestHead | HeadError {
   };
 }
 
+/** `HTTP/1.d SP ddd [SP reason]`, the reason without CR or LF. */
+function parseStatusLine(line: string): { minor: number; status: number; reason: string } | undefined {
+  if (!line.startsWith('HTTP/1.') || line.charCodeAt(8) !== 0x20) return;
+  if (line.length > 12 && line.charCodeAt(12) !== 0x20) return;
+  const digits = [7, 9, 10, 11].every((at) => isDigit(line.charCodeAt(at)));
+  if (!digits) return;
+  const reason = line.length > 12 ? line.slice(13) : '';
+  if (reason.includes('\r') || reason.includes('\n')) return;
+  const status = (line.charCodeAt(9) - 48) * 100 + (line.charCodeAt(10) - 48) * 10 + line.charCodeAt(11) - 48;
+  return { minor: line.charCodeAt(7) - 48, status, reason };
+}
+
 /** Parses a backend's response head; a string is the error (the gateway answers 502). */
 export function parseResponseHead(text: string): ResponseHead | string {
   const lines = text.split('\r\n');
-  const m = /^HTTP\/1\.(\d) (\d{3})(?: (.*))?$/.exec(lines[0]!);
-  if (!m) return `status line ${JSON.stringify(lines[0]!.slice(0, 40))} is not HTTP/1.x`;
+  const line = parseStatusLine(lines[0]!);
+  if (!line) return `status line ${JSON.stringify(lines[0]!.slice(0, 40))} is not HTTP/1.x`;
   const fields = parseFields(lines);
   if (typeof fields === 'string') return fields;
   const framing = framingOf(fields);
   if (typeof framing === 'string') return framing;
-  const minor = Number(m[1]);
+  const minor = line.minor;
   const connection = tokensOf(fields.names, fields.headers, 'connection');
   return {
-    status: Number(m[2]),
-    reason: m[3] ?? '',
+    status: line.status,
+    reason: line.reason,
     minor,
-    ...fields,
+    headers: fields.headers,
+    names: fields.names,
     contentLength: framing.contentLength,
     chunked: framing.chunked,
     keepAlive: minor >= 1 ? !connection.includes('close') : connection.includes('keep-alive'),

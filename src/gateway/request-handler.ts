@@ -110,7 +110,7 @@ class ProxiedRequest {
       this.answer(404, `no route for host ${head.host ?? '(none)'}`);
       return;
     }
-    trace.route = String(match.index);
+    trace.route = match.label;
     trace.service = match.route.service;
     this.timeoutMs = match.route.timeoutMs;
     if (this.conn.body) this.conn.body.maxBytes = match.route.maxBodyBytes;
@@ -296,19 +296,21 @@ function finishTrace(
 ): void {
   const durationMs = performance.now() - startedMs;
   const status = trace.status || 500;
-  ctx.recorder.record(trace.route, trace.service, trace.release, status, durationMs, ctx.now());
+  const now = ctx.now();
+  ctx.recorder.record(trace.route, trace.service, trace.release, status, durationMs, now);
   if (!ctx.accessLog) return;
+  // Built field by field (no spreads): this runs for every request.
   const entry: AccessLogEntry = {
-    time: new Date().toISOString(),
+    time: new Date(now).toISOString(),
     method: head.method,
     host: head.host ?? '',
     path: head.target,
     status,
     durationMs: Math.round(durationMs * 1000) / 1000,
     client: conn.clientIp,
-    ...(trace.service && { service: trace.service }),
-    ...(trace.release && { release: trace.release }),
-    ...(trace.endpoint && { endpoint: trace.endpoint }),
   };
+  if (trace.service) entry.service = trace.service;
+  if (trace.release) entry.release = trace.release;
+  if (trace.endpoint) entry.endpoint = trace.endpoint;
   ctx.accessLog(JSON.stringify(entry));
 }

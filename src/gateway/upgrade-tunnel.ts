@@ -39,7 +39,7 @@ async function admit(ctx: HandlerContext, conn: ClientConnection, head: RequestH
   };
   const selection = selectEndpoint(routing, selector, ctx.registry, ctx.now());
   if (!selection.ok) return { ok: false, status: 503, message: selection.reason };
-  return { ok: true, route: String(match.index), service, selection };
+  return { ok: true, route: match.label, service, selection };
 }
 
 /** Serves an upgrade request: refuses it like a request, or tunnels the connection to a backend. */

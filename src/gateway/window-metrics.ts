@@ -123,9 +123,21 @@ class SlotRing {
   }
 }
 
+/** Where one route and release's samples go: found through nested maps of the caller's own strings. */
+interface SeriesCell {
+  totals: SeriesTotals;
+  ring: SlotRing | undefined;
+}
+
 export class MetricsRecorder {
   private readonly windows = new Map<string, SlotRing>();
   private readonly totals = new Map<string, SeriesTotals>();
+  /**
+   * route → service → release: the strings a request carries are the route table's and the pools'
+   * own, so these lookups hash nothing, unlike a key joined per request. Cleared whenever
+   * `windows` or `totals` lose an entry.
+   */
+  private readonly cells = new Map<string, Map<string, Map<string, SeriesCell>>>();
   private readonly slotCount: number;
 
   constructor(retentionMs = DEFAULT_RETENTION_MS) {
@@ -143,15 +155,15 @@ export class MetricsRecorder {
   ): void {
     const cls = classOf(status);
     const bucket = bucketOf(durationMs);
-    this.recordTotals(route, service, release, cls, bucket, durationMs);
+    const cell = this.cellOf(route, service, release);
+    const t = cell.totals;
+    t.classes[CLASS_NAMES[cls]]++;
+    t.histogram[bucket]!++;
+    t.sumMs += durationMs;
+    t.count++;
     if (release === '') return;
-    const key = `${service}\u0000${release}`;
-    let ring = this.windows.get(key);
-    if (!ring) {
-      ring = new SlotRing(this.slotCount);
-      this.windows.set(key, ring);
-    }
-    const slot = ring.slotFor(Math.floor(nowMs / 1000));
+    cell.ring ??= this.ringOf(service, release);
+    const slot = cell.ring.slotFor(Math.floor(nowMs / 1000));
     slot.classes[cls]!++;
     slot.histogram[bucket]!++;
   }
@@ -189,7 +201,10 @@ export class MetricsRecorder {
   forgetIdle(nowMs: number): void {
     const nowS = Math.floor(nowMs / 1000);
     for (const [key, ring] of this.windows)
-      if (ring.lastSecond() < nowS - this.slotCount) this.windows.delete(key);
+      if (ring.lastSecond() < nowS - this.slotCount) {
+        this.windows.delete(key);
+        this.cells.clear();
+      }
   }
 
   /** Slots of `fromSecond` and later, and every total (see `importFrom`). */
@@ -221,6 +236,7 @@ export class MetricsRecorder {
       ring.put(s.second, s.classes, s.histogram);
     }
     this.totals.clear();
+    this.cells.clear();
     for (const t of data.totals)
       this.totals.set(`${t.route}\u0000${t.service}\u0000${t.release}`, {
         ...t,
@@ -239,14 +255,26 @@ export class MetricsRecorder {
     };
   }
 
-  private recordTotals(
-    route: string,
-    service: string,
-    release: string,
-    cls: StatusClassIndex,
-    bucket: number,
-    ms: number,
-  ): void {
+  private cellOf(route: string, service: string, release: string): SeriesCell {
+    let byService = this.cells.get(route);
+    if (!byService) {
+      byService = new Map();
+      this.cells.set(route, byService);
+    }
+    let byRelease = byService.get(service);
+    if (!byRelease) {
+      byRelease = new Map();
+      byService.set(service, byRelease);
+    }
+    let cell = byRelease.get(release);
+    if (!cell) {
+      cell = { totals: this.totalsOf(route, service, release), ring: undefined };
+      byRelease.set(release, cell);
+    }
+    return cell;
+  }
+
+  private totalsOf(route: string, service: string, release: string): SeriesTotals {
     const key = `${route}\u0000${service}\u0000${release}`;
     let t = this.totals.get(key);
     if (!t) {
@@ -254,9 +282,16 @@ export class MetricsRecorder {
       t = { route, service, release, classes, histogram: new Array(BUCKETS).fill(0), sumMs: 0, count: 0 };
       this.totals.set(key, t);
     }
-    t.classes[CLASS_NAMES[cls]]++;
-    t.histogram[bucket]!++;
-    t.sumMs += ms;
-    t.count++;
+    return t;
+  }
+
+  private ringOf(service: string, release: string): SlotRing {
+    const key = `${service}\u0000${release}`;
+    let ring = this.windows.get(key);
+    if (!ring) {
+      ring = new SlotRing(this.slotCount);
+      this.windows.set(key, ring);
+    }
+    return ring;
   }
 }
