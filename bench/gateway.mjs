@@ -8,7 +8,10 @@
 // Needs `npm run build`, `wrk` and `nginx` (Debian packages). Prints JSON, then a one-line summary.
 // Phases are interleaved over BENCH_ROUNDS rounds and medians reported, because on a shared
 // machine the load of other processes shifts between phases.
-// Environment: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (64).
+// Environment: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (32).
+// The goal (issue 27): the gateway process, as `cairn up` runs it, serves at least as many requests
+// per second as nginx with one worker, with a p99 within 1.2x of nginx's; both are the median of the
+// per-round ratios, each round measuring the two back to back with the same wrk settings.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,9 +25,11 @@ import { createGateway, SupervisedGateway } from '../dist/gateway/index.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const LOW_CONNECTIONS = 4;
 const FLIP_EVERY_MS = 100;
+const GOAL_THROUGHPUT_RATIO = 1.0;
+const GOAL_P99_RATIO = 1.2;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -263,10 +268,10 @@ async function main() {
     for (let i = 0; i < ROUNDS; i++) {
       rounds.push({
         nginx: await wrkCpu(urls.nginx, CONNECTIONS, nginxCpu),
-        gateway: await wrkCpu(urls.gateway, CONNECTIONS, ownCpu),
         gatewayProcess: await wrkCpu(urls.gatewayProcess, CONNECTIONS, () =>
           cpuSecondsOf(gatewayProcess.pid),
         ),
+        gateway: await wrkCpu(urls.gateway, CONNECTIONS, ownCpu),
         haproxy: await wrkCpu(urls.haproxy, CONNECTIONS, haproxyCpu, {
           haproxyProcess: () => cpuSecondsOf(haproxy.haproxyPid),
           cairnLogReader: () => cpuSecondsOf(haproxy.pid),
@@ -298,16 +303,27 @@ async function main() {
         ),
         lost: rounds.reduce((sum, r) => sum + r[name].lost, 0),
       };
-    const ratioOf = (name) => {
-      const ratios = rounds.map((r) => r[name].requestsPerS / r.nginx.requestsPerS).sort((a, b) => a - b);
+    const ratioOf = (name, field = 'requestsPerS') => {
+      const ratios = rounds.map((r) => r[name][field] / r.nginx[field]).sort((a, b) => a - b);
       return round(ratios[Math.floor(ratios.length / 2)]);
     };
+    const goal = {
+      what: `gateway process >= ${GOAL_THROUGHPUT_RATIO}x nginx (1 worker) requests/s, p99 <= ${GOAL_P99_RATIO}x nginx's, wrk -t1 -c${CONNECTIONS}`,
+      throughputRatio: ratioOf('gatewayProcess'),
+      p99Ratio: ratioOf('gatewayProcess', 'p99Ms'),
+      perRoundThroughputRatios: rounds.map((r) =>
+        round(r.gatewayProcess.requestsPerS / r.nginx.requestsPerS),
+      ),
+      perRoundP99Ratios: rounds.map((r) => round(r.gatewayProcess.p99Ms / r.nginx.p99Ms)),
+    };
+    goal.met = goal.throughputRatio >= GOAL_THROUGHPUT_RATIO && goal.p99Ratio <= GOAL_P99_RATIO;
     const result = {
       seconds: SECONDS,
       rounds: ROUNDS,
       connections: CONNECTIONS,
       lowConnections: LOW_CONNECTIONS,
       flips,
+      goal,
       median: summary,
       throughputRatio: ratioOf('gateway'),
       haproxyThroughputRatio: ratioOf('haproxy'),
@@ -329,6 +345,12 @@ async function main() {
     };
     const m = summary;
     console.log(JSON.stringify(result, null, 2));
+    console.log(
+      `goal: ${goal.what}: ${goal.throughputRatio}x throughput, ${goal.p99Ratio}x p99 ` +
+        `(per round: ${goal.perRoundThroughputRatios.join(' ')} / ${goal.perRoundP99Ratios.join(' ')}) -> ` +
+        `${goal.met ? 'met' : 'NOT met'}; CPU per request: gateway process ${m.gatewayProcess.cpuUsPerRequest} us, ` +
+        `nginx ${m.nginx.cpuUsPerRequest} us; load average ${result.loadAverage[0]}`,
+    );
     console.log(
       `median of ${ROUNDS}: haproxy engine ${Math.round(m.haproxy.requestsPerS)} req/s ` +
         `(${result.haproxyThroughputRatio}x nginx, ${m.haproxy.cpuUsPerRequest} us CPU/request: haproxy ` +

@@ -4,6 +4,7 @@
  * keep-alive timeout can close them under a request.
  */
 import { connect, type Socket } from 'node:net';
+import type { ResponseHead } from './http1.js';
 
 /** Idle connections older than this are closed (Node.js servers close theirs after 5 s). */
 export const BACKEND_IDLE_MS = 4_000;
@@ -25,6 +26,12 @@ export class BackendConnection {
   /** Exchanges this connection served before the current one. */
   served = 0;
   idleSince = 0;
+  /**
+   * The last response head read on this connection and what it parsed to: a backend answers the
+   * same head again and again (only a Date differs, once a second), and reading one costs more
+   * than comparing two. Parsing is pure, so equal text gives an equal head.
+   */
+  lastHead: { text: string; head: ResponseHead } | undefined;
   private error: (Error & { code?: string }) | undefined;
 
   /** Bytes read from the backend (a copy: the read buffer is shared). */

@@ -106,7 +106,7 @@ class Exchange implements BackendUser, ClientListener {
         else this.pending = buf;
         return;
       }
-      const res = parseResponseHead(buf.toString('latin1', 0, end - 4));
+      const res = this.parseHead(buf.toString('latin1', 0, end - 4));
       if (typeof res === 'string') {
         this.fail(error('BAD_RESPONSE', res));
         return;
@@ -125,6 +125,14 @@ class Exchange implements BackendUser, ClientListener {
       if (rest.length === 0) return;
       buf = rest;
     }
+  }
+
+  private parseHead(text: string): ResponseHead | string {
+    const last = this.backend.lastHead;
+    if (last?.text === text) return last.head;
+    const res = parseResponseHead(text);
+    if (typeof res !== 'string') this.backend.lastHead = { text, head: res };
+    return res;
   }
 
   private begin(res: ResponseHead, rest: Buffer): void {

@@ -43,6 +43,8 @@ export interface ResponseHead {
   chunked: boolean;
   /** The backend will keep the connection open after this response. */
   keepAlive: boolean;
+  /** The client's head for this response without cookie, close or chunked framing, once built (see exchange.ts). */
+  plainClientHead?: string;
 }
 
 /** Why a request head was refused, with the status to answer. */

@@ -197,8 +197,15 @@ class ProxiedRequest {
       head: this.backendHead,
       firstByteTimeoutMs: this.timeoutMs ?? ctx.limits.firstByteTimeoutMs,
       http10: head.minor === 0,
-      clientHead: (res, framing) =>
-        clientResponseHead(res, { chunked: framing === 'chunked', close: conn.closeAfter, setCookie }),
+      clientHead: (res, framing) => {
+        const chunked = framing === 'chunked';
+        // The common head (a backend's repeated answer, nothing added) is built once per parsed head.
+        if (!chunked && !conn.closeAfter && !setCookie) {
+          res.plainClientHead ??= clientResponseHead(res, { chunked, close: false });
+          return res.plainClientHead;
+        }
+        return clientResponseHead(res, { chunked, close: conn.closeAfter, setCookie });
+      },
     };
   }
 
