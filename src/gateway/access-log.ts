@@ -28,10 +28,14 @@ export class AccessLog {
   private dropped = 0;
   /** Lines not yet handed to the stream: one write per turn, not one per request. */
   private pending = '';
+  private pendingLines = 0;
   private readonly flush = (): void => {
+    if (this.pendingLines === 0) return;
     const text = this.pending;
     this.pending = '';
-    if (text) this.stream?.write(text);
+    if (this.stream) this.stream.write(text);
+    else this.dropped += this.pendingLines; // the stream failed meanwhile
+    this.pendingLines = 0;
   };
 
   constructor(
@@ -71,8 +75,9 @@ export class AccessLog {
       this.dropped++;
       return;
     }
-    if (this.pending === '') setImmediate(this.flush);
+    if (this.pendingLines === 0) setImmediate(this.flush);
     this.pending += `${line}\n`;
+    this.pendingLines++;
     if (this.pending.length >= FLUSH_CHARS) this.flush();
   }
 
