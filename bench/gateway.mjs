@@ -8,7 +8,9 @@
 // Needs `npm run build`, `wrk` and `nginx` (Debian packages). Prints JSON, then a one-line summary.
 // Phases are interleaved over BENCH_ROUNDS rounds and medians reported, because on a shared
 // machine the load of other processes shifts between phases.
-// Environment: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (32).
+// Environment: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (32),
+// BENCH_BASELINE_MAIN: the gateway-main.js of another build (say, before a change), measured as a
+// gateway process too, right after this build's in each round (`gatewayProcessBaseline`).
 // The goal (issue 27): the gateway process, as `cairn up` runs it, serves at least as many requests
 // per second as nginx with one worker, with a p99 within 1.2x of nginx's; both are the median of the
 // per-round ratios, each round measuring the two back to back with the same wrk settings.
@@ -30,6 +32,7 @@ const LOW_CONNECTIONS = 4;
 const FLIP_EVERY_MS = 100;
 const GOAL_THROUGHPUT_RATIO = 1.0;
 const GOAL_P99_RATIO = 1.2;
+const BASELINE_MAIN = process.env.BENCH_BASELINE_MAIN;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -197,6 +200,8 @@ async function main() {
   const children = [];
   let gateway;
   let gatewayProcess;
+  let baselineProcess;
+  let baselineAddress;
   let haproxy;
   let bare;
   try {
@@ -216,6 +221,17 @@ async function main() {
       config: { listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] },
     });
     const gatewayProcessAddress = await gatewayProcess.listen();
+    if (BASELINE_MAIN) {
+      baselineProcess = new SupervisedGateway({
+        env: 'baseline',
+        root: dir,
+        runDir: join(dir, 'run'),
+        logsDir: dir,
+        config: { listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] },
+        mainScript: BASELINE_MAIN,
+      });
+      baselineAddress = await baselineProcess.listen();
+    }
     haproxy = await startHaproxyEngine(`127.0.0.1:${backendA}`, `127.0.0.1:${backendB}`);
     const haproxyAddress = haproxy.address;
     const pool = (release, address, weight) => ({
@@ -230,7 +246,10 @@ async function main() {
       ]);
     setWeight(100);
     await setWeight(100, gatewayProcess);
+    if (baselineProcess) await setWeight(100, baselineProcess);
     bare = await startBareProxy(backendA);
+    const baselineUrl = baselineAddress && `http://${baselineAddress}/`;
+    if (baselineUrl) await wrk(baselineUrl, CONNECTIONS, 2);
 
     await wrk(`http://${gatewayAddress}/`, CONNECTIONS, 2); // warm up every path (JIT, keep-alive pools)
     await wrk(`http://${gatewayProcessAddress}/`, CONNECTIONS, 2);
@@ -271,6 +290,11 @@ async function main() {
         gatewayProcess: await wrkCpu(urls.gatewayProcess, CONNECTIONS, () =>
           cpuSecondsOf(gatewayProcess.pid),
         ),
+        ...(baselineUrl && {
+          gatewayProcessBaseline: await wrkCpu(baselineUrl, CONNECTIONS, () =>
+            cpuSecondsOf(baselineProcess.pid),
+          ),
+        }),
         gateway: await wrkCpu(urls.gateway, CONNECTIONS, ownCpu),
         haproxy: await wrkCpu(urls.haproxy, CONNECTIONS, haproxyCpu, {
           haproxyProcess: () => cpuSecondsOf(haproxy.haproxyPid),
@@ -316,6 +340,13 @@ async function main() {
       ),
       perRoundP99Ratios: rounds.map((r) => round(r.gatewayProcess.p99Ms / r.nginx.p99Ms)),
     };
+    if (baselineUrl)
+      goal.baseline = {
+        main: BASELINE_MAIN,
+        throughputRatio: ratioOf('gatewayProcessBaseline'),
+        p99Ratio: ratioOf('gatewayProcessBaseline', 'p99Ms'),
+        cpuUsPerRequest: summary.gatewayProcessBaseline.cpuUsPerRequest,
+      };
     goal.met = goal.throughputRatio >= GOAL_THROUGHPUT_RATIO && goal.p99Ratio <= GOAL_P99_RATIO;
     const result = {
       seconds: SECONDS,
@@ -349,7 +380,11 @@ async function main() {
       `goal: ${goal.what}: ${goal.throughputRatio}x throughput, ${goal.p99Ratio}x p99 ` +
         `(per round: ${goal.perRoundThroughputRatios.join(' ')} / ${goal.perRoundP99Ratios.join(' ')}) -> ` +
         `${goal.met ? 'met' : 'NOT met'}; CPU per request: gateway process ${m.gatewayProcess.cpuUsPerRequest} us, ` +
-        `nginx ${m.nginx.cpuUsPerRequest} us; load average ${result.loadAverage[0]}`,
+        `nginx ${m.nginx.cpuUsPerRequest} us` +
+        (goal.baseline
+          ? `; baseline build: ${goal.baseline.throughputRatio}x throughput, ${goal.baseline.p99Ratio}x p99, ${goal.baseline.cpuUsPerRequest} us CPU/request`
+          : '') +
+        `; load average ${result.loadAverage[0]}`,
     );
     console.log(
       `median of ${ROUNDS}: haproxy engine ${Math.round(m.haproxy.requestsPerS)} req/s ` +
@@ -372,6 +407,7 @@ async function main() {
   } finally {
     await gateway?.close(1000);
     await gatewayProcess?.close(1000);
+    await baselineProcess?.close(1000);
     await haproxy?.close();
     await bare?.close();
     for (const c of children) {

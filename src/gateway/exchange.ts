@@ -62,7 +62,6 @@ class Exchange implements BackendUser, ClientListener {
   /** The client's response head, waiting to leave together with the first body bytes. */
   private pendingHead: string | undefined;
   private reusable = true;
-  private timer: NodeJS.Timeout | undefined;
   /** The last time the backend sent anything (the gateway's sweep enforces the body idle timeout). */
   lastData = Date.now();
 
@@ -85,9 +84,9 @@ class Exchange implements BackendUser, ClientListener {
       };
       this.conn.startBody((bytes) => this.phase === Phase.Finished || this.backend.socket.write(bytes));
     }
-    this.timer = setTimeout(() => {
+    this.backend.awaitFirstByte(this.req.firstByteTimeoutMs, () => {
       if (!this.answered) this.fail(error('FIRST_BYTE_TIMEOUT', 'backend did not answer in time'));
-    }, this.req.firstByteTimeoutMs);
+    });
   }
 
   onBackendData(d: Buffer): void {
@@ -136,7 +135,7 @@ class Exchange implements BackendUser, ClientListener {
   }
 
   private begin(res: ResponseHead, rest: Buffer): void {
-    clearTimeout(this.timer);
+    this.backend.firstByteCame();
     this.answered = true;
     this.status = res.status;
     this.reusable = res.keepAlive;
@@ -231,7 +230,7 @@ class Exchange implements BackendUser, ClientListener {
 
   private complete(): void {
     this.phase = Phase.Finished;
-    clearTimeout(this.timer);
+    this.backend.firstByteCame();
     this.backend.user = undefined;
     if (this.backend.socket.isPaused()) this.backend.socket.resume();
     if (this.reusable && !this.conn.bodyUnread && this.framing !== 'close') this.pool.release(this.backend);
@@ -242,7 +241,7 @@ class Exchange implements BackendUser, ClientListener {
   private fail(err: Error & { code?: string }): void {
     if (this.phase === Phase.Finished) return;
     this.phase = Phase.Finished;
-    clearTimeout(this.timer);
+    this.backend.firstByteCame();
     this.backend.user = undefined;
     this.backend.socket.destroy();
     this.settle({ error: err, answered: this.answered, status: this.status });
