@@ -90,7 +90,7 @@ interface ObjectsApi {
     labelSelector?: string,
   ): Promise<{ items: KubeObject[]; metadata?: { resourceVersion?: string } }>;
   read(o: object): Promise<KubeObject>;
-  create(o: object): Promise<KubeObject>;
+  create(o: object, pretty?: string, dryRun?: string, fieldManager?: string): Promise<KubeObject>;
   replace(o: object, pretty?: string, dryRun?: string, fieldManager?: string): Promise<KubeObject>;
   delete(o: object): Promise<unknown>;
   patch(

@@ -79,7 +79,7 @@ export class Cluster {
         const resourceVersion = (live.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
         const whole = { ...object, metadata: { ...object.metadata, resourceVersion } };
         try {
-          return await api.replace(whole, undefined, undefined, FIELD_MANAGER);
+          return await api.replace(forClient(whole), undefined, undefined, FIELD_MANAGER);
         } catch (error) {
           if ((error as { code?: unknown }).code !== 409 || attempt >= RESTORE_ATTEMPTS) throw error;
         }
@@ -148,16 +148,53 @@ export class Cluster {
     );
   }
 
-  /** A list-then-watch of `kind` objects of this environment in the namespace (cairn's env label). */
-  watch<T = KubeObject>(apiVersion: string, kind: string, labelSelector?: string): ObjectWatch<T> {
+  /** A list-then-watch of `kind` objects in the namespace (or cluster-wide), by label. */
+  watch<T = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    labelSelector?: string,
+    clusterScoped = false,
+  ): ObjectWatch<T> {
     const group = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    const plural = `${kind.toLowerCase()}s`;
+    const lower = kind.toLowerCase();
+    const plural = lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
+    const scope = clusterScoped ? '' : `/namespaces/${this.namespace}`;
     return this.lib.makeInformer<T>(
       this.kc,
-      `${group}/namespaces/${this.namespace}/${plural}`,
-      async () => (await this.listObject(apiVersion, kind, labelSelector)) as unknown as { items: T[] },
+      `${group}${scope}/${plural}`,
+      async () =>
+        (await this.listObject(apiVersion, kind, labelSelector, clusterScoped)) as unknown as { items: T[] },
       labelSelector,
     );
+  }
+
+  /**
+   * Read-modify-write of one object: `next` gets the live one (undefined when there is none) and
+   * returns what it must be; written with its resourceVersion (read again on a 409) or created.
+   */
+  async update(
+    object: { apiVersion: string; kind: string; metadata: Record<string, unknown> },
+    next: (live: KubeObject | undefined) => Manifest,
+  ): Promise<void> {
+    const api = this.objects();
+    await this.call(`writing ${object.kind} ${String(object.metadata.name)}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const live = await api.read(object).catch((e: { code?: unknown }) => {
+          if (e.code === 404) return undefined;
+          throw e;
+        });
+        const version = (live?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+        const want = next(live);
+        try {
+          if (!live) return await api.create(forClient(want), undefined, undefined, FIELD_MANAGER);
+          const whole = { ...want, metadata: { ...want.metadata, resourceVersion: version } };
+          return await api.replace(forClient(whole), undefined, undefined, FIELD_MANAGER);
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          if ((code !== 409 && code !== 404) || attempt >= RESTORE_ATTEMPTS) throw error;
+        }
+      }
+    });
   }
 
   private objects() {

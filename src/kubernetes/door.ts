@@ -13,22 +13,30 @@ import {
   policyManifests,
 } from './admission.js';
 import type { Cluster } from './cluster.js';
-import { LABEL } from './manifests.js';
+import { LABEL, type Manifest } from './manifests.js';
 
 const VAP_API = 'admissionregistration.k8s.io/v1';
 /** A Secret younger than this is never collected: its Deployment may be being applied right now. */
 const SECRET_GRACE_MS = 10_000;
 
-/** The door's objects: the allow-list first (the policies refuse everything without it), then the VAPs. */
+/**
+ * The door's objects: the allow-list first (the policies refuse everything without it), then the
+ * VAPs; returns the VAPs and Bindings as applied (what the watch holds the live ones to).
+ */
 export async function keepDoor(
   cluster: Cluster,
   env: string,
   service: string,
   admitted: AdmittedRelease[],
   policies: AdmissionPolicy[],
-): Promise<void> {
+): Promise<Manifest[]> {
   const ns = cluster.namespace;
-  await cluster.apply([admittedManifest(ns, admitted)], `cairn-admit.${service}`.slice(0, 128));
+  const mine = admittedManifest(ns, admitted);
+  // Read-modify-write, not apply: the list holds exactly what cairn wrote (no field manager can keep a key alive).
+  await cluster.update(mine, (live) => ({
+    ...mine,
+    data: { ...othersEntries(live, service), ...(mine.data as Record<string, string>) },
+  }));
   const vaps = [...gatesManifests(ns, env), ...policies.flatMap((p) => policyManifests(ns, env, p))];
   await cluster.apply(vaps);
   const wanted = new Set(vaps.map((v) => `${v.kind}/${String(v.metadata.name)}`));
@@ -39,6 +47,23 @@ export async function keepDoor(
         await cluster.remove({ apiVersion: VAP_API, kind, metadata: { name } });
     }
   }
+  return vaps;
+}
+
+/** The allow-list's entries of other services (each value names its service). */
+function othersEntries(live: object | undefined, service: string): Record<string, string> {
+  const data = ((live as { data?: unknown } | undefined)?.data ?? {}) as Record<string, string>;
+  return Object.fromEntries(Object.entries(data).filter(([, v]) => !v.includes(` service=${service} `)));
+}
+
+/** Removes from the live allow-list the keys `foreign` names (written by someone other than cairn). */
+export async function dropForeignKeys(cluster: Cluster, foreign: string[]): Promise<void> {
+  const stub = admittedManifest(cluster.namespace, []);
+  await cluster.update(stub, (live) => {
+    const data = { ...(((live as { data?: unknown } | undefined)?.data ?? {}) as Record<string, string>) };
+    for (const key of foreign) delete data[key];
+    return { ...stub, data };
+  });
 }
 
 /** The Secrets a Deployment's pods refer to (env and projected files). */

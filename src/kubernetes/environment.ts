@@ -5,8 +5,9 @@
  * on this machine.
  */
 import type { AuditLog } from '../audit/index.js';
+import { ValidationError } from '../lib/index.js';
 import type { ReleaseRecord, ServingRecord, SqliteStateStore } from '../state/index.js';
-import type { AdmissionPolicy, AdmittedRelease } from './admission.js';
+import { type AdmissionPolicy, type AdmittedRelease, NAMESPACE_LABEL } from './admission.js';
 import type { ObjectWatch, Pod, PodWatch } from './client.js';
 import { Cluster, type ClusterConfig } from './cluster.js';
 import { collectSecrets, keepDoor } from './door.js';
@@ -24,7 +25,7 @@ import {
 import { hostCidr, networkPolicyManifest } from './network-policy.js';
 import { type PodMirror, podState } from './pod-mirror.js';
 import type { PushedImage } from './release-image.js';
-import { type ClusterEvent, type OpenFinding, WorkloadGuard } from './workload-guard.js';
+import { type ClusterEvent, type DoorObject, type OpenFinding, WorkloadGuard } from './workload-guard.js';
 
 /** A watch that failed is started again after this long. */
 const REWATCH_MS = 2000;
@@ -57,6 +58,10 @@ export class KubernetesEnvironment {
   private readonly pushed = new Map<string, Promise<PushedImage>>();
   /** The Deployment cairn last applied, by name: what the watch judges a live one against. */
   private readonly applied = new Map<string, Manifest>();
+  /** The VAPs, Bindings and NetworkPolicies cairn last applied, by `Kind/name`. */
+  private readonly door = new Map<string, Manifest>();
+  /** What each service last had admitted: the allow-list is written again from it. */
+  private readonly admittedBy = new Map<string, AdmittedRelease[]>();
   /** Secrets being applied with their Deployment (never collected meanwhile). */
   private readonly pendingSecrets = new Set<string>();
   private readonly watches: Array<ObjectWatch<unknown>> = [];
@@ -70,6 +75,8 @@ export class KubernetesEnvironment {
       audit: deps.audit,
       cluster: () => this.connect(),
       applied: (name) => this.applied.get(name),
+      doorObject: (key) => this.door.get(key),
+      restoreDoor: () => this.restoreDoor(),
       ...(deps.log ? { log: deps.log } : {}),
     });
   }
@@ -95,6 +102,17 @@ export class KubernetesEnvironment {
    * labelled when absent) and the image is in the registry. Throws a DriverError naming the env.
    */
   async preflight(release: ReleaseRecord): Promise<void> {
+    const files = Object.keys((release.config.run as { files?: Record<string, string> }).files ?? {});
+    if (files.length > 0) {
+      // Said, not ignored: a pod without the files the release names would run another configuration.
+      throw new ValidationError(
+        `deploying ${release.id} to ${this.deps.env}: configuration files (${files.join(', ')}) are not supported in a Kubernetes environment yet`,
+        [],
+        {
+          hint: `remove services.${release.service}.environments.${this.deps.env}.files, or deploy to an environment on this machine`,
+        },
+      );
+    }
     // A fresh connection: the kubeconfig may have changed since the last one.
     this.cluster = undefined;
     const cluster = await this.connect();
@@ -126,8 +144,13 @@ export class KubernetesEnvironment {
       });
     }
     await cluster.apply([namespaceManifest(ns)]);
-    await keepDoor(cluster, this.deps.env, serving.service, admitted, this.deps.admissionPolicies());
-    if (releases[0]) await cluster.apply([await this.networkPolicy(cluster, releases[0].release)]);
+    this.admittedBy.set(serving.service, admitted);
+    await this.keepDoor(cluster, serving.service);
+    if (releases[0]) {
+      const policy = await this.networkPolicy(cluster, releases[0].release);
+      this.door.set(`NetworkPolicy/${String(policy.metadata.name)}`, policy);
+      await cluster.apply([policy]);
+    }
     for (const { release, replicas } of releases) await this.applyRelease(cluster, release, replicas);
     for (const [name, releaseId] of await cluster.releasesOf(serving.service))
       if (!serving.replicas[releaseId]) {
@@ -137,6 +160,18 @@ export class KubernetesEnvironment {
     const collected = await collectSecrets(cluster, this.pendingSecrets);
     if (collected.length > 0)
       this.deps.log?.({ msg: 'deleted Secrets no release pins', env: this.deps.env, secrets: collected });
+  }
+
+  private async keepDoor(cluster: Cluster, service: string): Promise<void> {
+    const admitted = this.admittedBy.get(service) ?? [];
+    const vaps = await keepDoor(cluster, this.deps.env, service, admitted, this.deps.admissionPolicies());
+    for (const v of vaps) this.door.set(`${v.kind}/${String(v.metadata.name)}`, v);
+  }
+
+  /** The allow-list and the VAPs written again from what each service last had admitted. */
+  private async restoreDoor(): Promise<void> {
+    const cluster = await this.connect();
+    for (const service of this.admittedBy.keys()) await this.keepDoor(cluster, service);
   }
 
   private async applyRelease(cluster: Cluster, release: ReleaseRecord, replicas: number): Promise<void> {
@@ -251,6 +286,7 @@ export class KubernetesEnvironment {
     const deployments = cluster.watch('apps/v1', 'Deployment', selector);
     const pods = cluster.watch<Pod>('v1', 'Pod', selector);
     const events = cluster.watch<ClusterEvent>('v1', 'Event');
+    await this.watchDoor(cluster);
     const judge = (d: unknown) =>
       this.workloads.deploymentSeen(d as Parameters<WorkloadGuard['deploymentSeen']>[0]);
     for (const [watch, fn] of [
@@ -263,6 +299,38 @@ export class KubernetesEnvironment {
       w.on('update', this.logged(fn));
       w.on('error', (error) => this.restart(error));
       this.watches.push(w);
+      await w.start();
+    }
+  }
+
+  /** The allow-list, the VAPs and Bindings, the NetworkPolicies: judged on every change and deletion. */
+  private async watchDoor(cluster: Cluster): Promise<void> {
+    const vapApi = 'admissionregistration.k8s.io/v1';
+    const ofNamespace = `${NAMESPACE_LABEL}=${cluster.namespace}`;
+    const watches: Array<[string, ObjectWatch<DoorObject>]> = [
+      ['ConfigMap', cluster.watch<DoorObject>('v1', 'ConfigMap', `${LABEL.managedBy}=cairn`)],
+      [
+        'NetworkPolicy',
+        cluster.watch<DoorObject>('networking.k8s.io/v1', 'NetworkPolicy', `${LABEL.env}=${this.deps.env}`),
+      ],
+      [
+        'ValidatingAdmissionPolicy',
+        cluster.watch<DoorObject>(vapApi, 'ValidatingAdmissionPolicy', ofNamespace, true),
+      ],
+      [
+        'ValidatingAdmissionPolicyBinding',
+        cluster.watch<DoorObject>(vapApi, 'ValidatingAdmissionPolicyBinding', ofNamespace, true),
+      ],
+    ];
+    for (const [kind, w] of watches) {
+      // Items of a list carry no kind: it is the watch's.
+      const seen = (gone: boolean) =>
+        this.logged((o) => this.workloads.doorSeen({ ...(o as DoorObject), kind }, gone));
+      w.on('add', seen(false));
+      w.on('update', seen(false));
+      w.on('delete', seen(true));
+      w.on('error', (error) => this.restart(error));
+      this.watches.push(w as ObjectWatch<unknown>);
       await w.start();
     }
   }

@@ -96,11 +96,14 @@ export function judgeWorkloads(
   return found;
 }
 
-/** Managers other than cairn that own a field of the Deployment (status and the revision note aside). */
-function foreignManagers(live: LiveDeployment): string[] {
+type ManagedFields = NonNullable<NonNullable<LiveDeployment['metadata']>['managedFields']>;
+
+/** Managers other than cairn's that own a field of a cairn object (status and the revision note aside). */
+export function foreignManagers(live: { metadata?: { managedFields?: ManagedFields } }): string[] {
   const names = new Set<string>();
   for (const m of live.metadata?.managedFields ?? []) {
     if (m.manager === OWN_MANAGER || m.subresource === 'status') continue;
+    if (m.manager?.startsWith(`${OWN_MANAGER}-`)) continue;
     if (onlyRevisionNote(m.fieldsV1)) continue;
     names.add(m.subresource ? `${m.manager} (${m.subresource})` : (m.manager ?? '?'));
   }
@@ -110,4 +113,15 @@ function foreignManagers(live: LiveDeployment): string[] {
 function onlyRevisionNote(fields: unknown): boolean {
   const json = JSON.stringify(fields ?? {});
   return json.includes(CONTROLLER_ANNOTATION) && !json.includes('"f:spec"');
+}
+
+/** Keys of a ConfigMap's `data` that a manager other than cairn's owns (added or changed by hand). */
+export function foreignDataKeys(live: { metadata?: { managedFields?: ManagedFields } }): string[] {
+  const keys = new Set<string>();
+  for (const m of live.metadata?.managedFields ?? []) {
+    if (m.manager === OWN_MANAGER || m.manager?.startsWith(`${OWN_MANAGER}-`)) continue;
+    const data = (m.fieldsV1 as { 'f:data'?: Record<string, unknown> } | undefined)?.['f:data'] ?? {};
+    for (const k of Object.keys(data)) if (k.startsWith('f:')) keys.add(k.slice(2));
+  }
+  return [...keys].sort();
 }

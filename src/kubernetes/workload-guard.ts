@@ -6,10 +6,13 @@
  */
 import type { AuditLog } from '../audit/index.js';
 import type { SqliteStateStore } from '../state/index.js';
-import { REFUSAL_MARK } from './admission.js';
+import { ADMITTED_CONFIGMAP, REFUSAL_MARK } from './admission.js';
 import type { Cluster } from './cluster.js';
+import { dropForeignKeys } from './door.js';
 import type { Manifest } from './manifests.js';
 import {
+  foreignDataKeys,
+  foreignManagers,
   judgeDeployment,
   judgePod,
   type LiveDeployment,
@@ -24,6 +27,12 @@ const REFUSAL_QUIET_MS = 60_000;
 const EVENT_SLACK_MS = 2000;
 /** A repair that failed is tried again at the next sight of the object, but not sooner than this. */
 const REPAIR_RETRY_MS = 1000;
+
+/** An object of the door, as far as cairn reads it. */
+export interface DoorObject {
+  kind?: string;
+  metadata?: LiveDeployment['metadata'];
+}
 
 /** A cluster event, as far as cairn reads it. */
 export interface ClusterEvent {
@@ -42,6 +51,10 @@ export interface WorkloadGuardDeps {
   cluster: () => Promise<Cluster>;
   /** The Deployment cairn last applied under this name (undefined: not cairn's to judge yet). */
   applied: (name: string) => Manifest | undefined;
+  /** A door object (VAP, Binding, NetworkPolicy) as cairn last applied it, by `Kind/name`. */
+  doorObject: (key: string) => Manifest | undefined;
+  /** Writes the allow-list and the VAPs again from what cairn last admitted (a deleted one comes back). */
+  restoreDoor: () => Promise<void>;
   log?: (line: Record<string, unknown>) => void;
   now?: () => number;
 }
@@ -105,6 +118,43 @@ export class WorkloadGuard {
     this.found(finding, async () => {
       await (await this.deps.cluster()).remove(object);
       this.settled(finding.object);
+    });
+  }
+
+  /**
+   * An object of the door (the allow-list, a VAP or Binding, a NetworkPolicy) changed or was
+   * deleted: what someone else wrote is undone, what was deleted is written again.
+   */
+  doorSeen(o: DoorObject, gone: boolean): void {
+    const key = `${o.kind ?? '?'}/${o.metadata?.name ?? '?'}`;
+    const base = { object: key, service: '', release: '', repair: 'reapply' as const };
+    if (o.kind === 'ConfigMap' && o.metadata?.name === ADMITTED_CONFIGMAP) {
+      const foreign = gone ? [] : foreignDataKeys(o);
+      if (!gone && foreign.length === 0) {
+        this.settled(key);
+        return;
+      }
+      const reasons = gone
+        ? ['the allow-list was deleted']
+        : foreign.map((k) => `${k}: written by ${foreignManagers(o).join(', ')}`);
+      this.found({ ...base, reasons }, async () => {
+        const cluster = await this.deps.cluster();
+        if (foreign.length > 0) await dropForeignKeys(cluster, foreign);
+        await this.deps.restoreDoor();
+      });
+      return;
+    }
+    const expected = this.deps.doorObject(key);
+    if (!expected) return;
+    const by = gone ? [] : foreignManagers(o);
+    if (!gone && by.length === 0) {
+      this.settled(key);
+      return;
+    }
+    const reasons = [gone ? 'deleted' : `fields changed by ${by.join(', ')}`];
+    this.found({ ...base, reasons }, async () => {
+      const cluster = await this.deps.cluster();
+      await (gone ? cluster.apply([expected]) : cluster.restore(expected));
     });
   }
 

@@ -342,6 +342,41 @@ spec:
         expect(refused?.subject.instance).toMatch(/^ReplicaSet\/intruder-/);
         expect(refused?.reason).toContain(`ValidatingAdmissionPolicy 'cairn-gates.${NS}'`);
         kubectl(['-n', NS, 'delete', 'deployment', 'intruder']);
+        // The door itself: a Binding deleted, a digest slipped into the allow-list — both undone.
+        const binding = `cairn-gates.${NS}`;
+        kubectl(['delete', 'validatingadmissionpolicybinding', binding]);
+        let started = Date.now();
+        expect(
+          await waitFor(async () =>
+            kubectl(['get', 'validatingadmissionpolicybindings', '-o', 'name']).includes(binding),
+          ),
+        ).toBe(true);
+        console.log(`k8s door (Binding deleted) → back: ${Date.now() - started} ms`);
+        const slipped = `sha256.${'0'.repeat(64)}`;
+        const patch = JSON.stringify({
+          data: { [slipped]: 'release=rel-000000000000 service=hello policies=,non-root,read-only-config,' },
+        });
+        kubectl(['-n', NS, 'patch', 'configmap', 'cairn-admitted', '--type', 'merge', '-p', patch]);
+        started = Date.now();
+        const keys = () =>
+          kubectl(['-n', NS, 'get', 'configmap', 'cairn-admitted', '-o', 'jsonpath={.data}']);
+        expect(await waitFor(async () => !keys().includes(slipped))).toBe(true);
+        console.log(`k8s door (digest slipped into the allow-list) → removed: ${Date.now() - started} ms`);
+        expect(keys()).toContain(digest.replace(':', '.'));
+        expect(() => run('after', unknown)).toThrow(/cairn-gates.* denied request/);
+        const door = (await auditEntries())
+          .filter((e) => e.action === 'drift.detected')
+          .map((e) => `${e.subject.instance} ${e.reason}`);
+        expect(door).toContainEqual(
+          `ValidatingAdmissionPolicyBinding/${binding} 1 difference(s), first deleted`,
+        );
+        expect(
+          door.some((d) =>
+            d.startsWith(
+              `ConfigMap/cairn-admitted 1 difference(s), first ${slipped}: written by kubectl-patch`,
+            ),
+          ),
+        ).toBe(true);
       },
       STEP_MS,
     );
