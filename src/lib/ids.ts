@@ -25,7 +25,11 @@ export function ulid(nowMs: number = Date.now(), random: Uint8Array = randomByte
 export const newDeploymentId = (): string => `dep-${ulid().toLowerCase()}`;
 export const newInstanceId = (): string => `ins-${ulid().toLowerCase()}`;
 
-/** `rel-<12 hex of sha256(imageDigest, configDigest)>`, as DESIGN.md defines a release id. */
-export function releaseId(imageDigest: string, configDigest: string): string {
-  return `rel-${sha256Hex(`${imageDigest}\n${configDigest}`).slice(0, 12)}`;
+/**
+ * `rel-<12 hex of sha256(service, imageDigest, configDigest)>`. A release is one service's: two
+ * services that run the same image with the same settings (two workers of one codebase) still
+ * get a release each. (DESIGN.md's formula had no service; they collided.)
+ */
+export function releaseId(service: string, imageDigest: string, configDigest: string): string {
+  return `rel-${sha256Hex(`${service}\n${imageDigest}\n${configDigest}`).slice(0, 12)}`;
 }

@@ -276,7 +276,7 @@ export class Deployments {
     );
     const configDigest = jsonDigest(run);
     if (configDigest === release.configDigest) return release;
-    const id = releaseId(release.imageDigest, configDigest);
+    const id = releaseId(release.service, release.imageDigest, configDigest);
     const existing = this.deps.store.getRelease(id);
     if (existing) return existing;
     const carried: ReleaseRecord = {
@@ -313,7 +313,7 @@ export class Deployments {
       config.run.secrets = await this.deps.pinSecrets(service, refs);
     const configDigest = jsonDigest(config.run);
     return {
-      id: releaseId(descriptor.digest, configDigest),
+      id: releaseId(service, descriptor.digest, configDigest),
       service,
       imageDigest: descriptor.digest,
       configDigest,

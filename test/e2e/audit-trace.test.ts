@@ -15,8 +15,8 @@ let work: string;
 const IMAGE = sha256Digest('image v1');
 const UNSIGNED = sha256Digest('image v2');
 const CONFIG = sha256Digest('config');
-const SIGNED_RELEASE = releaseId(IMAGE, CONFIG);
-const UNSIGNED_RELEASE = releaseId(UNSIGNED, CONFIG);
+const SIGNED_RELEASE = releaseId('hello', IMAGE, CONFIG);
+const UNSIGNED_RELEASE = releaseId('hello', UNSIGNED, CONFIG);
 const INSTANCE = 'ins-01jtrace0000000000000000';
 const run = (...args: string[]) => cairn(args, { cwd: work });
 

@@ -198,7 +198,7 @@ describe('release gates: policies, admission and the OSV scan', () => {
       const store = openStateStore(wsPaths);
       const serving = store.getServing('dev', 'hello')!;
       const good = store.getRelease(store.getTarget('dev', 'hello')!.releaseId)!;
-      const forged = { ...good, id: releaseId(root, good.configDigest), imageDigest: root };
+      const forged = { ...good, id: releaseId(good.service, root, good.configDigest), imageDigest: root };
       store.transaction((tx) => {
         tx.putRelease(forged);
         tx.setServing({ ...serving, replicas: { ...serving.replicas, [forged.id]: 1 } });
