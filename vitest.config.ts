@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // `npm test` runs test/e2e/disk-full.test.ts alone after everything else: it mounts a small
-// filesystem and fills it, and beside the rest of the suite its recovery check once did not see
-// the space return within 20 s (it passes alone in 0.3-3 s).
+// filesystem, fills it under load and times the recovery, which the rest of the suite beside it
+// would slow down. (Its one failure in CI was the access log filling the filesystem by itself,
+// now rotated; see docs/security.md.)
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts'],
