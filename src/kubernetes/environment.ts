@@ -7,14 +7,14 @@
 import type { AuditLog } from '../audit/index.js';
 import { ValidationError } from '../lib/index.js';
 import type { ReleaseRecord, ServingRecord, SqliteStateStore } from '../state/index.js';
-import { type AdmissionPolicy, type AdmittedRelease, NAMESPACE_LABEL } from './admission.js';
+import type { AdmissionPolicy, AdmittedRelease } from './admission.js';
 import type { ObjectWatch, Pod, PodWatch } from './client.js';
 import { Cluster, type ClusterConfig } from './cluster.js';
 import { collectSecrets, keepDoor } from './door.js';
+import { startGuardWatches } from './guard-watches.js';
 import {
   deploymentManifest,
   deploymentName,
-  LABEL,
   type Manifest,
   namespaceManifest,
   type PinnedSecret,
@@ -25,7 +25,7 @@ import {
 import { hostCidr, networkPolicyManifest } from './network-policy.js';
 import { type PodMirror, podState } from './pod-mirror.js';
 import type { PushedImage } from './release-image.js';
-import { type ClusterEvent, type DoorObject, type OpenFinding, WorkloadGuard } from './workload-guard.js';
+import { WorkloadGuard } from './workload-guard.js';
 
 /** A watch that failed is started again after this long. */
 const REWATCH_MS = 2000;
@@ -79,11 +79,6 @@ export class KubernetesEnvironment {
       restoreDoor: () => this.restoreDoor(),
       ...(deps.log ? { log: deps.log } : {}),
     });
-  }
-
-  /** Drift found by the watches and not repaired yet. */
-  findings(): OpenFinding[] {
-    return this.workloads.findings();
   }
 
   /** The connection, made on first use, so a bad kubeconfig fails the call that needs it. */
@@ -249,7 +244,14 @@ export class KubernetesEnvironment {
       watch.on('error', (error) => this.restart(error));
       await watch.start();
       this.deps.mirror.forgetAllBut(watch.list());
-      await this.watchWorkloads();
+      const started = startGuardWatches({
+        cluster: await this.connect(),
+        env: this.deps.env,
+        guard: this.workloads,
+        failed: (error) => this.restart(error),
+        ...(this.deps.log ? { log: this.deps.log } : {}),
+      });
+      this.watches.push(...(await started));
     } catch (error) {
       this.restart(error);
     }
@@ -277,77 +279,6 @@ export class KubernetesEnvironment {
           error: String(error),
         }),
       );
-  }
-
-  /** Deployments and pods judged for drift, events read for refusals by cairn's admission policies. */
-  private async watchWorkloads(): Promise<void> {
-    const cluster = await this.connect();
-    const selector = `${LABEL.env}=${this.deps.env}`;
-    const deployments = cluster.watch('apps/v1', 'Deployment', selector);
-    const pods = cluster.watch<Pod>('v1', 'Pod', selector);
-    const events = cluster.watch<ClusterEvent>('v1', 'Event');
-    await this.watchDoor(cluster);
-    const judge = (d: unknown) =>
-      this.workloads.deploymentSeen(d as Parameters<WorkloadGuard['deploymentSeen']>[0]);
-    for (const [watch, fn] of [
-      [deployments, judge],
-      [pods, (p: unknown) => this.workloads.podSeen(p as Pod)],
-      [events, (e: unknown) => this.workloads.eventSeen(e as ClusterEvent)],
-    ] as const) {
-      const w = watch as ObjectWatch<unknown>;
-      w.on('add', this.logged(fn));
-      w.on('update', this.logged(fn));
-      w.on('error', (error) => this.restart(error));
-      this.watches.push(w);
-      await w.start();
-    }
-  }
-
-  /** The allow-list, the VAPs and Bindings, the NetworkPolicies: judged on every change and deletion. */
-  private async watchDoor(cluster: Cluster): Promise<void> {
-    const vapApi = 'admissionregistration.k8s.io/v1';
-    const ofNamespace = `${NAMESPACE_LABEL}=${cluster.namespace}`;
-    const watches: Array<[string, ObjectWatch<DoorObject>]> = [
-      ['ConfigMap', cluster.watch<DoorObject>('v1', 'ConfigMap', `${LABEL.managedBy}=cairn`)],
-      [
-        'NetworkPolicy',
-        cluster.watch<DoorObject>('networking.k8s.io/v1', 'NetworkPolicy', `${LABEL.env}=${this.deps.env}`),
-      ],
-      [
-        'ValidatingAdmissionPolicy',
-        cluster.watch<DoorObject>(vapApi, 'ValidatingAdmissionPolicy', ofNamespace, true),
-      ],
-      [
-        'ValidatingAdmissionPolicyBinding',
-        cluster.watch<DoorObject>(vapApi, 'ValidatingAdmissionPolicyBinding', ofNamespace, true),
-      ],
-    ];
-    for (const [kind, w] of watches) {
-      // Items of a list carry no kind: it is the watch's.
-      const seen = (gone: boolean) =>
-        this.logged((o) => this.workloads.doorSeen({ ...(o as DoorObject), kind }, gone));
-      w.on('add', seen(false));
-      w.on('update', seen(false));
-      w.on('delete', seen(true));
-      w.on('error', (error) => this.restart(error));
-      this.watches.push(w as ObjectWatch<unknown>);
-      await w.start();
-    }
-  }
-
-  private logged(fn: (o: unknown) => void): (o: unknown) => void {
-    return (o) => {
-      try {
-        fn(o);
-      } catch (error) {
-        this.deps.log?.({
-          level: 'error',
-          msg: 'judging a cluster object failed',
-          env: this.deps.env,
-          error: String(error),
-        });
-      }
-    };
   }
 
   /** A watch callback that logs what it cannot record instead of ending the control plane. */
