@@ -16,9 +16,14 @@ export interface SvidFiles {
   cert: string;
   key: string;
   bundle: string;
+  /**
+   * The identity hop's port on the host's loopback. An isolated instance (its own network
+   * namespace) reaches it at its host address: the port is added to its egress.
+   */
+  hopPort?: number;
 }
 
-const FILE_NAMES: Record<keyof SvidFiles, string> = {
+const FILE_NAMES: Record<'cert' | 'key' | 'bundle', string> = {
   cert: 'svid.pem',
   key: 'svid-key.pem',
   bundle: 'bundle.pem',
@@ -49,7 +54,7 @@ export async function writeSvidFiles(
   const dir = svidDirOf(secretsDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (owner) await chown(dir, owner.uid, owner.gid);
-  for (const [field, name] of Object.entries(FILE_NAMES) as [keyof SvidFiles, string][]) {
+  for (const [field, name] of Object.entries(FILE_NAMES) as ['cert' | 'key' | 'bundle', string][]) {
     const draft = join(dir, `.${name}.${randomBytes(4).toString('hex')}`);
     try {
       await writeFile(draft, files[field], { mode: 0o400, flag: 'wx' });

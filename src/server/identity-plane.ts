@@ -17,6 +17,11 @@ import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
 import { IdentityHop } from './identity-hop.js';
 import { InstanceIdentity } from './instance-identity.js';
 
+/**
+ * The hop's own certificate lives a day (or an SVID's lifetime, if longer), renewed at half-life:
+ * its key never leaves `cairn up`'s memory, and a short-lived one would only add ways to fail.
+ */
+const HOP_CERT_MIN_TTL_MS = 24 * 3_600_000;
 /** Instance states whose SVID the hop still honours. */
 const LIVE_STATES = new Set(['starting', 'healthy', 'unhealthy', 'draining']);
 
@@ -50,7 +55,8 @@ export class IdentityPlane {
       record: deps.record,
       isDrifted: deps.isDrifted,
     });
-    const cert = await issueHopCertificate(ca, config.trustDomain, config.svidTtlMs);
+    const hopTtlMs = Math.max(config.svidTtlMs, HOP_CERT_MIN_TTL_MS);
+    const cert = await issueHopCertificate(ca, config.trustDomain, hopTtlMs);
     const hop = new IdentityHop({
       trustDomain: config.trustDomain,
       bundlePem: ca.bundlePem,
@@ -60,14 +66,21 @@ export class IdentityPlane {
       record: deps.record,
     });
     await hop.listen(config.hopPort);
-    const plane = new IdentityPlane(identity, hop, config.svidTtlMs, deps);
-    plane.hopRenewAt = Date.now() + config.svidTtlMs / 2;
+    const plane = new IdentityPlane(identity, hop, hopTtlMs, deps);
+    plane.hopRenewAt = Date.now() + hopTtlMs / 2;
     return plane;
   }
 
   /** Renews what is past half-life: instances' SVIDs and the hop's certificate. */
   async renewDue(): Promise<void> {
-    await this.identity.renewDue(this.deps.store.listInstances({ live: true }));
+    try {
+      await this.identity.renewDue(this.deps.store.listInstances({ live: true }));
+    } finally {
+      await this.renewHop();
+    }
+  }
+
+  private async renewHop(): Promise<void> {
     if (Date.now() < this.hopRenewAt) return;
     this.hopRenewAt = Date.now() + this.hopTtlMs / 2;
     const { ca, trustDomain } = this.identity.issuerOfHop();

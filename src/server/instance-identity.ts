@@ -161,7 +161,12 @@ export class InstanceIdentity {
   }
 
   private filesOf(svid: Svid): SvidFiles {
-    return { cert: svid.certPem, key: svid.keyPem, bundle: this.deps.ca.bundlePem };
+    return {
+      cert: svid.certPem,
+      key: svid.keyPem,
+      bundle: this.deps.ca.bundlePem,
+      hopPort: this.deps.config.hopPort,
+    };
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * Runbook: services call each other only as who they are. Given services a, b and c (bwrap, whose
- * instances share the host's loopback with cairn's identity hop) and a spec where only a may call b,
- * and SVIDs that live 6 s:
+ * Runbook: services call each other only as who they are. Given services a, b and c — under bwrap,
+ * on the host's loopback, and under runc, each in its own network namespace, reaching the identity
+ * hop at its host address — a spec where only a may call b, and SVIDs that live 6 s:
  * a's call reaches b carrying a's verified SPIFFE ID; c is refused; a certificate forged with the
  * same subject under another CA is refused; the SVIDs verify with openssl against the bundle and
  * `cairn trace` names the current serial; under load, SVIDs are renewed in place at half-life with
@@ -20,7 +20,10 @@ import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
 const STEP_MS = 240_000;
 const TTL_S = 6;
-const bwrapUsable = detectDrivers().some((d) => d.kind === 'bwrap' && d.usable);
+/** bwrap shares the host's loopback; runc runs each instance in its own network namespace. */
+const DRIVERS = (['bwrap', 'runc'] as const).filter((kind) =>
+  detectDrivers().some((d) => d.kind === kind && d.usable),
+);
 
 const spec = (port: number, hopPort: number) => `project: idtest
 identity: { svidTtlMs: ${TTL_S}s, hopPort: ${hopPort} }
@@ -72,7 +75,7 @@ function viaHop(hopPort: number, path: string, cert: string, key: string, ca: st
   });
 }
 
-describe.runIf(bwrapUsable)('workload identity: calls between services by SPIFFE ID (bwrap)', () => {
+describe.each(DRIVERS)('workload identity: calls between services by SPIFFE ID (%s)', (driver) => {
   let ws: HelloWorkspace;
   let port: number;
   let hopPort: number;
@@ -103,7 +106,7 @@ describe.runIf(bwrapUsable)('workload identity: calls between services by SPIFFE
     );
     await cli('init');
     await cli('build', 'a', 'b', 'c');
-    await cli('up', '--detach', '--driver', 'bwrap');
+    await cli('up', '--detach', '--driver', driver);
     for (const s of ['a', 'b', 'c'])
       await cli('deploy', s, '--env', 'dev', '--image', s, '--wait', '--timeout', '120s');
   }, STEP_MS * 2);
@@ -206,6 +209,15 @@ describe.runIf(bwrapUsable)('workload identity: calls between services by SPIFFE
       }
     };
     await Promise.all([worker(), worker(), worker(), watcher()]);
+    if (failures.length > 0 && process.env.IDENTITY_E2E_DEBUG) {
+      console.log(
+        readFileSync(join(ws.dir, '.cairn', 'logs', 'control-plane.log'), 'utf8')
+          .split('\n')
+          .filter((l) => /fail|error|identity/i.test(l))
+          .join('\n'),
+      );
+      console.log(new Date().toISOString(), failures);
+    }
     expect(failures).toEqual([]);
     expect(calls).toBeGreaterThan(20);
     expect(serials.size).toBeGreaterThanOrEqual(2);

@@ -142,7 +142,7 @@ class RuncDriver implements RuntimeDriver {
     }: { secretsDir?: string; planned?: InstanceNetwork; volumes: VolumeMount[]; files: ConfigFileMount[] },
   ): Record<string, unknown> {
     const vars = planned
-      ? { ...instanceVars(spec, SECRETS_DIR, ALL_INTERFACES), ...this.networks!.vars(planned) }
+      ? { ...instanceVars(spec, SECRETS_DIR, ALL_INTERFACES), ...this.networks!.vars(planned, spec) }
       : instanceVars(spec, SECRETS_DIR);
     const env = mergeEnv(spec.bundle.process.env, vars);
     return runcConfig({

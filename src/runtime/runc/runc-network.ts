@@ -74,15 +74,21 @@ export class RuncNetworks {
       slot,
       hostIf: hostInterface(this.net.tag, slot),
       ...slotAddresses(this.net.subnetIndex(), slot),
-      egressPorts: egressPorts(spec.run),
+      egressPorts: [
+        ...new Set([...egressPorts(spec.run), ...(spec.svid?.hopPort ? [spec.svid.hopPort] : [])]),
+      ],
       ...(allow.length > 0 ? { allow } : {}),
     };
   }
 
   /** What an isolated instance finds in its environment: the host's address and its allowed services. */
-  vars(planned: InstanceNetwork): Record<string, string> {
+  vars(planned: InstanceNetwork, spec?: InstanceSpec): Record<string, string> {
     const peers = (planned.allow ?? []).map((s, n) => [serviceVar(s), `${planned.hostIp}:${peerPort(n)}`]);
-    return { [HOST_VAR]: planned.hostIp, ...Object.fromEntries(peers) };
+    // The identity hop listens on the host's loopback: an isolated instance reaches it at its host address.
+    const hop = spec?.svid?.hopPort
+      ? { CAIRN_IDENTITY_HOP: `https://${planned.hostIp}:${spec.svid.hopPort}` }
+      : {};
+    return { [HOST_VAR]: planned.hostIp, ...Object.fromEntries(peers), ...hop };
   }
 
   /** Wires the namespace of `pid` and loads the rules with it (the rules name only the host end, so both go at once). */

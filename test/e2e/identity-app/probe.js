@@ -16,10 +16,18 @@ function credentials() {
   }
 }
 
+// The hop is authenticated by its SPIFFE ID (as SPIFFE libraries do), not by the address dialled:
+// an isolated instance reaches it at its host address.
+const HOP_ID = `URI:spiffe://${process.env.CAIRN_SPIFFE_ID.split('/')[2]}/cairn/identity-hop`;
+const checkServerIdentity = (_host, cert) =>
+  cert.subjectaltname?.split(', ').includes(HOP_ID)
+    ? undefined
+    : new Error(`${cert.subjectaltname} is not the identity hop`);
+
 function call(path, res) {
   const hop = new URL(process.env.CAIRN_IDENTITY_HOP);
   const req = request(
-    { host: hop.hostname, port: hop.port, path, ...credentials(), agent: false },
+    { host: hop.hostname, port: hop.port, path, ...credentials(), checkServerIdentity, agent: false },
     (answer) => {
       let body = '';
       answer.on('data', (c) => (body += c));
