@@ -56,4 +56,14 @@ describe('environments.<name>.kubernetes', () => {
     ]);
     expect(diags(GOOD.replace(', namespace: web-prod', '')).join('\n')).toMatch(/namespace/);
   });
+
+  it('refuses two environments in one namespace of one cluster, at the second one', () => {
+    const out = diags(`${GOOD}
+  k8s-too:
+    gateway: { listen: "127.0.0.1:9001" }
+    kubernetes: { kubeconfig: kube/config, namespace: web-prod, registry: "127.0.0.1:5000/cairn" }`);
+    expect(out).toEqual([
+      '12:55 error: environments k8s and k8s-too share namespace "web-prod" of one cluster; give each a namespace of its own',
+    ]);
+  });
 });

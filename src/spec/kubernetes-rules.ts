@@ -61,3 +61,26 @@ export function checkKubernetes(name: string, env: Obj, ctx: Ctx): void {
     );
   }
 }
+
+/**
+ * Two environments in one namespace of one cluster (same kubeconfig and context) would share its
+ * door — the allow-list and the admission policies are per namespace — and remove each other's
+ * Deployments: refused.
+ */
+export function checkSharedNamespaces(envs: Obj, ctx: Ctx): void {
+  const seen = new Map<string, string>();
+  for (const [name, raw] of Object.entries(envs)) {
+    const k = asObj(asObj(raw).kubernetes);
+    if (typeof k.namespace !== 'string' || typeof k.kubeconfig !== 'string') continue;
+    const key = `${k.kubeconfig}\n${String(k.context ?? '')}\n${k.namespace}`;
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, name);
+      continue;
+    }
+    ctx.error(
+      ['environments', name, 'kubernetes', 'namespace'],
+      `environments ${first} and ${name} share namespace "${k.namespace}" of one cluster; give each a namespace of its own`,
+    );
+  }
+}

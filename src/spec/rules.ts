@@ -6,7 +6,7 @@
 import { closest } from '../lib/index.js';
 import { checkArgs } from './arg-rules.js';
 import { checkConfigFiles } from './config-file-rules.js';
-import { checkKubernetes } from './kubernetes-rules.js';
+import { checkKubernetes, checkSharedNamespaces } from './kubernetes-rules.js';
 import { checkMounts } from './mount-rules.js';
 import { checkProjectPaths } from './path-rules.js';
 import type { PathPart } from './validate.js';
@@ -262,6 +262,7 @@ function checkEnvironments(envs: Obj, ctx: RuleContext): void {
     });
     checkKubernetes(name, env, ctx);
   }
+  checkSharedNamespaces(envs, ctx);
   for (const cycle of findCycles(envs)) {
     ctx.error(
       ['environments', cycle[0]!, 'after'],
