@@ -39,6 +39,13 @@ describe('workload CA', () => {
     await expect(createWorkloadCa(keys)).rejects.toThrow(/already exists/);
   });
 
+  it('refuses to make a CA where only its certificate is left (a lost key is restored, not replaced)', async () => {
+    const half = join(dir, 'half');
+    await createWorkloadCa(half);
+    rmSync(join(half, CA_KEY_FILE));
+    await expect(createWorkloadCa(half)).rejects.toThrow(/workload-ca\.pem already exists/);
+  });
+
   it('refuses a missing key with a hint, never making a new CA', async () => {
     const empty = join(dir, 'empty');
     const error = await loadWorkloadCa(empty).catch((e: unknown) => e);

@@ -38,9 +38,11 @@ export interface WorkloadCa {
 /** Creates the CA in `keysDir`; refuses when one is there. Returns the bundle (PEM). */
 export async function createWorkloadCa(keysDir: string, now: Date = new Date()): Promise<string> {
   const keyFile = join(keysDir, CA_KEY_FILE);
-  if (existsSync(keyFile)) {
-    throw new ConflictError(`creating the workload CA: keys/${CA_KEY_FILE} already exists`, {
-      hint: 'a workspace keeps one CA; every SVID chains to it',
+  // Either half present means a CA existed: a lost key is restored from a backup, never replaced here.
+  const present = [CA_KEY_FILE, CA_CERT_FILE].find((name) => existsSync(join(keysDir, name)));
+  if (present) {
+    throw new ConflictError(`creating the workload CA: keys/${present} already exists`, {
+      hint: 'a workspace keeps one CA, and every SVID chains to it; restore a lost key from a backup of the workspace',
     });
   }
   const keys = await newKeyPair();
@@ -60,7 +62,7 @@ export async function createWorkloadCa(keysDir: string, now: Date = new Date()):
   await mkdir(keysDir, { recursive: true, mode: 0o700 });
   await writeFile(keyFile, await privateKeyPem(keys.privateKey), { mode: 0o600, flag: 'wx' });
   const pem = cert.toString('pem');
-  await writeFile(join(keysDir, CA_CERT_FILE), `${pem}\n`, { mode: 0o644 });
+  await writeFile(join(keysDir, CA_CERT_FILE), `${pem}\n`, { mode: 0o644, flag: 'wx' });
   return `${pem}\n`;
 }
 
