@@ -43,8 +43,13 @@ function freePort() {
   });
 }
 
-/** One nginx master with one worker, running `body` inside `http {}`. */
-async function startNginx(dir, name, body) {
+/**
+ * One nginx master with one worker, running `body` inside `http {}`. `ownSession`: in a session of
+ * its own, as a daemonised nginx (it calls setsid) and cairn's gateway process (started detached)
+ * run; with the kernel's autogroup scheduling a session is also the group CPU time is shared by,
+ * so a proxy left in this process's session would share one group with wrk and the backend.
+ */
+async function startNginx(dir, name, body, ownSession = false) {
   const conf = join(dir, `${name}.conf`);
   writeFileSync(
     conf,
@@ -54,7 +59,10 @@ http { access_log off; client_body_temp_path ${dir}/${name}-body; proxy_temp_pat
   fastcgi_temp_path ${dir}/${name}-f; uwsgi_temp_path ${dir}/${name}-u; scgi_temp_path ${dir}/${name}-s;
   ${body} }\n`,
   );
-  const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('nginx', ['-c', conf, '-p', dir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: ownSession,
+  });
   await new Promise((r) => setTimeout(r, 300));
   if (child.exitCode !== null) throw new Error(`start nginx ${name}: exited with ${child.exitCode}`);
   return child;
@@ -208,7 +216,7 @@ async function main() {
     children.push(
       await startNginx(dir, 'backend', backendBlock(backendA, 'rel-a') + backendBlock(backendB, 'rel-b')),
     );
-    children.push(await startNginx(dir, 'proxy', proxyBlock(nginxPort, backendA)));
+    children.push(await startNginx(dir, 'proxy', proxyBlock(nginxPort, backendA), true));
     gateway = createGateway({ listen: '127.0.0.1:0', routes: [{ host: '*', path: '/', service: 'web' }] });
     const gatewayAddress = await gateway.listen();
     // The same engine as `cairn up` runs it: a gateway process of its own, steered over its socket,
