@@ -1,5 +1,6 @@
 /** Workload identity: the workspace's SPIFFE CA, X.509 SVIDs for instances, and their verification. */
 export { type CallDecision, type CallerRecord, checkCall } from './call-check.js';
+export { type IdentityPlan, identityPlan, renderIdentityPlan } from './call-graph.js';
 export {
   DEFAULT_HOP_PORT,
   DEFAULT_SVID_TTL_MS,

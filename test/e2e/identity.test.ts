@@ -127,6 +127,9 @@ describe.each(DRIVERS)('workload identity: calls between services by SPIFFE ID (
   });
 
   it('Given c is not allowed, When c calls b, Then it is refused and the refusal is audited', async () => {
+    const plan = (await cli('plan')).stdout;
+    expect(plan).toContain('a → b');
+    expect(plan).not.toContain('c → b');
     const r = await json('c.test', '/call?to=b');
     expect(r.status, JSON.stringify(r)).toBe(403);
     expect(r.body).toMatch(/c may not call b/);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { sourceDigest } from '../../artifact/index.js';
 import { identityKeyPath, keyedDigest, readIdentityKey } from '../../drift/index.js';
+import { identityPlan, renderIdentityPlan } from '../../identity/index.js';
 import { CairnError } from '../../lib/index.js';
 import { type CurrentService, type DesiredService, planChanges, renderPlan } from '../../rollout/index.js';
 import { isPin, normalizeRef, openSecretResolver, type SecretPin } from '../../secrets/index.js';
@@ -31,6 +32,7 @@ export const command: Command = {
 settings, and the digest of its build inputs (files, lockfile, build settings — computed without
 building) against the one its serving release recorded. A changed service is always replaced by a
 new release; nothing is changed in place. An unchanged clean tree plans no changes.
+With \`identity:\` in the spec, it also shows who may call whom (run.network.allow) by SPIFFE ID.
 Exit codes: 0 success; with --detailed-exitcode, 0 no changes, 2 changes present; 1 error.`,
   options: {
     file: FILE_OPTION,
@@ -51,13 +53,16 @@ Exit codes: 0 success; with --detailed-exitcode, 0 no changes, 2 changes present
       store?.close();
     }
     const plan = planChanges(current, await desiredServices(loaded, envs, ws));
+    const identity = identityPlan(loaded.spec);
     if (ctx.output === 'json') {
-      ctx.stdout(`${JSON.stringify({ spec: loaded.file, environments: envs, ...plan }, null, 2)}\n`);
+      const doc = { spec: loaded.file, environments: envs, ...plan, ...(identity ? { identity } : {}) };
+      ctx.stdout(`${JSON.stringify(doc, null, 2)}\n`);
     } else {
       ctx.stdout(`cairn plan: ${loaded.file}, environment(s) ${envs.join(', ')}\n`);
       if (!hasState)
         ctx.stdout('  (no workspace yet: nothing runs, so everything is new; `cairn init` creates one)\n');
       ctx.stdout(`\n${renderPlan(plan)}`);
+      if (identity) ctx.stdout(`\n${renderIdentityPlan(identity)}`);
     }
     return ctx.options['detailed-exitcode'] && plan.items.length > 0 ? EXIT_CHANGES : EXIT_OK;
   },
