@@ -25,6 +25,13 @@ describe('observing secrets and the init process (real files, real /proc)', () =
     expect(await observeSecrets(join(dir, 'none'), KEY)).toEqual({});
   });
 
+  it('leaves out the SVID folder, which is renewed in place by design (a renewal is not drift)', async () => {
+    writeFileSync(join(dir, 'API_TOKEN'), 'tok-1');
+    mkdirSync(join(dir, '.spiffe'));
+    writeFileSync(join(dir, '.spiffe', 'svid.pem'), 'renewed');
+    expect(Object.keys(await observeSecrets(dir, KEY))).toEqual(['API_TOKEN']);
+  });
+
   it('names the file a process runs and says whether it is the very file of the given root', async () => {
     const node = realpathSync(process.execPath);
     expect(await observeInit(process.pid, '/')).toEqual({
