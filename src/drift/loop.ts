@@ -6,7 +6,12 @@
  */
 
 import type { AuditEvent } from '../audit/index.js';
-import type { RuntimeConfig } from '../runtime/index.js';
+import {
+  createRuntimeDriver,
+  type RuntimeConfig,
+  type RuntimeDriver,
+  type RuntimeKind,
+} from '../runtime/index.js';
 import type { DriftSettings } from '../spec/index.js';
 import { findRetired } from './bundle-rebuild.js';
 import { BundleWatches, type WatchTree } from './bundle-watches.js';
@@ -65,6 +70,19 @@ export class DriftLoop {
   private readonly fastPool: HashPool = createHashPool({ threads: 1, idleCloseMs: FAST_POOL_IDLE_MS });
   private running: Promise<void> | undefined;
   private stopped = false;
+  /**
+   * Drivers by kind, made once for every check: making one probes the machine (`runc --version`,
+   * `bwrap --version`, blocking), and a long-lived runc driver answers `inspect` from /proc.
+   */
+  private readonly drivers = new Map<RuntimeKind, RuntimeDriver>();
+  private readonly driverFor = (kind: RuntimeKind): RuntimeDriver => {
+    let driver = this.drivers.get(kind);
+    if (!driver) {
+      driver = createRuntimeDriver(kind, this.deps.runtime);
+      this.drivers.set(kind, driver);
+    }
+    return driver;
+  };
 
   constructor(private readonly deps: DriftLoopDeps) {
     this.spares = new BundleSpares({
@@ -145,9 +163,9 @@ export class DriftLoop {
     const t0 = performance.now();
     const instances = this.deps.store.listInstances({ env, live: true });
     const check = this.deps.check ?? checkDrift;
-    const reports = (await check({ instances, runtime: this.deps.runtime, env })).filter((r) =>
-      this.stillCurrent(r),
-    );
+    const reports = (
+      await check({ instances, runtime: this.deps.runtime, env, driverFor: this.driverFor })
+    ).filter((r) => this.stillCurrent(r));
     const status = this.status.get(env)!;
     status.checks += 1;
     status.lastCheck = {
