@@ -16,6 +16,8 @@ import { poolsOf } from './serving-pools.js';
 export { poolsOf };
 
 const LIVENESS_EVERY_MS = 500;
+/** Releases whose run settings supervision keeps in memory (more live releases: read again). */
+const RUN_SPEC_CACHE_ENTRIES = 1024;
 /** A starting instance is probed this often (at most), so it takes traffic soon after it is ready. */
 const STARTING_PROBE_MS = 100;
 /**
@@ -62,6 +64,7 @@ export class Reconciler {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly probes = new Map<string, Probe>();
+  private readonly runSpecs = new Map<string, RunSpec>();
   private readonly backoff: CrashBackoff;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Failed instances per env/release waiting for their replacement, so the new one names the old. */
@@ -427,8 +430,19 @@ export class Reconciler {
     this.retryTimers.add(timer);
   }
 
+  /**
+   * A release's run settings, read from the store once: a release never changes, and supervision
+   * asks for every live instance's four times a second (a query and a JSON parse each).
+   */
   private runSpec(instance: InstanceRecord): RunSpec | undefined {
-    return this.deps.store.getRelease(instance.releaseId)?.config.run as RunSpec | undefined;
+    const known = this.runSpecs.get(instance.releaseId);
+    if (known) return known;
+    const run = this.deps.store.getRelease(instance.releaseId)?.config.run as RunSpec | undefined;
+    if (run) {
+      if (this.runSpecs.size >= RUN_SPEC_CACHE_ENTRIES) this.runSpecs.clear();
+      this.runSpecs.set(instance.releaseId, run);
+    }
+    return run;
   }
 
   /** On shutdown: waits for converges under way; cancels scheduled retries and the probes of fresh instances. */
