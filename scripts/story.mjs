@@ -3,78 +3,20 @@
 // init → build hello v1 → cairn up (+ the dashboard, watched over its event stream) → deploy v1 → steady load → canary to v2 (passes analysis) →
 // canary to the bad v3 (fails analysis, rolled back automatically) → manual rollback drill →
 // summary per phase. It stops everything it started, even when a step fails.
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Load } from './load.mjs';
+import { createStory, ROOT, say, sleep } from './story-lib.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CAIRN = join(ROOT, 'bin', 'cairn.js');
 const KEEP = process.env.CAIRN_STORY_KEEP === '1';
 const work = mkdtempSync(join(tmpdir(), 'cairn-story-'));
-const phases = [];
+const story = createStory(work);
+const { cairn, heading, phase, useVariant } = story;
 let load;
 let dashboard;
 let upStarted = false;
-let step = 0;
-
-const say = (text) => process.stdout.write(`${text}\n`);
-const heading = (text) => say(`\n[${++step}] ${text}`);
-
-/**
- * Runs a cairn command as a user would and shows its output as it comes. Asynchronous, so the
- * load generator in this process keeps sending requests meanwhile.
- */
-function cairn(args, { allowFail = false, quiet = false } = {}) {
-  say(`  $ cairn ${args.join(' ')}`);
-  const env = { ...process.env };
-  delete env.CAIRN_HOME;
-  const child = spawn(process.execPath, [CAIRN, ...args], {
-    cwd: work,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  const show = (chunk) => {
-    if (!quiet) process.stdout.write(chunk.toString().replace(/^(?=.)/gm, '    '));
-  };
-  child.stdout.on('data', (c) => {
-    stdout += c;
-    show(c);
-  });
-  child.stderr.on('data', show);
-  return new Promise((resolve, reject) => {
-    child.on('close', (code) => {
-      if (code !== 0 && !allowFail) reject(new Error(`cairn ${args[0]} exited ${code}`));
-      else resolve({ code, stdout });
-    });
-  });
-}
-
-function useVariant(variant, note = 'a new image, a new release') {
-  const file = join(work, 'cairn.yaml');
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8').replace(/\.\/config\/v\d\.json/, `./config/${variant}.json`),
-  );
-  say(`  (cairn.yaml now bakes config/${variant}.json into the image: ${note})`);
-}
-
-async function phase(name, fn) {
-  const from = Date.now();
-  const extra = (await fn()) ?? {};
-  phases.push({
-    phase: name,
-    seconds: ((Date.now() - from) / 1000).toFixed(1),
-    ...load.summary(from, Date.now()),
-    ...extra,
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A dashboard left open: logs in with a token as the browser does (a session cookie) and reads
@@ -174,6 +116,7 @@ async function main() {
   await cairn(['deploy', 'hello', '--env', 'dev', '--image', 'hello', '--wait', '--timeout', '120s']);
 
   load = new Load('http://127.0.0.1:18080/', { concurrency: 8 }).start(10 * 60_000);
+  story.load = load;
   heading('Steady load on v1');
   await phase('steady v1', () => sleep(3000));
 
@@ -262,29 +205,6 @@ async function main() {
   await cairn(['audit', 'verify'], { allowFail: true });
 }
 
-function summary() {
-  say('\nSummary per phase');
-  const cols = ['phase', 'seconds', 'requests', 'failures', 'p99Ms', 'versions', 'flipMs', 'switchMs'];
-  const rows = phases.map((p) =>
-    cols.map((c) =>
-      c === 'versions'
-        ? Object.entries(p.versions)
-            .map(([v, n]) => `${v}:${n}`)
-            .join(' ')
-        : String(p[c] ?? ''),
-    ),
-  );
-  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  say(cols.map((c, i) => c.padEnd(widths[i])).join('  '));
-  for (const r of rows) say(r.map((v, i) => v.padEnd(widths[i])).join('  '));
-  // Failures are counted by the release that answered, not by when the answer arrived.
-  const all = load.summary();
-  const ownV3 = all.failuresByVersion.v3 ?? 0;
-  say(
-    `\nFailed requests not answered by the bad v3: ${all.failures - ownV3}. The bad v3's own failures: ${ownV3} (v3 answered ${all.versions.v3 ?? 0} of ${all.requests} requests).`,
-  );
-}
-
 let failed = false;
 try {
   await main();
@@ -294,7 +214,7 @@ try {
 } finally {
   await load?.stop();
   dashboard?.stop();
-  if (phases.length) summary();
+  if (story.phases.length) story.summary();
   if (upStarted) await cairn(['down'], { allowFail: true });
   if (KEEP) say(`(workspace kept: ${work})`);
   else rmSync(work, { recursive: true, force: true });

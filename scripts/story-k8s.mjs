@@ -1,0 +1,288 @@
+#!/usr/bin/env node
+// The cairn story on the Kubernetes test cluster (`npm run story:k8s`, as root, after `npm run
+// build` and a built testbed): brings the testbed up, deploys hello v1 into a Kubernetes
+// environment under load through cairn's gateway, blue/green to v2, a crash-looping v3 fails while
+// v2 serves, a rollback, the apiserver refusing an unknown digest, `kubectl set image` reverted by
+// cairn, the audit verified, and the summary per phase. It tears everything down, even on failure.
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../dist/gateway/listen-address.js';
+import { Load } from './load.mjs';
+import { createStory, ROOT, say, sleep } from './story-lib.mjs';
+
+const TESTBED = join(ROOT, 'scripts', 'k8s-testbed');
+const CACHE = process.env.CAIRN_K8S_CACHE ?? join(homedir(), '.cache', 'cairn', 'k8s');
+const BIN = join(CACHE, 'v1.36.3');
+const STATE = process.env.CAIRN_K8S_STATE ?? join(CACHE, 'run');
+const NS = 'story-k8s';
+const KEEP = process.env.CAIRN_STORY_KEEP === '1';
+const run = promisify(execFile);
+
+const missing = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kubectl']
+  .map((p) => join(BIN, p))
+  .concat(join(CACHE, 'etcd-v3.6.16', 'etcd'))
+  .filter((p) => !existsSync(p));
+if (missing.length > 0) {
+  const names = missing.map((p) => p.slice(CACHE.length + 1)).join(', ');
+  say(`story:k8s: cannot start: the Kubernetes test cluster is not built in ${CACHE} (missing ${names})`);
+  say(
+    '  hint: run `scripts/k8s-testbed build` first (about 35 min cold, as root); this story never builds it',
+  );
+  process.exit(1);
+}
+if (process.getuid?.() !== 0) {
+  say(
+    'story:k8s: cannot start: the test cluster needs root (containerd, kubelet, cgroups)\n  hint: run it as root',
+  );
+  process.exit(1);
+}
+if (existsSync(STATE)) {
+  say(`story:k8s: cannot start: a testbed is already up (${STATE}); there is one per machine`);
+  say('  hint: wait for whoever uses it, or run `scripts/k8s-testbed down` if it is yours');
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'cairn-story-k8s-'));
+const story = createStory(work);
+const { cairn, heading, phase, useVariant } = story;
+const kubectl = async (args) =>
+  (
+    await run(join(BIN, 'kubectl'), ['--kubeconfig', join(STATE, 'admin.kubeconfig'), '-n', NS, ...args], {
+      timeout: 180_000,
+      maxBuffer: 16 << 20,
+    })
+  ).stdout;
+const testbed = (args) => run(TESTBED, args, { timeout: 600_000, maxBuffer: 16 << 20 });
+let registry;
+let testbedStarted = false;
+let upStarted = false;
+
+/** Debian's docker-registry on 127.0.0.1 in the workspace: where cairn pushes and the node pulls. */
+async function startRegistry() {
+  const port = await freePort();
+  const config = join(work, '.registry.yml');
+  writeFileSync(
+    config,
+    `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${join(work, '.registry')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`,
+  );
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  for (let i = 0; i < 150; i++) {
+    if (
+      await fetch(`http://127.0.0.1:${port}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    await sleep(100);
+  }
+  return { address: `127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+const spec = (port) => `project: hello
+services:
+  hello:
+    build:
+      context: ./app
+      include: ["**/*.js", "package.json"]
+      entrypoint: ["node", "server.js"]
+      env: { GREETING: hi }
+      files: { /etc/hello/config.json: ./config/v1.json }
+    run:
+      port: 8080
+      replicas: 2
+      health: { path: /healthz, intervalMs: 1000, timeoutMs: 1000 }
+      tmpfs: [/tmp]
+      secrets: [API_TOKEN]
+    # blue/green: a canary needs the in-cluster gateway, not built yet (docs/kubernetes.md)
+    deploy: { strategy: bluegreen, scaleDownDelayMs: 10m }
+environments:
+  k8s:
+    gateway: { listen: "127.0.0.1:${port}" }
+    kubernetes: { kubeconfig: ${join(STATE, 'admin.kubeconfig')}, namespace: ${NS}, registry: "${registry.address}/cairn" }
+    policies: [policies/release.yaml]
+routes:
+  - { host: "*", path: /, service: hello }
+`;
+
+/** The name of the Deployment whose release the gateway serves now (from `cairn history`). */
+async function servingDeployment() {
+  const { stdout } = await cairn(['history', 'hello', '--env', 'k8s', '--output', 'json'], { quiet: true });
+  const { deployments } = JSON.parse(stdout);
+  return `hello-${deployments.filter((d) => d.phase === 'succeeded').at(-1).to}`;
+}
+
+async function showPods() {
+  const pods = JSON.parse(await kubectl(['get', 'pods', '-o', 'json'])).items;
+  for (const pod of pods) {
+    const [c] = pod.spec.containers;
+    const sc = pod.spec.securityContext;
+    say(`  pod ${pod.metadata.name}: Ready=${pod.status.conditions.find((x) => x.type === 'Ready')?.status}`);
+    say(`    image ${c.image}`);
+    say(
+      `    runAsNonRoot=${sc.runAsNonRoot} runAsUser=${sc.runAsUser} seccomp=${sc.seccompProfile?.type} readOnlyRootFilesystem=${c.securityContext.readOnlyRootFilesystem} allowPrivilegeEscalation=${c.securityContext.allowPrivilegeEscalation} drop=${c.securityContext.capabilities?.drop} automountServiceAccountToken=${pod.spec.automountServiceAccountToken}`,
+    );
+  }
+  const secret = JSON.parse(await kubectl(['get', 'secret', 'cairn-api-token-v1', '-o', 'json']));
+  const pki = join(STATE, 'pki');
+  const { stdout: raw } = await run(join(CACHE, 'etcd-v3.6.16', 'etcdctl'), [
+    ...['--endpoints', `https://127.0.0.1:${process.env.CAIRN_K8S_ETCD_PORT ?? 23790}`],
+    ...['--cacert', join(pki, 'ca.crt'), '--cert', join(pki, 'apiserver-etcd-client.crt')],
+    ...['--key', join(pki, 'apiserver-etcd-client.key'), 'get', `/registry/secrets/${NS}/cairn-api-token-v1`],
+    '--print-value-only',
+  ]);
+  say(
+    `  Secret cairn-api-token-v1: immutable=${secret.immutable}; in etcd it starts ${JSON.stringify(raw.slice(0, 26))} (encrypted by the apiserver)`,
+  );
+}
+
+async function main() {
+  say(`cairn story on Kubernetes — the test cluster (v1.36.3) on this machine\nworkspace: ${work}`);
+  say('note: strategy bluegreen here; a canary is refused on Kubernetes until the in-cluster gateway exists');
+
+  heading('Bring the test cluster up (scripts/k8s-testbed up) and a registry on 127.0.0.1');
+  const t0 = Date.now();
+  testbedStarted = true;
+  await testbed(['up']);
+  registry = await startRegistry();
+  await testbed(['registry', registry.address]);
+  say(`  node Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; registry ${registry.address}`);
+
+  cpSync(join(ROOT, 'examples', 'hello'), work, { recursive: true });
+  const port = await freePort();
+  writeFileSync(join(work, 'cairn.yaml'), spec(port));
+
+  heading('Workspace, key, secret, build hello v1; start the control plane (its gateway routes to pod IPs)');
+  await cairn(['validate']);
+  await cairn(['init']);
+  await cairn(['keygen'], { allowFail: true });
+  await cairn(['secret', 'set', 'API_TOKEN', '--generate']);
+  await cairn(['build', 'hello']);
+  await cairn(['up', '--detach']);
+  upStarted = true;
+
+  heading('Deploy v1 into the cluster: pushed by digest, gates, a Deployment of its own, pods Ready');
+  await cairn(['deploy', 'hello', '--env', 'k8s', '--image', 'hello', '--wait', '--timeout', '300s']);
+  say('  the live pods, read back from the apiserver:');
+  await showPods();
+
+  story.load = new Load(`http://127.0.0.1:${port}/`, { concurrency: 8 }).start(15 * 60_000);
+  heading('Steady load on v1 through the gateway');
+  await phase('steady v1', () => sleep(3000));
+
+  heading('Blue/green to v2 under load: new pods Ready, then the switch; v1 kept warm');
+  useVariant('v2');
+  await cairn(['build', 'hello'], { quiet: true });
+  await phase('bluegreen v1 → v2', () =>
+    cairn(['deploy', 'hello', '--env', 'k8s', '--image', 'hello', '--wait', '--timeout', '300s']),
+  );
+
+  heading('The bad v3 crashes at start (its config is not JSON): the rollout fails, v2 keeps serving');
+  useVariant('v3', 'a config that does not parse');
+  writeFileSync(join(work, 'config', 'v3.json'), '{ not json');
+  await cairn(['build', 'hello'], { quiet: true });
+  await phase('crash-looping v3 (bad)', async () => {
+    const r = await cairn(
+      ['deploy', 'hello', '--env', 'k8s', '--image', 'hello', '--wait', '--timeout', '240s'],
+      {
+        allowFail: true,
+      },
+    );
+    if (r.code === 0) throw new Error('the crash-looping v3 was switched to');
+  });
+  await phase('steady v2', () => sleep(2000));
+
+  heading('Rollback drill: back to v1, its pods still warm, while the load runs');
+  await phase('rollback v2 → v1', async () => {
+    const { stdout } = await cairn(['rollback', 'hello', '--env', 'k8s', '--wait', '--output', 'json']);
+    const { deployment } = JSON.parse(stdout);
+    await sleep(1000);
+    const arrived = Date.parse(deployment.createdAt);
+    const first = story.load.samples.find(
+      (x) => x.at - x.ms >= arrived && x.version === 'v1' && x.status === 200,
+    );
+    return { switchMs: first ? Math.round(first.at - arrived) : 'n/a', flipMs: deployment.durationMs ?? '' };
+  });
+
+  heading("The cluster's door: `kubectl run` of a digest cairn never admitted");
+  await phase('kubectl run unknown digest', async () => {
+    const unknown = `${registry.address}/cairn/hello@sha256:${'0'.repeat(64)}`;
+    const hardened = JSON.stringify({
+      spec: {
+        securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'x',
+            image: unknown,
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
+    });
+    say(
+      `  $ kubectl -n ${NS} run intruder --image=${unknown} (hardened, so only cairn's gate can refuse it)`,
+    );
+    const refused = await kubectl(['run', 'intruder', `--image=${unknown}`, `--overrides=${hardened}`]).then(
+      () => undefined,
+      (e) => String(e.stderr).trim(),
+    );
+    if (!refused) throw new Error('the apiserver admitted a pod with an unknown digest');
+    say(`    ${refused}`);
+  });
+
+  heading('Drift: `kubectl set image` on the serving Deployment; cairn puts it back');
+  await phase('kubectl set image reverted', async () => {
+    const name = await servingDeployment();
+    const image = () =>
+      kubectl(['get', 'deployment', name, '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+    const original = await image();
+    say(`  $ kubectl -n ${NS} set image deployment/${name} hello=${registry.address}/cairn/hello:latest`);
+    await kubectl(['set', 'image', `deployment/${name}`, `hello=${registry.address}/cairn/hello:latest`]);
+    const t = Date.now();
+    while ((await image()) !== original) {
+      if (Date.now() - t > 60_000) throw new Error(`cairn did not restore deployment/${name} in 60 s`);
+      await sleep(200);
+    }
+    say(
+      `  image back to ${original.split('@')[1].slice(0, 19)}… ${Date.now() - t} ms after kubectl returned`,
+    );
+    const { stdout } = await cairn(['audit', 'log', '-o', 'json'], { quiet: true });
+    const repaired = JSON.parse(stdout).entries.filter(
+      (e) => e.action === 'drift.repaired' && e.subject.instance === `Deployment/${name}`,
+    );
+    const repairMs = repaired.at(-1)?.detail?.repairMs;
+    say(`  the audit log: drift.repaired Deployment/${name}, repairMs ${repairMs}`);
+    return { repairMs };
+  });
+  await phase('steady after drift', () => sleep(2000));
+
+  heading('Where things stand, and the audit trail');
+  await cairn(['status', '--env', 'k8s']);
+  await cairn(['history', 'hello', '--env', 'k8s']);
+  await cairn(['audit', 'verify']);
+}
+
+let failed = false;
+const started = Date.now();
+try {
+  await main();
+} catch (error) {
+  failed = true;
+  say(`\nstory stopped: ${error.message}${error.stderr ? `\n${error.stderr}` : ''}`);
+} finally {
+  await story.load?.stop();
+  if (story.phases.length) story.summary();
+  if (upStarted) await cairn(['down'], { allowFail: true });
+  if (testbedStarted) {
+    say('\n  $ scripts/k8s-testbed down');
+    await testbed(['down']).catch((e) => say(`  testbed down failed: ${e.stderr ?? e.message}`));
+  }
+  registry?.stop();
+  if (KEEP) say(`(workspace kept: ${work})`);
+  else rmSync(work, { recursive: true, force: true });
+  say(`\nstory:k8s took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+process.exitCode = failed ? 1 : 0;
