@@ -5,18 +5,23 @@
 // same Deployment under another name (image already on the node) — and rollback to the warm
 // release — `cairn rollback` (v1 kept warm) vs `kubectl rollout undo` + `rollout status` of a plain
 // Deployment. RUNS rounds (default 3). Prints one JSON document, then a one-line summary.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../dist/gateway/listen-address.js';
+import {
+  helloOnKubernetes,
+  K8S_VERSION,
+  KUBECONFIG,
+  KUBECTL,
+  STATE,
+  startRegistry,
+} from '../scripts/k8s-lib.mjs';
 
 const REPO = resolve(import.meta.dirname, '..');
 const TESTBED = join(REPO, 'scripts', 'k8s-testbed');
 const CAIRN = join(REPO, 'bin', 'cairn.js');
-const CACHE = process.env.CAIRN_K8S_CACHE ?? join(homedir(), '.cache', 'cairn', 'k8s');
-const STATE = process.env.CAIRN_K8S_STATE ?? join(CACHE, 'run');
-const KUBECTL = join(CACHE, 'v1.36.3', 'kubectl');
 const RUNS = Number(process.env.RUNS ?? 3);
 const NS = 'bench-k8s';
 const LOAD_AT_START = loadavg().map((l) => Number(l.toFixed(2)));
@@ -27,7 +32,7 @@ if (existsSync(STATE)) {
 }
 
 const kubectl = (args, input) =>
-  execFileSync(KUBECTL, ['--kubeconfig', join(STATE, 'admin.kubeconfig'), ...args], {
+  execFileSync(KUBECTL, ['--kubeconfig', KUBECONFIG, ...args], {
     encoding: 'utf8',
     input,
     timeout: 300_000,
@@ -41,51 +46,6 @@ const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return { runs: s, median: s[Math.floor(s.length / 2)] };
 };
-
-async function startRegistry() {
-  const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-registry-'));
-  const port = await freePort();
-  const config = `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`;
-  writeFileSync(join(dir, 'config.yml'), config);
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-  for (let i = 0; i < 150; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    address: `127.0.0.1:${port}`,
-    stop: () => {
-      child.kill('SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const spec = (registry, port) => `project: hello
-services:
-  hello:
-    build:
-      context: ./app
-      include: ["**/*.js", "package.json"]
-      entrypoint: ["node", "server.js"]
-      files: { /etc/hello/config.json: ./config/v1.json }
-    run:
-      port: 8080
-      replicas: 2
-      health: { path: /healthz, intervalMs: 1000, timeoutMs: 1000 }
-      tmpfs: [/tmp]
-    deploy: { strategy: bluegreen, scaleDownDelayMs: 30m }
-environments:
-  k8s:
-    gateway: { listen: "127.0.0.1:${port}" }
-    kubernetes: { kubeconfig: ${join(STATE, 'admin.kubeconfig')}, namespace: ${NS}, registry: "${registry}/cairn" }
-routes:
-  - { host: "*", path: /, service: hello }
-`;
 
 /** The live Deployment of `release`, renamed and stripped to what `kubectl apply` takes. */
 function plainCopy(name, as) {
@@ -104,8 +64,8 @@ function plainCopy(name, as) {
   });
 }
 
-const registry = await startRegistry();
 const ws = mkdtempSync(join(tmpdir(), 'cairn-bench-k8s-'));
+const registry = await startRegistry(ws);
 const cairn = (args, input) =>
   execFileSync(process.execPath, [CAIRN, ...args], {
     cwd: ws,
@@ -114,12 +74,20 @@ const cairn = (args, input) =>
     timeout: 600_000,
     env: { ...process.env, CAIRN_HOME: '' },
   });
-const result = { kubernetes: 'v1.36.3', runs: RUNS, loadAtStart: LOAD_AT_START };
+const result = { kubernetes: K8S_VERSION, runs: RUNS, loadAtStart: LOAD_AT_START };
 try {
   execFileSync(TESTBED, ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync(TESTBED, ['registry', registry.address], { stdio: 'ignore' });
   cpSync(join(REPO, 'examples', 'hello'), ws, { recursive: true });
-  writeFileSync(join(ws, 'cairn.yaml'), spec(registry.address, await freePort()));
+  writeFileSync(
+    join(ws, 'cairn.yaml'),
+    helloOnKubernetes({
+      port: await freePort(),
+      registry: registry.address,
+      namespace: NS,
+      scaleDownDelay: '30m',
+    }),
+  );
   cairn(['init']);
   cairn(['up', '--detach']);
   const deployMs = [];

@@ -4,29 +4,32 @@
 // environment under load through cairn's gateway, blue/green to v2, a crash-looping v3 fails while
 // v2 serves, a rollback, the apiserver refusing an unknown digest, `kubectl set image` reverted by
 // cairn, the audit verified, and the summary per phase. It tears everything down, even on failure.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../dist/gateway/listen-address.js';
+import {
+  CACHE,
+  helloOnKubernetes,
+  KUBECONFIG,
+  KUBECTL,
+  missingTestbedFiles,
+  STATE,
+  startRegistry,
+} from './k8s-lib.mjs';
 import { Load } from './load.mjs';
 import { createStory, ROOT, say, sleep } from './story-lib.mjs';
 
 const TESTBED = join(ROOT, 'scripts', 'k8s-testbed');
-const CACHE = process.env.CAIRN_K8S_CACHE ?? join(homedir(), '.cache', 'cairn', 'k8s');
-const BIN = join(CACHE, 'v1.36.3');
-const STATE = process.env.CAIRN_K8S_STATE ?? join(CACHE, 'run');
 const NS = 'story-k8s';
 const KEEP = process.env.CAIRN_STORY_KEEP === '1';
 const run = promisify(execFile);
 
-const missing = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kubectl']
-  .map((p) => join(BIN, p))
-  .concat(join(CACHE, 'etcd-v3.6.16', 'etcd'))
-  .filter((p) => !existsSync(p));
+const missing = missingTestbedFiles();
 if (missing.length > 0) {
-  const names = missing.map((p) => p.slice(CACHE.length + 1)).join(', ');
+  const names = missing.join(', ');
   say(`story:k8s: cannot start: the Kubernetes test cluster is not built in ${CACHE} (missing ${names})`);
   say(
     '  hint: run `scripts/k8s-testbed build` first (about 35 min cold, as root); this story never builds it',
@@ -50,7 +53,7 @@ const story = createStory(work);
 const { cairn, heading, phase, useVariant } = story;
 const kubectl = async (args) =>
   (
-    await run(join(BIN, 'kubectl'), ['--kubeconfig', join(STATE, 'admin.kubeconfig'), '-n', NS, ...args], {
+    await run(KUBECTL, ['--kubeconfig', KUBECONFIG, '-n', NS, ...args], {
       timeout: 180_000,
       maxBuffer: 16 << 20,
     })
@@ -59,54 +62,6 @@ const testbed = (args) => run(TESTBED, args, { timeout: 600_000, maxBuffer: 16 <
 let registry;
 let testbedStarted = false;
 let upStarted = false;
-
-/** Debian's docker-registry on 127.0.0.1 in the workspace: where cairn pushes and the node pulls. */
-async function startRegistry() {
-  const port = await freePort();
-  const config = join(work, '.registry.yml');
-  writeFileSync(
-    config,
-    `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${join(work, '.registry')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`,
-  );
-  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  for (let i = 0; i < 150; i++) {
-    if (
-      await fetch(`http://127.0.0.1:${port}/v2/`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    await sleep(100);
-  }
-  return { address: `127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-}
-
-const spec = (port) => `project: hello
-services:
-  hello:
-    build:
-      context: ./app
-      include: ["**/*.js", "package.json"]
-      entrypoint: ["node", "server.js"]
-      env: { GREETING: hi }
-      files: { /etc/hello/config.json: ./config/v1.json }
-    run:
-      port: 8080
-      replicas: 2
-      health: { path: /healthz, intervalMs: 1000, timeoutMs: 1000 }
-      tmpfs: [/tmp]
-      secrets: [API_TOKEN]
-    # blue/green: a canary needs the in-cluster gateway, not built yet (docs/kubernetes.md)
-    deploy: { strategy: bluegreen, scaleDownDelayMs: 10m }
-environments:
-  k8s:
-    gateway: { listen: "127.0.0.1:${port}" }
-    kubernetes: { kubeconfig: ${join(STATE, 'admin.kubeconfig')}, namespace: ${NS}, registry: "${registry.address}/cairn" }
-    policies: [policies/release.yaml]
-routes:
-  - { host: "*", path: /, service: hello }
-`;
 
 /** The name of the Deployment whose release the gateway serves now (from `cairn history`). */
 async function servingDeployment() {
@@ -147,13 +102,23 @@ async function main() {
   const t0 = Date.now();
   testbedStarted = true;
   await testbed(['up']);
-  registry = await startRegistry();
+  registry = await startRegistry(work);
   await testbed(['registry', registry.address]);
   say(`  node Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; registry ${registry.address}`);
 
   cpSync(join(ROOT, 'examples', 'hello'), work, { recursive: true });
   const port = await freePort();
-  writeFileSync(join(work, 'cairn.yaml'), spec(port));
+  writeFileSync(
+    join(work, 'cairn.yaml'),
+    helloOnKubernetes({
+      port,
+      registry: registry.address,
+      namespace: NS,
+      scaleDownDelay: '10m',
+      secrets: true,
+      policies: ['policies/release.yaml'],
+    }),
+  );
 
   heading('Workspace, key, secret, build hello v1; start the control plane (its gateway routes to pod IPs)');
   await cairn(['validate']);
