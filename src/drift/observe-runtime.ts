@@ -17,14 +17,18 @@ const NOT_A_FILE = 'not-a-regular-file';
 /** The kernel's mark on the exe link of a process whose file was removed or replaced. */
 const DELETED_SUFFIX = ' (deleted)';
 
-/** The config.json of the bundle runc ran the container from, reduced to field digests. */
+/**
+ * The config.json of the bundle runc ran the container from, reduced to field digests: `bundle`
+ * when the caller knows it, else the one `runc state` names.
+ */
 export async function observeRuntimeConfig(
   runcRoot: string,
   id: string,
   key: Buffer,
+  bundle?: string,
 ): Promise<RuntimeConfigIdentity> {
-  const { bundle } = await runcState(runcRoot, id);
-  const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const dir = bundle ?? (await runcState(runcRoot, id)).bundle;
+  const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   return runtimeConfigIdentity(config, (v) => keyedDigest(key, v));
 }
 

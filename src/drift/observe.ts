@@ -18,6 +18,7 @@ import { identityKeyPath, readIdentityKey } from './identity-key.js';
 import { listRootfs } from './observe-files.js';
 import { describeProcesses, runcPids } from './observe-processes.js';
 import { observeInit, observeRuntimeConfig, observeSecrets } from './observe-runtime.js';
+import { currentRuncRecord, recordedPids } from './runc-record.js';
 import type { BundleClaim, ExpectedIdentity, Observation } from './types.js';
 
 type IdentityView = Pick<Observation, 'runtimeConfig' | 'secrets' | 'init' | 'configFiles'>;
@@ -50,9 +51,12 @@ export async function observeInstance(
     if (seen.status !== 'running') return { instance, status: seen.status };
     const view = await observeBundle(ctx, expected.imageDigest);
     const runcPid = driver.kind === 'runc' ? seen.pid : undefined;
-    const identity = await observeIdentity(ctx, handle.id, runcPid, expected);
+    // What runc recorded answers for `runc state` and `runc ps` while its init runs (no spawn).
+    const record = runcPid ? await currentRuncRecord(ctx.runcRoot, handle.id, runcPid) : undefined;
+    const identity = await observeIdentity(ctx, handle.id, runcPid, expected, record?.bundle);
     if (!runcPid) return { instance, status: 'running', ...view, ...identity };
-    const list = await describeProcesses(await runcPids(ctx.runcRoot, handle.id));
+    const pids = (record && (await recordedPids(record))) ?? (await runcPids(ctx.runcRoot, handle.id));
+    const list = await describeProcesses(pids);
     return { instance, status: 'running', ...view, ...identity, processes: { initPid: runcPid, list } };
   } catch (error) {
     return { instance, status: 'running', error: withHint(error) };
@@ -92,7 +96,8 @@ async function observeBundle(ctx: ObserveContext, imageDigest: string): Promise<
 }
 
 /**
- * The runtime config, secrets and init process, for the parts the record holds. Secrets are read
+ * The runtime config, secrets and init process, for the parts the record holds. `bundle` is the
+ * container's bundle folder when runc's state file said so (else `runc state` is asked). Secrets are read
  * from the instance's private folder, which every driver derives from the runtime folder beside
  * runc's state root (see `secretsDirOf`; bind-mounted read-only at /run/secrets); configuration
  * files from the same folder (see `configFileCopyOf`; each bound read-only at its path).
@@ -102,6 +107,7 @@ async function observeIdentity(
   id: string,
   runcPid: number | undefined,
   expected: ExpectedIdentity,
+  bundle: string | undefined,
 ): Promise<IdentityView> {
   const needsKey = expected.secrets !== undefined || (runcPid && expected.runtimeConfig !== undefined);
   const key = needsKey ? await readIdentityKey(identityKeyPath(ctx.bundlesDir)) : undefined;
@@ -112,7 +118,8 @@ async function observeIdentity(
   if (expected.configFiles)
     view.configFiles = await observeConfigFiles(ctx, id, Object.keys(expected.configFiles));
   if (!runcPid) return view;
-  if (key && expected.runtimeConfig) view.runtimeConfig = await observeRuntimeConfig(ctx.runcRoot, id, key);
+  if (key && expected.runtimeConfig)
+    view.runtimeConfig = await observeRuntimeConfig(ctx.runcRoot, id, key, bundle);
   if (expected.executable !== undefined) {
     view.init = await observeInit(runcPid, join(ctx.bundlesDir, digestHex(expected.imageDigest), 'rootfs'));
   }
