@@ -135,7 +135,14 @@ describe('cairn validate, init and plan, as a user runs them', () => {
       properties: Record<string, unknown>;
       required: string[];
     };
-    expect(Object.keys(schema.properties)).toEqual(['project', 'services', 'environments', 'routes', 'vuln']);
+    expect(Object.keys(schema.properties)).toEqual([
+      'project',
+      'services',
+      'environments',
+      'routes',
+      'identity',
+      'vuln',
+    ]);
     expect(schema.required).toEqual(['project', 'services', 'environments']);
   });
 });
