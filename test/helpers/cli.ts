@@ -36,6 +36,9 @@ export function cairnAsync(
     });
     let stdout = '';
     let stderr = '';
+    // A child that exits before reading its input (killed, or one that never reads) closes the
+    // pipe: EPIPE here is not the test's failure; the exit code and stderr say what happened.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
     child.stdout.on('data', (d) => {
       stdout += d;
