@@ -3,7 +3,9 @@
  * busy backend keeps a few hot connections and the rest age out before the backend's own
  * keep-alive timeout can close them under a request.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, Socket } from 'node:net';
+import { type SecureContext, connect as tlsConnect } from 'node:tls';
+import { type BackendIdentity, tlsOptions } from './backend-tls.js';
 import type { ResponseHead } from './http1.js';
 
 /** Idle connections older than this are closed (Node.js servers close theirs after 5 s). */
@@ -66,6 +68,7 @@ export class BackendConnection {
   }
 
   constructor(
+    /** The idle-list key: the address, or `tls:` and the address for a TLS backend. */
     readonly address: string,
     readonly socket: Socket,
     private readonly pool: BackendPool,
@@ -90,24 +93,45 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
 }
 
+const noIdentity = (address: string) =>
+  Object.assign(new Error(`connecting to ${address} over TLS: the gateway has no SVID yet`), {
+    code: 'NO_IDENTITY',
+  });
+
 type Connected = (err: (Error & { code?: string }) | null, conn?: BackendConnection) => void;
 
 /** The idle connections of every backend address. */
 export class BackendPool {
   private readonly idle = new Map<string, BackendConnection[]>();
   private readonly sweeper: NodeJS.Timeout;
+  /** The gateway's client SVID and the trust bundle, for backends that serve TLS (`run.tls`). */
+  private identity: { context: SecureContext; spiffeId: string } | undefined;
 
   constructor(private readonly connectTimeoutMs: number) {
     this.sweeper = setInterval(() => this.closeStale(Date.now()), 1_000);
     this.sweeper.unref();
   }
 
-  /** A connection to `address`: an idle one if there is one, else a new one. */
-  acquire(address: string, done: Connected): void {
-    const idle = this.idle.get(address);
+  /** A new client SVID for TLS backends: new connections present it, open ones keep theirs. */
+  setIdentity(identity: BackendIdentity): void {
+    this.identity = { context: identity.context, spiffeId: identity.spiffeId };
+  }
+
+  /**
+   * A connection to `address`: an idle one if there is one, else a new one. With `serverId` the
+   * backend serves TLS with its SVID: the connection presents the gateway's SVID and accepts only a
+   * certificate of the workload CA whose one URI SAN is `serverId`.
+   */
+  acquire(address: string, done: Connected, serverId?: string): void {
+    const key = serverId === undefined ? address : `tls:${address}`;
+    const idle = this.idle.get(key);
     const conn = idle?.pop();
     if (conn) {
       done(null, conn);
+      return;
+    }
+    if (serverId !== undefined) {
+      this.acquireTls(address, key, serverId, done);
       return;
     }
     const holder: { conn?: BackendConnection } = {};
@@ -123,6 +147,38 @@ export class BackendPool {
         },
       },
     });
+    this.opened(socket, address, key, 'connect', holder, done);
+  }
+
+  /** A socket to `address` for a tunnel (upgrade): TLS as `acquire` when `serverId` is set. */
+  dial(address: string, serverId?: string): { socket: Socket; ready: 'connect' | 'secureConnect' } {
+    if (serverId === undefined) return { socket: connect(splitAddress(address)), ready: 'connect' };
+    return { socket: this.tlsSocket(address, serverId), ready: 'secureConnect' };
+  }
+
+  private acquireTls(address: string, key: string, serverId: string, done: Connected): void {
+    if (!this.identity) return void queueMicrotask(() => done(noIdentity(address)));
+    const holder: { conn?: BackendConnection } = {};
+    const socket = this.tlsSocket(address, serverId);
+    socket.on('data', (d: Buffer) => holder.conn?.received(d));
+    this.opened(socket, address, key, 'secureConnect', holder, done);
+  }
+
+  private tlsSocket(address: string, serverId: string): Socket {
+    if (this.identity) return tlsConnect(tlsOptions(splitAddress(address), this.identity.context, serverId));
+    const socket = new Socket();
+    process.nextTick(() => socket.destroy(noIdentity(address)));
+    return socket;
+  }
+
+  private opened(
+    socket: Socket,
+    address: string,
+    key: string,
+    ready: 'connect' | 'secureConnect',
+    holder: { conn?: BackendConnection },
+    done: Connected,
+  ): void {
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy(
@@ -134,10 +190,10 @@ export class BackendPool {
       done(err);
     };
     socket.once('error', fail);
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       clearTimeout(timer);
       socket.off('error', fail);
-      holder.conn = new BackendConnection(address, socket, this);
+      holder.conn = new BackendConnection(key, socket, this);
       done(null, holder.conn);
     });
   }
@@ -165,9 +221,11 @@ export class BackendPool {
 
   /** Closes the idle connections of a backend that left every pool. */
   forget(address: string): void {
-    const list = this.idle.get(address);
-    this.idle.delete(address);
-    for (const conn of list ?? []) conn.socket.destroy();
+    for (const key of [address, `tls:${address}`]) {
+      const list = this.idle.get(key);
+      this.idle.delete(key);
+      for (const conn of list ?? []) conn.socket.destroy();
+    }
   }
 
   closeAll(): void {

@@ -1,6 +1,7 @@
 /** The built-in gateway: an HTTP/1.1 reverse proxy implementing `TrafficRouter` on one listener. */
 import { createServer, type Server, type Socket } from 'node:net';
 import { BackendPool } from './backend-pool.js';
+import { type GatewayIdentity, loadBackendIdentity } from './backend-tls.js';
 import { ClientConnection, type ConnectionHost, ConnState } from './client-connection.js';
 import { ClientCounts } from './client-counts.js';
 import { EndpointRegistry } from './endpoint-registry.js';
@@ -101,6 +102,10 @@ class BuiltinGateway implements Gateway, ConnectionHost {
     validatePools(service, pools);
     this.ctx.routing.set(service, buildRouting(pools, this.ctx.registry));
     this.prune();
+  }
+
+  setIdentity(identity: GatewayIdentity): void {
+    this.ctx.pool.setIdentity(loadBackendIdentity(identity));
   }
 
   async setRoutes(routes: GatewayRoute[]): Promise<void> {

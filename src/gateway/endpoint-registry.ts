@@ -13,6 +13,8 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 export interface EndpointState {
   readonly id: string;
   readonly address: string;
+  /** The SPIFFE ID its TLS certificate must name (`run.tls`); undefined: plain HTTP. */
+  readonly tlsId: string | undefined;
   inflight: number;
   draining: boolean;
   /** Skipped (while any other endpoint can be used) until this clock time. */
@@ -24,13 +26,14 @@ export class EndpointRegistry {
   private readonly idleWaiters = new Map<string, Array<() => void>>();
   private cursor = 0;
 
-  /** The state of an endpoint, created on first sight; a changed address makes a fresh state. */
-  track(endpoint: Endpoint): EndpointState {
+  /** The state of an endpoint, created on first sight; a changed address (or TLS) makes a fresh state. */
+  track(endpoint: Endpoint, tlsId?: string): EndpointState {
     const known = this.states.get(endpoint.id);
-    if (known && known.address === endpoint.address) return known;
+    if (known && known.address === endpoint.address && known.tlsId === tlsId) return known;
     const state: EndpointState = {
       id: endpoint.id,
       address: endpoint.address,
+      tlsId,
       inflight: 0,
       draining: false,
       downUntil: 0,

@@ -179,13 +179,16 @@ class ProxiedRequest {
     trace.release = s.release;
     trace.endpoint = endpoint.id;
     ctx.registry.acquire(endpoint);
-    ctx.pool.acquire(endpoint.address, (err, backend) =>
-      this.guard(() => {
-        if (err || !backend) return this.sent(s, first, { error: err, answered: false, status: 0 });
-        startExchange(this.conn, backend, ctx.pool, this.exchangeRequest(s), (result) =>
-          this.guard(() => this.sent(s, first, result)),
-        );
-      }),
+    ctx.pool.acquire(
+      endpoint.address,
+      (err, backend) =>
+        this.guard(() => {
+          if (err || !backend) return this.sent(s, first, { error: err, answered: false, status: 0 });
+          startExchange(this.conn, backend, ctx.pool, this.exchangeRequest(s), (result) =>
+            this.guard(() => this.sent(s, first, result)),
+          );
+        }),
+      endpoint.tlsId,
     );
   }
 

@@ -16,6 +16,7 @@ import {
 } from './release-split.js';
 import type { Pool } from './types.js';
 
+const SPIFFE_ID = /^spiffe:\/\/[a-z0-9._-]+\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/;
 const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|localhost):\d{1,5}$/;
 
 /** A service's routing as of one `setPools` call; replaced whole, never edited. */
@@ -49,6 +50,10 @@ export function validatePools(service: string, pools: Pool[]): void {
     if (seen.has(p.release))
       throw new ValidationError(`${where} appears twice`, [], { hint: 'give each release one pool' });
     seen.add(p.release);
+    if (p.tls !== undefined && !SPIFFE_ID.test(String(p.tls?.spiffeId)))
+      throw new ValidationError(`${where} has tls without a SPIFFE ID`, [], {
+        hint: 'set tls.spiffeId to spiffe://<trust-domain>/<env>/<service>',
+      });
     for (const e of p.endpoints)
       if (!ADDRESS.test(e.address))
         throw new ValidationError(
@@ -68,7 +73,7 @@ export function buildRouting(pools: Pool[], registry: EndpointRegistry): Service
     endpoints.set(
       p.release,
       p.endpoints.map((e) => {
-        const s = registry.track(e);
+        const s = registry.track(e, p.tls?.spiffeId);
         registry.undrain(s);
         return s;
       }),

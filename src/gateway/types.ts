@@ -20,6 +20,11 @@ export interface Pool {
   endpoints: Endpoint[];
   /** Defaults to `stable` for the first pool and `canary` for the others. */
   role?: PoolRole;
+  /**
+   * The release serves TLS with its SVID (`run.tls`): the gateway connects with its own SVID and
+   * accepts only a backend certificate whose URI SAN is `spiffeId`. Absent: plain HTTP.
+   */
+  tls?: { spiffeId: string };
 }
 
 /** What the rollout analysis reads for one service and release over a time window. */
@@ -140,6 +145,11 @@ export interface Gateway extends TrafficRouter {
    * stay; a newly routed service has none until `setPools`.
    */
   setRoutes(routes: GatewayRoute[]): Promise<void>;
+  /**
+   * The gateway's client SVID and the trust bundle for pools with `tls` (renewed by the control
+   * plane at half-life): new backend connections present it, open ones keep theirs.
+   */
+  setIdentity(identity: import('./backend-tls.js').GatewayIdentity): void | Promise<void>;
   /** Counters of every route and release, for `/metrics`. */
   snapshot(): import('./window-metrics.js').MetricsSnapshot;
   /** Metric slots of `sinceSecond` and later and all counters: what a copy in another process needs. */

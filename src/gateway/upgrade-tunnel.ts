@@ -3,8 +3,6 @@
  * choice as a request, then a raw byte tunnel between client and backend. The tunnel counts as
  * in flight on its endpoint, so draining waits for it (up to the drain timeout).
  */
-import { connect, type Socket } from 'node:net';
-import { splitAddress } from './backend-pool.js';
 import type { ClientConnection } from './client-connection.js';
 import { backendRequestHead, PIN_HEADER } from './forward-headers.js';
 import { headerOf, type RequestHead } from './http1.js';
@@ -61,10 +59,10 @@ export async function handleUpgrade(
   const early = conn.detach();
   ctx.registry.acquire(endpoint);
   ctx.tunnels.add(client);
-  const backend: Socket = connect(splitAddress(endpoint.address));
+  const { socket: backend, ready } = ctx.pool.dial(endpoint.address, endpoint.tlsId);
   backend.setTimeout(ctx.limits.connectTimeoutMs, () => backend.destroy(new Error('connect timeout')));
   let status = 101;
-  backend.once('connect', () => {
+  backend.once(ready, () => {
     backend.setTimeout(0);
     const text = backendRequestHead(head, {
       host: head.host ?? conn.localAuthority,

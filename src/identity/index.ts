@@ -4,12 +4,20 @@ export { type IdentityPlan, identityPlan, renderIdentityPlan } from './call-grap
 export {
   DEFAULT_HOP_PORT,
   DEFAULT_SVID_TTL_MS,
+  GATEWAY_SEGMENT,
+  gatewaySpiffeId,
   type IdentityConfig,
   identityConfig,
   parseSpiffeId,
   spiffeIdOf,
 } from './spiffe-id.js';
-export { issueHopCertificate, issueSvid, type Svid, type SvidSubject } from './svid.js';
+export {
+  issueGatewayCertificate,
+  issueHopCertificate,
+  issueSvid,
+  type Svid,
+  type SvidSubject,
+} from './svid.js';
 export { type SvidVerdict, type VerifiedSvid, verifySvid } from './verify-svid.js';
 export {
   CA_CERT_FILE,

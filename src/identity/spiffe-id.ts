@@ -13,6 +13,8 @@ export const DEFAULT_HOP_PORT = 7443;
 const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const SCHEME = 'spiffe://';
+/** The last segment of a gateway's SPIFFE ID. */
+export const GATEWAY_SEGMENT = '_gateway';
 
 /** The settings identity runs with, defaults applied. */
 export interface IdentityConfig {
@@ -42,6 +44,15 @@ export function spiffeIdOf(trustDomain: string, env: string, service: string): s
       throw new ValidationError(`making a SPIFFE ID: "${part}" is not a path segment`, []);
   }
   return `${SCHEME}${trustDomain}/${env}/${service}`;
+}
+
+/**
+ * The SPIFFE ID of an environment's gateway, `spiffe://<td>/<env>/_gateway`: of a workload's shape
+ * (an app authorises it like a caller), but no service can have it — service names start with a letter.
+ */
+export function gatewaySpiffeId(trustDomain: string, env: string): string {
+  const checked = spiffeIdOf(trustDomain, env, 'gateway');
+  return `${checked.slice(0, checked.lastIndexOf('/'))}/${GATEWAY_SEGMENT}`;
 }
 
 /** A cairn workload ID taken apart; undefined for anything else (another shape, scheme or query). */

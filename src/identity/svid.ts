@@ -5,7 +5,7 @@
  * release, which instance) is in the subject: `CN=<instance>, OU=<release>, O=cairn`.
  */
 import { randomBytes } from 'node:crypto';
-import { spiffeIdOf } from './spiffe-id.js';
+import { gatewaySpiffeId, spiffeIdOf } from './spiffe-id.js';
 import type { WorkloadCa } from './workload-ca.js';
 import { type CryptoKey, EC_SIGN, newKeyPair, privateKeyPem, randomSerial, x509 } from './x509.js';
 
@@ -62,6 +62,21 @@ export function issueHopCertificate(
 ): Promise<Svid> {
   const spiffeId = `spiffe://${trustDomain}/cairn/identity-hop`;
   return issueLeaf(ca, { spiffeId, name: 'CN=cairn identity hop, O=cairn', ip: '127.0.0.1' }, ttlMs, now);
+}
+
+/**
+ * The client certificate of an environment's gateway, for instances that serve TLS (`run.tls`):
+ * SPIFFE ID `spiffe://<td>/<env>/_gateway`, which no service can have.
+ */
+export function issueGatewayCertificate(
+  ca: WorkloadCa,
+  trustDomain: string,
+  env: string,
+  ttlMs: number,
+  now = new Date(),
+): Promise<Svid> {
+  const spiffeId = gatewaySpiffeId(trustDomain, env);
+  return issueLeaf(ca, { spiffeId, name: `CN=cairn gateway ${env}, O=cairn` }, ttlMs, now);
 }
 
 async function issueLeaf(

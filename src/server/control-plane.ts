@@ -163,6 +163,7 @@ export class ControlPlane {
       remote: (env) => this.clusters.get(env),
       log,
       onStartError: (error) => this.disk.report(error, 'starting an instance'),
+      backendTls: (env, service) => this.identity?.backendTls(env, service),
       drainTimeoutMs: (_env, service) =>
         loadSpec(options.specFile).spec.services[service]?.deploy.drainTimeoutMs ?? 30_000,
     });
@@ -359,6 +360,7 @@ export class ControlPlane {
       store: this.store,
       record: (e) => this.store.transaction(() => this.audit.record({ ...e, actor: CONTROL_PLANE_ACTOR })),
       isDrifted: (id) => this.drift?.isDrifted(id) ?? false,
+      toGateway: async (env, identity) => this.gateways.get(env)?.setIdentity(identity),
     });
     if (this.identity) this.instances.useIdentity(this.identity.identity);
   }
@@ -372,6 +374,8 @@ export class ControlPlane {
     } catch (error) {
       throw listenError(error, env, loaded.spec.environments[env]!.gateway.listen);
     }
+    // Before any pool: a pool of a `run.tls` release needs the gateway's client SVID.
+    if (this.identity) await gateway.setIdentity(await this.identity.openGateway(env));
     const ms = Date.now() - startedAt;
     this.options.log?.({ msg: `gateway ${gateway.startedHow}`, env, pid: gateway.pid, ms });
     if (gateway.routesApplied) {

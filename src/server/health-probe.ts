@@ -5,7 +5,9 @@
  * or the timeout.
  */
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import { checkSpiffeId, type GatewayIdentity } from '../gateway/index.js';
 import type { HealthSpec } from '../spec/index.js';
 
 /** The status ceiling when the spec sets none: 2xx and 3xx are healthy. */
@@ -17,20 +19,41 @@ export interface ProbeResult {
   error?: string;
 }
 
-type ProbeSpec = Pick<HealthSpec, 'path' | 'timeoutMs'> & Partial<Pick<HealthSpec, 'maxStatus' | 'tcp'>>;
-
-/** Probes `endpoint` (`host:port`) as `health` says. */
-export function probeHealth(endpoint: string, health: ProbeSpec): Promise<ProbeResult> {
-  return health.tcp ? probeTcp(endpoint, health.timeoutMs) : probeHttp(endpoint, health);
+/** How to probe an instance that serves TLS with its SVID (`run.tls`): as its gateway would connect. */
+export interface ProbeTls {
+  /** The SPIFFE ID the instance's certificate must name. */
+  spiffeId: string;
+  /** The gateway's client SVID and the bundle. */
+  client: GatewayIdentity;
 }
 
-function probeHttp(endpoint: string, health: ProbeSpec): Promise<ProbeResult> {
+type ProbeSpec = Pick<HealthSpec, 'path' | 'timeoutMs'> & Partial<Pick<HealthSpec, 'maxStatus' | 'tcp'>>;
+
+/**
+ * Probes `endpoint` (`host:port`) as `health` says; with `tls`, over TLS presenting the gateway's
+ * SVID and accepting only the instance's own SPIFFE ID (a TCP probe then completes the handshake).
+ */
+export function probeHealth(endpoint: string, health: ProbeSpec, tls?: ProbeTls): Promise<ProbeResult> {
+  return health.tcp && !tls ? probeTcp(endpoint, health.timeoutMs) : probeHttp(endpoint, health, tls);
+}
+
+function probeHttp(endpoint: string, health: ProbeSpec, tls: ProbeTls | undefined): Promise<ProbeResult> {
   const [host, port] = splitEndpoint(endpoint);
-  const what = `GET http://${endpoint}${health.path}`;
-  const maxStatus = health.maxStatus ?? DEFAULT_MAX_STATUS;
+  const what = `GET ${tls ? 'https' : 'http'}://${endpoint}${health.path}`;
+  const maxStatus = health.tcp ? Number.POSITIVE_INFINITY : (health.maxStatus ?? DEFAULT_MAX_STATUS);
+  const options = { host, port, path: health.path, method: 'GET', timeout: health.timeoutMs, agent: false };
   return new Promise((resolve) => {
-    const req = request(
-      { host, port, path: health.path, method: 'GET', timeout: health.timeoutMs, agent: false },
+    const send = tls ? httpsRequest : request;
+    const req = send(
+      tls
+        ? {
+            ...options,
+            cert: tls.client.certPem,
+            key: tls.client.keyPem,
+            ca: tls.client.bundlePem,
+            checkServerIdentity: (_host, cert) => checkSpiffeId(cert, tls.spiffeId),
+          }
+        : options,
       (res) => {
         res.resume();
         const status = res.statusCode ?? 500;
@@ -68,6 +91,8 @@ function describe(e: Error): string {
   if (code === 'ECONNREFUSED') return 'connection refused (nothing listens on that port)';
   if (code === 'ECONNRESET') return 'connection reset';
   if (code === 'EHOSTUNREACH') return 'host unreachable';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS: ${e.message}`;
+  if (code && /CERT|SELF_SIGNED|SSL|TLS/.test(code)) return `TLS: ${code.toLowerCase()} (${e.message})`;
   return code ? `${code.toLowerCase()}` : e.message;
 }
 

@@ -4,16 +4,21 @@
  * state store, the audit log and the drift loop. The hop's own certificate is renewed with the SVIDs.
  */
 import type { AuditEvent } from '../audit/index.js';
+import type { GatewayIdentity } from '../gateway/index.js';
 import {
   type CallerRecord,
+  type IdentityConfig,
   identityConfig,
+  issueGatewayCertificate,
   issueHopCertificate,
   loadWorkloadCa,
+  spiffeIdOf,
   type VerifiedSvid,
 } from '../identity/index.js';
 import type { RuntimeConfig } from '../runtime/index.js';
 import type { RunSpec, Spec } from '../spec/index.js';
 import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
+import type { ProbeTls } from './health-probe.js';
 import { IdentityHop } from './identity-hop.js';
 import { InstanceIdentity } from './instance-identity.js';
 
@@ -31,17 +36,43 @@ export interface IdentityPlaneDeps {
   store: SqliteStateStore;
   record: (event: AuditEvent) => void;
   isDrifted: (id: string) => boolean;
+  /** Hands an environment's gateway its (renewed) client SVID. */
+  toGateway?: (env: string, identity: GatewayIdentity) => Promise<void>;
 }
 
 export class IdentityPlane {
   private hopRenewAt = 0;
+  /** Each environment's gateway client SVID (`run.tls`), and when it is renewed. */
+  private readonly gateways = new Map<string, { identity: GatewayIdentity; renewAt: number }>();
 
   private constructor(
     readonly identity: InstanceIdentity,
     private readonly hop: IdentityHop,
     private readonly hopTtlMs: number,
+    private readonly config: IdentityConfig,
     private readonly deps: IdentityPlaneDeps,
   ) {}
+
+  /**
+   * Issues an environment's gateway its client SVID (an SVID's lifetime; `renewDue` renews it at
+   * half-life and hands it over); the gateway presents it to instances that serve TLS (`run.tls`).
+   */
+  async openGateway(env: string): Promise<GatewayIdentity> {
+    const { ca, trustDomain } = this.identity.issuerOfHop();
+    const ttl = this.config.svidTtlMs;
+    const svid = await issueGatewayCertificate(ca, trustDomain, env, ttl);
+    const { spiffeId, certPem, keyPem } = svid;
+    const identity = { spiffeId, certPem, keyPem, bundlePem: ca.bundlePem };
+    this.gateways.set(env, { identity, renewAt: Date.now() + ttl / 2 });
+    return identity;
+  }
+
+  /** How the gateway of `env` (and the health probe) connects to a `run.tls` instance of `service`. */
+  backendTls(env: string, service: string): ProbeTls | undefined {
+    const gateway = this.gateways.get(env);
+    if (!gateway) return undefined;
+    return { spiffeId: spiffeIdOf(this.config.trustDomain, env, service), client: gateway.identity };
+  }
 
   /** Loads the CA (a missing one is an error, never a new CA) and opens the hop; undefined when identity is off. */
   static async open(spec: Spec, deps: IdentityPlaneDeps): Promise<IdentityPlane | undefined> {
@@ -66,7 +97,7 @@ export class IdentityPlane {
       record: deps.record,
     });
     await hop.listen(config.hopPort);
-    const plane = new IdentityPlane(identity, hop, hopTtlMs, deps);
+    const plane = new IdentityPlane(identity, hop, hopTtlMs, config, deps);
     plane.hopRenewAt = Date.now() + hopTtlMs / 2;
     return plane;
   }
@@ -77,7 +108,14 @@ export class IdentityPlane {
       await this.identity.renewDue(this.deps.store.listInstances({ live: true }));
     } finally {
       await this.renewHop();
+      await this.renewGateways();
     }
+  }
+
+  /** A failure is thrown (and logged by the caller's loop); the next check tries again. */
+  private async renewGateways(): Promise<void> {
+    for (const [env, { renewAt }] of this.gateways)
+      if (Date.now() >= renewAt) await this.deps.toGateway?.(env, await this.openGateway(env));
   }
 
   private async renewHop(): Promise<void> {

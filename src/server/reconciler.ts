@@ -9,7 +9,7 @@ import type { RunSpec } from '../spec/index.js';
 import type { InstanceRecord, ServingRecord, SqliteStateStore } from '../state/index.js';
 import { CrashBackoff, FAILURE_MEMORY_MS } from './crash-backoff.js';
 import { FailureNotes } from './failure-notes.js';
-import { probeHealth } from './health-probe.js';
+import { type ProbeTls, probeHealth } from './health-probe.js';
 import type { InstanceManager } from './instance-manager.js';
 import { poolsOf } from './serving-pools.js';
 
@@ -49,6 +49,8 @@ export interface ReconcilerDeps {
   log?: (line: Record<string, unknown>) => void;
   /** Told of every failed start (the control plane's disk watch takes ENOSPC from here). */
   onStartError?: (error: unknown) => void;
+  /** How the gateway and the health probe reach an instance of a `run.tls` release (identity on). */
+  backendTls?: (env: string, service: string) => ProbeTls | undefined;
   /** How long a removed instance may finish its in-flight requests. */
   drainTimeoutMs?: (env: string, service: string) => number;
 }
@@ -122,7 +124,7 @@ export class Reconciler {
       .listInstances({ env, service, live: true })
       .filter((i) => i.state === 'healthy');
     try {
-      await router.setPools(service, poolsOf(serving, healthy));
+      await router.setPools(service, poolsOf(serving, healthy, this.tlsOfReleases(env, service)));
     } catch (err) {
       this.deps.log?.({ level: 'error', msg: 'apply pools', env, service, error: String(err) });
     }
@@ -339,7 +341,7 @@ export class Reconciler {
         : run.health.intervalMs;
     if (now - probe.lastProbe < every) return;
     probe.lastProbe = now;
-    const result = await probeHealth(instance.endpoint, run.health);
+    const result = await probeHealth(instance.endpoint, run.health, this.probeTls(instance, run));
     const ok = result.ok;
     this.failures.probe(instance.id, instance.releaseId, result.error);
     probe.ok = ok ? probe.ok + 1 : 0;
@@ -375,7 +377,7 @@ export class Reconciler {
     if (!run || !fresh.endpoint || this.deps.remote?.(fresh.env)) return;
     const until = this.now() + FRESH_PROBE_WINDOW_MS;
     while (this.now() < until && !this.closed) {
-      const { ok } = await probeHealth(fresh.endpoint, run.health);
+      const { ok } = await probeHealth(fresh.endpoint, run.health, this.probeTls(fresh, run));
       const current = this.deps.store.getInstance(fresh.id);
       if (current?.state !== 'starting') return;
       if (ok) {
@@ -435,14 +437,32 @@ export class Reconciler {
    * asks for every live instance's four times a second (a query and a JSON parse each).
    */
   private runSpec(instance: InstanceRecord): RunSpec | undefined {
-    const known = this.runSpecs.get(instance.releaseId);
+    return this.runSpecOf(instance.releaseId);
+  }
+
+  private runSpecOf(releaseId: string): RunSpec | undefined {
+    const known = this.runSpecs.get(releaseId);
     if (known) return known;
-    const run = this.deps.store.getRelease(instance.releaseId)?.config.run as RunSpec | undefined;
+    const run = this.deps.store.getRelease(releaseId)?.config.run as RunSpec | undefined;
     if (run) {
       if (this.runSpecs.size >= RUN_SPEC_CACHE_ENTRIES) this.runSpecs.clear();
-      this.runSpecs.set(instance.releaseId, run);
+      this.runSpecs.set(releaseId, run);
     }
     return run;
+  }
+
+  /** Which releases of a service serve TLS (`run.tls`), and the SPIFFE ID their certificates name. */
+  private tlsOfReleases(env: string, service: string): (release: string) => { spiffeId: string } | undefined {
+    return (release) => {
+      if (!this.runSpecOf(release)?.tls) return undefined;
+      const tls = this.deps.backendTls?.(env, service);
+      return tls && { spiffeId: tls.spiffeId };
+    };
+  }
+
+  /** A `run.tls` instance is probed over TLS as the gateway connects to it. */
+  private probeTls(instance: InstanceRecord, run: RunSpec): ProbeTls | undefined {
+    return run.tls ? this.deps.backendTls?.(instance.env, instance.service) : undefined;
   }
 
   /** On shutdown: waits for converges under way; cancels scheduled retries and the probes of fresh instances. */

@@ -36,4 +36,30 @@ describe('identity in cairn.yaml', () => {
     const { diagnostics } = parse(`${SPEC}identity: { svidTtlMs: 500 }\n`);
     expect(diagnostics[0]).toMatchObject({ line: 8, severity: 'error' });
   });
+
+  it('takes run.tls with identity and leaves it out of the run settings otherwise', () => {
+    const tls = SPEC.replace('run: { port: 8080 }', 'run: { port: 8080, tls: true }');
+    const { spec, diagnostics } = parse(`${tls}identity: {}\n`);
+    expect(diagnostics).toEqual([]);
+    expect(spec!.services.web!.run.tls).toBe(true);
+    expect(Object.hasOwn(parse(SPEC).spec!.services.web!.run, 'tls')).toBe(false);
+  });
+
+  it('refuses run.tls without identity, at its line and column', () => {
+    const tls = SPEC.replace('run: { port: 8080 }', 'run: { port: 8080, tls: true }');
+    const { diagnostics } = parse(tls);
+    expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.severity}`)).toEqual(['5:29 error']);
+    expect(diagnostics[0]!.message).toContain('needs workload identity');
+  });
+
+  it('refuses run.tls where an environment runs the haproxy engine', () => {
+    const tls = SPEC.replace('run: { port: 8080 }', 'run: { port: 8080, tls: true }').replace(
+      '{ listen: "127.0.0.1:9000" }',
+      '{ listen: "127.0.0.1:9000", engine: haproxy }',
+    );
+    const { diagnostics } = parse(`${tls}identity: {}\n`);
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      expect.stringContaining('environment dev uses gateway.engine: haproxy, which cannot check'),
+    ]);
+  });
 });

@@ -51,6 +51,7 @@ export function checkRules(spec: Obj, ctx: RuleContext): void {
   for (const [name, service] of Object.entries(services))
     checkServiceEnvironments(name, asObj(service), asObj(spec.environments), ctx);
   for (const [name, service] of Object.entries(services)) checkConfigFiles(name, asObj(service), ctx);
+  for (const [name, service] of Object.entries(services)) checkTls(name, asObj(service), spec, ctx);
   checkEnvironments(asObj(spec.environments), ctx);
   checkRoutes(asList(spec.routes), services, ctx);
   checkAcceptances(asList(asObj(spec.vuln).ignore), services, ctx);
@@ -103,6 +104,27 @@ function checkRun(at: PathPart[], run: Obj, ctx: RuleContext): void {
         `port ${port} is one cairn uses for run.network.allow (${PEER_PORTS[0]}–${PEER_PORTS[1]}); the instance could not reach it`,
       );
   });
+}
+
+/**
+ * run.tls needs an SVID to serve with (`identity:`) and a gateway that checks the instance's SPIFFE
+ * ID: the haproxy engine can verify a chain but not match a URI SAN, so it is refused.
+ */
+function checkTls(name: string, service: Obj, spec: Obj, ctx: RuleContext): void {
+  if (asObj(service.run).tls !== true) return;
+  const at = ['services', name, 'run', 'tls'];
+  if (spec.identity === undefined)
+    ctx.error(
+      at,
+      `${name} serves TLS with its SVID, which needs workload identity: add a top-level \`identity: {}\``,
+    );
+  for (const [env, environment] of Object.entries(asObj(spec.environments)))
+    if (asObj(asObj(environment).gateway).engine === 'haproxy')
+      ctx.error(
+        at,
+        `environment ${env} uses gateway.engine: haproxy, which cannot check an instance's SPIFFE ID; ` +
+          'use the builtin engine there, or drop run.tls',
+      );
 }
 
 /** run.network.allow names other services of the spec. */

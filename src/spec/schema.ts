@@ -154,6 +154,11 @@ export const serviceSchema = obj('A service: how its image is built, how it runs
           ),
         }),
       ),
+      tls: opt({
+        kind: 'boolean',
+        description:
+          'The instance serves HTTPS with its SVID; the gateway connects with its own SVID and checks the instance is this service (needs `identity:`, the builtin gateway engine).',
+      }),
       stopGraceMs: opt(duration('Time between SIGTERM and SIGKILL.', 10_000)),
       memoryMb: opt(int('Memory limit in MiB.', 16, 1_048_576)),
       cpus: opt({ kind: 'number', min: 0.01, max: 1024, description: 'CPU limit in cores.' }),

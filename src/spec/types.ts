@@ -50,6 +50,8 @@ export interface RunSpec {
   volumes?: VolumeSpec[];
   /** Isolated instances (runc): host services they may reach (`127.0.0.1:PORT`), services they may call. */
   network?: { egress: string[]; allow: string[] };
+  /** The instance serves TLS with its SVID; the gateway connects with mutual TLS (docs/identity.md). */
+  tls?: boolean;
   /** As written; a release holds them pinned (`SecretPin`: version and keyed hash added). */
   secrets: SecretRef[];
   stopGraceMs: number;

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DriverError } from '../../lib/index.js';
+import { DriverError, ValidationError } from '../../lib/index.js';
 import { freePort, parseListen } from '../listen-address.js';
 import { validatePools } from '../service-pools.js';
 import type {
@@ -128,10 +128,20 @@ export class HaproxyGateway implements Gateway {
 
   setPools(service: string, pools: Pool[]): Promise<void> {
     validatePools(service, pools);
+    const tls = pools.find((p) => p.tls);
+    if (tls)
+      throw new ValidationError(
+        `set pools of service ${service}: release ${tls.release} serves TLS (run.tls), which the haproxy engine cannot check`,
+        [],
+        { hint: 'use gateway.engine: builtin for services with run.tls (docs/gateway.md)' },
+      );
     const commands = this.slots.apply(service, pools);
     this.pools.set(service, pools);
     return this.send(commands);
   }
+
+  /** HAProxy cannot check a backend's URI SAN, so it never connects with TLS (`run.tls` is refused). */
+  setIdentity(): void {}
 
   /**
    * New routes: a config HAProxy has checked (`haproxy -c`), slots of the newly routed services,

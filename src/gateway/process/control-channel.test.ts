@@ -26,6 +26,7 @@ const handlers: Handlers = {
     applied.push(args);
     return {};
   },
+  setIdentity: async () => ({}),
   setRoutes: async (args) => {
     applied.push(args);
     return { configHash: 'h2' };

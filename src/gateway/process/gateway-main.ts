@@ -109,6 +109,10 @@ function control(run: Running): Promise<Server> {
       persist();
       return { configHash: configHash(config) };
     },
+    setIdentity: async (identity) => {
+      await run.gateway.setIdentity(identity);
+      return {};
+    },
     drain: async ({ endpointId, timeoutMs }) => {
       await run.gateway.drain(endpointId, timeoutMs);
       return {};

@@ -1,15 +1,19 @@
 /**
- * The gateway process's control protocol (version 1): newline-delimited JSON over a unix socket.
+ * The gateway process's control protocol (version 2): newline-delimited JSON over a unix socket.
  * A request is `{v, id, op, …}`, its answer `{v, id, ok: true, result}` or `{v, id, ok: false,
  * error}`. Also here: the gateway config as it crosses the process boundary (no functions, the
  * HS256 secrets as base64) and the file the gateway keeps its last applied state in.
  */
 import { canonicalJson, sha256Hex } from '../../lib/index.js';
+import type { GatewayIdentity } from '../backend-tls.js';
 import type { GatewayConfig, GatewayEngine, GatewayLimits, GatewayRoute, Pool } from '../types.js';
 import type { RecorderExport } from '../window-metrics.js';
 
-/** Bumped on any change a gateway of the previous version could not understand. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any change a gateway of the previous version could not understand; a control plane
+ * replaces (never adopts) a gateway of another version. 2: `setIdentity` and `Pool.tls`.
+ */
+export const PROTOCOL_VERSION = 2;
 /** A longer line ends the connection (a metrics export of 10 minutes of slots is far below). */
 export const MAX_LINE_BYTES = 32 * 1024 * 1024;
 
@@ -59,6 +63,8 @@ export interface Operations {
   setPools: { args: { service: string; pools: Pool[] }; result: Record<string, never> };
   /** New routes (and their edge policies) on the same listener; the answer carries the new config hash. */
   setRoutes: { args: { routes: WireConfig['routes'] }; result: { configHash: string } };
+  /** The gateway's client SVID for pools with `tls`; kept in memory only, never in the state file. */
+  setIdentity: { args: GatewayIdentity; result: Record<string, never> };
   drain: { args: { endpointId: string; timeoutMs?: number }; result: Record<string, never> };
   metrics: { args: { sinceSecond: number }; result: RecorderExport };
   stop: { args: { graceMs: number }; result: Record<string, never> };

@@ -7,6 +7,7 @@
  * latest pools again. Metrics are mirrored every `SYNC_MS` so `metrics()` stays synchronous.
  */
 import { rmSync } from 'node:fs';
+import type { GatewayIdentity } from '../backend-tls.js';
 import { validatePools } from '../service-pools.js';
 import type { Gateway, GatewayConfig, GatewayRoute, Pool, WindowMetrics } from '../types.js';
 import { MetricsRecorder, type MetricsSnapshot, type RecorderExport } from '../window-metrics.js';
@@ -57,6 +58,7 @@ export class SupervisedGateway implements Gateway {
   private wire: WireConfig;
   private readonly mirror = new MetricsRecorder();
   private readonly pools = new Map<string, Pool[]>();
+  private identity: GatewayIdentity | undefined;
   private client: ControlClient | undefined;
   private pidNow: number | undefined;
   private address = '';
@@ -99,6 +101,19 @@ export class SupervisedGateway implements Gateway {
       await client?.call('setPools', { service, pools });
     } catch (error) {
       // Lost on the way: the gateway that takes over gets the latest pools when it starts.
+      if (this.client === client && client !== undefined) throw error;
+      await this.ready;
+    }
+  }
+
+  /** The gateway's client SVID; a gateway process that takes over gets it before its pools. */
+  async setIdentity(identity: GatewayIdentity): Promise<void> {
+    this.identity = identity;
+    await this.ready;
+    const client = this.client;
+    try {
+      await client?.call('setIdentity', identity);
+    } catch (error) {
       if (this.client === client && client !== undefined) throw error;
       await this.ready;
     }
@@ -268,6 +283,7 @@ export class SupervisedGateway implements Gateway {
   }
 
   private async pushPools(): Promise<void> {
+    if (this.identity) await this.client?.call('setIdentity', this.identity).catch(() => undefined);
     for (const [service, pools] of this.pools)
       await this.client?.call('setPools', { service, pools }).catch(() => undefined);
   }
