@@ -4,13 +4,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 // signed by the workspace CA), instance start → first healthy answer with identity on vs off
 // (bwrap, else runc; alternating, one instance at a time, the SVID issued and written inside the
 // timed span), and the latency the identity hop adds per call (mTLS with the caller's SVID, keep-
-// alive on both legs) over calling the same backend directly. Prints one JSON document, then a
+// alive on both legs) over calling the same backend directly, and the latency gateway → instance
+// mTLS (run.tls) adds through the built-in gateway over a plain backend (keep-alive on both legs,
+// one connection each). Prints one JSON document, then a
 // one-line summary with the goals of issue 26. Bounded: fixed counts, every wait has a deadline.
 import { createServer, Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createWorkloadCa, issueHopCertificate, issueSvid, loadWorkloadCa } from '../dist/identity/index.js';
+import { createGateway } from '../dist/gateway/index.js';
+import {
+  createWorkloadCa,
+  issueGatewayCertificate,
+  issueHopCertificate,
+  issueSvid,
+  loadWorkloadCa,
+} from '../dist/identity/index.js';
 import { newInstanceId } from '../dist/lib/index.js';
 import { createRuntimeDriver, detectDrivers, freeLoopbackPort } from '../dist/runtime/index.js';
 import { buildHelloImage } from '../dist/runtime/testing/fixture-image.js';
@@ -188,6 +197,54 @@ async function hopLatency(ca) {
   }
 }
 
+/** Per-request latency through the built-in gateway: a plain backend vs one serving TLS with its SVID. */
+async function gatewayTlsLatency(ca) {
+  const svid = await issueSvid(ca, { ...subject('ins-tls'), service: 'orders' }, 3_600_000);
+  const plain = createServer((_req, res) => res.end('ok\n'));
+  const tls = createHttpsServer(
+    { cert: svid.certPem, key: svid.keyPem, ca: ca.bundlePem, requestCert: true, rejectUnauthorized: true },
+    (_req, res) => res.end('ok\n'),
+  );
+  for (const s of [plain, tls]) await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const gateway = createGateway({
+    listen: '127.0.0.1:0',
+    routes: ['plain', 'orders'].map((service) => ({ host: `${service}.test`, path: '/', service })),
+  });
+  const [host, port] = (await gateway.listen()).split(':');
+  const own = await issueGatewayCertificate(ca, TD, 'bench', 3_600_000);
+  gateway.setIdentity({ ...own, bundlePem: ca.bundlePem });
+  const pool = (server, tlsId) => [
+    {
+      release: 'rel-bench',
+      weight: 100,
+      endpoints: [{ id: `ins-${tlsId ? 'tls' : 'plain'}`, address: `127.0.0.1:${server.address().port}` }],
+      ...(tlsId && { tls: { spiffeId: tlsId } }),
+    },
+  ];
+  gateway.setPools('plain', pool(plain));
+  gateway.setPools('orders', pool(tls, `spiffe://${TD}/bench/orders`));
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const options = (service) => ({ host, port, path: '/', agent, headers: { host: `${service}.test` } });
+    const p = await timedCalls(httpRequest, options('plain'));
+    const t = await timedCalls(httpRequest, options('orders'));
+    const plainP50 = pct(p, 50);
+    const tlsP50 = pct(t, 50);
+    return {
+      n: CALLS,
+      plainP50Ms: plainP50,
+      tlsP50Ms: tlsP50,
+      tlsP95Ms: pct(t, 95),
+      addedP50Ms: Number((tlsP50 - plainP50).toFixed(3)),
+    };
+  } finally {
+    agent.destroy();
+    await gateway.close(0);
+    plain.close();
+    tls.close();
+  }
+}
+
 try {
   await createWorkloadCa(join(work, 'keys'));
   const ca = await loadWorkloadCa(join(work, 'keys'));
@@ -196,6 +253,7 @@ try {
     issuance: await issuance(ca),
     startToHealthy: await startToHealthy(ca),
     hop: await hopLatency(ca),
+    gatewayTls: await gatewayTlsLatency(ca),
     goals: GOALS,
   };
   console.log(JSON.stringify(result, null, 2));
@@ -204,7 +262,7 @@ try {
     ? `start: skipped (${s.skipped})`
     : `start→healthy +${s.addedP50Ms} ms p50 with identity (${s.driver}; goal < ${GOALS.startAddedP50Ms})`;
   console.log(
-    `identity: issuance p50 ${result.issuance.p50Ms} ms (goal < ${GOALS.issueP50Ms}); ${start}; mTLS hop +${result.hop.addedP50Ms} ms p50 per call (goal < ${GOALS.hopAddedP50Ms})`,
+    `identity: issuance p50 ${result.issuance.p50Ms} ms (goal < ${GOALS.issueP50Ms}); ${start}; mTLS hop +${result.hop.addedP50Ms} ms p50 per call (goal < ${GOALS.hopAddedP50Ms}); gateway → instance mTLS ${result.gatewayTls.addedP50Ms >= 0 ? '+' : ''}${result.gatewayTls.addedP50Ms} ms p50 per request`,
   );
 } finally {
   rmSync(work, { recursive: true, force: true });
