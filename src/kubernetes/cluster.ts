@@ -88,6 +88,26 @@ export class Cluster {
     await this.apply([object]);
   }
 
+  /** The live object, or undefined when there is none (404). */
+  async read(object: Manifest): Promise<KubeObject | undefined> {
+    return this.call(`reading ${object.kind} ${String(object.metadata.name)}`, () =>
+      this.objects()
+        .read(object)
+        .catch((e: { code?: unknown }) => {
+          if (e.code === 404) return undefined;
+          throw e;
+        }),
+    );
+  }
+
+  /** What a server-side apply of `object` would make of it (`dryRun: All`: nothing is written). */
+  async dryRunApply(object: Manifest): Promise<KubeObject> {
+    const ssa = this.lib.PatchStrategy.ServerSideApply;
+    return this.call(`dry-run applying ${object.kind} ${String(object.metadata.name)}`, () =>
+      this.objects().patch(forClient(object), undefined, 'All', FIELD_MANAGER, true, ssa),
+    ) as Promise<KubeObject>;
+  }
+
   /** Objects of a kind, in this namespace (or cluster-wide for a cluster-scoped kind). */
   async list(apiVersion: string, kind: string, labelSelector?: string, clusterScoped = false) {
     return (await this.listObject(apiVersion, kind, labelSelector, clusterScoped)).items;

@@ -36,6 +36,7 @@ export {
   deploymentName,
   FIELD_MANAGER,
   LABEL,
+  type Manifest,
   namespaceManifest,
   type PinnedSecret,
   type ReleaseWorkload,
@@ -43,10 +44,23 @@ export {
   secretName,
 } from './manifests.js';
 export {
+  hostCidr,
   type NetworkPaths,
   /** A service's network paths as a NetworkPolicy (pure). */
   networkPolicyManifest,
 } from './network-policy.js';
+export {
+  /** `cairn plan` of a Kubernetes environment: the objects a deploy would create or delete (pure). */
+  type ClusterPlan,
+  type ClusterPlanInput,
+  clusterChanges,
+  type PlannedObject,
+  planClusterObjects,
+  type SecretVersion,
+  type ServicePlanInput,
+} from './plan.js';
+export { readLiveObjects } from './plan-live.js';
+export { renderClusterPlan } from './plan-render.js';
 export {
   /** The `driver` of instance records that are pods. */
   KUBERNETES_DRIVER,

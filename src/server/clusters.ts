@@ -95,7 +95,7 @@ export class Clusters {
 }
 
 /** The cairn policies of `env` that hold at the `admission` door (any service), as their VAPs need them. */
-function admissionPolicies(loaded: LoadedSpec, env: string): AdmissionPolicy[] {
+export function admissionPolicies(loaded: LoadedSpec, env: string): AdmissionPolicy[] {
   const out: AdmissionPolicy[] = [];
   for (const file of loaded.spec.environments[env]?.policies ?? []) {
     for (const p of policiesOf(loaded.root, resolve(loaded.dir, file), file).policies) {
@@ -114,7 +114,7 @@ function admissionPolicies(loaded: LoadedSpec, env: string): AdmissionPolicy[] {
 }
 
 /** Who `service` may call (and on which port), and who may call it: `run.network.allow`. */
-function neighbours(loaded: LoadedSpec, service: string) {
+export function neighbours(loaded: LoadedSpec, service: string) {
   const services = loaded.spec.services;
   const allow = (services[service]?.run.network?.allow ?? []).flatMap((s) =>
     services[s] ? [{ service: s, port: services[s].run.port }] : [],

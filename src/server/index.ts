@@ -2,6 +2,12 @@
 
 export type { DriftEnvStatus } from '../drift/index.js';
 export { ApiClient, type ApiInfo, readApiInfo } from './api-client.js';
+export {
+  /** The cairn policies of an environment that hold at the `admission` door, as their VAPs need them. */
+  admissionPolicies,
+  /** Who a service may call, and who may call it (`run.network.allow`). */
+  neighbours,
+} from './clusters.js';
 export { ControlPlane, type ControlPlaneOptions, DEFAULT_UI } from './control-plane.js';
 export {
   type DriftStatus,

@@ -94,6 +94,7 @@ export function kubernetesDriverScenario(registry: () => string): void {
   describe('cairn deploys a release into a Kubernetes environment (the testbed)', () => {
     let ws: HelloWorkspace;
     let digest: string;
+    let plannedV1 = '';
     const token = `tok-${randomBytes(24).toString('base64url')}`;
     const outputs: CliResult[] = [];
     const cairn = async (args: string[], input?: string) => {
@@ -112,6 +113,19 @@ export function kubernetesDriverScenario(registry: () => string): void {
           }>;
         }
       ).entries;
+    const planObjects = async (env: string, expectCode: number) => {
+      const r = await cairn(['plan', '--env', env, '--detailed-exitcode', '-o', 'json']);
+      expect(r.code, r.stderr + r.stdout).toBe(expectCode);
+      const doc = JSON.parse(r.stdout) as {
+        kubernetes: Array<{
+          reachable: boolean;
+          unreachable?: string;
+          objects: Array<{ action: string; kind: string; name: string; note?: string }>;
+        }>;
+      };
+      const c = doc.kubernetes[0]!;
+      return { ...c, rows: c.objects.map((o) => `${o.action} ${o.kind}/${o.name}`) };
+    };
     const status = async (env: string) =>
       JSON.parse((await cairn(['status', '--env', env, '-o', 'json'])).stdout) as {
         services: Array<{ instances: Array<{ id: string; state: string }> }>;
@@ -141,6 +155,36 @@ export function kubernetesDriverScenario(registry: () => string): void {
       // The cluster goes down with the testbed; the namespace goes now so a failure leaves less behind.
       await testbed(['kubectl', 'delete', 'namespace', NS, '--wait=false', '--ignore-not-found']);
     }, STEP_MS);
+
+    it(
+      'Before the first deploy, `cairn plan` lists the Deployment, Secret and door objects it would create, read from the cluster',
+      async () => {
+        const plan = await planObjects('k8s', 2);
+        expect(plan.reachable).toBe(true);
+        const deployment = plan.rows.find((r) => r.startsWith('create Deployment/'));
+        expect(deployment).toMatch(/^create Deployment\/hello-rel-[0-9a-f]{12}$/);
+        expect(plan.rows).toEqual(
+          expect.arrayContaining([
+            `create Namespace/${NS}`,
+            `create ValidatingAdmissionPolicy/cairn-gates.${NS}`,
+            `create ValidatingAdmissionPolicyBinding/cairn-gates.${NS}`,
+            `create ValidatingAdmissionPolicy/cairn-policy.${NS}.non-root`,
+            'create NetworkPolicy/cairn-hello',
+            'create ConfigMap/cairn-admitted',
+            'create Secret/cairn-api-token-v1',
+          ]),
+        );
+        expect(plan.rows.filter((r) => !r.startsWith('create '))).toEqual([]);
+        const text = await cairn(['plan', '--env', 'k8s']);
+        expect(text.code).toBe(0);
+        expect(text.stdout).toContain(
+          `+   ${deployment!.replace('create ', '').replace('/', ' ')} (hello) will be created`,
+        );
+        expect(text.stdout).toContain('Running releases are never changed in place');
+        plannedV1 = deployment!.replace('create Deployment/', '');
+      },
+      STEP_MS,
+    );
 
     it(
       'When hello v1 is deployed with --wait, Then its pods are Ready, hardened, pinned by digest, and cairn status shows them',
@@ -201,6 +245,11 @@ export function kubernetesDriverScenario(registry: () => string): void {
         expect(live.map((i) => i.id).sort()).toEqual(pods.map((p) => p.metadata.name).sort());
         expect(live.every((i) => i.state === 'healthy')).toBe(true);
         expect((await cairn(['ps', '--env', 'k8s'])).stdout).toContain(pods[0]!.metadata.name);
+        // The Deployment the plan named is the one the deploy made; now nothing is left to do.
+        expect(pods[0]!.metadata.name.startsWith(`${plannedV1}-`)).toBe(true);
+        const after = await planObjects('k8s', 0);
+        expect(after.rows.filter((r) => !r.startsWith('unchanged '))).toEqual([]);
+        expect(after.rows).toContain(`unchanged Deployment/${plannedV1}`);
       },
       STEP_MS,
     );
@@ -467,6 +516,22 @@ spec:
         // A rotation: v2 pins the secret's version 2; version 1's Secret goes once no release pins it.
         expect((await cairn(['secret', 'rotate', 'API_TOKEN'], `${token}-2`)).code).toBe(0);
         expect((await cairn(['build', 'hello'])).code).toBe(0);
+        // The plan: v2 is a new Deployment, v1's is deleted after the delay; nothing changes in place.
+        const plan = await planObjects('k8s', 2);
+        const v2 = plan.rows
+          .find((r) => r.startsWith('create Deployment/'))
+          ?.replace('create Deployment/', '');
+        expect(v2).toMatch(/^hello-rel-[0-9a-f]{12}$/);
+        expect(v2).not.toBe(v1);
+        expect(plan.rows).toEqual(
+          expect.arrayContaining([
+            `delete-later Deployment/${v1}`,
+            'create Secret/cairn-api-token-v2',
+            'delete-later Secret/cairn-api-token-v1',
+            'replace ConfigMap/cairn-admitted',
+          ]),
+        );
+        expect(plan.rows.filter((r) => r.includes(v1))).toEqual([`delete-later Deployment/${v1}`]);
         const started = Date.now();
         const r = await cairn([
           'deploy',
@@ -485,6 +550,7 @@ spec:
         const now = kubectl(['-n', NS, 'get', 'deployments', '-o', 'jsonpath={.items[*].metadata.name}']);
         expect(now).not.toBe(v1);
         expect(now).toMatch(/^hello-rel-[0-9a-f]{12}$/);
+        expect(now).toBe(v2);
         const release = now.slice('hello-'.length);
         const deadline = Date.now() + 120_000;
         let live = (await status('k8s')).services[0]!.instances;
@@ -603,6 +669,16 @@ spec:
         expect(r.stderr).not.toContain('    at ');
         expect((await status('broken')).services).toEqual(before.services);
         expect(before.services).toEqual([]);
+        // `cairn plan` says the cluster did not answer, and what it would create from the spec alone.
+        const plan = await cairn(['plan', '--env', 'broken']);
+        expect(plan.code, plan.stderr).toBe(0);
+        expect(plan.stdout).toMatch(
+          /the cluster is not reachable: reaching the cluster in environment broken/,
+        );
+        expect(plan.stdout).toMatch(
+          /^ {2}\+ {3}Deployment hello-rel-[0-9a-f]{12} \(hello\) will be created/m,
+        );
+        expect((await planObjects('broken', 2)).reachable).toBe(false);
         ws.edit('strategy: bluegreen', 'strategy: canary');
         const canary = await cairn(['deploy', 'hello', '--env', 'k8s', '--image', 'hello']);
         expect(canary.code).toBe(1);

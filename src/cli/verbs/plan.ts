@@ -2,8 +2,15 @@ import { existsSync } from 'node:fs';
 import { sourceDigest } from '../../artifact/index.js';
 import { identityKeyPath, keyedDigest, readIdentityKey } from '../../drift/index.js';
 import { identityPlan, renderIdentityPlan } from '../../identity/index.js';
+import { type ClusterPlan, clusterChanges, renderClusterPlan } from '../../kubernetes/index.js';
 import { CairnError } from '../../lib/index.js';
-import { type CurrentService, type DesiredService, planChanges, renderPlan } from '../../rollout/index.js';
+import {
+  type CurrentService,
+  type DesiredService,
+  type Plan,
+  planChanges,
+  renderPlan,
+} from '../../rollout/index.js';
 import { isPin, normalizeRef, openSecretResolver, type SecretPin } from '../../secrets/index.js';
 import {
   configFileDigests,
@@ -23,6 +30,7 @@ import {
 } from '../../state/index.js';
 import { type Command, FILE_OPTION, OUTPUT_OPTION, UsageError } from '../command.js';
 import { EXIT_CHANGES, EXIT_OK } from '../errors.js';
+import { planClusters } from '../plan-kubernetes.js';
 
 export const command: Command = {
   name: 'plan',
@@ -33,6 +41,12 @@ settings, and the digest of its build inputs (files, lockfile, build settings â€
 building) against the one its serving release recorded. A changed service is always replaced by a
 new release; nothing is changed in place. An unchanged clean tree plans no changes.
 With \`identity:\` in the spec, it also shows who may call whom (run.network.allow) by SPIFFE ID.
+For an environment in a Kubernetes cluster it lists, per service, the objects a deploy would
+create (the new release's Deployment by name, the Secret of each pinned version, the namespace,
+allow-list, admission policies and NetworkPolicy when missing or different), those deleted later
+(the previous release's Deployment after the scale-down delay, Secrets no release pins) and those
+that exist unchanged. It reads the cluster (GETs and server-side dry-run applies; nothing is
+written); a cluster that does not answer is said in the plan, not an error.
 Exit codes: 0 success; with --detailed-exitcode, 0 no changes, 2 changes present; 1 error.`,
   options: {
     file: FILE_OPTION,
@@ -46,16 +60,24 @@ Exit codes: 0 success; with --detailed-exitcode, 0 no changes, 2 changes present
     const ws = workspaceFor(loaded.file, ctx.env);
     const hasState = workspaceExists(ws);
     const store = hasState ? openStateStore(ws) : undefined;
-    let current: CurrentService[];
+    let plan: Plan;
+    let clusters: ClusterPlan[];
     try {
-      current = store ? currentServices(store, envs) : [];
+      const current = store ? currentServices(store, envs) : [];
+      plan = planChanges(current, await desiredServices(loaded, envs, ws));
+      clusters = await planClusters(loaded, envs, ws, store, plan.items);
     } finally {
       store?.close();
     }
-    const plan = planChanges(current, await desiredServices(loaded, envs, ws));
     const identity = identityPlan(loaded.spec);
     if (ctx.output === 'json') {
-      const doc = { spec: loaded.file, environments: envs, ...plan, ...(identity ? { identity } : {}) };
+      const doc = {
+        spec: loaded.file,
+        environments: envs,
+        ...plan,
+        ...(identity ? { identity } : {}),
+        ...(clusters.length > 0 ? { kubernetes: clusters } : {}),
+      };
       ctx.stdout(`${JSON.stringify(doc, null, 2)}\n`);
     } else {
       ctx.stdout(`cairn plan: ${loaded.file}, environment(s) ${envs.join(', ')}\n`);
@@ -63,8 +85,10 @@ Exit codes: 0 success; with --detailed-exitcode, 0 no changes, 2 changes present
         ctx.stdout('  (no workspace yet: nothing runs, so everything is new; `cairn init` creates one)\n');
       ctx.stdout(`\n${renderPlan(plan)}`);
       if (identity) ctx.stdout(`\n${renderIdentityPlan(identity)}`);
+      for (const c of clusters) ctx.stdout(`\n${renderClusterPlan(c)}`);
     }
-    return ctx.options['detailed-exitcode'] && plan.items.length > 0 ? EXIT_CHANGES : EXIT_OK;
+    const changes = plan.items.length + clusters.reduce((n, c) => n + clusterChanges(c), 0);
+    return ctx.options['detailed-exitcode'] && changes > 0 ? EXIT_CHANGES : EXIT_OK;
   },
 };
 
