@@ -163,7 +163,7 @@ function serviceObjects(
   if (newRelease || !stays) {
     const note = s.desired
       ? `the new release ${s.desired.releaseId}`
-      : 'the new release (its name is known after `cairn build`)';
+      : 'the new release (named once its image is built and each secret it pins has a value)';
     out.push({ action: 'create', kind: 'Deployment', name: dep, service, note });
   } else {
     const missing = live && !live.existing.has(key('Deployment', dep));
