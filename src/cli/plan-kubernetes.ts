@@ -85,35 +85,26 @@ async function desiredRelease(
   service: string,
   env: string,
 ): Promise<ServicePlanInput['desired']> {
-  let imageDigest: string;
+  if (!existsSync(ws.store)) return undefined;
   try {
-    imageDigest = (await openImageStore(ws.store).resolve(serviceRef(service))).digest;
+    const imageDigest = (await openImageStore(ws.store).resolve(serviceRef(service))).digest;
+    const files = configFileDigests(readConfigFiles(loaded, service, env));
+    const config = releaseConfig(loaded.spec, service, env, files);
+    const refs = (config.run.secrets ?? []) as SecretRef[];
+    let secrets: SecretVersion[] = [];
+    if (refs.length > 0) {
+      const keyFile = identityKeyPath(ws.bundles);
+      if (!existsSync(keyFile)) return undefined;
+      const key = await readIdentityKey(keyFile);
+      secrets = pinSecrets(service, refs, openSecretResolver(ws), (v) => keyedDigest(key, v));
+      config.run.secrets = secrets as SecretRef[];
+    }
+    return { releaseId: releaseId(service, imageDigest, jsonDigest(config.run)), imageDigest, secrets };
   } catch (error) {
+    // Not built yet, a secret without a value, an unreadable key: the name is known later.
     if (error instanceof CairnError) return undefined;
     throw error;
   }
-  const config = releaseConfig(
-    loaded.spec,
-    service,
-    env,
-    configFileDigests(readConfigFiles(loaded, service, env)),
-  );
-  const refs = (config.run.secrets ?? []) as SecretRef[];
-  let secrets: SecretVersion[] = [];
-  if (refs.length > 0) {
-    const keyFile = identityKeyPath(ws.bundles);
-    if (!existsSync(keyFile)) return undefined;
-    const key = await readIdentityKey(keyFile);
-    try {
-      const pins = pinSecrets(service, refs, openSecretResolver(ws), (v) => keyedDigest(key, v));
-      config.run.secrets = pins;
-      secrets = pins;
-    } catch (error) {
-      if (error instanceof CairnError) return undefined;
-      throw error;
-    }
-  }
-  return { releaseId: releaseId(service, imageDigest, jsonDigest(config.run)), imageDigest, secrets };
 }
 
 /** The releases with replicas in `env` now and the secret versions each pins. */

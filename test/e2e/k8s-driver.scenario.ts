@@ -532,6 +532,11 @@ spec:
           ]),
         );
         expect(plan.rows.filter((r) => r.includes(v1))).toEqual([`delete-later Deployment/${v1}`]);
+        const text = await cairn(['plan', '--env', 'k8s']);
+        expect(text.stdout).toMatch(
+          new RegExp(`^ {2}- {3}Deployment ${v1} \\(hello\\) will be deleted later`, 'm'),
+        );
+        console.log(`k8s plan of v2:\n${text.stdout}`);
         const started = Date.now();
         const r = await cairn([
           'deploy',
