@@ -45,6 +45,11 @@ export class SqliteStateStore implements StateStore, StateWriter {
   readonly db: Database.Database;
 
   private readonly path: string;
+  /**
+   * Each query compiled once: the control plane lists its instances four times a second and reads
+   * one after each health probe, and compiling the SQL again each time cost more than running it.
+   */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(config: SqliteStateStoreConfig) {
     this.path = config.path;
@@ -66,6 +71,15 @@ export class SqliteStateStore implements StateStore, StateWriter {
     rememberOpened(config.path);
   }
 
+  private statement(sql: string): Database.Statement {
+    let compiled = this.statements.get(sql);
+    if (!compiled) {
+      compiled = this.db.prepare(sql);
+      this.statements.set(sql, compiled);
+    }
+    return compiled;
+  }
+
   /** Runs `fn` in one write transaction; a full disk comes out as a DiskFullError naming state.db. */
   transaction<T>(fn: (tx: StateWriter) => T): T {
     try {
@@ -80,7 +94,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
   }
 
   getRelease(id: string): ReleaseRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM releases WHERE id = ?').get(id);
+    const row = this.statement('SELECT * FROM releases WHERE id = ?').get(id);
     return row ? rows.toRelease(row) : undefined;
   }
 
@@ -88,7 +102,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
     const sql = service
       ? 'SELECT * FROM releases WHERE service = ? ORDER BY created_at, id'
       : 'SELECT * FROM releases ORDER BY created_at, id';
-    return (service ? this.db.prepare(sql).all(service) : this.db.prepare(sql).all()).map(rows.toRelease);
+    return (service ? this.statement(sql).all(service) : this.statement(sql).all()).map(rows.toRelease);
   }
 
   putRelease(release: ReleaseRecord): void {
@@ -99,7 +113,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
       }
       return;
     }
-    this.db.prepare(rows.INSERT_RELEASE).run(rows.fromRelease(release));
+    this.statement(rows.INSERT_RELEASE).run(rows.fromRelease(release));
   }
 
   listAttestations(releaseId: string): AttestationRecord[] {
@@ -119,7 +133,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
   }
 
   getDeployment(id: string): DeploymentRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM deployments WHERE id = ?').get(id);
+    const row = this.statement('SELECT * FROM deployments WHERE id = ?').get(id);
     return row ? rows.toDeployment(row) : undefined;
   }
 
@@ -129,15 +143,15 @@ export class SqliteStateStore implements StateStore, StateWriter {
     if (filter.service) where.push('service = @service');
     if (filter.active) where.push(`phase IN ('pending', 'progressing', 'paused')`);
     const sql = `SELECT * FROM deployments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
-    return this.db.prepare(sql).all(filter).map(rows.toDeployment);
+    return this.statement(sql).all(filter).map(rows.toDeployment);
   }
 
   putDeployment(d: DeploymentRecord): void {
-    this.db.prepare(rows.UPSERT_DEPLOYMENT).run(rows.fromDeployment(d));
+    this.statement(rows.UPSERT_DEPLOYMENT).run(rows.fromDeployment(d));
   }
 
   getInstance(id: string): InstanceRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM instances WHERE id = ?').get(id);
+    const row = this.statement('SELECT * FROM instances WHERE id = ?').get(id);
     return row ? rows.toInstance(row) : undefined;
   }
 
@@ -149,22 +163,22 @@ export class SqliteStateStore implements StateStore, StateWriter {
     if (filter.live) where.push(`state NOT IN ('stopped', 'failed')`);
     const sql = `SELECT * FROM instances ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
     const params = { env: filter.env, service: filter.service, releaseId: filter.releaseId };
-    return this.db.prepare(sql).all(params).map(rows.toInstance);
+    return this.statement(sql).all(params).map(rows.toInstance);
   }
 
   putInstance(i: InstanceRecord): void {
-    this.db.prepare(rows.UPSERT_INSTANCE).run(rows.fromInstance(i));
+    this.statement(rows.UPSERT_INSTANCE).run(rows.fromInstance(i));
   }
 
   getTarget(env: string, service: string): TargetRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM targets WHERE env = ? AND service = ?').get(env, service);
+    const row = this.statement('SELECT * FROM targets WHERE env = ? AND service = ?').get(env, service);
     return row ? rows.toTarget(row) : undefined;
   }
 
   listTargets(env?: string): TargetRecord[] {
     const stmt = env
-      ? this.db.prepare('SELECT * FROM targets WHERE env = ? ORDER BY env, service').all(env)
-      : this.db.prepare('SELECT * FROM targets ORDER BY env, service').all();
+      ? this.statement('SELECT * FROM targets WHERE env = ? ORDER BY env, service').all(env)
+      : this.statement('SELECT * FROM targets ORDER BY env, service').all();
     return stmt.map(rows.toTarget);
   }
 
@@ -209,14 +223,14 @@ export class SqliteStateStore implements StateStore, StateWriter {
   }
 
   getServing(env: string, service: string): ServingRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM serving WHERE env = ? AND service = ?').get(env, service);
+    const row = this.statement('SELECT * FROM serving WHERE env = ? AND service = ?').get(env, service);
     return row ? rows.toServing(row) : undefined;
   }
 
   listServing(env?: string): ServingRecord[] {
     const found = env
-      ? this.db.prepare('SELECT * FROM serving WHERE env = ? ORDER BY service').all(env)
-      : this.db.prepare('SELECT * FROM serving ORDER BY env, service').all();
+      ? this.statement('SELECT * FROM serving WHERE env = ? ORDER BY service').all(env)
+      : this.statement('SELECT * FROM serving ORDER BY env, service').all();
     return found.map(rows.toServing);
   }
 
