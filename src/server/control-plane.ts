@@ -348,6 +348,7 @@ export class ControlPlane {
     if (this.identity) {
       const identity = this.identity;
       this.every(IDENTITY_RENEW_CHECK_MS, () => identity.renewDue());
+      this.every(IDENTITY_RENEW_CHECK_MS, () => identity.renewGateways());
     }
     return this.url;
   }

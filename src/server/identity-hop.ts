@@ -11,9 +11,10 @@
 
 import { X509Certificate } from 'node:crypto';
 import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { createServer, Agent as HttpsAgent, request as httpsRequest, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AuditEvent } from '../audit/index.js';
+import { checkSpiffeId } from '../gateway/index.js';
 import { type CallerRecord, checkCall, type VerifiedSvid, verifySvid } from '../identity/index.js';
 
 /** The header the callee reads the caller's verified SPIFFE ID from. */
@@ -28,15 +29,21 @@ export interface IdentityHopDeps {
   /** The hop's own certificate and key (PEM). */
   cert: { certPem: string; keyPem: string };
   caller(svid: VerifiedSvid): CallerRecord | undefined;
-  /** Healthy endpoints (`host:port`) of `service` in `env`. */
-  endpoints(env: string, service: string): string[];
+  /**
+   * Healthy endpoints of `service` in `env`: `host:port`, or with the SPIFFE ID an instance that
+   * serves TLS with its SVID (`run.tls`) must present; the hop then connects with its own certificate.
+   */
+  endpoints(env: string, service: string): HopTarget[];
   record(event: AuditEvent): void;
   now?: () => Date;
 }
 
+/** Where the hop forwards a call: a plain endpoint, or one serving TLS as `spiffeId`. */
+export type HopTarget = string | { address: string; spiffeId: string };
+
 interface Admitted {
   svid: VerifiedSvid;
-  targets: string[];
+  targets: HopTarget[];
 }
 
 interface Refusal {
@@ -49,6 +56,8 @@ interface Refusal {
 export class IdentityHop {
   private readonly server: Server;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly tlsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
+  private cert: { certPem: string; keyPem: string };
   private readonly bundle: X509Certificate;
   private readonly refusals = new Map<string, { at: number; count: number }>();
   private readonly seen = new Set<string>();
@@ -56,6 +65,7 @@ export class IdentityHop {
   private next = 0;
 
   constructor(private readonly deps: IdentityHopDeps) {
+    this.cert = deps.cert;
     this.bundle = new X509Certificate(deps.bundlePem);
     this.server = createServer(
       {
@@ -80,6 +90,7 @@ export class IdentityHop {
 
   /** A renewed certificate for the hop: new connections get it, open ones keep theirs. */
   renew(cert: { certPem: string; keyPem: string }): void {
+    this.cert = cert;
     this.server.setSecureContext({ cert: cert.certPem, key: cert.keyPem, ca: this.deps.bundlePem });
   }
 
@@ -87,6 +98,7 @@ export class IdentityHop {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
     this.agent.destroy();
+    this.tlsAgent.destroy();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -133,28 +145,41 @@ export class IdentityHop {
   private forward(
     req: IncomingMessage,
     res: ServerResponse,
-    endpoint: string,
+    target: HopTarget,
     path: string,
     spiffeId: string,
   ): void {
+    const endpoint = typeof target === 'string' ? target : target.address;
     const [host, port] = [
       endpoint.slice(0, endpoint.lastIndexOf(':')),
       endpoint.slice(endpoint.lastIndexOf(':') + 1),
     ];
-    const upstream = httpRequest(
-      {
-        host,
-        port: Number(port),
-        method: req.method,
-        path,
-        headers: backendHeaders(req, spiffeId),
-        agent: this.agent,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const options = {
+      host,
+      port: Number(port),
+      method: req.method,
+      path,
+      headers: backendHeaders(req, spiffeId),
+    };
+    const send = (answer: IncomingMessage) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    };
+    const upstream =
+      typeof target === 'string'
+        ? httpRequest({ ...options, agent: this.agent }, send)
+        : // An instance serving TLS with its SVID (run.tls): the hop's certificate, the callee's ID.
+          httpsRequest(
+            {
+              ...options,
+              agent: this.tlsAgent,
+              cert: this.cert.certPem,
+              key: this.cert.keyPem,
+              ca: this.deps.bundlePem,
+              checkServerIdentity: (_host, cert) => checkSpiffeId(cert, target.spiffeId),
+            },
+            send,
+          );
     upstream.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`calling ${endpoint}: ${error.message}\n`);

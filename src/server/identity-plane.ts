@@ -19,7 +19,7 @@ import type { RuntimeConfig } from '../runtime/index.js';
 import type { RunSpec, Spec } from '../spec/index.js';
 import type { InstanceRecord, SqliteStateStore } from '../state/index.js';
 import type { ProbeTls } from './health-probe.js';
-import { IdentityHop } from './identity-hop.js';
+import { type HopTarget, IdentityHop } from './identity-hop.js';
 import { InstanceIdentity } from './instance-identity.js';
 
 /**
@@ -54,7 +54,7 @@ export class IdentityPlane {
   ) {}
 
   /**
-   * Issues an environment's gateway its client SVID (an SVID's lifetime; `renewDue` renews it at
+   * Issues an environment's gateway its client SVID (an SVID's lifetime; `renewGateways` renews it at
    * half-life and hands it over); the gateway presents it to instances that serve TLS (`run.tls`).
    */
   async openGateway(env: string): Promise<GatewayIdentity> {
@@ -86,6 +86,7 @@ export class IdentityPlane {
       record: deps.record,
       isDrifted: deps.isDrifted,
     });
+    const servesTls = releaseServesTls(deps.store);
     const hopTtlMs = Math.max(config.svidTtlMs, HOP_CERT_MIN_TTL_MS);
     const cert = await issueHopCertificate(ca, config.trustDomain, hopTtlMs);
     const hop = new IdentityHop({
@@ -93,7 +94,12 @@ export class IdentityPlane {
       bundlePem: ca.bundlePem,
       cert,
       caller: (svid) => callerRecord(deps.store, svid, deps.isDrifted),
-      endpoints: (env, service) => healthyEndpoints(deps.store.listInstances({ env, service, live: true })),
+      endpoints: (env, service) =>
+        hopTargets(
+          deps.store.listInstances({ env, service, live: true }),
+          servesTls,
+          spiffeIdOf(config.trustDomain, env, service),
+        ),
       record: deps.record,
     });
     await hop.listen(config.hopPort);
@@ -108,12 +114,15 @@ export class IdentityPlane {
       await this.identity.renewDue(this.deps.store.listInstances({ live: true }));
     } finally {
       await this.renewHop();
-      await this.renewGateways();
     }
   }
 
-  /** A failure is thrown (and logged by the caller's loop); the next check tries again. */
-  private async renewGateways(): Promise<void> {
+  /**
+   * Renews the gateways' SVIDs past half-life and hands them over. A loop of its own: a slow
+   * gateway must not hold back instances' renewals. A failure is thrown (and logged by the
+   * caller's loop); the next check tries again.
+   */
+  async renewGateways(): Promise<void> {
     for (const [env, { renewAt }] of this.gateways)
       if (Date.now() >= renewAt) await this.deps.toGateway?.(env, await this.openGateway(env));
   }
@@ -150,6 +159,26 @@ function callerRecord(
   };
 }
 
-function healthyEndpoints(instances: InstanceRecord[]): string[] {
-  return instances.filter((i) => i.state === 'healthy' && i.endpoint).map((i) => i.endpoint!);
+/** Where the hop may forward: healthy instances, with the ID to check for those serving TLS (`run.tls`). */
+function hopTargets(
+  instances: InstanceRecord[],
+  servesTls: (release: string) => boolean,
+  spiffeId: string,
+): HopTarget[] {
+  return instances
+    .filter((i) => i.state === 'healthy' && i.endpoint)
+    .map((i) => (servesTls(i.releaseId) ? { address: i.endpoint!, spiffeId } : i.endpoint!));
+}
+
+/** Whether a release serves TLS; releases never change, so each is read from the store once. */
+function releaseServesTls(store: SqliteStateStore): (release: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (release) => {
+    let tls = known.get(release);
+    if (tls === undefined) {
+      tls = (store.getRelease(release)?.config.run as RunSpec | undefined)?.tls === true;
+      known.set(release, tls);
+    }
+    return tls;
+  };
 }

@@ -1,12 +1,14 @@
 /**
  * Runbook: a service that serves HTTPS with its SVID (`run.tls`) behind the built-in gateway,
- * under bwrap (host loopback) and runc (the instance in its own network namespace). Given `tls` (run.tls, serving its own SVID), `imposter` (run.tls, serving tls's SVID, as an
- * instance holding a stolen certificate would) and `plain` (plain HTTP), SVIDs living 4 s:
- * traffic to tls works and tls sees the gateway's client SVID; imposter never becomes healthy and
+ * under bwrap (host loopback) and runc (the instance in its own network namespace). Given `tls`
+ * (run.tls, serving its own SVID), `imposter` (run.tls, serving tls's SVID, as an instance holding
+ * a stolen certificate would) and `plain` (plain HTTP, allowed to call tls), SVIDs living 6 s:
+ * traffic to tls works and tls sees the gateway's client SVID; plain's call through the identity
+ * hop reaches tls over mutual TLS too; imposter never becomes healthy and
  * gets no traffic, saying why; plain is unaffected; under load, the SVIDs and the gateway's own
  * certificate are renewed in place with no failed request.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,7 @@ import { detectDrivers } from '../../src/runtime/index.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
 const STEP_MS = 240_000;
-const TTL_S = 4;
+const TTL_S = 6;
 const TD = 'gwtls.cairn';
 /** bwrap shares the host's loopback; runc runs each instance in its own network namespace. */
 const DRIVERS = (['bwrap', 'runc'] as const).filter((kind) =>
@@ -38,7 +40,7 @@ identity: { svidTtlMs: ${TTL_S}s, hopPort: ${hopPort} }
 services:
 ${service('tls', 'tls.js', '      tls: true\n')}
 ${service('imposter', 'tls.js', '      tls: true\n')}
-${service('plain', 'probe.js', '')}
+${service('plain', 'probe.js', '      network: { allow: [tls] }\n')}
 environments:
   dev: { gateway: { listen: "127.0.0.1:${port}" } }
 routes:
@@ -108,6 +110,22 @@ describe.each(DRIVERS)('gateway → instance mutual TLS (run.tls, %s)', (driver)
     const r = await viaGateway(port, 'plain.test', '/whoami');
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ me: `spiffe://${TD}/dev/plain` });
+  });
+
+  it('Given plain may call tls, When it calls through the identity hop, Then the hop reaches tls over mutual TLS', async () => {
+    const r = JSON.parse((await viaGateway(port, 'plain.test', '/call?to=tls')).body);
+    if (r.status !== 200 && process.env.GWTLS_DEBUG)
+      console.log(
+        new Date().toISOString(),
+        readFileSync(join(ws.dir, '.cairn', 'logs', 'control-plane.log'), 'utf8').slice(-6000),
+      );
+    expect(r.status, r.body).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({
+      // The hop's certificate also has IP SAN 127.0.0.1 (docs/identity.md).
+      peer: expect.stringMatching(new RegExp(`^URI:spiffe://${TD}/cairn/identity-hop(,|$)`)),
+      me: `URI:spiffe://${TD}/dev/tls`,
+      caller: `spiffe://${TD}/dev/plain`,
+    });
   });
 
   it(

@@ -1,5 +1,6 @@
 // A service of the gateway-TLS e2e (run.tls): serves HTTPS with its SVID, requires a client
-// certificate of the workload CA, and answers with the client's URI SAN (the gateway's SPIFFE ID).
+// certificate of the workload CA, and answers with the client's URI SAN (the gateway's SPIFFE ID, or
+// the identity hop's) and the caller the hop vouches for.
 // It reloads the files when a renewal replaced them. With SVID_FROM=<prefix> it serves the
 // certificate and key at <prefix>.pem / <prefix>-key.pem instead: another service's SVID.
 import { createPublicKey, X509Certificate } from 'node:crypto';
@@ -33,6 +34,7 @@ const server = createServer(credentials(), (req, res) => {
   res.end(
     JSON.stringify({
       peer: peer.subjectaltname ?? null,
+      caller: req.headers['x-cairn-caller-spiffe-id'] ?? null,
       me: new X509Certificate(readFileSync(files.cert)).subjectAltName,
       serial: served.toLowerCase(),
       pid: process.pid,
