@@ -96,10 +96,10 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
     uiPort = await freePort();
     const prodPort = await freePort();
     ws = new HelloWorkspace(
-      helloSpec(port, DEPLOY).replace(
+      `${helloSpec(port, DEPLOY).replace(
         /( {2}dev: .*\n)/,
         `$1  prod: { after: dev, gateway: { listen: "127.0.0.1:${prodPort}" } }\n`,
-      ),
+      )}identity: { trustDomain: dashboard.test, hopPort: ${await freePort()} }\n`,
     );
     await cli(['init']);
     keyId = /key pair ([0-9a-f]{12})/.exec(await cli(['keygen']))![1]!;
@@ -239,6 +239,12 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
       expect(summary.requests).toBeGreaterThan(200);
       expect(summary.failures, JSON.stringify(summary)).toBe(0);
 
+      // Each instance shows its identity: the SPIFFE ID of its SVID, its serial and expiry.
+      await page.goto(`${ui}/#/instances`);
+      await expect
+        .poll(() => page.locator('tbody').first().textContent(), { timeout: 15_000 })
+        .toMatch(/spiffe:\/\/dashboard\.test\/dev\/hello.*serial [0-9a-f]+.*expires in \d+m/s);
+
       // The audit page: the rollback names olga, and its proof checks out in the browser.
       await page.getByRole('link', { name: 'Audit log' }).click();
       await page.getByLabel('Actor').fill('olga@dashboard');
@@ -251,6 +257,15 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
         .toMatch(/✓ verified: entry \d+ is in the log/);
       await page.getByLabel('Actor').fill('');
       await page.getByLabel('Actor').press('Enter');
+      // One click shows only identity events: each instance's SVID issuance, and nothing else.
+      await page.getByRole('button', { name: 'Identity', exact: true }).click();
+      await page.locator('tr[data-action="identity.svid.issue"]').first().waitFor({ timeout: 15_000 });
+      const actions = await page
+        .locator('tbody tr[data-action]')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+      expect(actions.length).toBeGreaterThan(1);
+      expect(actions.every((a) => a?.startsWith('identity.'))).toBe(true);
+      await page.getByRole('button', { name: 'All', exact: true }).click();
       await page.waitForTimeout(500);
       await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard-audit.png') });
       expect(consoleErrors).toEqual([]);

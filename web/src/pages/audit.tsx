@@ -45,6 +45,16 @@ function ProofCell({ index }: { index: number }) {
   );
 }
 
+/** One click to the events an auditor asks about most: each sets the Type filter to its prefix. */
+const QUICK: Array<[string, string]> = [
+  ['All', ''],
+  ['Deploys', 'deploy.'],
+  ['Drift', 'drift.'],
+  ['Identity', 'identity.'],
+  ['Admission', 'admission.'],
+  ['Secrets', 'secret.'],
+];
+
 export function AuditPage({ live }: { live: Live }) {
   const [filter, setFilter] = useState({ action: '', service: '', actor: '' });
   const [entries, setEntries] = useState<Entry[]>();
@@ -95,6 +105,19 @@ export function AuditPage({ live }: { live: Live }) {
         {size ?? '…'} entries. "Verify proof" checks, in this browser, that the entry is in the Merkle tree of
         the latest signed checkpoint (RFC 6962, Ed25519), as <code>cairn audit verify</code> does.
       </p>
+      <fieldset class="quick-filters">
+        <legend>Show only</legend>
+        {QUICK.map(([label, prefix]) => (
+          <button
+            type="button"
+            key={label}
+            aria-pressed={filter.action === prefix}
+            onClick={() => setFilter({ ...filter, action: prefix })}
+          >
+            {label}
+          </button>
+        ))}
+      </fieldset>
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter the audit log">
         {field('action', 'Type', 'e.g. rollout.')}
         {field('service', 'Service', 'e.g. hello')}
