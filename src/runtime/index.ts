@@ -10,7 +10,7 @@ export {
   detectDrivers,
   packagesToInstall,
 } from './detect.js';
-export { privateDirOf, secretsDirOf, sweepPrivateDirs } from './instance-files.js';
+export { privateDirOf, privateRoot, secretsDirOf, sweepPrivateDirs } from './instance-files.js';
 export { findInstanceLog, followLog, lastLines, lastOutput, readFrom } from './instance-log.js';
 export { HostNetwork, hostNetworkSupport, type InstanceNetwork, toolPath } from './network/index.js';
 export { freeLoopbackPort, LOOPBACK, runtimeConfigFor } from './ports.js';

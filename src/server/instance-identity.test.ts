@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../audit/index.js';
 import { createWorkloadCa, loadWorkloadCa, type WorkloadCa } from '../identity/index.js';
-import { secretsDirOf, svidDirOf, writeSvidFiles } from '../runtime/index.js';
+import { privateRoot, secretsDirOf, svidDirOf, writeSvidFiles } from '../runtime/index.js';
 import type { InstanceRecord, InstanceState } from '../state/index.js';
 import { InstanceIdentity } from './instance-identity.js';
 
@@ -18,7 +18,11 @@ beforeAll(async () => {
   await createWorkloadCa(join(dir, 'keys'));
   ca = await loadWorkloadCa(join(dir, 'keys'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  // The SVID files (keys among them) live in the instances' private root, in memory: remove it too.
+  rmSync(privateRoot(runtime), { recursive: true, force: true });
+});
 
 function setup(drifted: string[] = []) {
   const events: AuditEvent[] = [];
