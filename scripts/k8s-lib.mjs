@@ -47,9 +47,18 @@ export async function startRegistry(dir) {
 
 /**
  * examples/hello in one Kubernetes environment `k8s` (blue/green: a canary needs the in-cluster
- * gateway, not built yet — docs/kubernetes.md), its gateway on 127.0.0.1:`port`.
+ * gateway, not built yet — docs/kubernetes.md), its gateway on 127.0.0.1:`port`;
+ * `moreEnvironments` (YAML lines at the environments' indentation) adds others.
  */
-export function helloOnKubernetes({ port, registry, namespace, scaleDownDelay, secrets = false, policies }) {
+export function helloOnKubernetes({
+  port,
+  registry,
+  namespace,
+  scaleDownDelay,
+  secrets = false,
+  policies,
+  moreEnvironments = '',
+}) {
   return `project: hello
 services:
   hello:
@@ -69,7 +78,7 @@ environments:
   k8s:
     gateway: { listen: "127.0.0.1:${port}" }
     kubernetes: { kubeconfig: ${KUBECONFIG}, namespace: ${namespace}, registry: "${registry}/cairn" }${policies ? `\n    policies: [${policies.join(', ')}]` : ''}
-routes:
+${moreEnvironments}routes:
   - { host: "*", path: /, service: hello }
 `;
 }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { helloOnKubernetes } from '../../scripts/k8s-lib.mjs';
 import type { CliResult } from '../helpers/cli.js';
 import { BIN, kubectl, STATE, testbed } from '../helpers/k8s-testbed.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
@@ -19,32 +20,20 @@ import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 const STEP_MS = 600_000;
 const NS = 'hello-k8s';
 
-const spec = (port: number, brokenPort: number, registry: string) => `project: hello
-services:
-  hello:
-    build:
-      context: ./app
-      include: ["**/*.js", "package.json"]
-      entrypoint: ["node", "server.js"]
-      files: { /etc/hello/config.json: ./config/v1.json }
-    run:
-      port: 8080
-      replicas: 2
-      health: { path: /healthz, intervalMs: 1000, timeoutMs: 1000 }
-      tmpfs: [/tmp]
-      secrets: [API_TOKEN]
-    deploy: { strategy: bluegreen, scaleDownDelayMs: 2s }
-environments:
-  k8s:
-    gateway: { listen: "127.0.0.1:${port}" }
-    kubernetes: { kubeconfig: ${join(STATE, 'admin.kubeconfig')}, namespace: ${NS}, registry: "${registry}/cairn" }
-    policies: [policies/release.yaml]
-  broken:
+/** hello in the testbed's environment `k8s`, and `broken`, whose kubeconfig points nowhere. */
+const spec = (port: number, brokenPort: number, registry: string) =>
+  helloOnKubernetes({
+    port,
+    registry,
+    namespace: NS,
+    scaleDownDelay: '2s',
+    secrets: true,
+    policies: ['policies/release.yaml'],
+    moreEnvironments: `  broken:
     gateway: { listen: "127.0.0.1:${brokenPort}" }
     kubernetes: { kubeconfig: nowhere.kubeconfig, namespace: hello-broken, registry: "${registry}/cairn" }
-routes:
-  - { host: "*", path: /, service: hello }
-`;
+`,
+  });
 
 /** A kubeconfig whose server nothing listens on. */
 const NOWHERE = `apiVersion: v1

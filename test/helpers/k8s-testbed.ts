@@ -4,23 +4,20 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { BIN, CACHE, KUBECONFIG, missingTestbedFiles, STATE } from '../../scripts/k8s-lib.mjs';
+
+export { BIN, CACHE, K8S_VERSION, STATE } from '../../scripts/k8s-lib.mjs';
 
 const run = promisify(execFile);
-export const K8S_VERSION = 'v1.36.3';
 export const TESTBED = resolve(import.meta.dirname, '../../scripts/k8s-testbed');
-export const CACHE = process.env.CAIRN_K8S_CACHE ?? join(homedir(), '.cache', 'cairn', 'k8s');
-export const BIN = join(CACHE, K8S_VERSION);
-export const STATE = process.env.CAIRN_K8S_STATE ?? join(CACHE, 'run');
 export const BRIDGE = process.env.CAIRN_K8S_BRIDGE ?? 'cairnk8s0';
-const PROGRAMS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kubectl'];
 
 /** Built, run as root, and no testbed already up (one per machine: fixed ports, bridge, cgroups). */
 export function testbedUsable(): { ok: boolean; why: string } {
   if (process.getuid?.() !== 0) return { ok: false, why: 'not root' };
-  const missing = PROGRAMS.filter((p) => !existsSync(join(BIN, p)));
+  const missing = missingTestbedFiles();
   if (missing.length)
     return { ok: false, why: `not built (scripts/k8s-testbed build): ${missing.join(', ')}` };
   if (existsSync(STATE)) return { ok: false, why: `a testbed is already up (${STATE})` };
@@ -50,7 +47,7 @@ export async function testbed(args: string[], timeoutMs = 600_000): Promise<Ran>
 
 /** kubectl as the testbed's admin. */
 export const kubectl = (args: string[], input?: string): string =>
-  execFileSync(join(BIN, 'kubectl'), ['--kubeconfig', join(STATE, 'admin.kubeconfig'), ...args], {
+  execFileSync(join(BIN, 'kubectl'), ['--kubeconfig', KUBECONFIG, ...args], {
     encoding: 'utf8',
     input,
     timeout: 180_000,
