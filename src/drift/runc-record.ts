@@ -7,6 +7,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isAlive } from '../runtime/index.js';
 
 /**
  * The cgroup hierarchy `runc ps` lists (runc's cgroup v1 manager reads the devices controller's
@@ -85,11 +86,7 @@ export async function currentRuncRecord(
 ): Promise<RuncRecord | undefined> {
   const record = await readRuncRecord(root, id);
   if (!record || record.pid !== pid) return undefined;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // The command name may hold spaces and parentheses: fields resume after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const alive = fields[0] !== undefined && !['Z', 'X', ''].includes(fields[0]);
-  return alive && Number(fields[19]) === record.startTicks ? record : undefined;
+  return isAlive(pid, record.startTicks) ? record : undefined;
 }
 
 /**

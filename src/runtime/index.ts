@@ -14,6 +14,7 @@ export { privateDirOf, privateRoot, secretsDirOf, sweepPrivateDirs } from './ins
 export { findInstanceLog, followLog, lastLines, lastOutput, readFrom } from './instance-log.js';
 export { HostNetwork, hostNetworkSupport, type InstanceNetwork, toolPath } from './network/index.js';
 export { freeLoopbackPort, LOOPBACK, runtimeConfigFor } from './ports.js';
+export { isAlive } from './proc.js';
 export { createProcessDriver, PROCESS_WARNING, type ProcessConfig } from './process/process-driver.js';
 export { createRuncDriver, type RuncConfig } from './runc/runc-driver.js';
 export { SVID_FOLDER, type SvidFiles, svidDirOf, svidOwner, svidVars, writeSvidFiles } from './svid-files.js';
