@@ -53,6 +53,23 @@ export function tlsOptions(
 }
 
 /**
+ * Request options (node:https) for a client that presents `client`'s certificate and accepts only
+ * a server whose SVID names `serverId`: the health probe's and the identity hop's, per request.
+ */
+export function spiffeClientOptions(
+  client: { certPem: string; keyPem: string },
+  bundlePem: string,
+  serverId: string,
+): Pick<ConnectionOptions, 'cert' | 'key' | 'ca' | 'checkServerIdentity'> {
+  return {
+    cert: client.certPem,
+    key: client.keyPem,
+    ca: bundlePem,
+    checkServerIdentity: (_host, cert) => checkSpiffeId(cert, serverId),
+  };
+}
+
+/**
  * Accepts a certificate (already verified against the bundle by TLS) whose only subject
  * alternative name is the URI `expected`; returns the refusal otherwise.
  */

@@ -7,7 +7,7 @@
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
-import { checkSpiffeId, type GatewayIdentity } from '../gateway/index.js';
+import { type GatewayIdentity, spiffeClientOptions } from '../gateway/index.js';
 import type { HealthSpec } from '../spec/index.js';
 
 /** The status ceiling when the spec sets none: 2xx and 3xx are healthy. */
@@ -48,10 +48,7 @@ function probeHttp(endpoint: string, health: ProbeSpec, tls: ProbeTls | undefine
       tls
         ? {
             ...options,
-            cert: tls.client.certPem,
-            key: tls.client.keyPem,
-            ca: tls.client.bundlePem,
-            checkServerIdentity: (_host, cert) => checkSpiffeId(cert, tls.spiffeId),
+            ...spiffeClientOptions(tls.client, tls.client.bundlePem, tls.spiffeId),
           }
         : options,
       (res) => {

@@ -14,7 +14,7 @@ import { Agent, request as httpRequest, type IncomingMessage, type ServerRespons
 import { createServer, Agent as HttpsAgent, request as httpsRequest, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AuditEvent } from '../audit/index.js';
-import { checkSpiffeId } from '../gateway/index.js';
+import { spiffeClientOptions } from '../gateway/index.js';
 import { type CallerRecord, checkCall, type VerifiedSvid, verifySvid } from '../identity/index.js';
 
 /** The header the callee reads the caller's verified SPIFFE ID from. */
@@ -173,10 +173,7 @@ export class IdentityHop {
             {
               ...options,
               agent: this.tlsAgent,
-              cert: this.cert.certPem,
-              key: this.cert.keyPem,
-              ca: this.deps.bundlePem,
-              checkServerIdentity: (_host, cert) => checkSpiffeId(cert, target.spiffeId),
+              ...spiffeClientOptions(this.cert, this.deps.bundlePem, target.spiffeId),
             },
             send,
           );
