@@ -259,12 +259,22 @@ describe.runIf(CHROMIUM)('the dashboard in Chromium', () => {
       await page.getByLabel('Actor').press('Enter');
       // One click shows only identity events: each instance's SVID issuance, and nothing else.
       await page.getByRole('button', { name: 'Identity', exact: true }).click();
-      await page.locator('tr[data-action="identity.svid.issue"]').first().waitFor({ timeout: 15_000 });
-      const actions = await page
-        .locator('tbody tr[data-action]')
-        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
-      expect(actions.length).toBeGreaterThan(1);
-      expect(actions.every((a) => a?.startsWith('identity.'))).toBe(true);
+      // The unfiltered list already holds identity rows, so wait for the filtered list itself:
+      // more than one row, and every row an identity event.
+      const shownActions = () =>
+        page
+          .locator('tbody tr[data-action]')
+          .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+      await expect
+        .poll(
+          async () => {
+            const actions = await shownActions();
+            return actions.length > 1 && actions.every((a) => a?.startsWith('identity.'));
+          },
+          { timeout: 15_000 },
+        )
+        .toBe(true);
+      expect(await shownActions()).toContain('identity.svid.issue');
       await page.getByRole('button', { name: 'All', exact: true }).click();
       await page.waitForTimeout(500);
       await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard-audit.png') });

@@ -68,13 +68,22 @@ export function AuditPage({ live }: { live: Live }) {
     setOlder([]);
   }, [filter]);
   useEffect(() => {
+    // A newer filter or a new entry starts a newer request: the answer to an older one must not
+    // replace it when it arrives late (a click on "Identity" would show the unfiltered list).
+    let superseded = false;
     call<{ entries: Entry[]; more: boolean }>('GET', `/v1/audit?${query()}`)
       .then((r) => {
+        if (superseded) return;
         setEntries(r.entries);
         if (older.length === 0) setMore(r.more);
         setError('');
       })
-      .catch((e) => setError(errorText(e)));
+      .catch((e) => {
+        if (!superseded) setError(errorText(e));
+      });
+    return () => {
+      superseded = true;
+    };
   }, [filter, size]);
   const showOlder = () => {
     const last = [...(entries ?? []), ...older].at(-1);
