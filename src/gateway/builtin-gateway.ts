@@ -13,7 +13,15 @@ import { type HandlerContext, handleRequest, type RoutePolicies } from './reques
 import { RouteTable } from './route-table.js';
 import { buildRouting, validatePools } from './service-pools.js';
 import { TokenBucketLimiter } from './token-bucket.js';
-import type { Gateway, GatewayConfig, GatewayLimits, GatewayRoute, Pool, WindowMetrics } from './types.js';
+import type {
+  Gateway,
+  GatewayConfig,
+  GatewayLimits,
+  GatewayRoute,
+  InflightGateway,
+  Pool,
+  WindowMetrics,
+} from './types.js';
 import { handleUpgrade } from './upgrade-tunnel.js';
 import { MetricsRecorder, type MetricsSnapshot, type RecorderExport } from './window-metrics.js';
 
@@ -38,7 +46,7 @@ function policiesFor(route: GatewayRoute): RoutePolicies {
   return policies;
 }
 
-class BuiltinGateway implements Gateway, ConnectionHost {
+class BuiltinGateway implements InflightGateway, ConnectionHost {
   readonly kind = 'builtin';
   readonly limits: GatewayLimits;
   readonly clients = new ClientCounts();
@@ -134,6 +142,10 @@ class BuiltinGateway implements Gateway, ConnectionHost {
     return this.ctx.recorder.snapshot();
   }
 
+  inflight(): Record<string, number> {
+    return this.ctx.registry.inflight();
+  }
+
   /** Closes connection pools of endpoints no pool names any more and nothing uses. */
   private prune(): void {
     const named = new Set<string>();
@@ -195,5 +207,13 @@ class BuiltinGateway implements Gateway, ConnectionHost {
  */
 export function createGateway(config: GatewayConfig): Gateway {
   if (config.engine === 'haproxy') return new HaproxyGateway(config, { ...DEFAULT_LIMITS, ...config.limits });
+  return new BuiltinGateway(config);
+}
+
+/**
+ * The built-in engine alone, with its in-flight read (what the in-cluster gateway pod reports on
+ * `/_cairn/status`); `config.engine` is not looked at.
+ */
+export function createBuiltinGateway(config: GatewayConfig): InflightGateway {
   return new BuiltinGateway(config);
 }

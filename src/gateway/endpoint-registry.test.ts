@@ -70,4 +70,13 @@ describe('EndpointRegistry', () => {
     expect(registry.get('b')).toBe(b);
     expect(registry.get('a')).toBeUndefined();
   });
+
+  it('reports the requests in flight per endpoint, back to 0 when they end', () => {
+    const { registry, a, b } = setup();
+    registry.acquire(a);
+    registry.acquire(a);
+    registry.acquire(b);
+    registry.release(b);
+    expect(registry.inflight()).toEqual({ a: 2, b: 0, c: 0 });
+  });
 });

@@ -111,6 +111,13 @@ export class EndpointRegistry {
     });
   }
 
+  /** Requests in flight per endpoint id, for every endpoint known (0 included). */
+  inflight(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const s of this.states.values()) counts[s.id] = s.inflight;
+    return counts;
+  }
+
   /** Forgets endpoints that are in no pool and have nothing in flight; returns their addresses. */
   prune(inUse: ReadonlySet<string>): string[] {
     const gone: string[] = [];

@@ -155,3 +155,9 @@ export interface Gateway extends TrafficRouter {
   /** Metric slots of `sinceSecond` and later and all counters: what a copy in another process needs. */
   exportMetrics(sinceSecond: number): import('./window-metrics.js').RecorderExport;
 }
+
+/** A gateway that can say how many requests are in flight on each endpoint (the built-in engine). */
+export interface InflightGateway extends Gateway {
+  /** Requests in flight by endpoint id, for every endpoint the gateway still tracks (0 included). */
+  inflight(): Record<string, number>;
+}
