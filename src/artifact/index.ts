@@ -8,7 +8,8 @@ export {
   buildImage,
   serviceRef,
 } from './build-image.js';
-export { DEFAULT_SOURCE_DATE_EPOCH, sourceDigest } from './build-inputs.js';
+export { DEFAULT_SOURCE_DATE_EPOCH, entriesKey, sourceDigest } from './build-inputs.js';
+export { type BuiltLayer, type ImageInputs, imageDocuments } from './image-config.js';
 export {
   type BaseSpec,
   formatRegistryRef,
@@ -17,6 +18,7 @@ export {
   parseRegistryRef,
   type RegistryRef,
 } from './image-ref.js';
+export { type CachedLayer, LayerCache, type LayerRequest } from './layer-cache.js';
 export { type ImageStore, openImageStore } from './layout-store.js';
 export {
   ANNOTATION,
