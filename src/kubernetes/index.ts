@@ -31,6 +31,15 @@ export {
   type KubernetesEnvironmentDeps,
 } from './environment.js';
 export {
+  /** The in-cluster gateway's image: host:node + the bundled pod program, signed and attested (reproducible). */
+  buildGatewayImage,
+  GATEWAY_BUNDLE,
+  GATEWAY_IMAGE_ENTRYPOINT,
+  GATEWAY_IMAGE_NAME,
+  type GatewayImage,
+  type GatewayImageOptions,
+} from './gateway-image.js';
+export {
   /** The objects a release becomes: namespace, immutable Secrets, a hardened Deployment (pure). */
   deploymentManifest,
   deploymentName,
@@ -68,15 +77,6 @@ export {
   PodMirror,
   podState,
 } from './pod-mirror.js';
-export {
-  /** The in-cluster gateway's image: host:node + the bundled pod program, signed and attested (reproducible). */
-  buildGatewayImage,
-  GATEWAY_BUNDLE,
-  GATEWAY_IMAGE_ENTRYPOINT,
-  GATEWAY_IMAGE_NAME,
-  type GatewayImage,
-  type GatewayImageOptions,
-} from './gateway-image.js';
 export { type PushedImage, pushReleaseImage, uidOf } from './release-image.js';
 export {
   /** Drift of cairn's Deployments and pods: what should be vs the live objects (pure). */
