@@ -117,9 +117,12 @@ class BuiltinGateway implements InflightGateway, ConnectionHost {
   }
 
   async setRoutes(routes: GatewayRoute[]): Promise<void> {
-    // One assignment each, between two requests (this is one thread): a request sees either table.
-    this.ctx.table = new RouteTable(routes);
-    this.ctx.policies = routes.map(policiesFor);
+    // Both built before either is assigned (a bad route changes nothing), then one assignment each,
+    // between two requests (this is one thread): a request sees either table.
+    const table = new RouteTable(routes);
+    const policies = routes.map(policiesFor);
+    this.ctx.table = table;
+    this.ctx.policies = policies;
     const routed = new Set(routes.map((r) => r.service));
     for (const service of this.ctx.routing.keys()) if (!routed.has(service)) this.ctx.routing.delete(service);
     this.prune();

@@ -93,6 +93,15 @@ describe('the gateway pod applies each version of its ConfigMap', () => {
     expect(JSON.parse(answerAdmin(pod, 'GET', '/_cairn/status').body).version).toBe(1);
   });
 
+  it('a version the gateway cannot apply is logged, and the next one is applied whole', async () => {
+    const broken = configMap(2, { id: 'pod-b', address: b.address });
+    const doc = JSON.parse(broken.data['gateway.json']);
+    doc.config.routes[0].auth = { jwks: { keys: 5 } };
+    await pod.offer({ ...broken, data: { 'gateway.json': JSON.stringify(doc) } }, '101b');
+    expect(logs.at(-1)).toMatchObject({ level: 'error', resourceVersion: '101b' });
+    expect(JSON.parse(answerAdmin(pod, 'GET', '/_cairn/status').body).version).toBe(1);
+  });
+
   it('moves traffic to the pools of a new version; in-flight requests show per endpoint and finish', async () => {
     const slow = get(listen, '/slow');
     await new Promise((r) => setTimeout(r, 100));

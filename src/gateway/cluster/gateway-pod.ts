@@ -26,12 +26,24 @@ export class GatewayPod implements AdminView {
   private stopping = false;
   /** Versions are applied one after the other, in the order they arrive. */
   private queue: Promise<void> = Promise.resolve();
+  /** A version failed half-way: the next one is applied whole, not as a difference. */
+  private partial = false;
 
   constructor(private readonly opts: GatewayPodOptions) {}
 
   /** Queues one version of the ConfigMap; resolves once it is applied (or refused). */
   offer(configMap: ConfigMapLike, resourceVersion: string): Promise<void> {
-    this.queue = this.queue.then(() => this.apply(configMap, resourceVersion));
+    this.queue = this.queue
+      .then(() => this.apply(configMap, resourceVersion))
+      .catch((error: Error) => {
+        this.partial = true;
+        this.opts.log({
+          level: 'error',
+          msg: 'applying a gateway config version failed; the next version is applied whole',
+          resourceVersion,
+          error: error.message,
+        });
+      });
     return this.queue;
   }
 
@@ -69,13 +81,13 @@ export class GatewayPod implements AdminView {
   }
 
   private async update(gateway: InflightGateway, next: GatewayDocument): Promise<void> {
-    const plan = planApply(this.applied, next);
-    // No await until every change is made: requests see the old version or the new one.
-    const routed = plan.routes
-      ? gateway.setRoutes(fromWire({ ...next.config, routes: plan.routes }).routes)
-      : undefined;
+    const plan = planApply(this.partial ? undefined : this.applied, next);
+    plan.restartNeeded = planApply(this.applied, next).restartNeeded;
+    // setRoutes makes no change when it fails, and nothing but microtasks runs between these
+    // calls: requests see the old version or the new one.
+    if (plan.routes) await gateway.setRoutes(fromWire({ ...next.config, routes: plan.routes }).routes);
     for (const { service, pools } of plan.pools) gateway.setPools(service, pools);
-    await routed;
+    this.partial = false;
     const previous = this.applied?.version;
     this.applied = appliedDocument(this.applied, next);
     if (plan.restartNeeded.length > 0)
