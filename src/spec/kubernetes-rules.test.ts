@@ -67,3 +67,63 @@ describe('environments.<name>.kubernetes', () => {
     ]);
   });
 });
+
+describe('environments.<name>.kubernetes.gatewayNamespace', () => {
+  const WITH_GW = GOOD.replace('namespace: web-prod,', 'namespace: web-prod, gatewayNamespace: web-gw,');
+
+  it('accepts a gateway namespace of its own and keeps it', () => {
+    const parsed = parseSpec(SPEC(WITH_GW), 'cairn.yaml', exists);
+    expect(parsed.diagnostics).toEqual([]);
+    expect(parsed.spec!.environments.k8s!.kubernetes!.gatewayNamespace).toBe('web-gw');
+  });
+
+  it("refuses the environment's own namespace, a cluster namespace and a bad name, at the key", () => {
+    expect(diags(WITH_GW.replace('web-gw', 'web-prod'))).toEqual([
+      expect.stringMatching(/^9:83 error: gatewayNamespace "web-prod" is the environment's own namespace/),
+    ]);
+    expect(diags(WITH_GW.replace('web-gw', 'kube-system'))).toEqual([
+      expect.stringMatching(/^9:83 error: namespace "kube-system" belongs to the cluster/),
+    ]);
+    expect(diags(WITH_GW.replace('web-gw', 'default'))).toContainEqual(
+      expect.stringContaining('namespace "default" belongs to the cluster'),
+    );
+    expect(diags(WITH_GW.replace('web-gw', 'Web_GW'))).toContainEqual(
+      expect.stringContaining('namespace "Web_GW" is not a DNS label'),
+    );
+  });
+
+  it("refuses a gateway namespace that is another environment's namespace or gateway namespace", () => {
+    const second = (k: string) => `${WITH_GW}
+  k8s-too:
+    gateway: { listen: "127.0.0.1:9001" }
+    kubernetes: { kubeconfig: kube/config, ${k}, registry: "127.0.0.1:5000/cairn" }`;
+    expect(diags(second('namespace: web-gw'))).toEqual([
+      '12:55 error: environments k8s and k8s-too share namespace "web-gw" of one cluster; give each a namespace of its own',
+    ]);
+    expect(diags(second('namespace: other, gatewayNamespace: web-gw'))).toEqual([
+      expect.stringMatching(/^12:\d+ error: environments k8s and k8s-too share namespace "web-gw"/),
+    ]);
+    // Another cluster (kubeconfig) may use the same names.
+    expect(
+      diags(
+        second('namespace: other, gatewayNamespace: web-gw').replace(
+          /kube\/config(?=, namespace: other)/,
+          'kube/other',
+        ),
+      ),
+    ).toEqual([expect.stringMatching(/warning: kubeconfig "kube\/other" does not exist here/)]);
+  });
+
+  it('refuses a route with an HS256 secret and the haproxy engine where the gateway is in the cluster', () => {
+    const routes = `${WITH_GW}\nroutes:\n  - { service: web, auth: { secret: JWT_KEY } }`;
+    expect(diags(routes)).toEqual([
+      expect.stringMatching(
+        /^11:\d+ error: route 0 authenticates with an HS256 secret, which cairn's in-cluster gateway/,
+      ),
+    ]);
+    expect(diags(GOOD + '\nroutes:\n  - { service: web, auth: { secret: JWT_KEY } }')).toEqual([]);
+    expect(
+      diags(WITH_GW.replace('listen: "127.0.0.1:9000"', 'listen: "127.0.0.1:9000", engine: haproxy')),
+    ).toEqual([expect.stringContaining('remove gateway.engine: haproxy')]);
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * Checks of `environments.<name>.kubernetes`: a namespace the apiserver accepts, a registry written
- * as an address (not a URL or a tag), and a driver that agrees with the block. The kubeconfig is a
+ * as an address (not a URL or a tag), a gateway namespace of its own, and a driver that agrees with the block. The kubeconfig is a
  * credential that CI often lacks, so a missing file is a warning, not an error.
  */
 import type { PathPart } from './validate.js';
@@ -42,24 +42,36 @@ export function checkKubernetes(name: string, env: Obj, ctx: Ctx): void {
       `kubeconfig "${kubeconfig}" does not exist here; deploys to ${name} need it (relative to cairn.yaml, or absolute)`,
     );
   }
-  if (typeof namespace === 'string') {
-    if (!DNS_LABEL.test(namespace))
-      ctx.error(
-        [...at, 'kubernetes', 'namespace'],
-        `namespace "${namespace}" is not a DNS label: lower-case letters, digits and "-", at most 63`,
-      );
-    else if (namespace.startsWith('kube-') || namespace === 'default')
-      ctx.error(
-        [...at, 'kubernetes', 'namespace'],
-        `namespace "${namespace}" belongs to the cluster; give ${name} a namespace of its own`,
-      );
-  }
+  checkNamespaceName(name, namespace, [...at, 'kubernetes', 'namespace'], ctx);
+  const gatewayNamespace = block.gatewayNamespace;
+  checkNamespaceName(name, gatewayNamespace, [...at, 'kubernetes', 'gatewayNamespace'], ctx);
+  if (typeof gatewayNamespace === 'string' && gatewayNamespace === namespace)
+    ctx.error(
+      [...at, 'kubernetes', 'gatewayNamespace'],
+      `gatewayNamespace "${gatewayNamespace}" is the environment's own namespace, which admits only hardened release pods; give the gateway a namespace of its own, e.g. ${namespace}-gateway`,
+    );
+  if (typeof gatewayNamespace === 'string' && asObj(env.gateway).engine === 'haproxy')
+    ctx.error(
+      [...at, 'gateway', 'engine'],
+      `environment ${name} runs its gateway in the cluster (gatewayNamespace), which is cairn's builtin engine; remove gateway.engine: haproxy`,
+    );
   if (typeof registry === 'string' && !REGISTRY.test(registry)) {
     ctx.error(
       [...at, 'kubernetes', 'registry'],
       `registry "${registry}" is not HOST[:PORT][/PATH]: write it without a scheme, tag or digest, e.g. 127.0.0.1:5000/cairn`,
     );
   }
+}
+
+function checkNamespaceName(env: string, namespace: unknown, path: PathPart[], ctx: Ctx): void {
+  if (typeof namespace !== 'string') return;
+  if (!DNS_LABEL.test(namespace))
+    ctx.error(
+      path,
+      `namespace "${namespace}" is not a DNS label: lower-case letters, digits and "-", at most 63`,
+    );
+  else if (namespace.startsWith('kube-') || namespace === 'default')
+    ctx.error(path, `namespace "${namespace}" belongs to the cluster; give ${env} a namespace of its own`);
 }
 
 /**
@@ -71,16 +83,38 @@ export function checkSharedNamespaces(envs: Obj, ctx: Ctx): void {
   const seen = new Map<string, string>();
   for (const [name, raw] of Object.entries(envs)) {
     const k = asObj(asObj(raw).kubernetes);
-    if (typeof k.namespace !== 'string' || typeof k.kubeconfig !== 'string') continue;
-    const key = `${k.kubeconfig}\n${String(k.context ?? '')}\n${k.namespace}`;
-    const first = seen.get(key);
-    if (!first) {
-      seen.set(key, name);
-      continue;
+    if (typeof k.kubeconfig !== 'string') continue;
+    const cluster = `${k.kubeconfig}\n${String(k.context ?? '')}`;
+    for (const key of ['namespace', 'gatewayNamespace'] as const) {
+      const ns = k[key];
+      if (typeof ns !== 'string' || (key === 'gatewayNamespace' && ns === k.namespace)) continue;
+      const first = seen.get(`${cluster}\n${ns}`);
+      if (!first) {
+        seen.set(`${cluster}\n${ns}`, name);
+        continue;
+      }
+      ctx.error(
+        ['environments', name, 'kubernetes', key],
+        `environments ${first} and ${name} share namespace "${ns}" of one cluster; give each a namespace of its own`,
+      );
     }
-    ctx.error(
-      ['environments', name, 'kubernetes', 'namespace'],
-      `environments ${first} and ${name} share namespace "${k.namespace}" of one cluster; give each a namespace of its own`,
-    );
   }
+}
+
+/**
+ * An in-cluster gateway reads its routes from a ConfigMap, and a secret never goes in a
+ * ConfigMap: a route with an HS256 secret is refused where an environment has a gatewayNamespace.
+ */
+export function checkInClusterRoutes(envs: Obj, routes: unknown[], ctx: Ctx): void {
+  const inCluster = Object.entries(envs)
+    .filter(([, raw]) => typeof asObj(asObj(raw).kubernetes).gatewayNamespace === 'string')
+    .map(([name]) => name);
+  if (inCluster.length === 0) return;
+  routes.forEach((raw, i) => {
+    if (typeof asObj(asObj(raw).auth).secret !== 'string') return;
+    ctx.error(
+      ['routes', i, 'auth', 'secret'],
+      `route ${i} authenticates with an HS256 secret, which cairn's in-cluster gateway (environment ${inCluster.join(', ')}) cannot get without putting it in a ConfigMap; use auth.jwks (RS256/ES256) or remove gatewayNamespace`,
+    );
+  });
 }

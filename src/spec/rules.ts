@@ -6,7 +6,7 @@
 import { closest } from '../lib/index.js';
 import { checkArgs } from './arg-rules.js';
 import { checkConfigFiles } from './config-file-rules.js';
-import { checkKubernetes, checkSharedNamespaces } from './kubernetes-rules.js';
+import { checkInClusterRoutes, checkKubernetes, checkSharedNamespaces } from './kubernetes-rules.js';
 import { checkMounts } from './mount-rules.js';
 import { checkProjectPaths } from './path-rules.js';
 import type { PathPart } from './validate.js';
@@ -54,6 +54,7 @@ export function checkRules(spec: Obj, ctx: RuleContext): void {
   for (const [name, service] of Object.entries(services)) checkTls(name, asObj(service), spec, ctx);
   checkEnvironments(asObj(spec.environments), ctx);
   checkRoutes(asList(spec.routes), services, ctx);
+  checkInClusterRoutes(asObj(spec.environments), asList(spec.routes), ctx);
   checkAcceptances(asList(asObj(spec.vuln).ignore), services, ctx);
   checkProjectPaths(spec, ctx);
 }

@@ -239,6 +239,11 @@ const environmentSchema = obj('A target environment.', {
       ),
       context: opt(str('Context of the kubeconfig to use; absent: its current-context.')),
       namespace: req(str('Namespace the releases run in; cairn creates and labels it.')),
+      gatewayNamespace: opt(
+        str(
+          "Namespace of cairn's gateway in the cluster (a DaemonSet on the nodes, at gateway.listen); absent: the gateway of `cairn up` serves, blue/green only.",
+        ),
+      ),
       registry: req(
         str('HOST[:PORT][/PATH] cairn pushes images to and the cluster pulls them from, by digest.'),
       ),

@@ -152,6 +152,11 @@ export interface KubernetesTarget {
   /** Absent: the kubeconfig's current-context. */
   context?: string;
   namespace: string;
+  /**
+   * Where cairn's gateway runs in the cluster (a host-network DaemonSet at `gateway.listen`);
+   * absent: the gateway of `cairn up` on this machine serves the environment (no canary).
+   */
+  gatewayNamespace?: string;
   /** `host[:port][/path]`: plain HTTP only for a loopback host. */
   registry: string;
 }
