@@ -51,7 +51,7 @@ export async function planClusters(
       const nodes = (await cluster.nodeAddresses()).map(k8s.hostCidr);
       const door: Manifest[] = [
         k8s.namespaceManifest(ns),
-        ...k8s.gatesManifests(ns, env),
+        ...k8s.gatesManifests(ns, env, target.gatewayNamespace),
         ...policies.flatMap((p) => k8s.policyManifests(ns, env, p)),
         ...Object.entries(loaded.spec.services).map(([service, s]) =>
           k8s.networkPolicyManifest({

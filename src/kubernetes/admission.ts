@@ -79,10 +79,15 @@ const IMAGES =
 const LISTED =
   "i.contains('@sha256:') && has(params.data) && ('sha256.' + i.split('@sha256:')[1]) in params.data";
 
-/** The digest allow-list as a VAP and its Binding. */
-export function gatesManifests(namespace: string, env: string): Manifest[] {
+/**
+ * The digest allow-list as a VAP and its Binding, over the environment's namespace and, when the
+ * environment's gateway runs in the cluster, its gateway namespace too (the gateway's digest is
+ * on the same list).
+ */
+export function gatesManifests(namespace: string, env: string, gatewayNamespace?: string): Manifest[] {
   const refused = `variables.images.filter(i, !(${LISTED}))`;
-  return vapPair(namespace, gatesPolicyName(namespace), {
+  const covered = gatewayNamespace ? [namespace, gatewayNamespace] : [namespace];
+  return vapPair(namespace, gatesPolicyName(namespace), covered, {
     variables: [
       { name: 'images', expression: IMAGES },
       { name: 'refused', expression: refused },
@@ -104,7 +109,7 @@ export function policyManifests(namespace: string, env: string, policy: Admissio
   // An image not on the list at all is the gates policy's to refuse (with its clearer message).
   const held = `!(${LISTED}) || params.data['sha256.' + i.split('@sha256:')[1]].contains(${cel(`,${policy.name},`)})`;
   const services = `[${policy.services.map(cel).join(', ')}]`;
-  return vapPair(namespace, policyObjectName(namespace, policy.name), {
+  return vapPair(namespace, policyObjectName(namespace, policy.name), [namespace], {
     variables: [{ name: 'images', expression: IMAGES }],
     ...(policy.services.length > 0
       ? {
@@ -126,7 +131,12 @@ export function policyManifests(namespace: string, env: string, policy: Admissio
   });
 }
 
-function vapPair(namespace: string, name: string, spec: Record<string, unknown>): Manifest[] {
+function vapPair(
+  namespace: string,
+  name: string,
+  covered: string[],
+  spec: Record<string, unknown>,
+): Manifest[] {
   const metadata = { name, labels: { [LABEL.managedBy]: 'cairn', [NAMESPACE_LABEL]: namespace } };
   return [
     {
@@ -157,12 +167,17 @@ function vapPair(namespace: string, name: string, spec: Record<string, unknown>)
         policyName: name,
         validationActions: ['Deny'],
         paramRef: { name: ADMITTED_CONFIGMAP, namespace, parameterNotFoundAction: 'Deny' },
-        matchResources: {
-          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
-        },
+        matchResources: { namespaceSelector: namespaceSelector(covered) },
       },
     },
   ];
+}
+
+/** The namespaces by name (one: the form cairn wrote before gateway namespaces, kept so live Bindings stay in sync). */
+function namespaceSelector(namespaces: string[]): Record<string, unknown> {
+  const key = 'kubernetes.io/metadata.name';
+  if (namespaces.length === 1) return { matchLabels: { [key]: namespaces[0] } };
+  return { matchExpressions: [{ key, operator: 'In', values: namespaces }] };
 }
 
 /** A CEL string literal (single-quoted; backslashes and quotes escaped). */

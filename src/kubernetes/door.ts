@@ -29,6 +29,7 @@ export async function keepDoor(
   service: string,
   admitted: AdmittedRelease[],
   policies: AdmissionPolicy[],
+  gatewayNamespace?: string,
 ): Promise<Manifest[]> {
   const ns = cluster.namespace;
   const mine = admittedManifest(ns, admitted);
@@ -37,7 +38,10 @@ export async function keepDoor(
     ...mine,
     data: { ...othersEntries(live, service), ...(mine.data as Record<string, string>) },
   }));
-  const vaps = [...gatesManifests(ns, env), ...policies.flatMap((p) => policyManifests(ns, env, p))];
+  const vaps = [
+    ...gatesManifests(ns, env, gatewayNamespace),
+    ...policies.flatMap((p) => policyManifests(ns, env, p)),
+  ];
   await cluster.apply(vaps);
   const wanted = new Set(vaps.map((v) => `${v.kind}/${String(v.metadata.name)}`));
   for (const kind of ['ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy']) {
