@@ -7,7 +7,12 @@ export { gatewayConfigFor, loadGatewayRoutes, type SecretResolver } from './gate
 export { parseListen } from './listen-address.js';
 export { GATEWAY_MAIN } from './process/gateway-launch.js';
 export { leftGateways, stopLeftGateways } from './process/left-gateways.js';
-export { PROTOCOL_VERSION as GATEWAY_PROTOCOL_VERSION } from './process/protocol.js';
+export {
+  PROTOCOL_VERSION as GATEWAY_PROTOCOL_VERSION,
+  /** The gateway config as JSON (what crosses a process or cluster boundary). */
+  toWire,
+  type WireConfig,
+} from './process/protocol.js';
 export { SupervisedGateway, type SupervisedGatewayOptions } from './process/supervised-gateway.js';
 export { renderPrometheus } from './prometheus.js';
 export { planSplit, SPLIT_POINTS, stickyPoint } from './release-split.js';
@@ -28,6 +33,8 @@ export type {
 } from './types.js';
 export {
   LATENCY_BOUNDS_MS,
+  /** Per-second request windows and totals; a copy follows another process's exports. */
+  MetricsRecorder,
   type MetricsSnapshot,
   type RecorderExport,
   type SeriesTotals,

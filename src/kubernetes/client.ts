@@ -53,6 +53,8 @@ export interface KubeConfigLike {
   setCurrentContext(name: string): void;
   getCurrentCluster(): { server: string } | null;
   makeApiClient<T>(api: new (...args: never[]) => T): T;
+  /** Puts the credential and TLS trust of the current context into request options. */
+  applyToHTTPSOptions(opts: import('node:https').RequestOptions): Promise<void>;
 }
 
 interface AppsApi {

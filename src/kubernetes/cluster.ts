@@ -3,9 +3,11 @@
  * apply with the field manager `cairn`, and a watch of the pods cairn made there. Every failure
  * becomes a DriverError that names the environment and says what to fix.
  */
+import type { RequestOptions } from 'node:https';
 import { resolve } from 'node:path';
 import { DriverError } from '../lib/index.js';
 import type { KubernetesTarget } from '../spec/index.js';
+import { ApiGetter } from './api-get.js';
 import {
   type ClientLibrary,
   clientLibrary,
@@ -32,6 +34,7 @@ export class Cluster {
   readonly namespace: string;
   readonly server: string;
   private readonly kc: KubeConfigLike;
+  private readonly getter: ApiGetter;
 
   private constructor(
     private readonly config: ClusterConfig,
@@ -40,6 +43,30 @@ export class Cluster {
     this.namespace = config.target.namespace;
     this.kc = loadKubeconfig(config, lib);
     this.server = this.kc.getCurrentCluster()?.server ?? '(no server)';
+    this.getter = new ApiGetter(this.server, async () => {
+      const opts: RequestOptions = {};
+      await this.kc.applyToHTTPSOptions(opts);
+      return opts;
+    });
+  }
+
+  /**
+   * GET `path` of a pod's listener on `port` through the apiserver's pod proxy, as JSON. Not
+   * wrapped in a DriverError: the callers (the in-cluster gateway's router) poll and say what failed.
+   */
+  podProxyGet(
+    namespace: string,
+    pod: string,
+    port: number,
+    path: string,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    return this.getter.json(`/api/v1/namespaces/${namespace}/pods/${pod}:${port}/proxy${path}`, timeoutMs);
+  }
+
+  /** Closes the keep-alive connections of pod proxy reads. */
+  close(): void {
+    this.getter.close();
   }
 
   /** Reads the environment's kubeconfig (and loads the client library on first use). */
@@ -113,9 +140,15 @@ export class Cluster {
     return (await this.listObject(apiVersion, kind, labelSelector, clusterScoped)).items;
   }
 
-  private listObject(apiVersion: string, kind: string, labelSelector?: string, clusterScoped = false) {
+  private listObject(
+    apiVersion: string,
+    kind: string,
+    labelSelector?: string,
+    clusterScoped = false,
+    namespace = this.namespace,
+  ) {
     const api = this.objects();
-    const ns = clusterScoped ? undefined : this.namespace;
+    const ns = clusterScoped ? undefined : namespace;
     return this.call(`listing ${kind}s`, () =>
       api.list(apiVersion, kind, ns, undefined, undefined, undefined, undefined, labelSelector),
     );
@@ -174,16 +207,19 @@ export class Cluster {
     kind: string,
     labelSelector?: string,
     clusterScoped = false,
+    namespace = this.namespace,
   ): ObjectWatch<T> {
     const group = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const lower = kind.toLowerCase();
     const plural = lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
-    const scope = clusterScoped ? '' : `/namespaces/${this.namespace}`;
+    const scope = clusterScoped ? '' : `/namespaces/${namespace}`;
     return this.lib.makeInformer<T>(
       this.kc,
       `${group}${scope}/${plural}`,
       async () =>
-        (await this.listObject(apiVersion, kind, labelSelector, clusterScoped)) as unknown as { items: T[] },
+        (await this.listObject(apiVersion, kind, labelSelector, clusterScoped, namespace)) as unknown as {
+          items: T[];
+        },
       labelSelector,
     );
   }

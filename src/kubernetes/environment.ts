@@ -11,6 +11,7 @@ import type { AdmissionPolicy, AdmittedRelease } from './admission.js';
 import type { ObjectWatch, Pod, PodWatch } from './client.js';
 import { Cluster, type ClusterConfig } from './cluster.js';
 import { collectSecrets, keepDoor } from './door.js';
+import { GatewayKeeper } from './gateway-keeper.js';
 import { startGuardWatches } from './guard-watches.js';
 import {
   deploymentManifest,
@@ -46,8 +47,18 @@ export interface KubernetesEnvironmentDeps extends ClusterConfig {
   admissionPolicies: () => AdmissionPolicy[];
   /** The services `service` may call (with their ports) and those that may call it (`run.network.allow`). */
   neighbours: (service: string) => { allow: Array<{ service: string; port: number }>; callers: string[] };
+  /**
+   * The gateway image pushed to the environment's registry, for an environment whose gateway runs
+   * in the cluster (`kubernetes.gatewayNamespace`).
+   */
+  gatewayImage?: () => Promise<PushedImage & { digest: string }>;
+  /** `gateway.listen`: where the in-cluster gateway's pods listen on each node. */
+  gatewayListen?: string;
   log?: (line: Record<string, unknown>) => void;
 }
+
+/** The allow-list entries of the gateway image are filed under this name. */
+export const GATEWAY_SERVICE = 'cairn-gateway';
 
 export class KubernetesEnvironment {
   readonly kind = 'kubernetes';
@@ -67,8 +78,11 @@ export class KubernetesEnvironment {
   private readonly watches: Array<ObjectWatch<unknown>> = [];
   private nodes: Promise<string[]> | undefined;
   readonly workloads: WorkloadGuard;
+  /** The in-cluster gateway, when the environment has a gatewayNamespace. */
+  readonly gateway: GatewayKeeper | undefined;
 
   constructor(private readonly deps: KubernetesEnvironmentDeps) {
+    this.gateway = this.keeper();
     this.workloads = new WorkloadGuard({
       env: deps.env,
       store: deps.store,
@@ -78,6 +92,29 @@ export class KubernetesEnvironment {
       doorObject: (key) => this.door.get(key),
       restoreDoor: () => this.restoreDoor(),
       ...(deps.log ? { log: deps.log } : {}),
+    });
+  }
+
+  private keeper(): GatewayKeeper | undefined {
+    const { gatewayNamespace } = this.deps.target;
+    const { gatewayImage, gatewayListen } = this.deps;
+    if (!gatewayNamespace || !gatewayImage || !gatewayListen) return undefined;
+    return new GatewayKeeper({
+      env: this.deps.env,
+      gatewayNamespace,
+      listen: gatewayListen,
+      connect: () => this.connect(),
+      image: gatewayImage,
+      admit: async (digest) => {
+        this.admittedBy.set(GATEWAY_SERVICE, [
+          { digest, releaseId: GATEWAY_SERVICE, service: GATEWAY_SERVICE, policies: [] },
+        ]);
+        await this.keepDoor(await this.connect(), GATEWAY_SERVICE);
+      },
+      applied: (objects) => {
+        for (const o of objects) this.door.set(`${o.kind}/${String(o.metadata.name)}`, o);
+      },
+      ...(this.deps.log ? { log: this.deps.log } : {}),
     });
   }
 
@@ -114,6 +151,8 @@ export class KubernetesEnvironment {
     await cluster.version();
     await cluster.apply([namespaceManifest(cluster.namespace)]);
     await this.image(release);
+    // The gateway serves before the release's pods are Ready, so the switch only waits for its watch.
+    await this.gateway?.ensure();
   }
 
   /**
@@ -159,7 +198,14 @@ export class KubernetesEnvironment {
 
   private async keepDoor(cluster: Cluster, service: string): Promise<void> {
     const admitted = this.admittedBy.get(service) ?? [];
-    const vaps = await keepDoor(cluster, this.deps.env, service, admitted, this.deps.admissionPolicies());
+    const vaps = await keepDoor(
+      cluster,
+      this.deps.env,
+      service,
+      admitted,
+      this.deps.admissionPolicies(),
+      this.gateway ? this.deps.target.gatewayNamespace : undefined,
+    );
     for (const v of vaps) this.door.set(`${v.kind}/${String(v.metadata.name)}`, v);
   }
 
@@ -247,6 +293,7 @@ export class KubernetesEnvironment {
       const started = startGuardWatches({
         cluster: await this.connect(),
         env: this.deps.env,
+        ...(this.gateway ? { gatewayNamespace: this.deps.target.gatewayNamespace } : {}),
         guard: this.workloads,
         failed: (error) => this.restart(error),
         ...(this.deps.log ? { log: this.deps.log } : {}),
@@ -314,6 +361,7 @@ export class KubernetesEnvironment {
     this.stopped = true;
     clearTimeout(this.retry);
     await this.stopWatches();
+    await this.gateway?.stop();
   }
 
   private async stopWatches(): Promise<void> {

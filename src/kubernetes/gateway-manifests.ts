@@ -6,8 +6,7 @@
  * host-network pods serve the environment at its `gateway.listen` on every node.
  * Pure: no client, no I/O.
  */
-import type { WireConfig } from '../gateway/process/protocol.js';
-import type { Pool } from '../gateway/types.js';
+import type { Pool, WireConfig } from '../gateway/index.js';
 import { LABEL, type Manifest } from './manifests.js';
 import { COMPONENT_LABEL, GATEWAY_COMPONENT } from './network-policy.js';
 
@@ -38,6 +37,8 @@ export interface GatewayWorkload {
   image: string;
   /** host:port on each node (`gateway.listen`). */
   listen: string;
+  /** The image's numeric user (default 65532, cairn's). */
+  uid?: number;
   adminPort?: number;
   /** The apiserver as the pods reach it; absent: the in-cluster Service (`KUBERNETES_SERVICE_HOST`). */
   apiServer?: string;
@@ -137,6 +138,7 @@ export function readGatewayDocument(configMap: object | undefined): GatewayDocum
 export function gatewayDaemonSet(w: GatewayWorkload): Manifest {
   const labels = gatewayLabels(w.env);
   const admin = w.adminPort ?? DEFAULT_ADMIN_PORT;
+  const uid = w.uid ?? GATEWAY_UID;
   const port = Number(w.listen.slice(w.listen.lastIndexOf(':') + 1));
   return {
     apiVersion: 'apps/v1',
@@ -158,8 +160,8 @@ export function gatewayDaemonSet(w: GatewayWorkload): Manifest {
           terminationGracePeriodSeconds: 30,
           securityContext: {
             runAsNonRoot: true,
-            runAsUser: GATEWAY_UID,
-            runAsGroup: GATEWAY_UID,
+            runAsUser: uid,
+            runAsGroup: uid,
             seccompProfile: { type: 'RuntimeDefault' },
           },
           containers: [
@@ -193,7 +195,7 @@ export function gatewayDaemonSet(w: GatewayWorkload): Manifest {
               securityContext: {
                 readOnlyRootFilesystem: true,
                 runAsNonRoot: true,
-                runAsUser: GATEWAY_UID,
+                runAsUser: uid,
                 allowPrivilegeEscalation: false,
                 capabilities: { drop: ['ALL'] },
                 seccompProfile: { type: 'RuntimeDefault' },

@@ -1,12 +1,14 @@
 /**
  * The watches the workload guard judges: the environment's Deployments and pods (drift), the
  * namespace's events (refusals by cairn's admission policies), and the door — the allow-list,
- * cairn's VAPs and Bindings, its NetworkPolicies — on every change and deletion.
+ * cairn's VAPs and Bindings, its NetworkPolicies, the in-cluster gateway's objects — on every
+ * change and deletion.
  */
 import { NAMESPACE_LABEL } from './admission.js';
 import type { ObjectWatch, Pod } from './client.js';
 import type { Cluster } from './cluster.js';
 import { LABEL } from './manifests.js';
+import { COMPONENT_LABEL, GATEWAY_COMPONENT } from './network-policy.js';
 import type { ClusterEvent, DoorObject, WorkloadGuard } from './workload-guard.js';
 
 const VAP_API = 'admissionregistration.k8s.io/v1';
@@ -15,6 +17,8 @@ export interface GuardWatchesDeps {
   cluster: Cluster;
   env: string;
   guard: WorkloadGuard;
+  /** The in-cluster gateway's namespace: its DaemonSet, ServiceAccount, Role and RoleBinding are door objects too. */
+  gatewayNamespace?: string;
   /** A watch failed: the caller starts them all again. */
   failed: (error: unknown) => void;
   log?: (line: Record<string, unknown>) => void;
@@ -49,6 +53,17 @@ export async function startGuardWatches(deps: GuardWatchesDeps): Promise<Array<O
     [cluster.watch('v1', 'Pod', selector), judge((p: Pod) => guard.podSeen(p))],
     [cluster.watch('v1', 'Event'), judge((e: ClusterEvent) => guard.eventSeen(e))],
   ];
+  const gwns = deps.gatewayNamespace;
+  if (gwns) {
+    const ofGateway = `${COMPONENT_LABEL}=${GATEWAY_COMPONENT},${selector}`;
+    const rbac = 'rbac.authorization.k8s.io/v1';
+    plan.push(
+      [cluster.watch('apps/v1', 'DaemonSet', ofGateway, false, gwns), door('DaemonSet')],
+      [cluster.watch('v1', 'ServiceAccount', ofGateway, false, gwns), door('ServiceAccount')],
+      [cluster.watch(rbac, 'Role', ofGateway), door('Role')],
+      [cluster.watch(rbac, 'RoleBinding', ofGateway), door('RoleBinding')],
+    );
+  }
   const started: Array<ObjectWatch<unknown>> = [];
   try {
     for (const [w, handlers] of plan) {

@@ -20,6 +20,13 @@ export {
   renderClusterDrift,
 } from './cluster-drift.js';
 export {
+  /** The in-cluster gateway as the environment's TrafficRouter (ConfigMap writes, pod-proxy reads). */
+  ClusterGateway,
+  type ClusterGatewayConfig,
+  type GatewayPodsApi,
+  METRICS_SYNC_MS,
+} from './cluster-gateway.js';
+export {
   type ClusterCheck,
   /** `cairn doctor` of a Kubernetes environment: version, permissions (SelfSubjectAccessReview), VAP served. */
   checkCluster,
@@ -27,9 +34,22 @@ export {
 } from './doctor.js';
 export {
   /** Scales releases (Deployment replicas) and mirrors pods into instance records: the reconciler's seam. */
+  GATEWAY_SERVICE,
   KubernetesEnvironment,
   type KubernetesEnvironmentDeps,
 } from './environment.js';
+export { GatewayKeeper } from './gateway-keeper.js';
+export {
+  /** The in-cluster gateway's objects (namespace, RBAC, DaemonSet, ConfigMap) as plain data. */
+  DEFAULT_ADMIN_PORT,
+  GATEWAY_NAME,
+  type GatewayDocument,
+  type GatewayWorkload,
+  gatewayConfigMap,
+  gatewayDaemonSet,
+  gatewayManifests,
+  readGatewayDocument,
+} from './gateway-manifests.js';
 export {
   /** The in-cluster gateway's image: host:node + the bundled pod program, signed and attested (reproducible). */
   buildGatewayImage,

@@ -10,6 +10,7 @@ import type { AuditLog } from '../audit/index.js';
 import { policiesOf } from '../gates/index.js';
 import {
   type AdmissionPolicy,
+  GATEWAY_SERVICE,
   KubernetesEnvironment,
   PodMirror,
   pushReleaseImage,
@@ -29,6 +30,8 @@ export interface ClustersDeps {
   changed: (env: string, service: string) => void;
   /** The environment's gates at the `admission` door: the policies that held, or a throw. */
   admit: (release: ReleaseRecord, env: string) => Promise<string[]>;
+  /** Builds (or finds) cairn's gateway image in the image store and returns its digest. */
+  gatewayImage?: () => Promise<string>;
   log?: (line: Record<string, unknown>) => void;
 }
 
@@ -48,6 +51,14 @@ export class Clusters {
       });
       const pushImage = (release: ReleaseRecord) =>
         pushReleaseImage(deps.images, release.imageDigest, release.service, target.registry, env);
+      const build = deps.gatewayImage;
+      const gatewayImage = build
+        ? async () => {
+            const digest = await build();
+            const pushed = await pushReleaseImage(deps.images, digest, GATEWAY_SERVICE, target.registry, env);
+            return { ...pushed, digest };
+          }
+        : undefined;
       this.envs.set(
         env,
         new KubernetesEnvironment({
@@ -63,6 +74,7 @@ export class Clusters {
           admit: (release) => deps.admit(release, env),
           admissionPolicies: () => admissionPolicies(loaded, env),
           neighbours: (service) => neighbours(loaded, service),
+          ...(gatewayImage ? { gatewayImage, gatewayListen: spec.gateway.listen } : {}),
           ...(deps.log ? { log: deps.log } : {}),
         }),
       );

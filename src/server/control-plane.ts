@@ -12,8 +12,14 @@ import { type AuditLog, openAuditLog } from '../audit/index.js';
 import { AuthFailures, type SessionLimits, SessionStore, TokenStore } from '../auth/index.js';
 import { type DriftEnvStatus, DriftLoop, type DriftReport, describeReason } from '../drift/index.js';
 import { gatherEvidence } from '../gates/index.js';
-import { gatewayConfigFor, renderPrometheus, SupervisedGateway } from '../gateway/index.js';
-import { KUBERNETES_DRIVER } from '../kubernetes/index.js';
+import {
+  gatewayConfigFor,
+  renderPrometheus,
+  SupervisedGateway,
+  type TrafficRouter,
+  toWire,
+} from '../gateway/index.js';
+import { ClusterGateway, KUBERNETES_DRIVER } from '../kubernetes/index.js';
 import { ConflictError, DiskWatch, NotFoundError } from '../lib/index.js';
 import { type ReleaseObservation, RolloutController } from '../rollout/index.js';
 import {
@@ -82,6 +88,8 @@ export class ControlPlane {
   readonly audit: AuditLog;
   /** One gateway process per environment, adopted or started by `start`. */
   readonly gateways = new Map<string, SupervisedGateway>();
+  /** The gateways that run in a cluster (environments with `kubernetes.gatewayNamespace`). */
+  readonly clusterGateways = new Map<string, ClusterGateway>();
   readonly reconciler: Reconciler;
   /** `cairn apply`: the spec's routes and environments into the running gateways. */
   readonly edge: EdgeApplier;
@@ -159,7 +167,7 @@ export class ControlPlane {
     this.reconciler = new Reconciler({
       store: this.store,
       instances: this.instances,
-      router: (env) => this.gateways.get(env),
+      router: (env) => this.routerOf(env),
       remote: (env) => this.clusters.get(env),
       log,
       onStartError: (error) => this.disk.report(error, 'starting an instance'),
@@ -172,8 +180,7 @@ export class ControlPlane {
       audit: this.audit,
       now: Date.now,
       observe: (env, _service, releases, since) => this.observe(env, releases, since),
-      metrics: (env, service, release, windowMs) =>
-        this.gateways.get(env)?.metrics(service, release, windowMs),
+      metrics: (env, service, release, windowMs) => this.routerOf(env)?.metrics(service, release, windowMs),
       servingChanged: (env, service) => {
         void this.reconciler.applyPools(env, service);
         void this.reconciler.request(env, service);
@@ -219,6 +226,11 @@ export class ControlPlane {
     registerRoutes(this.api, this);
   }
 
+  /** The environment's traffic router: its gateway in the cluster, else the gateway process of this machine. */
+  routerOf(env: string): TrafficRouter | undefined {
+    return this.clusterGateways.get(env) ?? this.gateways.get(env);
+  }
+
   private observe(env: string, releases: string[], since: string) {
     const out: Record<string, ReleaseObservation> = {};
     for (const release of releases) {
@@ -251,7 +263,7 @@ export class ControlPlane {
           (d.finishedAt !== undefined && now - Date.parse(d.finishedAt) < SAMPLE_WINDOW_MS),
       );
     for (const d of recent) {
-      const gateway = this.gateways.get(d.env);
+      const gateway = this.routerOf(d.env);
       const releases: RolloutSample['releases'] = {};
       for (const { release, weight } of this.store.getServing(d.env, d.service)?.weights ?? []) {
         const m = gateway?.metrics(d.service, release, SAMPLE_WINDOW_MS);
@@ -310,6 +322,7 @@ export class ControlPlane {
       secrets: this.secrets,
       changed: (env, service) => void this.reconciler.applyPools(env, service),
       admit: (release, env) => this.deployments.admit(release, env),
+      gatewayImage: () => this.gatewayImage(),
       log: this.options.log ?? (() => {}),
     });
     await this.clusters.start();
@@ -317,8 +330,11 @@ export class ControlPlane {
       name,
       ...(e.after ? { after: e.after } : {}),
     }));
-    for (const env of Object.keys(loaded.spec.environments))
-      this.gateways.set(env, await this.listenGateway(loaded, env));
+    for (const env of Object.keys(loaded.spec.environments)) {
+      const inCluster = await this.openClusterGateway(loaded, env);
+      if (inCluster) this.clusterGateways.set(env, inCluster);
+      else this.gateways.set(env, await this.listenGateway(loaded, env));
+    }
     await Promise.all(this.store.listServing().map((s) => this.reconciler.applyPools(s.env, s.service)));
     this.url = await this.api.listen(this.options.apiPort ?? 0);
     await this.startUi();
@@ -364,6 +380,55 @@ export class ControlPlane {
       toGateway: async (env, identity) => this.gateways.get(env)?.setIdentity(identity),
     });
     if (this.identity) this.instances.useIdentity(this.identity.identity);
+  }
+
+  /**
+   * The router of an environment whose gateway runs in the cluster (no gateway process here); its
+   * objects are applied now in the background, or by the first write of pools or deploy.
+   */
+  private async openClusterGateway(
+    loaded: ReturnType<typeof loadSpec>,
+    env: string,
+  ): Promise<ClusterGateway | undefined> {
+    const keeper = this.clusters.get(env)?.gateway;
+    const gatewayNamespace = loaded.spec.environments[env]?.kubernetes?.gatewayNamespace;
+    if (!keeper || !gatewayNamespace) return undefined;
+    const config = await gatewayConfigFor(loaded, env, { resolveSecret: (name) => this.secrets.value(name) });
+    const log = this.options.log;
+    const gateway = new ClusterGateway({
+      env,
+      gatewayNamespace,
+      config: toWire(config, undefined),
+      api: keeper.api(),
+      ensure: () => keeper.ensure(),
+      ...(log ? { log } : {}),
+    });
+    gateway.start();
+    keeper
+      .ensure()
+      .catch((error: unknown) =>
+        log?.({ level: 'warn', msg: 'applying the in-cluster gateway', env, error: String(error) }),
+      );
+    return gateway;
+  }
+
+  /** cairn's gateway image for the clusters, in the image store, signed with the workspace key. */
+  private async gatewayImage(): Promise<string> {
+    const file = defaultSigningKeyFile(this.options.specFile);
+    if (!file)
+      throw new NotFoundError('building the in-cluster gateway image: the workspace has no signing key', {
+        hint: 'run `cairn init` (it makes the key the gateway image is signed with)',
+      });
+    // Typed here until the builder is exported (kgwpod, issue 25 §3): see the contract's signature.
+    const k8s = (await import('../kubernetes/index.js')) as unknown as {
+      buildGatewayImage?: (o: { store: unknown; key: unknown }) => Promise<{ digest: string }>;
+    };
+    if (!k8s.buildGatewayImage)
+      throw new NotFoundError(
+        'building the in-cluster gateway image: this build of cairn has no gateway image builder',
+      );
+    const built = await k8s.buildGatewayImage({ store: this.images, key: loadSigningKey(file).key });
+    return built.digest;
   }
 
   /** Opens an environment's gateway (adopting the running one) and waits until it listens. */
@@ -595,6 +660,7 @@ export class ControlPlane {
 
   private async shutdown(keepInstances: boolean): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    for (const g of this.clusterGateways.values()) g.stop();
     this.previews.close();
     await this.identity?.close();
     await this.drift?.stop();
@@ -633,7 +699,9 @@ export class ControlPlane {
   }
 
   metricsText(): string {
-    return [...this.gateways.values()].map((g) => renderPrometheus(g.snapshot())).join('');
+    return [...this.gateways.values(), ...this.clusterGateways.values()]
+      .map((g) => renderPrometheus(g.snapshot()))
+      .join('');
   }
 }
 

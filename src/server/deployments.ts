@@ -118,8 +118,10 @@ export class Deployments {
     const loaded = loadSpec(this.deps.specFile);
     const service = serviceOf(loaded, req.service);
     envOf(loaded, req.env);
-    const inCluster = loaded.spec.environments[req.env]!.kubernetes !== undefined;
-    if (inCluster) refuseClusterCanary(req, settingsFor(service, req.strategy).strategy);
+    const cluster = loaded.spec.environments[req.env]!.kubernetes;
+    const inCluster = cluster !== undefined;
+    if (inCluster && !cluster.gatewayNamespace)
+      refuseClusterCanary(req, settingsFor(service, req.strategy).strategy);
     const release = req.release
       ? this.existingRelease(req.release, req.service)
       : await this.newRelease(loaded, req.service, req.image!, req.env);
@@ -490,14 +492,17 @@ function serviceOf(loaded: LoadedSpec, name: string): ServiceSpec {
   return service;
 }
 
-/** Canary needs traffic weights, which a Kubernetes environment does not carry out yet (issue 25 §3). */
+/**
+ * A canary's weights and analysis need cairn's gateway in the cluster: without a gatewayNamespace
+ * the environment is served by the gateway of `cairn up`, which is not the cluster's front door.
+ */
 function refuseClusterCanary(req: DeployRequest, strategy: string): void {
   if (strategy !== 'canary') return;
   throw new ValidationError(
-    `deploying ${req.service} to ${req.env}: a canary is not yet supported in a Kubernetes environment`,
+    `deploying ${req.service} to ${req.env}: a canary in a Kubernetes environment needs cairn's gateway in the cluster`,
     [],
     {
-      hint: 'set deploy.strategy to bluegreen or rolling for this service (docs/kubernetes.md, "Not yet")',
+      hint: `set environments.${req.env}.kubernetes.gatewayNamespace (and restart \`cairn up\`), or deploy.strategy bluegreen or rolling for this service (docs/kubernetes.md)`,
     },
   );
 }

@@ -96,6 +96,8 @@ export class EdgeApplier {
     }
     const desired: Record<string, EdgeView> = {};
     for (const [env, e] of Object.entries(loaded.spec.environments)) {
+      // Its gateway runs in the cluster: no gateway process here to open or change.
+      if (e.kubernetes?.gatewayNamespace) continue;
       desired[env] = {
         listen: e.gateway.listen,
         engine: e.gateway.engine,

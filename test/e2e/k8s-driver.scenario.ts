@@ -676,7 +676,10 @@ spec:
         ws.edit('strategy: bluegreen', 'strategy: canary');
         const canary = await cairn(['deploy', 'hello', '--env', 'k8s', '--image', 'hello']);
         expect(canary.code).toBe(1);
-        expect(canary.stderr).toContain('a canary is not yet supported in a Kubernetes environment');
+        expect(canary.stderr).toContain(
+          "a canary in a Kubernetes environment needs cairn's gateway in the cluster",
+        );
+        expect(canary.stderr).toContain('hint: set environments.k8s.kubernetes.gatewayNamespace');
         ws.edit('strategy: canary', 'strategy: bluegreen');
       },
       STEP_MS,

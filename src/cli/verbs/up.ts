@@ -153,7 +153,10 @@ async function run(ctx: CommandContext): Promise<number> {
     await cp.stop(true).catch(() => {});
     throw error;
   }
-  const gateways = [...cp.gateways.entries()].map(([env]) => env).join(', ');
+  const gateways = [
+    ...cp.gateways.keys(),
+    ...[...cp.clusterGateways.keys()].map((env) => `${env} (gateway in the cluster)`),
+  ].join(', ');
   log({
     msg: 'control plane ready',
     api: url,

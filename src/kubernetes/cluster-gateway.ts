@@ -1,0 +1,198 @@
+/**
+ * The `TrafficRouter` of an environment whose gateway runs in the cluster: `setPools` is one
+ * server-side apply of the ConfigMap the gateway pods watch (its version +1), resolved once every
+ * Ready gateway pod reports that version; `drain` waits until no pod has a request in flight on the
+ * endpoint; `metrics` reads a mirror of the pods' window metrics, merged over pods and refreshed
+ * every 500 ms, so the rollout analysis sees what one gateway taking every request would have seen.
+ */
+import {
+  MetricsRecorder,
+  type MetricsSnapshot,
+  type Pool,
+  type RecorderExport,
+  type TrafficRouter,
+  type WindowMetrics,
+  type WireConfig,
+} from '../gateway/index.js';
+import { DriverError } from '../lib/index.js';
+import type { GatewayDocument } from './gateway-manifests.js';
+import { mergeExports } from './merge-metrics.js';
+
+/** How often the pods' metrics are mirrored (as the gateway process's are on one machine). */
+export const METRICS_SYNC_MS = 500;
+/** How long a write may take to reach every Ready gateway pod before `setPools` fails. */
+const SETTLE_TIMEOUT_MS = 15_000;
+/** Between two reads of the pods' applied version while a write settles. */
+const SETTLE_POLL_MS = 20;
+const DRAIN_POLL_MS = 100;
+const DEFAULT_DRAIN_MS = 30_000;
+/** One pod read through the apiserver may take this long. */
+const POD_CALL_MS = 3_000;
+
+/** What the router needs of the cluster (the environment wires it to the apiserver). */
+export interface GatewayPodsApi {
+  /** Server-side apply of the ConfigMap holding `doc`. */
+  writeConfig(doc: GatewayDocument): Promise<void>;
+  /** The document the live ConfigMap holds (a restarted control plane continues from it). */
+  readConfig(): Promise<GatewayDocument | undefined>;
+  /** The gateway pods that are Ready now, by name. */
+  readyPods(): string[];
+  /** GET of `path` on a pod's admin listener (the apiserver's pod proxy), as JSON. */
+  podGet(pod: string, path: string, timeoutMs: number): Promise<unknown>;
+}
+
+export interface ClusterGatewayConfig {
+  env: string;
+  gatewayNamespace: string;
+  /** Routes and limits for the pods (their listen address is their own). */
+  config: WireConfig;
+  api: GatewayPodsApi;
+  /** Before the first write: the gateway's objects are in the cluster (namespace, RBAC, DaemonSet). */
+  ensure?: () => Promise<void>;
+  settleTimeoutMs?: number;
+  now?: () => number;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+interface PodStatus {
+  version?: number;
+  inflight?: Record<string, number>;
+}
+
+export class ClusterGateway implements TrafficRouter {
+  readonly kind = 'kubernetes';
+  private doc: GatewayDocument | undefined;
+  private writes: Promise<unknown> = Promise.resolve();
+  private readonly pods = new Map<string, { recorder: MetricsRecorder; syncedSecond: number }>();
+  private mirror = new MetricsRecorder();
+  private timer: NodeJS.Timeout | undefined;
+  private syncing = false;
+
+  constructor(private readonly c: ClusterGatewayConfig) {}
+
+  /** Replaces a service's pools in the ConfigMap; resolves when every Ready gateway pod serves them. */
+  setPools(service: string, pools: Pool[]): Promise<void> {
+    const write = this.writes.then(() => this.write(service, pools));
+    this.writes = write.catch(() => {});
+    return write;
+  }
+
+  private async write(service: string, pools: Pool[]): Promise<void> {
+    if (!this.doc) {
+      await this.c.ensure?.();
+      const live = await this.c.api.readConfig();
+      // Continue the live version (pods ignore an older one) and keep the other services' pools.
+      this.doc = { version: live?.version ?? 0, config: this.c.config, pools: { ...(live?.pools ?? {}) } };
+    }
+    const doc: GatewayDocument = {
+      version: this.doc.version + 1,
+      config: this.c.config,
+      pools: { ...this.doc.pools, [service]: pools },
+    };
+    await this.c.api.writeConfig(doc);
+    this.doc = doc;
+    await this.settle(doc.version);
+  }
+
+  /** Waits until every Ready pod (at least one) reports `version` or later. */
+  private async settle(version: number): Promise<void> {
+    const deadline = this.now() + (this.c.settleTimeoutMs ?? SETTLE_TIMEOUT_MS);
+    let behind: string[] = [];
+    for (;;) {
+      const pods = this.c.api.readyPods();
+      const statuses = await Promise.all(pods.map((p) => this.status(p)));
+      behind = pods.filter((_, i) => !((statuses[i]?.version ?? -1) >= version));
+      if (pods.length > 0 && behind.length === 0) return;
+      if (this.now() >= deadline) break;
+      await sleep(SETTLE_POLL_MS);
+    }
+    const ns = this.c.gatewayNamespace;
+    throw new DriverError(
+      behind.length > 0
+        ? `setting the gateway's pools in environment ${this.c.env}: gateway pod ${behind.join(', ')} (namespace ${ns}) did not apply version ${version} in time`
+        : `setting the gateway's pools in environment ${this.c.env}: no gateway pod is Ready in namespace ${ns}`,
+      {
+        hint: `kubectl -n ${ns} describe daemonset cairn-gateway; kubectl -n ${ns} logs daemonset/cairn-gateway`,
+      },
+    );
+  }
+
+  private status(pod: string): Promise<PodStatus | undefined> {
+    return (this.c.api.podGet(pod, '/_cairn/status', POD_CALL_MS) as Promise<PodStatus>).catch(
+      () => undefined,
+    );
+  }
+
+  /** Resolves once no gateway pod has a request in flight on the endpoint (or after the timeout). */
+  async drain(endpointId: string, timeoutMs = DEFAULT_DRAIN_MS): Promise<void> {
+    const deadline = this.now() + timeoutMs;
+    while (this.now() < deadline) {
+      const statuses = await Promise.all(this.c.api.readyPods().map((p) => this.status(p)));
+      if (statuses.every((s) => !(s?.inflight?.[endpointId] ?? 0))) return;
+      await sleep(DRAIN_POLL_MS);
+    }
+  }
+
+  metrics(service: string, release: string, windowMs: number): WindowMetrics {
+    return this.mirror.query(service, release, windowMs, this.now());
+  }
+
+  /** Cumulative counters merged over the pods (cairn's /metrics). */
+  snapshot(): MetricsSnapshot {
+    return this.mirror.snapshot();
+  }
+
+  /** Starts mirroring the pods' metrics. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.syncMetrics(), METRICS_SYNC_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One refresh of the mirror: each Ready pod's slots since its last read, then all merged. */
+  async syncMetrics(): Promise<void> {
+    if (this.syncing) return;
+    this.syncing = true;
+    try {
+      const ready = this.c.api.readyPods();
+      for (const name of this.pods.keys()) if (!ready.includes(name)) this.pods.delete(name);
+      await Promise.all(ready.map((pod) => this.syncPod(pod)));
+      const retention = Math.floor(this.now() / 1000) - 600;
+      const merged = new MetricsRecorder();
+      merged.importFrom(mergeExports([...this.pods.values()].map((p) => p.recorder.exportSince(retention))));
+      this.mirror = merged;
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private async syncPod(pod: string): Promise<void> {
+    const known = this.pods.get(pod) ?? { recorder: new MetricsRecorder(), syncedSecond: 0 };
+    const nowS = Math.floor(this.now() / 1000);
+    try {
+      const path = `/_cairn/metrics?since=${Math.max(0, known.syncedSecond - 1)}`;
+      known.recorder.importFrom((await this.c.api.podGet(pod, path, POD_CALL_MS)) as RecorderExport);
+      known.syncedSecond = nowS;
+      this.pods.set(pod, known);
+    } catch (error) {
+      this.c.log?.({
+        level: 'warn',
+        msg: 'reading gateway pod metrics',
+        env: this.c.env,
+        pod,
+        error: String(error),
+      });
+    }
+  }
+
+  private now(): number {
+    return (this.c.now ?? Date.now)();
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

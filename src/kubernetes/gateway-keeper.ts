@@ -1,0 +1,148 @@
+/**
+ * Keeps an environment's in-cluster gateway there: applies its objects once it is needed (the
+ * image pushed and admitted first), follows its pods with a watch, and gives the router what it
+ * needs of the cluster — the ConfigMap written by server-side apply, the Ready pods, and reads of
+ * their admin listeners through the apiserver's pod proxy.
+ */
+import type { Pod, PodWatch } from './client.js';
+import type { Cluster } from './cluster.js';
+import type { GatewayPodsApi } from './cluster-gateway.js';
+import {
+  DEFAULT_ADMIN_PORT,
+  type GatewayWorkload,
+  gatewayConfigMap,
+  gatewayManifests,
+  readGatewayDocument,
+} from './gateway-manifests.js';
+import { LABEL, type Manifest, namespaceManifest } from './manifests.js';
+import { COMPONENT_LABEL, GATEWAY_COMPONENT } from './network-policy.js';
+import type { PushedImage } from './release-image.js';
+
+export interface GatewayKeeperDeps {
+  env: string;
+  gatewayNamespace: string;
+  /** `gateway.listen`: where the pods listen on each node. */
+  listen: string;
+  connect: () => Promise<Cluster>;
+  /** The gateway image, built, signed and pushed to the environment's registry. */
+  image: () => Promise<PushedImage & { digest: string }>;
+  /** Puts the gateway's digest on the environment's allow-list (its Binding covers the gateway namespace). */
+  admit: (digest: string) => Promise<void>;
+  /** The objects just applied, so the watch holds the live ones to them (drift). */
+  applied: (objects: Manifest[]) => void;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+export class GatewayKeeper {
+  private ensured: Promise<void> | undefined;
+  private watch: PodWatch | undefined;
+
+  constructor(private readonly deps: GatewayKeeperDeps) {}
+
+  /** The gateway's objects are in the cluster and its pods are watched (done once; retried after a failure). */
+  ensure(): Promise<void> {
+    this.ensured ??= this.applyAll().catch((error: unknown) => {
+      this.ensured = undefined;
+      throw error;
+    });
+    return this.ensured;
+  }
+
+  private async applyAll(): Promise<void> {
+    const cluster = await this.deps.connect();
+    const started = Date.now();
+    // The Role and the ConfigMap live in the environment's namespace.
+    await cluster.apply([namespaceManifest(cluster.namespace)]);
+    const image = await this.deps.image();
+    await this.deps.admit(image.digest);
+    const objects = gatewayManifests(this.workload(cluster, image));
+    this.deps.applied(objects);
+    await cluster.apply(objects);
+    await this.startWatch(cluster);
+    this.deps.log?.({
+      msg: 'in-cluster gateway applied',
+      env: this.deps.env,
+      namespace: this.deps.gatewayNamespace,
+      image: image.ref,
+      ms: Date.now() - started,
+    });
+  }
+
+  private workload(cluster: Cluster, image: PushedImage): GatewayWorkload {
+    return {
+      env: this.deps.env,
+      namespace: cluster.namespace,
+      gatewayNamespace: this.deps.gatewayNamespace,
+      image: image.ref,
+      uid: image.uid,
+      listen: this.deps.listen,
+      // The pods reach the apiserver where this control plane does (a cluster may have no kube-proxy).
+      apiServer: cluster.server,
+    };
+  }
+
+  private async startWatch(cluster: Cluster): Promise<void> {
+    if (this.watch) return;
+    const selector = `${COMPONENT_LABEL}=${GATEWAY_COMPONENT},${LABEL.env}=${this.deps.env}`;
+    const watch = cluster.watch<Pod>('v1', 'Pod', selector, false, this.deps.gatewayNamespace);
+    watch.on('error', (error) => {
+      this.deps.log?.({
+        level: 'warn',
+        msg: 'gateway pod watch failed',
+        env: this.deps.env,
+        error: String(error),
+      });
+      // Started again by the next ensure (the next write of pools).
+      this.watch = undefined;
+      this.ensured = undefined;
+      void watch.stop().catch(() => {});
+    });
+    await watch.start();
+    this.watch = watch;
+  }
+
+  /** The router's view of the cluster. */
+  api(): GatewayPodsApi {
+    const namespaced = async () => (await this.deps.connect()).namespace;
+    return {
+      writeConfig: async (doc) => {
+        const cluster = await this.deps.connect();
+        const cm = gatewayConfigMap(cluster.namespace, this.deps.env, doc);
+        this.deps.applied([cm]);
+        await cluster.apply([cm]);
+      },
+      readConfig: async () => {
+        const cluster = await this.deps.connect();
+        const stub = gatewayConfigMap(await namespaced(), this.deps.env, {
+          version: 0,
+          config: {} as never,
+          pools: {},
+        });
+        return readGatewayDocument(await cluster.read(stub));
+      },
+      readyPods: () => (this.watch?.list() ?? []).filter(isReady).map((p) => p.metadata?.name ?? ''),
+      podGet: async (pod, path, timeoutMs) =>
+        (await this.deps.connect()).podProxyGet(
+          this.deps.gatewayNamespace,
+          pod,
+          DEFAULT_ADMIN_PORT,
+          path,
+          timeoutMs,
+        ),
+    };
+  }
+
+  /** The gateway pods as `kubectl get` shows them (status, hardening checks in tests). */
+  pods(): readonly Pod[] {
+    return this.watch?.list() ?? [];
+  }
+
+  async stop(): Promise<void> {
+    await this.watch?.stop().catch(() => {});
+    this.watch = undefined;
+  }
+}
+
+const isReady = (pod: Pod): boolean =>
+  !pod.metadata?.deletionTimestamp &&
+  (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
