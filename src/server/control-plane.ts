@@ -19,7 +19,7 @@ import {
   type TrafficRouter,
   toWire,
 } from '../gateway/index.js';
-import { ClusterGateway, KUBERNETES_DRIVER } from '../kubernetes/index.js';
+import { buildGatewayImage, ClusterGateway, KUBERNETES_DRIVER } from '../kubernetes/index.js';
 import { ConflictError, DiskWatch, NotFoundError } from '../lib/index.js';
 import { type ReleaseObservation, RolloutController } from '../rollout/index.js';
 import {
@@ -419,15 +419,7 @@ export class ControlPlane {
       throw new NotFoundError('building the in-cluster gateway image: the workspace has no signing key', {
         hint: 'run `cairn init` (it makes the key the gateway image is signed with)',
       });
-    // Typed here until the builder is exported (kgwpod, issue 25 §3): see the contract's signature.
-    const k8s = (await import('../kubernetes/index.js')) as unknown as {
-      buildGatewayImage?: (o: { store: unknown; key: unknown }) => Promise<{ digest: string }>;
-    };
-    if (!k8s.buildGatewayImage)
-      throw new NotFoundError(
-        'building the in-cluster gateway image: this build of cairn has no gateway image builder',
-      );
-    const built = await k8s.buildGatewayImage({ store: this.images, key: loadSigningKey(file).key });
+    const built = await buildGatewayImage({ store: this.images, key: loadSigningKey(file).key });
     return built.digest;
   }
 
