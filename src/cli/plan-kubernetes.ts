@@ -99,7 +99,12 @@ async function desiredRelease(
       secrets = pinSecrets(service, refs, openSecretResolver(ws), (v) => keyedDigest(key, v));
       config.run.secrets = secrets as SecretRef[];
     }
-    return { releaseId: releaseId(service, imageDigest, jsonDigest(config.run)), imageDigest, secrets };
+    return {
+      releaseId: releaseId(service, imageDigest, jsonDigest(config.run)),
+      imageDigest,
+      secrets,
+      ...(Object.keys(files).length > 0 ? { files } : {}),
+    };
   } catch (error) {
     // Not built yet, a secret without a value, an unreadable key: the name is known later.
     if (error instanceof CairnError) return undefined;
@@ -107,7 +112,7 @@ async function desiredRelease(
   }
 }
 
-/** The releases with replicas in `env` now and the secret versions each pins. */
+/** The releases with replicas in `env` now and the secret versions and configuration files each pins. */
 function servingReleases(store: StateReader, env: string, service: string): ServicePlanInput['serving'] {
   const serving = store.listServing(env).find((s) => s.service === service);
   return Object.entries(serving?.replicas ?? {})
@@ -115,7 +120,13 @@ function servingReleases(store: StateReader, env: string, service: string): Serv
     .flatMap(([id]) => {
       const release = store.getRelease(id);
       if (!release) return [];
-      const pins = ((release.config.run as { secrets?: unknown[] }).secrets ?? []).filter(isPin);
-      return [{ releaseId: id, secrets: pins }];
+      const run = release.config.run as { secrets?: unknown[]; files?: Record<string, string> };
+      return [
+        {
+          releaseId: id,
+          secrets: (run.secrets ?? []).filter(isPin),
+          ...(run.files ? { files: run.files } : {}),
+        },
+      ];
     });
 }

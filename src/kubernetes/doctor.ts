@@ -17,7 +17,7 @@ export const NEEDED: ReadonlyArray<readonly [string, string, string, boolean]> =
   ['', 'nodes', 'list', true],
   ['apps', 'deployments', 'get list watch create patch update delete', false],
   ['', 'secrets', 'get list create patch delete', false],
-  ['', 'configmaps', 'get create patch', false],
+  ['', 'configmaps', 'get list watch create patch update delete', false],
   ['', 'pods', 'get list watch delete', false],
   ['', 'pods/log', 'get', false],
   ['', 'events', 'list watch', false],

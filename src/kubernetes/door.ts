@@ -2,7 +2,8 @@
  * Keeps a namespace's door as cairn's gates say: the allow-list of admitted digests (each
  * service's keys applied under a field manager of its own, so services of one namespace do not
  * remove each other's), the ValidatingAdmissionPolicies of the gates and of each cairn admission
- * policy (stale ones deleted), and Secrets no Deployment refers to any more, deleted.
+ * policy (stale ones deleted), and Secrets and configuration-file ConfigMaps no Deployment refers
+ * to any more, deleted.
  */
 import {
   type AdmissionPolicy,
@@ -13,11 +14,12 @@ import {
   policyManifests,
 } from './admission.js';
 import type { Cluster } from './cluster.js';
+import { CONFIG_FILE_LABEL, configMapsOf } from './config-files.js';
 import { LABEL, type Manifest } from './manifests.js';
 
 const VAP_API = 'admissionregistration.k8s.io/v1';
-/** A Secret younger than this is never collected: its Deployment may be being applied right now. */
-const SECRET_GRACE_MS = 10_000;
+/** A pinned object younger than this is never collected: its Deployment may be being applied right now. */
+const PINNED_GRACE_MS = 10_000;
 
 /**
  * The door's objects: the allow-list first (the policies refuse everything without it), then the
@@ -92,29 +94,39 @@ interface PodSecrets {
   }>;
 }
 
+/** cairn's objects a release pins, and how to find them: collected once no Deployment refers to them. */
+const PINNED = [
+  { kind: 'Secret', selector: `${LABEL.managedBy}=cairn`, of: secretsOf },
+  { kind: 'ConfigMap', selector: CONFIG_FILE_LABEL, of: configMapsOf },
+] as const;
+
 /**
- * Deletes cairn's Secrets that no Deployment of the namespace refers to (a secret version no
- * release pins any more), except those `pending` (being applied now) and those just made.
- * Returns the names deleted.
+ * Deletes cairn's Secrets and configuration-file ConfigMaps that no Deployment of the namespace
+ * refers to (a secret version or a file content no release pins any more), except those `pending`
+ * (`Kind/name`, being applied now) and those just made. `forget` is told each one before it is
+ * deleted (so the watch does not write it again). Returns them as `Kind/name`.
  */
-export async function collectSecrets(
+export async function collectUnpinned(
   cluster: Cluster,
   pending: Set<string>,
+  forget: (key: string) => void = () => {},
   now = Date.now(),
 ): Promise<string[]> {
   const used = new Set(pending);
-  for (const d of await cluster.list('apps/v1', 'Deployment')) for (const s of secretsOf(d)) used.add(s);
+  const deployments = await cluster.list('apps/v1', 'Deployment');
+  for (const { kind, of } of PINNED)
+    for (const d of deployments) for (const n of of(d)) used.add(`${kind}/${n}`);
   const deleted: string[] = [];
-  for (const s of await cluster.list('v1', 'Secret', `${LABEL.managedBy}=cairn`)) {
-    const name = String(s.metadata?.name);
-    const born = Date.parse(String(s.metadata?.creationTimestamp ?? ''));
-    if (used.has(name) || !(now - born > SECRET_GRACE_MS)) continue;
-    await cluster.remove({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name, namespace: cluster.namespace },
-    });
-    deleted.push(name);
+  for (const { kind, selector } of PINNED) {
+    for (const o of await cluster.list('v1', kind, selector)) {
+      const key = `${kind}/${String(o.metadata?.name)}`;
+      const born = Date.parse(String(o.metadata?.creationTimestamp ?? ''));
+      if (used.has(key) || !(now - born > PINNED_GRACE_MS)) continue;
+      forget(key);
+      const metadata = { name: o.metadata?.name, namespace: cluster.namespace };
+      await cluster.remove({ apiVersion: 'v1', kind, metadata });
+      deleted.push(key);
+    }
   }
   return deleted;
 }

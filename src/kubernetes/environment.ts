@@ -5,12 +5,12 @@
  * on this machine.
  */
 import type { AuditLog } from '../audit/index.js';
-import { ValidationError } from '../lib/index.js';
 import type { ReleaseRecord, ServingRecord, SqliteStateStore } from '../state/index.js';
 import type { AdmissionPolicy, AdmittedRelease } from './admission.js';
 import type { ObjectWatch, Pod, PodWatch } from './client.js';
 import { Cluster, type ClusterConfig } from './cluster.js';
-import { collectSecrets, keepDoor } from './door.js';
+import { configFileManifest, type PinnedConfigFile } from './config-files.js';
+import { collectUnpinned, keepDoor } from './door.js';
 import { GatewayKeeper } from './gateway-keeper.js';
 import { startGuardWatches } from './guard-watches.js';
 import {
@@ -38,6 +38,8 @@ export interface KubernetesEnvironmentDeps extends ClusterConfig {
   pushImage: (release: ReleaseRecord) => Promise<PushedImage>;
   /** The pinned secret versions of a release, with their values. */
   secrets: (release: ReleaseRecord) => Promise<PinnedSecret[]>;
+  /** The pinned configuration files of a release (path → content, checked against their digests). */
+  configFiles: (release: ReleaseRecord) => Promise<Record<string, Buffer>>;
   mirror: PodMirror;
   store: SqliteStateStore;
   audit: AuditLog;
@@ -73,8 +75,10 @@ export class KubernetesEnvironment {
   private readonly door = new Map<string, Manifest>();
   /** What each service last had admitted: the allow-list is written again from it. */
   private readonly admittedBy = new Map<string, AdmittedRelease[]>();
-  /** Secrets being applied with their Deployment (never collected meanwhile). */
-  private readonly pendingSecrets = new Set<string>();
+  /** The configuration-file ConfigMaps cairn applied, by `ConfigMap/name`: the watch puts a deleted one back. */
+  private readonly files = new Map<string, Manifest>();
+  /** Secrets and ConfigMaps (`Kind/name`) being applied with their Deployment (never collected meanwhile). */
+  private readonly pendingPinned = new Set<string>();
   private readonly watches: Array<ObjectWatch<unknown>> = [];
   private nodes: Promise<string[]> | undefined;
   readonly workloads: WorkloadGuard;
@@ -89,7 +93,7 @@ export class KubernetesEnvironment {
       audit: deps.audit,
       cluster: () => this.connect(),
       applied: (name) => this.applied.get(name),
-      doorObject: (key) => this.door.get(key),
+      doorObject: (key) => this.door.get(key) ?? this.files.get(key),
       restoreDoor: () => this.restoreDoor(),
       ...(deps.log ? { log: deps.log } : {}),
     });
@@ -131,26 +135,18 @@ export class KubernetesEnvironment {
 
   /**
    * Before a deploy changes any state: the cluster answers, the namespace is there (made and
-   * labelled when absent) and the image is in the registry. Throws a DriverError naming the env.
+   * labelled when absent), the image is in the registry and the pinned configuration files match
+   * their digests. Throws a DriverError naming the env (an IntegrityError for a file).
    */
   async preflight(release: ReleaseRecord): Promise<void> {
-    const files = Object.keys((release.config.run as { files?: Record<string, string> }).files ?? {});
-    if (files.length > 0) {
-      // Said, not ignored: a pod without the files the release names would run another configuration.
-      throw new ValidationError(
-        `deploying ${release.id} to ${this.deps.env}: configuration files (${files.join(', ')}) are not supported in a Kubernetes environment yet`,
-        [],
-        {
-          hint: `remove services.${release.service}.environments.${this.deps.env}.files, or deploy to an environment on this machine`,
-        },
-      );
-    }
     // A fresh connection: the kubeconfig may have changed since the last one.
     this.cluster = undefined;
     const cluster = await this.connect();
     await cluster.version();
     await cluster.apply([namespaceManifest(cluster.namespace)]);
     await this.image(release);
+    // A pinned file that is missing or no longer matches its digest fails the deploy now, not a pod later.
+    for (const f of await this.configFiles(release)) configFileManifest(cluster.namespace, f);
     // The gateway serves before the release's pods are Ready, so the switch only waits for its watch.
     await this.gateway?.ensure();
   }
@@ -191,9 +187,9 @@ export class KubernetesEnvironment {
         this.applied.delete(name);
         await cluster.deleteDeployment(name);
       }
-    const collected = await collectSecrets(cluster, this.pendingSecrets);
+    const collected = await collectUnpinned(cluster, this.pendingPinned, (key) => this.files.delete(key));
     if (collected.length > 0)
-      this.deps.log?.({ msg: 'deleted Secrets no release pins', env: this.deps.env, secrets: collected });
+      this.deps.log?.({ msg: 'deleted objects no release pins', env: this.deps.env, objects: collected });
   }
 
   private async keepDoor(cluster: Cluster, service: string): Promise<void> {
@@ -218,14 +214,24 @@ export class KubernetesEnvironment {
   private async applyRelease(cluster: Cluster, release: ReleaseRecord, replicas: number): Promise<void> {
     const w = await this.workload(release, cluster.namespace);
     const deployment = deploymentManifest(w, replicas);
-    const secrets = w.secrets.map(secretName);
-    for (const s of secrets) this.pendingSecrets.add(s);
+    // Checked against the release's digests before anything is written.
+    const files = (w.files ?? []).map((f) => configFileManifest(cluster.namespace, f));
+    const pinned = [
+      ...w.secrets.map((s) => `Secret/${secretName(s)}`),
+      ...files.map((f) => `ConfigMap/${f.metadata.name}`),
+    ];
+    for (const key of pinned) this.pendingPinned.add(key);
     // Known before it is applied, so the watch judges cairn's own change as cairn's.
     this.applied.set(deploymentName(release.service, release.id), deployment);
+    for (const f of files) this.files.set(`ConfigMap/${f.metadata.name}`, f);
     try {
-      await cluster.apply([...w.secrets.map((s) => secretManifest(cluster.namespace, s)), deployment]);
+      await cluster.apply([
+        ...w.secrets.map((s) => secretManifest(cluster.namespace, s)),
+        ...files,
+        deployment,
+      ]);
     } finally {
-      for (const s of secrets) this.pendingSecrets.delete(s);
+      for (const key of pinned) this.pendingPinned.delete(key);
     }
   }
 
@@ -257,7 +263,19 @@ export class KubernetesEnvironment {
       uid: image.uid,
       run: release.config.run as ReleaseWorkload['run'],
       secrets: await this.deps.secrets(release),
+      files: await this.configFiles(release),
     };
+  }
+
+  private async configFiles(release: ReleaseRecord): Promise<PinnedConfigFile[]> {
+    const digests = (release.config.run as { files?: Record<string, string> }).files ?? {};
+    if (Object.keys(digests).length === 0) return [];
+    const content = await this.deps.configFiles(release);
+    return Object.entries(digests).map(([path, digest]) => ({
+      path,
+      digest,
+      content: content[path] ?? Buffer.alloc(0),
+    }));
   }
 
   private image(release: ReleaseRecord): Promise<PushedImage> {

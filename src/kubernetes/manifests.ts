@@ -1,9 +1,11 @@
 /**
  * The objects a release becomes in a cluster, as plain data: the namespace (Pod Security
  * `restricted`, enforced), one immutable Secret per pinned secret version, and one Deployment per
- * release whose pod is hardened as a local instance is. Pure: no client, no I/O.
+ * release whose pod is hardened as a local instance is (its configuration files' ConfigMaps are in
+ * config-files.ts). Pure: no client, no I/O.
  */
 import type { HealthSpec, RunSpec } from '../spec/index.js';
+import { configFileMounts, type PinnedConfigFile } from './config-files.js';
 
 export const FIELD_MANAGER = 'cairn';
 export const LABEL = {
@@ -47,6 +49,8 @@ export interface ReleaseWorkload {
   uid: number;
   run: RunSpec;
   secrets: PinnedSecret[];
+  /** The release's configuration files (`run.files`), each an immutable ConfigMap mounted read-only. */
+  files?: PinnedConfigFile[];
 }
 
 const lower = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
@@ -118,6 +122,7 @@ export function deploymentManifest(w: ReleaseWorkload, replicas: number): Manife
 function podSpec(w: ReleaseWorkload): Record<string, unknown> {
   const files = w.secrets.filter((s) => s.file);
   const tmpfs = w.run.tmpfs.map((path, i) => ({ name: `tmpfs-${i}`, path }));
+  const configFiles = configFileMounts(w.files ?? []);
   return {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
@@ -151,6 +156,7 @@ function podSpec(w: ReleaseWorkload): Record<string, unknown> {
         volumeMounts: [
           ...tmpfs.map((t) => ({ name: t.name, mountPath: t.path })),
           ...(files.length > 0 ? [{ name: 'secrets', mountPath: SECRETS_DIR, readOnly: true }] : []),
+          ...configFiles.mounts,
         ],
       },
     ],
@@ -169,6 +175,7 @@ function podSpec(w: ReleaseWorkload): Record<string, unknown> {
             },
           ]
         : []),
+      ...configFiles.volumes,
     ],
   };
 }

@@ -7,6 +7,7 @@ import { diffValues } from '../rollout/index.js';
 import { ADMITTED_CONFIGMAP, NAMESPACE_LABEL } from './admission.js';
 import type { KubeObject } from './client.js';
 import type { Cluster } from './cluster.js';
+import { CONFIG_FILE_LABEL } from './config-files.js';
 import { LABEL, type Manifest } from './manifests.js';
 import type { LiveObjects } from './plan.js';
 
@@ -33,6 +34,8 @@ export async function readLiveObjects(cluster: Cluster, env: string, door: Manif
       existing.add(`Deployment/${name(d)}`);
     for (const s of await cluster.list('v1', 'Secret', `${LABEL.managedBy}=cairn`))
       existing.add(`Secret/${name(s)}`);
+    for (const c of await cluster.list('v1', 'ConfigMap', CONFIG_FILE_LABEL))
+      existing.add(`ConfigMap/${name(c)}`);
     const cm = await cluster.read({
       apiVersion: 'v1',
       kind: 'ConfigMap',

@@ -89,6 +89,46 @@ describe('planClusterObjects', () => {
     expect(text).toContain('Running releases are never changed in place');
   });
 
+  it('a configuration file is an immutable ConfigMap by digest: a new content is created, the old one deleted later', () => {
+    const F1 = `sha256:${'a'.repeat(64)}`;
+    const F2 = `sha256:${'b'.repeat(64)}`;
+    const next = input();
+    next.services[0]!.desired = {
+      releaseId: 'rel-bbbbbbbbbbbb',
+      imageDigest: D1,
+      secrets: [pin('v1')],
+      files: { '/etc/hello/env.json': F2 },
+    };
+    next.services[0]!.serving = [
+      { releaseId: 'rel-aaaaaaaaaaaa', secrets: [pin('v1')], files: { '/etc/hello/env.json': F1 } },
+    ];
+    const existing = [...DOOR_V1, 'Deployment/hello-rel-aaaaaaaaaaaa', 'Secret/cairn-api-token-v1'];
+    const l = live([...existing, `ConfigMap/cairn-file-${'a'.repeat(64)}`], {
+      admitted: new Set([D1.replace(':', '.')]),
+    });
+    const r = rows({ ...next, live: l });
+    expect(r).toContain(`create ConfigMap/cairn-file-${'b'.repeat(64)}`);
+    expect(r).toContain(`delete-later ConfigMap/cairn-file-${'a'.repeat(64)}`);
+    expect(r).toContain('unchanged Secret/cairn-api-token-v1');
+    // Deployed: the ConfigMap is there and nothing is left to do.
+    const served = input();
+    served.services[0]!.changed = false;
+    served.services[0]!.desired = next.services[0]!.desired;
+    served.services[0]!.serving = [
+      { releaseId: 'rel-bbbbbbbbbbbb', secrets: [pin('v1')], files: { '/x': F2 } },
+    ];
+    const after = live(
+      [
+        ...DOOR_V1,
+        'Deployment/hello-rel-bbbbbbbbbbbb',
+        'Secret/cairn-api-token-v1',
+        `ConfigMap/cairn-file-${'b'.repeat(64)}`,
+      ],
+      { admitted: new Set([D1.replace(':', '.')]) },
+    );
+    expect(clusterChanges(planClusterObjects({ ...served, live: after }))).toBe(0);
+  });
+
   it('a door object a dry-run apply would change is written again; a stale policy is deleted', () => {
     const served = input();
     served.services[0]!.changed = false;

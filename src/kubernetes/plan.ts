@@ -5,6 +5,7 @@
  * the previous one is deleted after the scale-down delay. Pure: no client, no I/O.
  */
 import { admittedKey, gatesPolicyName, policyObjectName } from './admission.js';
+import { configFileName } from './config-files.js';
 import { deploymentName, secretName } from './manifests.js';
 import { networkPolicyName } from './network-policy.js';
 
@@ -29,11 +30,17 @@ export type SecretVersion = { name: string; version: string; digest: string };
 export interface ServicePlanInput {
   service: string;
   /** The release a deploy would make now; undefined when it is known only after `cairn build`. */
-  desired?: { releaseId: string; imageDigest: string; secrets: SecretVersion[] };
+  desired?: {
+    releaseId: string;
+    imageDigest: string;
+    secrets: SecretVersion[];
+    files?: Record<string, string>;
+  };
   /** Whether the service's plan item replaces or creates its release (a deploy is due). */
   changed: boolean;
   /** Releases with replicas in the environment now, with the secret versions each pins. */
-  serving: Array<{ releaseId: string; secrets: SecretVersion[] }>;
+  /** Releases with replicas in the environment now, with the secret versions and files (path → digest) each pins. */
+  serving: Array<{ releaseId: string; secrets: SecretVersion[]; files?: Record<string, string> }>;
   scaleDownDelayMs: number;
 }
 
@@ -185,7 +192,22 @@ function serviceObjects(
         service,
         note: `${old.releaseId}, kept warm ${delay} after the switch (scale-down delay), then deleted`,
       });
-  out.push(...secretObjects(live, s, newRelease));
+  const secrets = (r?: { secrets: SecretVersion[] }) => (r?.secrets ?? []).map(secretName);
+  const files = (r?: { files?: Record<string, string> }) => Object.values(r?.files ?? {}).map(configFileName);
+  out.push(
+    ...pinnedObjects(live, s, newRelease, {
+      kind: 'Secret',
+      namesOf: secrets,
+      note: 'immutable, one per pinned version',
+    }),
+  );
+  out.push(
+    ...pinnedObjects(live, s, newRelease, {
+      kind: 'ConfigMap',
+      namesOf: files,
+      note: 'immutable, a configuration file by its digest',
+    }),
+  );
   return out;
 }
 
@@ -203,29 +225,26 @@ function allowList(input: ClusterPlanInput, s: ServicePlanInput, newRelease: boo
   return { ...base, action: 'replace', note: `${what} is added to the allow-list` };
 }
 
-function secretObjects(
+/** What a release pins by name (Secrets, configuration-file ConfigMaps): created when missing, deleted once unpinned. */
+function pinnedObjects(
   live: LiveObjects | undefined,
   s: ServicePlanInput,
   newRelease: boolean,
+  what: { kind: string; namesOf: (r?: ServicePlanInput['serving'][number]) => string[]; note: string },
 ): PlannedObject[] {
   const out: PlannedObject[] = [];
-  const wanted = new Set((s.desired?.secrets ?? []).map(secretName));
-  const pinnedNow = new Set(s.serving.flatMap((r) => r.secrets.map(secretName)));
+  const { kind } = what;
+  const wanted = new Set(what.namesOf(s.desired));
+  const pinnedNow = new Set(s.serving.flatMap((r) => what.namesOf(r)));
   for (const name of wanted) {
-    const exists = live ? live.existing.has(key('Secret', name)) : pinnedNow.has(name);
-    out.push({
-      action: exists ? 'unchanged' : 'create',
-      kind: 'Secret',
-      name,
-      service: s.service,
-      note: 'immutable, one per pinned version',
-    });
+    const exists = live ? live.existing.has(key(kind, name)) : pinnedNow.has(name);
+    out.push({ action: exists ? 'unchanged' : 'create', kind, name, service: s.service, note: what.note });
   }
   if (!newRelease || !s.desired) return out;
   for (const name of [...pinnedNow].filter((n) => !wanted.has(n)).sort())
     out.push({
       action: 'delete-later',
-      kind: 'Secret',
+      kind,
       name,
       service: s.service,
       note: 'deleted once no release pins it (after the scale-down delay)',

@@ -1,7 +1,8 @@
 /**
  * The Kubernetes environments of the spec `cairn up` started with, one connection each, wired to
  * the state store (pods become instance records), the image store (images pushed to the
- * environment's registry) and the secret store (pinned versions become immutable Secrets).
+ * environment's registry), the secret store (pinned versions become immutable Secrets) and the
+ * pinned configuration files (each content an immutable ConfigMap).
  */
 
 import { resolve } from 'node:path';
@@ -19,6 +20,7 @@ import { ValidationError } from '../lib/index.js';
 import { policyMatches } from '../policy/index.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { ReleaseRecord, SqliteStateStore } from '../state/index.js';
+import type { ConfigFilePins } from './config-file-pins.js';
 import type { SecretAccess } from './secret-access.js';
 
 export interface ClustersDeps {
@@ -26,6 +28,8 @@ export interface ClustersDeps {
   audit: AuditLog;
   images: ImageStore;
   secrets: SecretAccess;
+  /** The workspace's pinned configuration files (each release's `run.files`). */
+  configFiles: ConfigFilePins;
   /** A pod of `service` in `env` changed: re-point the gateway. */
   changed: (env: string, service: string) => void;
   /** The environment's gates at the `admission` door: the policies that held, or a throw. */
@@ -68,6 +72,11 @@ export class Clusters {
           release: (id) => deps.store.getRelease(id),
           pushImage,
           secrets: (release) => deps.secrets.pinned(release),
+          configFiles: (release) =>
+            deps.configFiles.read(
+              release.id,
+              (release.config.run as { files?: Record<string, string> }).files ?? {},
+            ),
           mirror,
           store: deps.store,
           audit: deps.audit,

@@ -320,6 +320,7 @@ export class ControlPlane {
       audit: this.audit,
       images: this.images,
       secrets: this.secrets,
+      configFiles: new ConfigFilePins(join(this.options.workspace.root, CONFIG_FILES_DIR)),
       changed: (env, service) => void this.reconciler.applyPools(env, service),
       admit: (release, env) => this.deployments.admit(release, env),
       gatewayImage: () => this.gatewayImage(),

@@ -125,7 +125,6 @@ export class Deployments {
     const release = req.release
       ? this.existingRelease(req.release, req.service)
       : await this.newRelease(loaded, req.service, req.image!, req.env);
-    if (inCluster) refuseClusterFiles(req, release);
     const admitted = await this.checkGates(loaded, req, release);
     const active = this.deps.store.listDeployments({ env: req.env, service: req.service, active: true });
     if (active.length > 0) {
@@ -504,16 +503,6 @@ function refuseClusterCanary(req: DeployRequest, strategy: string): void {
     {
       hint: `set environments.${req.env}.kubernetes.gatewayNamespace (and restart \`cairn up\`), or deploy.strategy bluegreen or rolling for this service (docs/kubernetes.md)`,
     },
-  );
-}
-
-/** Configuration files are bind mounts of this host's runtimes; a cluster's pods do not get them yet. */
-function refuseClusterFiles(req: DeployRequest, release: ReleaseRecord): void {
-  if (!(release.config.run as { files?: object }).files) return;
-  throw new ValidationError(
-    `deploying ${req.service} to ${req.env}: configuration files (environments.${req.env}.files) are not yet supported in a Kubernetes environment`,
-    [],
-    { hint: 'use environments.<env>.env there, or deploy to an environment on this host (docs/spec.md)' },
   );
 }
 

@@ -5,10 +5,11 @@
  * are Ready with the hardened spec read back from the live objects, the image pinned by digest, the
  * secret an immutable Secret that etcd holds encrypted, and `cairn status` shows the pods. A
  * kubeconfig that points nowhere fails the deploy naming the environment, exit 1, state unchanged;
- * a canary to the cluster is refused as not yet supported.
+ * a canary to the cluster is refused as not yet supported. A configuration file of the
+ * environment reaches the pods from an immutable ConfigMap named by its digest.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +83,7 @@ async function waitFor<T>(check: () => Promise<T>, ms = 60_000): Promise<T | und
 export function kubernetesDriverScenario(registry: () => string): void {
   describe('cairn deploys a release into a Kubernetes environment (the testbed)', () => {
     let ws: HelloWorkspace;
+    let gatewayPort = 0;
     let digest: string;
     let plannedV1 = '';
     const token = `tok-${randomBytes(24).toString('base64url')}`;
@@ -122,7 +124,8 @@ export function kubernetesDriverScenario(registry: () => string): void {
 
     beforeAll(async () => {
       expect((await testbed(['registry', registry()])).code).toBe(0);
-      ws = new HelloWorkspace(spec(await freePort(), await freePort(), registry()));
+      gatewayPort = await freePort();
+      ws = new HelloWorkspace(spec(gatewayPort, await freePort(), registry()));
       writeFileSync(join(ws.dir, 'nowhere.kubeconfig'), NOWHERE);
       expect((await cairn(['init'])).code).toBe(0);
       const built = await cairn(['build', 'hello', '-o', 'json']);
@@ -606,6 +609,86 @@ spec:
           serving,
           serving,
         ]);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'When the environment names a configuration file, Then the pods have it read-only from an immutable ConfigMap named by its digest, put back when deleted, and the old one goes when no release pins it',
+      async () => {
+        // hello reads the file HELLO_CONFIG names: the image's own config (v3) would crash it.
+        const useFile = (version: string) =>
+          writeFileSync(join(ws.dir, 'config', 'k8s.json'), JSON.stringify({ version }));
+        useFile('k8s-file-1');
+        ws.edit(
+          /(\n {4}deploy: [^\n]*\n)/,
+          '$1    environments:\n      k8s: { env: { HELLO_CONFIG: /etc/hello/k8s.json }, files: { /etc/hello/k8s.json: ./config/k8s.json } }\n',
+        );
+        expect((await cairn(['build', 'hello'])).code).toBe(0);
+        const configMap = (v: string) =>
+          `cairn-file-${createHash('sha256')
+            .update(JSON.stringify({ version: v }))
+            .digest('hex')}`;
+        const first = configMap('k8s-file-1');
+        expect((await planObjects('k8s', 2)).rows).toContain(`create ConfigMap/${first}`);
+        const deploy = () =>
+          cairn(['deploy', 'hello', '--env', 'k8s', '--image', 'hello', '--wait', '--timeout', '300s']);
+        let r = await deploy();
+        expect(r.code, r.stderr).toBe(0);
+        const answer = async () => {
+          const res = await fetch(`http://127.0.0.1:${gatewayPort}/`).catch(() => undefined);
+          return res?.ok ? ((await res.json()) as { version: string }).version : undefined;
+        };
+        expect(await waitFor(async () => (await answer()) === 'k8s-file-1', 30_000)).toBe(true);
+        const cm = JSON.parse(kubectl(['-n', NS, 'get', 'configmap', first, '-o', 'json'])) as {
+          immutable: boolean;
+          data: { content: string };
+        };
+        expect(cm.immutable).toBe(true);
+        expect(cm.data.content).toBe(JSON.stringify({ version: 'k8s-file-1' }));
+        const pods = (JSON.parse(kubectl(['-n', NS, 'get', 'pods', '-o', 'json'])) as { items: Pod[] }).items;
+        const mount = (pods[0]!.spec.containers[0]!.volumeMounts as Array<Record<string, unknown>>).find(
+          (m) => m.mountPath === '/etc/hello/k8s.json',
+        );
+        expect(mount).toMatchObject({ subPath: 'content', readOnly: true });
+        expect((await planObjects('k8s', 0)).rows).toContain(`unchanged ConfigMap/${first}`);
+        // Immutable: its content cannot be edited; deleted, cairn up writes it again.
+        expect(() =>
+          kubectl([
+            '-n',
+            NS,
+            'patch',
+            'configmap',
+            first,
+            '--type',
+            'merge',
+            '-p',
+            '{"data":{"content":"x"}}',
+          ]),
+        ).toThrow(/immutable/);
+        kubectl(['-n', NS, 'delete', 'configmap', first]);
+        const started = Date.now();
+        const exists = (name: string) =>
+          kubectl(['-n', NS, 'get', 'configmaps', '-o', 'name']).split('\n').includes(`configmap/${name}`);
+        expect(await waitFor(async () => exists(first))).toBe(true);
+        console.log(`k8s config-file ConfigMap deleted → back: ${Date.now() - started} ms`);
+        const audited = (await auditEntries()).filter(
+          (e) => e.action === 'drift.detected' && e.subject.instance === `ConfigMap/${first}`,
+        );
+        expect(audited.map((e) => e.reason)).toContain('1 difference(s), first deleted');
+        // A new content is a new release with a new ConfigMap; the old one goes once nothing pins it.
+        // (An object made in the last 10 s is never collected: the put-back one must be older by then.)
+        await new Promise((done) => setTimeout(done, Math.max(0, started + 11_000 - Date.now())));
+        useFile('k8s-file-2');
+        const second = configMap('k8s-file-2');
+        const plan = await planObjects('k8s', 2);
+        expect(plan.rows).toEqual(
+          expect.arrayContaining([`create ConfigMap/${second}`, `delete-later ConfigMap/${first}`]),
+        );
+        r = await deploy();
+        expect(r.code, r.stderr).toBe(0);
+        expect(await waitFor(async () => (await answer()) === 'k8s-file-2', 30_000)).toBe(true);
+        expect(await waitFor(async () => !exists(first) && exists(second), 90_000)).toBe(true);
       },
       STEP_MS,
     );

@@ -42,9 +42,10 @@ building) against the one its serving release recorded. A changed service is alw
 new release; nothing is changed in place. An unchanged clean tree plans no changes.
 With \`identity:\` in the spec, it also shows who may call whom (run.network.allow) by SPIFFE ID.
 For an environment in a Kubernetes cluster it lists, per service, the objects a deploy would
-create (the new release's Deployment by name, the Secret of each pinned version, the namespace,
-allow-list, admission policies and NetworkPolicy when missing or different), those deleted later
-(the previous release's Deployment after the scale-down delay, Secrets no release pins) and those
+create (the new release's Deployment by name, the Secret of each pinned version, the ConfigMap of
+each configuration file, the namespace, allow-list, admission policies and NetworkPolicy when
+missing or different), those deleted later (the previous release's Deployment after the
+scale-down delay, Secrets and configuration-file ConfigMaps no release pins) and those
 that exist unchanged. It reads the cluster (GETs and server-side dry-run applies; nothing is
 written); a cluster that does not answer is said in the plan, not an error.
 Exit codes: 0 success; with --detailed-exitcode, 0 no changes, 2 changes present; 1 error.`,
