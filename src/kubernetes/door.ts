@@ -16,6 +16,7 @@ import {
 import type { Cluster } from './cluster.js';
 import { CONFIG_FILE_LABEL, configMapsOf } from './config-files.js';
 import { LABEL, type Manifest } from './manifests.js';
+import type { DoorRepair } from './workload-drift.js';
 
 const VAP_API = 'admissionregistration.k8s.io/v1';
 /** A pinned object younger than this is never collected: its Deployment may be being applied right now. */
@@ -70,6 +71,22 @@ export async function dropForeignKeys(cluster: Cluster, foreign: string[]): Prom
     for (const key of foreign) delete data[key];
     return { ...stub, data };
   });
+}
+
+/**
+ * Puts a door object back as `judgeDoor` said: applied again, replaced then applied, or the
+ * allow-list's foreign keys dropped and the list written again (`restoreAllowList`) from what
+ * cairn last admitted.
+ */
+export async function repairDoor(
+  cluster: Cluster,
+  repair: DoorRepair,
+  restoreAllowList: () => Promise<void>,
+): Promise<void> {
+  if (repair.kind === 'apply') return cluster.apply([repair.object]);
+  if (repair.kind === 'restore') return cluster.restore(repair.object);
+  if (repair.foreign.length > 0) await dropForeignKeys(cluster, repair.foreign);
+  await restoreAllowList();
 }
 
 /** The Secrets a Deployment's pods refer to (env and projected files). */

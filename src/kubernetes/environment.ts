@@ -23,7 +23,7 @@ import {
   secretManifest,
   secretName,
 } from './manifests.js';
-import { hostCidr, networkPolicyManifest } from './network-policy.js';
+import { hostCidr, releaseNetworkPolicy } from './network-policy.js';
 import { type PodMirror, podState } from './pod-mirror.js';
 import type { PushedImage } from './release-image.js';
 import { WorkloadGuard } from './workload-guard.js';
@@ -236,20 +236,16 @@ export class KubernetesEnvironment {
   }
 
   private async networkPolicy(cluster: Cluster, release: ReleaseRecord): Promise<Manifest> {
-    const run = release.config.run as { port: number; network?: { egress?: string[] } };
     this.nodes ??= cluster.nodeAddresses().catch((error: unknown) => {
       this.nodes = undefined;
       throw error;
     });
-    return networkPolicyManifest({
-      service: release.service,
+    const at = {
       env: this.deps.env,
       namespace: cluster.namespace,
-      port: run.port,
-      ...this.deps.neighbours(release.service),
-      egress: run.network?.egress ?? [],
       nodeCidrs: (await this.nodes).map(hostCidr),
-    });
+    };
+    return releaseNetworkPolicy(release, at, this.deps.neighbours(release.service));
   }
 
   private async workload(release: ReleaseRecord, namespace: string): Promise<ReleaseWorkload> {

@@ -32,6 +32,7 @@ export {
   checkCluster,
   NEEDED as NEEDED_PERMISSIONS,
 } from './doctor.js';
+export type { DoorFinding } from './door-drift.js';
 export {
   /** Scales releases (Deployment replicas) and mirrors pods into instance records: the reconciler's seam. */
   GATEWAY_SERVICE,

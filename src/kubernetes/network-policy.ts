@@ -71,3 +71,19 @@ export function networkPolicyManifest(p: NetworkPaths): Manifest {
 /** A node address as a one-address block. */
 export const hostCidr = (address: string): string =>
   address.includes(':') ? `${address}/128` : `${address}/32`;
+
+/** The NetworkPolicy of a release's service, from its run settings (`port`, `network.egress`). */
+export function releaseNetworkPolicy(
+  release: { service: string; config: { run?: unknown } },
+  at: { env: string; namespace: string; nodeCidrs: string[] },
+  neighbours: Pick<NetworkPaths, 'allow' | 'callers'>,
+): Manifest {
+  const run = release.config.run as { port: number; network?: { egress?: string[] } };
+  return networkPolicyManifest({
+    service: release.service,
+    ...at,
+    port: run.port,
+    ...neighbours,
+    egress: run.network?.egress ?? [],
+  });
+}

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { admittedManifest, gatesManifests, policyManifests } from './admission.js';
 import { networkPolicyManifest } from './network-policy.js';
-import { judgeDeployment, judgePod, judgeWorkloads, type LiveDeployment } from './workload-drift.js';
+import {
+  judgeDeployment,
+  judgeDoor,
+  judgePod,
+  judgeWorkloads,
+  type LiveDeployment,
+} from './workload-drift.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const labels = { 'cairn.dev/service': 'hello', 'cairn.dev/env': 'k8s', 'cairn.dev/release': 'rel-1' };
@@ -121,5 +127,50 @@ describe('the door and the network paths as objects', () => {
       [{ protocol: 'TCP', port: 9000 }],
       [{ protocol: 'TCP', port: 5432 }],
     ]);
+  });
+});
+
+describe('judgeDoor (the watch of cairn up and cairn drift alike)', () => {
+  const binding = gatesManifests('ns', 'k8s').find((m) => m.kind === 'ValidatingAdmissionPolicyBinding')!;
+  const key = `ValidatingAdmissionPolicyBinding/${String(binding.metadata.name)}`;
+  const ours = { metadata: { managedFields: [{ manager: 'cairn', operation: 'Apply' }] } };
+
+  it('a deleted door object is applied again; one another manager changed is restored; as applied is in sync', () => {
+    expect(judgeDoor(key, undefined, binding, 'cairn-admitted')).toEqual({
+      finding: { object: key, service: '', release: '', reasons: ['deleted'], repair: 'reapply' },
+      repair: { kind: 'apply', object: binding },
+    });
+    const edited = {
+      metadata: {
+        managedFields: [...ours.metadata.managedFields, { manager: 'kubectl-edit', operation: 'Update' }],
+      },
+    };
+    const verdict = judgeDoor(key, edited, binding, 'cairn-admitted');
+    expect(verdict).toMatchObject({
+      finding: { reasons: ['fields changed by kubectl-edit'] },
+      repair: { kind: 'restore' },
+    });
+    expect(judgeDoor(key, ours, binding, 'cairn-admitted')).toBe('in-sync');
+    // Not cairn's to judge: nothing says what it should be.
+    expect(judgeDoor(key, undefined, undefined, 'cairn-admitted')).toBeUndefined();
+  });
+
+  it('the allow-list: keys someone else wrote are dropped; a deleted list is written again', () => {
+    const slipped = {
+      metadata: {
+        managedFields: [
+          { manager: 'cairn', operation: 'Update', fieldsV1: { 'f:data': { 'f:sha256.aa': {} } } },
+          { manager: 'kubectl-patch', operation: 'Update', fieldsV1: { 'f:data': { 'f:sha256.bb': {} } } },
+        ],
+      },
+    };
+    expect(judgeDoor('ConfigMap/cairn-admitted', slipped, undefined, 'cairn-admitted')).toMatchObject({
+      finding: { reasons: ['sha256.bb: written by kubectl-patch'] },
+      repair: { kind: 'allow-list', foreign: ['sha256.bb'] },
+    });
+    expect(judgeDoor('ConfigMap/cairn-admitted', undefined, undefined, 'cairn-admitted')).toMatchObject({
+      finding: { reasons: ['the allow-list was deleted'] },
+      repair: { kind: 'allow-list', foreign: [] },
+    });
   });
 });

@@ -125,3 +125,49 @@ export function foreignDataKeys(live: { metadata?: { managedFields?: ManagedFiel
   }
   return [...keys].sort();
 }
+
+/** How a door object is put back: applied again (deleted), replaced then applied (changed), or the allow-list's keys. */
+export type DoorRepair =
+  | { kind: 'apply'; object: DoorManifest }
+  | { kind: 'restore'; object: DoorManifest }
+  | { kind: 'allow-list'; foreign: string[] };
+
+/** A door object as cairn applies it (what the live one is held to). */
+export type DoorManifest = { apiVersion: string; kind: string; metadata: Record<string, unknown> } & Record<
+  string,
+  unknown
+>;
+
+/** A live door object as far as cairn reads it. */
+export type LiveDoorObject = { metadata?: { managedFields?: ManagedFields } };
+
+/**
+ * Judges one object of the door — the allow-list (`ConfigMap/cairn-admitted`), a VAP or Binding, a
+ * NetworkPolicy, a configuration file's ConfigMap — by `Kind/name`: `live` undefined means it is
+ * gone. Returns `in-sync`, the finding with its repair, or undefined when it is not cairn's to
+ * judge (`expected` unknown). The watch of `cairn up` and `cairn drift` both judge with this.
+ */
+export function judgeDoor(
+  key: string,
+  live: LiveDoorObject | undefined,
+  expected: DoorManifest | undefined,
+  allowList: string,
+): { finding: WorkloadFinding; repair: DoorRepair } | 'in-sync' | undefined {
+  const base = { object: key, service: '', release: '', repair: 'reapply' as const };
+  if (key === `ConfigMap/${allowList}`) {
+    const foreign = live ? foreignDataKeys(live) : [];
+    if (live && foreign.length === 0) return 'in-sync';
+    const reasons = live
+      ? foreign.map((k) => `${k}: written by ${foreignManagers(live).join(', ')}`)
+      : ['the allow-list was deleted'];
+    return { finding: { ...base, reasons }, repair: { kind: 'allow-list', foreign } };
+  }
+  if (!expected) return undefined;
+  const by = live ? foreignManagers(live) : [];
+  if (live && by.length === 0) return 'in-sync';
+  const reasons = [live ? `fields changed by ${by.join(', ')}` : 'deleted'];
+  return {
+    finding: { ...base, reasons },
+    repair: { kind: live ? 'restore' : 'apply', object: expected },
+  };
+}

@@ -8,12 +8,11 @@ import type { AuditLog } from '../audit/index.js';
 import type { SqliteStateStore } from '../state/index.js';
 import { ADMITTED_CONFIGMAP, REFUSAL_MARK } from './admission.js';
 import type { Cluster } from './cluster.js';
-import { dropForeignKeys } from './door.js';
+import { repairDoor } from './door.js';
 import type { Manifest } from './manifests.js';
 import {
-  foreignDataKeys,
-  foreignManagers,
   judgeDeployment,
+  judgeDoor,
   judgePod,
   type LiveDeployment,
   type LivePod,
@@ -127,35 +126,15 @@ export class WorkloadGuard {
    */
   doorSeen(o: DoorObject, gone: boolean): void {
     const key = `${o.kind ?? '?'}/${o.metadata?.name ?? '?'}`;
-    const base = { object: key, service: '', release: '', repair: 'reapply' as const };
-    if (o.kind === 'ConfigMap' && o.metadata?.name === ADMITTED_CONFIGMAP) {
-      const foreign = gone ? [] : foreignDataKeys(o);
-      if (!gone && foreign.length === 0) {
-        this.settled(key);
-        return;
-      }
-      const reasons = gone
-        ? ['the allow-list was deleted']
-        : foreign.map((k) => `${k}: written by ${foreignManagers(o).join(', ')}`);
-      this.found({ ...base, reasons }, async () => {
-        const cluster = await this.deps.cluster();
-        if (foreign.length > 0) await dropForeignKeys(cluster, foreign);
-        await this.deps.restoreDoor();
-      });
-      return;
-    }
-    const expected = this.deps.doorObject(key);
-    if (!expected) return;
-    const by = gone ? [] : foreignManagers(o);
-    if (!gone && by.length === 0) {
+    const verdict = judgeDoor(key, gone ? undefined : o, this.deps.doorObject(key), ADMITTED_CONFIGMAP);
+    if (verdict === undefined) return;
+    if (verdict === 'in-sync') {
       this.settled(key);
       return;
     }
-    const reasons = [gone ? 'deleted' : `fields changed by ${by.join(', ')}`];
-    this.found({ ...base, reasons }, async () => {
-      const cluster = await this.deps.cluster();
-      await (gone ? cluster.apply([expected]) : cluster.restore(expected));
-    });
+    this.found(verdict.finding, async () =>
+      repairDoor(await this.deps.cluster(), verdict.repair, this.deps.restoreDoor),
+    );
   }
 
   /** An event of the namespace: a pod refused by one of cairn's admission policies is recorded. */

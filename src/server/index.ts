@@ -8,6 +8,11 @@ export {
   /** Who a service may call, and who may call it (`run.network.allow`). */
   neighbours,
 } from './clusters.js';
+export {
+  /** The workspace's pinned configuration files, by digest (`.cairn/config-files`). */
+  CONFIG_FILES_DIR,
+  ConfigFilePins,
+} from './config-file-pins.js';
 export { ControlPlane, type ControlPlaneOptions, DEFAULT_UI } from './control-plane.js';
 export {
   type DriftStatus,

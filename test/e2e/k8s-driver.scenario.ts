@@ -493,6 +493,39 @@ spec:
         expect(drift.code, drift.stderr).toBe(2);
         expect(drift.stdout).toContain(`k8s: Deployment/${name} drifted`);
         expect(drift.stdout).toContain('spec.replicas: 2 → 3 (by kubectl (scale))');
+        // The door too, judged as the watch judges it, and put back by `cairn drift` itself.
+        const binding = `cairn-gates.${NS}`;
+        kubectl(['delete', 'validatingadmissionpolicybinding', binding]);
+        const slipped = `sha256.${'1'.repeat(64)}`;
+        const patch = JSON.stringify({
+          data: { [slipped]: 'release=rel-000000000000 service=hello policies=,' },
+        });
+        kubectl(['-n', NS, 'patch', 'configmap', 'cairn-admitted', '--type', 'merge', '-p', patch]);
+        const door = await cairn(['drift', '--env', 'k8s', '-o', 'json']);
+        expect(door.code, door.stderr).toBe(2);
+        const found = (
+          JSON.parse(door.stdout) as {
+            kubernetes: Array<{ findings: Array<{ object: string; reasons: string[]; repairMs?: number }> }>;
+          }
+        ).kubernetes[0]!.findings;
+        expect(found.map((f) => [f.object, f.reasons[0], f.repairMs !== undefined])).toEqual([
+          [`Deployment/${name}`, 'spec.replicas: 2 → 3 (by kubectl (scale))', false],
+          ['ConfigMap/cairn-admitted', `${slipped}: written by kubectl-patch`, true],
+          [`ValidatingAdmissionPolicyBinding/${binding}`, 'deleted', true],
+        ]);
+        expect(kubectl(['get', 'validatingadmissionpolicybindings', '-o', 'name'])).toContain(binding);
+        expect(
+          kubectl(['-n', NS, 'get', 'configmap', 'cairn-admitted', '-o', 'jsonpath={.data}']),
+        ).not.toContain(slipped);
+        const again = await cairn(['drift', '--env', 'k8s']);
+        expect(again.stdout).not.toContain('ValidatingAdmissionPolicyBinding');
+        expect(again.stdout).not.toContain('cairn-admitted');
+        const putBack = (await auditEntries()).filter(
+          (e) =>
+            e.action === 'drift.repaired' &&
+            e.subject.instance === `ValidatingAdmissionPolicyBinding/${binding}`,
+        );
+        expect(putBack.map((e) => e.reason)).toContain('re-applied by cairn drift');
         expect((await cairn(['up', '--detach'])).code).toBe(0);
         expect(await waitFor(async () => replicas() === '2')).toBe(true);
         expect((await cairn(['drift', '--env', 'k8s'])).code).toBe(0);

@@ -1,9 +1,10 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { type AuditLog, openAuditLog } from '../../audit/index.js';
 import { allInSync, checkDrift, type DriftReport, detectionEvent, renderDrift } from '../../drift/index.js';
-import type { WorkloadFinding } from '../../kubernetes/index.js';
+import type { DoorFinding } from '../../kubernetes/index.js';
 import { closest, NotFoundError } from '../../lib/index.js';
 import { runtimeConfigFor } from '../../runtime/index.js';
+import { admissionPolicies, CONFIG_FILES_DIR, ConfigFilePins, neighbours } from '../../server/index.js';
 import { loadSpec } from '../../spec/index.js';
 import { openStateStore, type SqliteStateStore, workspaceExists } from '../../state/index.js';
 import { clientOf, ENV_OPTION, workspaceOf } from '../client.js';
@@ -31,8 +32,11 @@ keeps drifting is quarantined (out of traffic, kept running). Once you have insp
 For an environment in a Kubernetes cluster it reads the environment's Deployments and pods from
 the cluster: a Deployment whose replicas or image differ from what serves, fields another field
 manager changed (kubectl scale, set image, edit), a Deployment of a release that does not serve,
-a pod with cairn's labels that no cairn Deployment made. \`cairn up\` finds the same from its
-watches within seconds and repairs it (re-apply, or delete).
+a pod with cairn's labels that no cairn Deployment made; \`cairn up\` finds the same from its
+watches within seconds and repairs it (re-apply, or delete). The door (the allow-list, cairn's
+ValidatingAdmissionPolicies and Bindings, NetworkPolicies, configuration-file ConfigMaps) is judged
+as the watch judges it and put back now, as the watch does ("drifted, put back"; audited as
+drift.repaired); a deleted allow-list is left to \`cairn up\` or the next deploy.
 
 Exit codes: 0 every instance in sync; 2 drift found (drifted, missing or unknown); 1 error.`,
   options: {
@@ -70,7 +74,12 @@ Exit codes: 0 every instance in sync; 2 drift found (drifted, missing or unknown
         recordOf: (id) => store.getInstance(id),
         ...(env ? { env } : {}),
       });
-      const clusters = await checkClusters(specFile, store, env);
+      const clusters = await checkClusters(
+        specFile,
+        store,
+        new ConfigFilePins(join(ws.root, CONFIG_FILES_DIR)),
+        env,
+      );
       const audit = openAuditLog(store, { keyDir: ws.keys });
       recordClusterFindings(store, audit, clusters);
       recordFindings(store, audit, reports);
@@ -116,7 +125,7 @@ function recordFindings(store: SqliteStateStore, audit: AuditLog, reports: Drift
 
 interface ClusterCheck {
   env: string;
-  findings: WorkloadFinding[];
+  findings: DoorFinding[];
   rendered: string;
 }
 
@@ -124,6 +133,7 @@ interface ClusterCheck {
 async function checkClusters(
   specFile: string,
   store: SqliteStateStore,
+  pins: ConfigFilePins,
   only?: string,
 ): Promise<ClusterCheck[]> {
   const loaded = loadSpec(specFile);
@@ -140,6 +150,11 @@ async function checkClusters(
       specDir: loaded.dir,
       serving: store.listServing(env),
       release: (id) => store.getRelease(id),
+      policies: admissionPolicies(loaded, env),
+      neighbours: (service) => neighbours(loaded, service),
+      configFiles: (release) =>
+        pins.read(release.id, (release.config.run as { files?: Record<string, string> }).files ?? {}),
+      repair: true,
     });
     out.push({ env, findings, rendered: k8s.renderClusterDrift(env, findings) });
   }
@@ -148,18 +163,28 @@ async function checkClusters(
 
 function recordClusterFindings(store: SqliteStateStore, audit: AuditLog, checks: ClusterCheck[]): void {
   for (const c of checks)
-    for (const f of c.findings)
-      store.transaction(() =>
+    for (const f of c.findings) {
+      const subject = {
+        instance: f.object,
+        env: c.env,
+        ...(f.service ? { service: f.service } : {}),
+        ...(f.release ? { release: f.release } : {}),
+      };
+      store.transaction(() => {
         audit.record({
           action: 'drift.detected',
-          subject: {
-            instance: f.object,
-            env: c.env,
-            ...(f.service ? { service: f.service } : {}),
-            ...(f.release ? { release: f.release } : {}),
-          },
+          subject,
           reason: `${f.reasons.length} difference(s), first ${f.reasons[0]}`,
           detail: { driver: 'kubernetes', reasons: f.reasons },
-        }),
-      );
+        });
+        // The door is put back by `cairn drift` itself, as the watch of `cairn up` does.
+        if (f.repairMs !== undefined)
+          audit.record({
+            action: 'drift.repaired',
+            subject,
+            reason: 're-applied by cairn drift',
+            detail: { driver: 'kubernetes', repairMs: f.repairMs },
+          });
+      });
+    }
 }
