@@ -14,4 +14,6 @@ export function helloOnKubernetes(options: {
   secrets?: boolean;
   policies?: string[];
   moreEnvironments?: string;
+  /** cairn's gateway in the cluster, in this namespace, and a canary with analysis. */
+  gatewayNamespace?: string;
 }): string;

@@ -46,8 +46,9 @@ export async function startRegistry(dir) {
 }
 
 /**
- * examples/hello in one Kubernetes environment `k8s` (blue/green: a canary needs the in-cluster
- * gateway, not built yet — docs/kubernetes.md), its gateway on 127.0.0.1:`port`;
+ * examples/hello in one Kubernetes environment `k8s`, its gateway on 127.0.0.1:`port`: the
+ * gateway of `cairn up` and blue/green, or, with `gatewayNamespace`, cairn's gateway in the
+ * cluster and a canary with analysis (20 %, analysis, 100 %);
  * `moreEnvironments` (YAML lines at the environments' indentation) adds others.
  */
 export function helloOnKubernetes({
@@ -58,7 +59,11 @@ export function helloOnKubernetes({
   secrets = false,
   policies,
   moreEnvironments = '',
+  gatewayNamespace,
 }) {
+  const deploy = gatewayNamespace
+    ? `{ strategy: canary, scaleDownDelayMs: ${scaleDownDelay}, steps: [{ weight: 20, pauseMs: 3s }, { analysis: {} }, { weight: 100 }], analysis: { maxErrorRate: 0.01, maxP99Ms: 1000, minRequests: 100, windowMs: 5s } }`
+    : `{ strategy: bluegreen, scaleDownDelayMs: ${scaleDownDelay} }`;
   return `project: hello
 services:
   hello:
@@ -73,11 +78,11 @@ services:
       replicas: 2
       health: { path: /healthz, intervalMs: 1000, timeoutMs: 1000 }
       tmpfs: [/tmp]${secrets ? '\n      secrets: [API_TOKEN]' : ''}
-    deploy: { strategy: bluegreen, scaleDownDelayMs: ${scaleDownDelay} }
+    deploy: ${deploy}
 environments:
   k8s:
     gateway: { listen: "127.0.0.1:${port}" }
-    kubernetes: { kubeconfig: ${KUBECONFIG}, namespace: ${namespace}, registry: "${registry}/cairn" }${policies ? `\n    policies: [${policies.join(', ')}]` : ''}
+    kubernetes: { kubeconfig: ${KUBECONFIG}, namespace: ${namespace},${gatewayNamespace ? ` gatewayNamespace: ${gatewayNamespace},` : ''} registry: "${registry}/cairn" }${policies ? `\n    policies: [${policies.join(', ')}]` : ''}
 ${moreEnvironments}routes:
   - { host: "*", path: /, service: hello }
 `;

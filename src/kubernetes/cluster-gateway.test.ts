@@ -111,3 +111,14 @@ describe('ClusterGateway (the in-cluster gateway as a TrafficRouter)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(240);
   });
 });
+
+describe('ClusterGateway.open', () => {
+  it('writes the live pools again and resolves once a pod serves them', async () => {
+    const live = { version: 3, config, pools: { hello: pools('rel-1') } };
+    const cluster = fakeCluster({ 'gw-a': 50 }, live);
+    const gateway = new ClusterGateway({ env: 'prod', gatewayNamespace: 'gw', config, api: cluster.api });
+    await gateway.open(5_000);
+    expect(cluster.writes.map((w) => [w.version, w.pools])).toEqual([[4, live.pools]]);
+    expect(cluster.applied.get('gw-a')).toBe(4);
+  });
+});

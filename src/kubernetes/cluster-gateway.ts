@@ -22,6 +22,8 @@ import { mergeExports } from './merge-metrics.js';
 export const METRICS_SYNC_MS = 500;
 /** How long a write may take to reach every Ready gateway pod before `setPools` fails. */
 const SETTLE_TIMEOUT_MS = 15_000;
+/** How long a new gateway may take to serve (its image pulled, its first config applied). */
+const OPEN_TIMEOUT_MS = 180_000;
 /** Between two reads of the pods' applied version while a write settles. */
 const SETTLE_POLL_MS = 20;
 const DRAIN_POLL_MS = 100;
@@ -77,17 +79,40 @@ export class ClusterGateway implements TrafficRouter {
     return write;
   }
 
-  private async write(service: string, pools: Pool[]): Promise<void> {
+  /**
+   * Resolves once the gateway serves: its objects applied, a config written (the live one's pools
+   * kept) and at least one Ready pod applying it. A deploy waits for this before its rollout, so
+   * the first switch of traffic does not wait for an image pull.
+   */
+  open(timeoutMs = OPEN_TIMEOUT_MS): Promise<void> {
+    const opened = this.writes.then(async () => {
+      const doc = await this.current();
+      const next = { ...doc, version: doc.version + 1, config: this.c.config };
+      await this.c.api.writeConfig(next);
+      this.doc = next;
+      await this.settle(next.version, timeoutMs);
+    });
+    this.writes = opened.catch(() => {});
+    return opened;
+  }
+
+  /** The document last written: read from the live ConfigMap the first time (the objects applied first). */
+  private async current(): Promise<GatewayDocument> {
     if (!this.doc) {
       await this.c.ensure?.();
       const live = await this.c.api.readConfig();
       // Continue the live version (pods ignore an older one) and keep the other services' pools.
       this.doc = { version: live?.version ?? 0, config: this.c.config, pools: { ...(live?.pools ?? {}) } };
     }
+    return this.doc;
+  }
+
+  private async write(service: string, pools: Pool[]): Promise<void> {
+    const current = await this.current();
     const doc: GatewayDocument = {
-      version: this.doc.version + 1,
+      version: current.version + 1,
       config: this.c.config,
-      pools: { ...this.doc.pools, [service]: pools },
+      pools: { ...current.pools, [service]: pools },
     };
     await this.c.api.writeConfig(doc);
     this.doc = doc;
@@ -95,8 +120,11 @@ export class ClusterGateway implements TrafficRouter {
   }
 
   /** Waits until every Ready pod (at least one) reports `version` or later. */
-  private async settle(version: number): Promise<void> {
-    const deadline = this.now() + (this.c.settleTimeoutMs ?? SETTLE_TIMEOUT_MS);
+  private async settle(
+    version: number,
+    timeoutMs = this.c.settleTimeoutMs ?? SETTLE_TIMEOUT_MS,
+  ): Promise<void> {
+    const deadline = this.now() + timeoutMs;
     let behind: string[] = [];
     for (;;) {
       const pods = this.c.api.readyPods();

@@ -26,6 +26,21 @@ export const NEEDED: ReadonlyArray<readonly [string, string, string, boolean]> =
   ['admissionregistration.k8s.io', 'validatingadmissionpolicybindings', 'get list create patch delete', true],
 ];
 
+/**
+ * What cairn does more when the environment's gateway runs in the cluster, as `[group, resource,
+ * verbs, in the gateway namespace]` (else in the environment's namespace). A Role can only grant
+ * what its maker holds, so cairn itself needs `list` and `watch` on ConfigMaps.
+ */
+export const NEEDED_FOR_GATEWAY: ReadonlyArray<readonly [string, string, string, boolean]> = [
+  ['apps', 'daemonsets', 'get list watch create patch update', true],
+  ['', 'serviceaccounts', 'get list watch create patch update', true],
+  ['', 'pods', 'list watch', true],
+  ['', 'pods/proxy', 'get', true],
+  ['rbac.authorization.k8s.io', 'roles', 'get list watch create patch update', false],
+  ['rbac.authorization.k8s.io', 'rolebindings', 'get list watch create patch update', false],
+  ['', 'configmaps', 'list watch update', false],
+];
+
 /** Runs every check; a check that cannot run is a failed check saying why, never a throw. */
 export async function checkCluster(config: ClusterConfig): Promise<ClusterCheck[]> {
   let cluster: Cluster;
@@ -42,13 +57,25 @@ export async function checkCluster(config: ClusterConfig): Promise<ClusterCheck[
   const denied: string[] = [];
   for (const [group, resource, verbs, clusterScoped] of NEEDED) {
     for (const verb of verbs.split(' ')) {
-      if (!(await allowed(cluster, group, resource, verb, clusterScoped)))
+      if (!(await allowed(cluster, group, resource, verb, clusterScoped ? undefined : cluster.namespace)))
         denied.push(`${verb} ${group ? `${group}/` : ''}${resource}`);
+    }
+  }
+  const gwns = config.target.gatewayNamespace;
+  for (const [group, resource, verbs, inGateway] of gwns ? NEEDED_FOR_GATEWAY : []) {
+    const ns = inGateway ? gwns! : cluster.namespace;
+    for (const verb of verbs.split(' ')) {
+      if (!(await allowed(cluster, group, resource, verb, ns)))
+        denied.push(`${verb} ${group ? `${group}/` : ''}${resource}${inGateway ? ` (in ${ns})` : ''}`);
     }
   }
   checks.push(
     denied.length === 0
-      ? { ok: true, check: 'permissions', detail: `every verb cairn needs in namespace ${cluster.namespace}` }
+      ? {
+          ok: true,
+          check: 'permissions',
+          detail: `every verb cairn needs in namespace ${cluster.namespace}${gwns ? ` and gateway namespace ${gwns}` : ''}`,
+        }
       : {
           ok: false,
           check: 'permissions',
@@ -59,14 +86,21 @@ export async function checkCluster(config: ClusterConfig): Promise<ClusterCheck[
   return checks;
 }
 
-function allowed(cluster: Cluster, group: string, resource: string, verb: string, clusterScoped: boolean) {
+/** `namespace` undefined: a cluster-scoped resource. */
+function allowed(
+  cluster: Cluster,
+  group: string,
+  resource: string,
+  verb: string,
+  namespace: string | undefined,
+) {
   const [plural, subresource] = resource.split('/');
   return cluster.allowed({
     group,
     resource: plural!,
     verb,
     ...(subresource ? { subresource } : {}),
-    ...(clusterScoped ? {} : { namespace: cluster.namespace }),
+    ...(namespace ? { namespace } : {}),
   });
 }
 

@@ -39,6 +39,15 @@ export {
   KubernetesEnvironment,
   type KubernetesEnvironmentDeps,
 } from './environment.js';
+export {
+  /** The in-cluster gateway's image: host:node + the bundled pod program, signed and attested (reproducible). */
+  buildGatewayImage,
+  GATEWAY_BUNDLE,
+  GATEWAY_IMAGE_ENTRYPOINT,
+  GATEWAY_IMAGE_NAME,
+  type GatewayImage,
+  type GatewayImageOptions,
+} from './gateway-image.js';
 export { GatewayKeeper } from './gateway-keeper.js';
 export {
   /** The in-cluster gateway's objects (namespace, RBAC, DaemonSet, ConfigMap) as plain data. */
@@ -51,15 +60,6 @@ export {
   gatewayManifests,
   readGatewayDocument,
 } from './gateway-manifests.js';
-export {
-  /** The in-cluster gateway's image: host:node + the bundled pod program, signed and attested (reproducible). */
-  buildGatewayImage,
-  GATEWAY_BUNDLE,
-  GATEWAY_IMAGE_ENTRYPOINT,
-  GATEWAY_IMAGE_NAME,
-  type GatewayImage,
-  type GatewayImageOptions,
-} from './gateway-image.js';
 export {
   /** The objects a release becomes: namespace, immutable Secrets, a hardened Deployment (pure). */
   deploymentManifest,

@@ -204,7 +204,11 @@ export class ControlPlane {
       vulnDbFile: join(ws.root, VULN_DB_FILE),
       pinSecrets: (service, refs) => this.secrets.pin(service, refs),
       pinFiles: (files) => configFiles.pin(files),
-      preflight: (env, release, isKubernetes) => this.clusters.preflight(env, release, isKubernetes),
+      preflight: async (env, release, isKubernetes) => {
+        await this.clusters.preflight(env, release, isKubernetes);
+        // Its gateway in the cluster serves before the rollout starts (the first one pulls its image).
+        await this.clusterGateways.get(env)?.open();
+      },
       signingKey: () => {
         const file = defaultSigningKeyFile(options.specFile);
         return file ? loadSigningKey(file).key : undefined;
