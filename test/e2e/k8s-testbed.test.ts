@@ -24,6 +24,7 @@ import {
 } from '../helpers/k8s-testbed.js';
 import { type LocalRegistry, startLocalRegistry } from '../helpers/registry.js';
 import { kubernetesDriverScenario } from './k8s-driver.scenario.js';
+import { gatewayPodScenario } from './k8s-gateway-pod.scenario.js';
 
 const usable = testbedUsable();
 if (!usable.ok) console.warn(`Kubernetes testbed e2e skipped: ${usable.why}`);
@@ -147,6 +148,8 @@ describe.runIf(usable.ok)('the Kubernetes testbed: a real node, cleaned up by do
 
   // cairn's Kubernetes driver, while this cluster is up (one testbed per machine).
   kubernetesDriverScenario(() => registry.address);
+  // cairn's in-cluster gateway pod program and image.
+  gatewayPodScenario(() => registry.address);
 
   it(
     'down leaves no process, mount, link, iptables chain, cgroup or sysctl behind',
