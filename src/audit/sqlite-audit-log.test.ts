@@ -87,17 +87,20 @@ describe('recording', () => {
 });
 
 describe('recording durably (group commit)', () => {
-  it('acknowledges each caller once its entry is committed: another connection already reads it', async () => {
+  it('acknowledges each caller once its entry is committed: another connection already reads it, and the checkpoints it made due', async () => {
     const entries = await Promise.all(Array.from({ length: 50 }, (_, i) => audit.recordDurably(event(i))));
     expect(entries.map((e) => e.index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     const other = new Database(join(dir, 'state.db'), { readonly: true });
     try {
       expect(other.prepare('SELECT count(*) FROM audit_entries').pluck().get()).toBe(50);
+      // Signed in the batch's own transaction (one commit), not in a second one after it.
+      expect(other.prepare('SELECT size FROM audit_checkpoints ORDER BY id').pluck().all()).toEqual([
+        10, 20, 30, 40, 50,
+      ]);
     } finally {
       other.close();
     }
-    await nextTurn();
-    expect(audit.checkpoints().map((c) => c.size)).toEqual([10, 20, 30, 40, 50]);
+    expect(audit.verify()).toMatchObject({ ok: true, entries: 50, signedSize: 50 });
   });
 
   it('refuses a malformed event alone, and a batch that cannot commit acknowledges nobody', async () => {

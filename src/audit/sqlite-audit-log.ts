@@ -94,13 +94,17 @@ export class SqliteAuditLog extends AuditReader {
     return this.queue.push(event);
   }
 
-  /** Appends each event in one IMMEDIATE transaction; a malformed event fails alone, not the batch. */
+  /**
+   * Appends each event in one IMMEDIATE transaction; a malformed event fails alone, not the batch.
+   * Checkpoints the batch makes due are signed in the same transaction, so one fsync covers both
+   * (signing after the turn, as `record` does, cost a second commit per batch).
+   */
   private recordBatch(events: readonly AuditEvent[]): Array<AuditEntry | ValidationError> {
     return this.db
       .transaction(() => {
         // The write lock is held from here to the commit: the index read once stays ours.
         let index = this.nextIndex.get() as number;
-        return events.map((event) => {
+        const entries = events.map((event) => {
           try {
             return this.append(event, index++);
           } catch (err) {
@@ -109,6 +113,8 @@ export class SqliteAuditLog extends AuditReader {
             throw err;
           }
         });
+        if (this.signingDue(index)) this.signDue();
+        return entries;
       })
       .immediate();
   }
@@ -131,10 +137,16 @@ export class SqliteAuditLog extends AuditReader {
       s.instance,
       s.image,
     );
-    // The signed size is a hint kept in memory (another process may sign too): it only decides when to sign.
-    this.signedSizeHint ??= this.writer?.last()?.size ?? 0;
-    if (this.writer && index + 1 - this.signedSizeHint >= this.checkpointEvery) this.scheduleSigning();
+    if (this.signingDue(index + 1)) this.scheduleSigning();
     return Object.assign(entry, { leafHash: leaf });
+  }
+
+  /** Whether a log of `size` entries has a checkpoint due (every N entries past the last one signed). */
+  private signingDue(size: number): boolean {
+    if (!this.writer) return false;
+    // The signed size is a hint kept in memory (another process may sign too): it only decides when to sign.
+    this.signedSizeHint ??= this.writer.last()?.size ?? 0;
+    return size - this.signedSizeHint >= this.checkpointEvery;
   }
 
   /** `now()` as ISO 8601; appends within one millisecond share the string. */
@@ -154,7 +166,8 @@ export class SqliteAuditLog extends AuditReader {
     this.signingScheduled = true;
     setImmediate(() => {
       this.signingScheduled = false;
-      if (this.db.open) this.signDue();
+      // A batch of `recordDurably` may have signed them already, in its own transaction.
+      if (this.db.open && this.signingDue(this.size())) this.signDue();
     });
   }
 
@@ -165,7 +178,8 @@ export class SqliteAuditLog extends AuditReader {
    */
   private signDue(): void {
     try {
-      this.inTransaction(() => this.writer?.sign(this.size(), this.checkpointEvery));
+      // Inside a transaction this is a savepoint: a failure takes back the signing, not the entries.
+      this.db.transaction(() => this.writer?.sign(this.size(), this.checkpointEvery)).immediate();
       this.signedSizeHint = this.writer?.last()?.size;
     } catch {
       this.signedSizeHint = undefined;
