@@ -60,7 +60,8 @@ export interface AuditLog {
   record(event: AuditEvent): AuditEntry;
   /**
    * Appends one entry that goes with no state change (group commit): events queued in the same
-   * turn of the event loop share one transaction and one fsync; the promise resolves only once
+   * turn of the event loop share one transaction and one fsync (with the checkpoints they make
+   * due); the promise resolves only once
    * that transaction has committed, and rejects (ValidationError) for a malformed event alone.
    *
    * @example
