@@ -15,6 +15,8 @@ const WATCH_TIMEOUT_S = 300;
 const SILENT_WATCH_MS = (WATCH_TIMEOUT_S + 30) * 1000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_EVENT_BYTES = 8 * 1024 * 1024;
+/** A watch that ends sooner than this is followed by a backoff, as a failure would be. */
+const MIN_WATCH_MS = 1000;
 
 export interface WatchTarget {
   apiserver: string;
@@ -69,8 +71,11 @@ export class ConfigMapWatch {
     while (!this.stopped) {
       try {
         resourceVersion ??= await this.list();
+        const startedMs = Date.now();
         resourceVersion = await this.watch(resourceVersion);
-        attempt = 0;
+        // A watch the apiserver ends at once, again and again, must not become a busy loop.
+        if (Date.now() - startedMs >= MIN_WATCH_MS) attempt = 0;
+        else await this.sleep(backoffMs(attempt++));
       } catch (error) {
         if (this.stopped) return;
         if (error instanceof HttpError && error.status === 410) resourceVersion = undefined;
