@@ -116,6 +116,18 @@ export interface ClientLibrary {
     ...args: never[]
   ) => { createSelfSubjectAccessReview(p: { body: object }): Promise<{ status?: { allowed?: boolean } }> };
   PatchStrategy: { ServerSideApply: string };
+  /** The pod log API (`pods/log`), streamed into `stream`; the controller ends the request. */
+  Log: new (
+    kc: KubeConfigLike,
+  ) => {
+    log(
+      namespace: string,
+      pod: string,
+      container: string,
+      stream: NodeJS.WritableStream,
+      options: { follow?: boolean; tailLines?: number },
+    ): Promise<AbortController>;
+  };
   makeInformer(
     kc: KubeConfigLike,
     path: string,

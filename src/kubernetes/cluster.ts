@@ -5,6 +5,7 @@
  */
 import type { RequestOptions } from 'node:https';
 import { resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { DriverError } from '../lib/index.js';
 import type { KubernetesTarget } from '../spec/index.js';
 import { ApiGetter } from './api-get.js';
@@ -191,6 +192,42 @@ export class Cluster {
     );
   }
 
+  /**
+   * Follows a pod's log (`follow=true`; the last `tailLines` first) into `write` until `signal`
+   * aborts or the container's stream ends (the container stopped, the pod went away).
+   */
+  async followPodLog(
+    name: string,
+    write: (text: string) => void,
+    signal: AbortSignal,
+    tailLines?: number,
+  ): Promise<void> {
+    const stub = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: this.namespace } };
+    const pod = (await this.read(stub)) as { spec?: { containers?: Array<{ name?: string }> } } | undefined;
+    if (!pod)
+      throw clusterError(this.config.env, this.server, `following the log of pod ${name}`, { code: 404 });
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        write(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const ended = new Promise<void>((done) => {
+      sink.once('finish', done);
+      signal.addEventListener('abort', () => done(), { once: true });
+    });
+    const container = pod.spec?.containers?.[0]?.name ?? '';
+    const options = { follow: true, ...(tailLines !== undefined ? { tailLines } : {}) };
+    const request = await this.call(`following the log of pod ${name}`, () =>
+      new this.lib.Log(this.kc).log(this.namespace, name, container, sink, options),
+    );
+    try {
+      await ended;
+    } finally {
+      stopStream(request);
+    }
+  }
+
   /** The nodes' InternalIP addresses. */
   async nodeAddresses(): Promise<string[]> {
     const nodes = (await this.list('v1', 'Node', undefined, true)) as Array<{
@@ -307,6 +344,15 @@ export class Cluster {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** Ends a streamed request; the library re-emits the abort on the response body, which nobody needs. */
+function stopStream(request: AbortController): void {
+  try {
+    request.abort();
+  } catch {
+    // Already ended.
   }
 }
 

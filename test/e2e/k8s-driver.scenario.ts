@@ -8,13 +8,13 @@
  * a canary to the cluster is refused as not yet supported. A configuration file of the
  * environment reaches the pods from an immutable ConfigMap named by its digest.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helloOnKubernetes } from '../../scripts/k8s-lib.mjs';
-import type { CliResult } from '../helpers/cli.js';
+import { CAIRN_BIN, type CliResult } from '../helpers/cli.js';
 import { BIN, kubectl, STATE, testbed } from '../helpers/k8s-testbed.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
@@ -69,6 +69,40 @@ interface Pod {
   };
 }
 
+/**
+ * A long-running `cairn` (like `logs -f`) in `cwd`: its output so far, Ctrl-C (SIGINT), and its end
+ * (killed after 120 s at the latest, so a follow that never ends fails the test instead of hanging it).
+ */
+function followIn(cwd: string, args: string[]) {
+  const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
+    cwd,
+    env: { ...process.env, CAIRN_HOME: undefined },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    }),
+  );
+  return {
+    out: () => stdout,
+    done,
+    interrupt: () => {
+      child.kill('SIGINT');
+      return done;
+    },
+  };
+}
+
 /** Polls `check` every 200 ms for up to `ms`; its last truthy value, or undefined. */
 async function waitFor<T>(check: () => Promise<T>, ms = 60_000): Promise<T | undefined> {
   const deadline = Date.now() + ms;
@@ -117,6 +151,7 @@ export function kubernetesDriverScenario(registry: () => string): void {
       const c = doc.kubernetes[0]!;
       return { ...c, rows: c.objects.map((o) => `${o.action} ${o.kind}/${o.name}`) };
     };
+    const follow = (args: string[]) => followIn(ws.dir, args);
     const status = async (env: string) =>
       JSON.parse((await cairn(['status', '--env', env, '-o', 'json'])).stdout) as {
         services: Array<{ instances: Array<{ id: string; state: string }> }>;
@@ -273,7 +308,7 @@ export function kubernetesDriverScenario(registry: () => string): void {
     );
 
     it(
-      'Then `cairn logs` reads a pod’s output from the cluster, and `cairn trace` goes pod → release → image',
+      'Then `cairn logs` reads a pod’s output from the cluster, -f follows it until Ctrl-C or the pod goes away, and `cairn trace` goes pod → release → image',
       async () => {
         const pods = kubectl(['-n', NS, 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}']).split(
           ' ',
@@ -284,9 +319,22 @@ export function kubernetesDriverScenario(registry: () => string): void {
         const all = await cairn(['logs', 'hello', '--env', 'k8s']);
         expect(all.code, all.stderr).toBe(0);
         for (const pod of pods) expect(all.stdout).toContain(`${pod} | {"msg":"listening"`);
-        const follow = await cairn(['logs', pods[0]!, '-f']);
-        expect(follow.code).not.toBe(0);
-        expect(follow.stderr).toContain('following the logs of pods in k8s: not supported yet');
+        // -f of the service: every pod's lines as they come, until Ctrl-C, which ends it cleanly.
+        const service = follow(['logs', 'hello', '--env', 'k8s', '-f']);
+        const listening = (pod: string) => `${pod} | {"msg":"listening"`;
+        expect(
+          await waitFor(async () => pods.every((p) => service.out().includes(listening(p))), 30_000),
+        ).toBe(true);
+        const ended = await service.interrupt();
+        expect(ended.code, ended.stderr).toBe(0);
+        expect(ended.stderr).not.toContain('    at ');
+        // -f of one pod: its later lines, and it ends by itself when the pod goes away.
+        const single = follow(['logs', pods[0]!, '-f']);
+        expect(await waitFor(async () => single.out().includes('{"msg":"listening"'), 30_000)).toBe(true);
+        kubectl(['-n', NS, 'delete', 'pod', pods[0]!, '--wait=false']);
+        const gone = await single.done;
+        expect(gone.code, gone.stderr).toBe(0);
+        expect(gone.stdout).toMatch(/^\{"msg":"stopping","signal":"SIGTERM"/m);
         const trace = await cairn(['trace', pods[0]!, '-o', 'json']);
         expect(trace.code, trace.stderr).toBe(0);
         const t = JSON.parse(trace.stdout) as {
@@ -679,10 +727,15 @@ spec:
         };
         expect(cm.immutable).toBe(true);
         expect(cm.data.content).toBe(JSON.stringify({ version: 'k8s-file-1' }));
-        const pods = (JSON.parse(kubectl(['-n', NS, 'get', 'pods', '-o', 'json'])) as { items: Pod[] }).items;
-        const mount = (pods[0]!.spec.containers[0]!.volumeMounts as Array<Record<string, unknown>>).find(
-          (m) => m.mountPath === '/etc/hello/k8s.json',
-        );
+        // The previous release's pods go after the scale-down delay; then every pod mounts the file.
+        const mounts = () =>
+          (JSON.parse(kubectl(['-n', NS, 'get', 'pods', '-o', 'json'])) as { items: Pod[] }).items.map((p) =>
+            (p.spec.containers[0]!.volumeMounts as Array<Record<string, unknown>>).find(
+              (m) => m.mountPath === '/etc/hello/k8s.json',
+            ),
+          );
+        expect(await waitFor(async () => mounts().every((m) => m !== undefined))).toBe(true);
+        const [mount] = mounts();
         expect(mount).toMatchObject({ subPath: 'content', readOnly: true });
         expect((await planObjects('k8s', 0)).rows).toContain(`unchanged ConfigMap/${first}`);
         // Immutable: its content cannot be edited; deleted, cairn up writes it again.

@@ -32,7 +32,8 @@ the logs of all its live instances in that environment, each line prefixed with 
 ("ins-… | line"); with -f it keeps following them and picks up instances started since
 (replacements, a new release). Works without a running control plane.
 In a Kubernetes environment instances are pods: their output is read from the cluster (the
-kubelet keeps it; pods/log), INSTANCE is the pod's name; -f is not supported there yet.
+kubelet keeps it; pods/log), INSTANCE is the pod's name; -f follows it through the apiserver until
+Ctrl-C or until the pod goes away (a service's, until Ctrl-C, picking up pods that start).
 Exit 0, or 1 when there is no such instance (or no live instance of the service).`,
   options: {
     file: SPEC_FILE_OPTION,
@@ -52,12 +53,17 @@ Exit 0, or 1 when there is no such instance (or no live instance of the service)
     const { ws, specFile } = workspaceOf(ctx);
     const env = ctx.options.env as string | undefined;
     if (env !== undefined) {
-      const pods = { env, pods: liveInstances(ws, env, id), tail, usage: USAGE };
+      const pods = {
+        env,
+        pods: liveInstances(ws, env, id),
+        tail,
+        livePods: () => liveInstances(ws, env, id),
+      };
       if (pods.pods.length > 0 && (await podLogs(ctx, specFile, pods))) return 0;
       return serviceLogs(ctx, ws, { service: id, env, tail });
     }
     const pod = podRecord(ws, id);
-    if (pod && (await podLogs(ctx, specFile, { env: pod.env, pods: [pod.id], tail, usage: USAGE }))) return 0;
+    if (pod && (await podLogs(ctx, specFile, { env: pod.env, pods: [pod.id], tail }))) return 0;
     const log = findInstanceLog(ws.logs, id);
     const { text, offset } = await readFrom(log.path, 0);
     ctx.stdout(lastLines(text, tail));
