@@ -562,6 +562,8 @@ spec:
           [`ValidatingAdmissionPolicyBinding/${binding}`, 'deleted', true],
         ]);
         expect(kubectl(['get', 'validatingadmissionpolicybindings', '-o', 'name'])).toContain(binding);
+        for (const f of found.filter((x) => x.repairMs !== undefined))
+          console.log(`k8s cairn drift put back ${f.object}: ${f.repairMs} ms`);
         expect(
           kubectl(['-n', NS, 'get', 'configmap', 'cairn-admitted', '-o', 'jsonpath={.data}']),
         ).not.toContain(slipped);
