@@ -56,6 +56,8 @@ export interface KubernetesEnvironmentDeps extends ClusterConfig {
   gatewayImage?: () => Promise<PushedImage & { digest: string }>;
   /** `gateway.listen`: where the in-cluster gateway's pods listen on each node. */
   gatewayListen?: string;
+  /** The environment's `drift.mode` (default enforce): `warn` reports changed workloads without repairing them. */
+  driftMode?: 'enforce' | 'warn';
   log?: (line: Record<string, unknown>) => void;
 }
 
@@ -95,6 +97,7 @@ export class KubernetesEnvironment {
       applied: (name) => this.applied.get(name),
       doorObject: (key) => this.door.get(key) ?? this.files.get(key),
       restoreDoor: () => this.restoreDoor(),
+      ...(deps.driftMode ? { mode: deps.driftMode } : {}),
       ...(deps.log ? { log: deps.log } : {}),
     });
   }

@@ -19,7 +19,7 @@ const binding: Manifest = {
 };
 const labels = { 'cairn.dev/service': 'hello', 'cairn.dev/env': 'k8s', 'cairn.dev/release': 'rel-1' };
 
-function setup() {
+function setup(mode?: 'enforce' | 'warn') {
   const recorded: AuditEvent[] = [];
   const calls: string[] = [];
   const cluster = {
@@ -36,6 +36,7 @@ function setup() {
     applied: (name) => (name === 'hello-rel-1' ? applied : undefined),
     doorObject: (key) => (key === 'ValidatingAdmissionPolicyBinding/cairn-gates.ns' ? binding : undefined),
     restoreDoor: async () => void calls.push('restoreDoor'),
+    ...(mode ? { mode } : {}),
     now: () => now,
   });
   return { guard, recorded, calls, tick: (ms: number) => (now += ms) };
@@ -63,6 +64,33 @@ describe('the workload guard', () => {
     expect(recorded.map((e) => e.action)).toEqual(['drift.detected', 'drift.repaired']);
     expect(recorded[1]!.detail).toMatchObject({ repairMs: 120 });
     expect(guard.findings()).toEqual([]);
+  });
+
+  it('under drift.mode warn, a scaled Deployment and a foreign pod are reported, not repaired; the door is still put back', async () => {
+    const { guard, recorded, calls } = setup('warn');
+    guard.deploymentSeen(live(4));
+    guard.podSeen({ metadata: { name: 'intruder', labels } });
+    guard.doorSeen({ kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'cairn-gates.ns' } }, true);
+    await Promise.resolve();
+    expect(calls).toEqual(['apply ValidatingAdmissionPolicyBinding']);
+    expect(recorded.filter((e) => e.action === 'drift.detected').map((e) => e.detail?.remediation)).toEqual([
+      'none (drift.mode warn)',
+      'none (drift.mode warn)',
+      'reapply',
+    ]);
+    expect(guard.findings().map((f) => f.object)).toEqual([
+      'Deployment/hello-rel-1',
+      'Pod/intruder',
+      'ValidatingAdmissionPolicyBinding/cairn-gates.ns',
+    ]);
+    // Someone else scales it back and deletes the pod: settled, and not called cairn's repair.
+    guard.deploymentSeen({ ...live(2), metadata: { ...live(2).metadata, managedFields: [] } });
+    guard.podSeen({ metadata: { name: 'intruder', labels, deletionTimestamp: 'now' } });
+    const settled = recorded.filter((e) => e.action === 'drift.repaired');
+    expect(settled.map((e) => [e.subject.instance, e.reason])).toEqual([
+      ['Deployment/hello-rel-1', 'back as cairn applied it (not by cairn: drift.mode warn)'],
+      ['Pod/intruder', 'gone (not by cairn: drift.mode warn)'],
+    ]);
   });
 
   it('a Deployment cairn has not applied in this process is not judged', () => {

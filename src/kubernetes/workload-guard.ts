@@ -54,6 +54,11 @@ export interface WorkloadGuardDeps {
   doorObject: (key: string) => Manifest | undefined;
   /** Writes the allow-list and the VAPs again from what cairn last admitted (a deleted one comes back). */
   restoreDoor: () => Promise<void>;
+  /**
+   * The environment's `drift.mode`: `warn` reports a changed Deployment or a foreign pod (the
+   * instances) without repairing it; the door's objects are admission controls and are always put back.
+   */
+  mode?: 'enforce' | 'warn';
   log?: (line: Record<string, unknown>) => void;
   now?: () => number;
 }
@@ -66,7 +71,7 @@ export interface OpenFinding extends WorkloadFinding {
 export class WorkloadGuard {
   private readonly open = new Map<
     string,
-    { finding: WorkloadFinding; at: number; repairing: boolean; tried: number }
+    { finding: WorkloadFinding; at: number; repairing: boolean; tried: number; reportOnly: boolean }
   >();
   private readonly refusals = new Map<string, number>();
   private readonly now: () => number;
@@ -101,12 +106,17 @@ export class WorkloadGuard {
       this.settled(`Deployment/${name}`);
       return;
     }
-    this.found(finding, () => this.deps.cluster().then((c) => c.restore(applied)));
+    this.found(finding, () => this.deps.cluster().then((c) => c.restore(applied)), this.reportOnly());
   }
 
   /** A pod of this environment was added or changed. */
   podSeen(pod: LivePod & { metadata?: { namespace?: string; deletionTimestamp?: unknown } }): void {
-    if (pod.metadata?.deletionTimestamp) return;
+    if (pod.metadata?.deletionTimestamp) {
+      // A foreign pod only reported (warn) is settled when someone else deletes it.
+      const key = `Pod/${pod.metadata.name ?? '?'}`;
+      if (this.open.get(key)?.reportOnly) this.settled(key);
+      return;
+    }
     const finding = judgePod(pod);
     if (!finding) return;
     const object = {
@@ -114,10 +124,19 @@ export class WorkloadGuard {
       kind: 'Pod',
       metadata: { name: pod.metadata?.name, namespace: pod.metadata?.namespace },
     };
-    this.found(finding, async () => {
-      await (await this.deps.cluster()).remove(object);
-      this.settled(finding.object);
-    });
+    this.found(
+      finding,
+      async () => {
+        await (await this.deps.cluster()).remove(object);
+        this.settled(finding.object);
+      },
+      this.reportOnly(),
+    );
+  }
+
+  /** Instances (Deployments, pods) are only reported under `drift.mode: warn`. */
+  private reportOnly(): boolean {
+    return this.deps.mode === 'warn';
   }
 
   /**
@@ -159,7 +178,7 @@ export class WorkloadGuard {
     );
   }
 
-  private found(finding: WorkloadFinding, repair: () => Promise<void>): void {
+  private found(finding: WorkloadFinding, repair: () => Promise<void>, reportOnly = false): void {
     const known = this.open.get(finding.object);
     const same = known && JSON.stringify(known.finding.reasons) === JSON.stringify(finding.reasons);
     if (!same) {
@@ -170,7 +189,7 @@ export class WorkloadGuard {
         {
           driver: 'kubernetes',
           reasons: finding.reasons,
-          remediation: finding.repair,
+          remediation: reportOnly ? 'none (drift.mode warn)' : finding.repair,
         },
       );
     }
@@ -179,8 +198,10 @@ export class WorkloadGuard {
       at: known?.at ?? this.now(),
       repairing: known?.repairing ?? false,
       tried: known?.tried ?? 0,
+      reportOnly,
     };
     this.open.set(finding.object, entry);
+    if (reportOnly) return;
     // One repair at a time per object; a failed one is tried again at the next sight, not sooner than a second.
     if (entry.repairing || this.now() - entry.tried < REPAIR_RETRY_MS) return;
     entry.repairing = true;
@@ -199,7 +220,10 @@ export class WorkloadGuard {
       });
   }
 
-  /** The object is as cairn made it again: a repair that finished, audited with how long it took. */
+  /**
+   * The object is as cairn made it again: a repair that finished, audited with how long it took
+   * (under `drift.mode: warn` someone else put it back: audited as such, not as cairn's repair).
+   */
   private settled(object: string): void {
     const open = this.open.get(object);
     if (!open) return;
@@ -207,10 +231,13 @@ export class WorkloadGuard {
     this.audit(
       'drift.repaired',
       this.subject(open.finding),
-      `${open.finding.repair === 'delete' ? 'deleted' : 're-applied'} by cairn`,
+      open.reportOnly
+        ? `${open.finding.repair === 'delete' ? 'gone' : 'back as cairn applied it'} (not by cairn: drift.mode warn)`
+        : `${open.finding.repair === 'delete' ? 'deleted' : 're-applied'} by cairn`,
       {
         driver: 'kubernetes',
         repairMs: this.now() - open.at,
+        ...(open.reportOnly ? { by: 'someone else' } : {}),
       },
     );
   }

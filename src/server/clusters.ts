@@ -83,6 +83,7 @@ export class Clusters {
           admit: (release) => deps.admit(release, env),
           admissionPolicies: () => admissionPolicies(loaded, env),
           neighbours: (service) => neighbours(loaded, service),
+          ...(spec.drift?.mode ? { driftMode: spec.drift.mode } : {}),
           ...(gatewayImage ? { gatewayImage, gatewayListen: spec.gateway.listen } : {}),
           ...(deps.log ? { log: deps.log } : {}),
         }),
