@@ -4,6 +4,7 @@
  * instances on this machine. With -f each pod's log is followed (`follow=true`) until Ctrl-C or
  * until the pod goes away; following a service picks up pods that start meanwhile.
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../kubernetes/index.js';
 import { loadSpec } from '../spec/index.js';
@@ -53,6 +54,8 @@ export async function podLogs(
  */
 async function followPods(ctx: CommandContext, cluster: Cluster, target: PodLogsTarget): Promise<void> {
   const controller = new AbortController();
+  // One listener per pod followed: a service with more than 10 pods is no leak.
+  setMaxListeners(0, controller.signal);
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -3,6 +3,7 @@
  * apply with the field manager `cairn`, and a watch of the pods cairn made there. Every failure
  * becomes a DriverError that names the environment and says what to fix.
  */
+import { once } from 'node:events';
 import type { RequestOptions } from 'node:https';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -212,17 +213,16 @@ export class Cluster {
         done();
       },
     });
-    const ended = new Promise<void>((done) => {
-      sink.once('finish', done);
-      signal.addEventListener('abort', () => done(), { once: true });
-    });
     const container = pod.spec?.containers?.[0]?.name ?? '';
     const options = { follow: true, ...(tailLines !== undefined ? { tailLines } : {}) };
     const request = await this.call(`following the log of pod ${name}`, () =>
       new this.lib.Log(this.kc).log(this.namespace, name, container, sink, options),
     );
     try {
-      await ended;
+      // Waited for only once the stream is open (the body flows from a later tick), so a pod that
+      // cannot be followed yet leaves no listener on the shared signal; an abort that came first
+      // ends it at once.
+      await once(sink, 'finish', { signal }).catch(() => undefined);
     } finally {
       stopStream(request);
     }
