@@ -3,8 +3,10 @@
 // build`; refuses while a testbed is up): deploy → all pods Ready — `cairn deploy --wait` (push,
 // gates, door, apply, both pods Ready, switch) vs `kubectl apply` + `kubectl rollout status` of the
 // same Deployment under another name (image already on the node) — and rollback to the warm
-// release — `cairn rollback` (v1 kept warm) vs `kubectl rollout undo` + `rollout status` of a plain
-// Deployment. RUNS rounds (default 3). Prints one JSON document, then a one-line summary.
+// release through cairn's gateway in the cluster — `cairn rollback` (v1 kept warm) from the command
+// to the gateway pod's first answer of the previous release — vs `kubectl rollout undo` + `rollout
+// status` of a plain Deployment. RUNS rounds (default 3). Prints one JSON document, then a one-line
+// summary.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -74,6 +76,13 @@ const cairn = (args, input) =>
     timeout: 600_000,
     env: { ...process.env, CAIRN_HOME: '' },
   });
+const port = await freePort();
+/** The `version` the environment's gateway answers with now (undefined: no answer). */
+const answerVersion = (p) =>
+  fetch(`http://127.0.0.1:${p}/`)
+    .then((r) => r.json())
+    .then((j) => j.version)
+    .catch(() => undefined);
 const result = { kubernetes: K8S_VERSION, runs: RUNS, loadAtStart: LOAD_AT_START };
 try {
   execFileSync(TESTBED, ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -82,17 +91,22 @@ try {
   writeFileSync(
     join(ws, 'cairn.yaml'),
     helloOnKubernetes({
-      port: await freePort(),
+      port,
       registry: registry.address,
       namespace: NS,
       scaleDownDelay: '30m',
+      // Traffic through cairn's gateway in the cluster (blue/green: no load here for an analysis).
+      gatewayNamespace: `${NS}-gateway`,
+      canary: false,
     }),
   );
   cairn(['init']);
+  cairn(['keygen']);
   cairn(['up', '--detach']);
   const deployMs = [];
   const applyMs = [];
   const rollbackMs = [];
+  const rollbackWaitMs = [];
   const undoMs = [];
   for (let round = 0; round < RUNS; round++) {
     // A release of its own each round (a config change), deployed and Ready.
@@ -112,7 +126,16 @@ try {
     );
     if (round === 0) continue;
     // Back to the previous release, still warm (scale-down delay 30 min).
-    rollbackMs.push(timed(() => cairn(['rollback', 'hello', '--env', 'k8s', '--wait'])));
+    // From the command to the first answer of the previous release through the gateway pod.
+    const commanded = performance.now();
+    cairn(['rollback', 'hello', '--env', 'k8s', '--wait']);
+    rollbackWaitMs.push(Math.round(performance.now() - commanded));
+    while ((await answerVersion(port)) !== `r${round - 1}`) {
+      if (performance.now() - commanded > 30_000)
+        throw new Error('the gateway did not serve the previous release');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    rollbackMs.push(Math.round(performance.now() - commanded));
     // The plain Deployment: its image changed to the release cairn rolled back to (admitted), then undone.
     const back = kubectl(['-n', NS, 'get', 'deployments', '-l', 'cairn.dev/service=hello', '-o', 'name'])
       .trim()
@@ -138,7 +161,11 @@ try {
   }
   Object.assign(result, {
     deployToReadyMs: { cairn: stats(deployMs), kubectlApplyRolloutStatus: stats(applyMs) },
-    rollbackMs: { cairnWarm: stats(rollbackMs), kubectlRolloutUndo: stats(undoMs) },
+    rollbackMs: {
+      cairnWarm: stats(rollbackMs),
+      cairnRollbackWaitReturns: stats(rollbackWaitMs),
+      kubectlRolloutUndo: stats(undoMs),
+    },
   });
 } finally {
   try {
@@ -152,5 +179,5 @@ console.log(JSON.stringify(result, null, 2));
 const d = result.deployToReadyMs;
 const r = result.rollbackMs;
 console.log(
-  `k8s: deploy → Ready cairn ${d.cairn.median} ms vs kubectl apply+rollout status ${d.kubectlApplyRolloutStatus.median} ms; rollback cairn ${r.cairnWarm.median ?? '-'} ms vs kubectl rollout undo ${r.kubectlRolloutUndo.median ?? '-'} ms (medians of ${RUNS})`,
+  `k8s: deploy → Ready cairn ${d.cairn.median} ms vs kubectl apply+rollout status ${d.kubectlApplyRolloutStatus.median} ms; rollback cairn (command → the in-cluster gateway answers with the previous release) ${r.cairnWarm.median ?? '-'} ms vs kubectl rollout undo ${r.kubectlRolloutUndo.median ?? '-'} ms (medians of ${RUNS})`,
 );

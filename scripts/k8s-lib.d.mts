@@ -16,4 +16,6 @@ export function helloOnKubernetes(options: {
   moreEnvironments?: string;
   /** cairn's gateway in the cluster, in this namespace, and a canary with analysis. */
   gatewayNamespace?: string;
+  /** Default: true with a gatewayNamespace (blue/green otherwise). */
+  canary?: boolean;
 }): string;

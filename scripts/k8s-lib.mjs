@@ -48,7 +48,7 @@ export async function startRegistry(dir) {
 /**
  * examples/hello in one Kubernetes environment `k8s`, its gateway on 127.0.0.1:`port`: the
  * gateway of `cairn up` and blue/green, or, with `gatewayNamespace`, cairn's gateway in the
- * cluster and a canary with analysis (20 %, analysis, 100 %);
+ * cluster and (unless `canary: false`) a canary with analysis (20 %, analysis, 100 %);
  * `moreEnvironments` (YAML lines at the environments' indentation) adds others.
  */
 export function helloOnKubernetes({
@@ -60,8 +60,9 @@ export function helloOnKubernetes({
   policies,
   moreEnvironments = '',
   gatewayNamespace,
+  canary = gatewayNamespace !== undefined,
 }) {
-  const deploy = gatewayNamespace
+  const deploy = canary
     ? `{ strategy: canary, scaleDownDelayMs: ${scaleDownDelay}, steps: [{ weight: 20, pauseMs: 3s }, { analysis: {} }, { weight: 100 }], analysis: { maxErrorRate: 0.01, maxP99Ms: 1000, minRequests: 100, windowMs: 5s } }`
     : `{ strategy: bluegreen, scaleDownDelayMs: ${scaleDownDelay} }`;
   return `project: hello

@@ -99,7 +99,9 @@ async function showPods(ns = NS) {
 
 async function main() {
   say(`cairn story on Kubernetes — the test cluster (v1.36.3) on this machine\nworkspace: ${work}`);
-  say(`note: cairn's gateway runs in the cluster (namespace ${GATEWAY_NS}, a host-network DaemonSet), so a canary runs there`);
+  say(
+    `note: cairn's gateway runs in the cluster (namespace ${GATEWAY_NS}, a host-network DaemonSet), so a canary runs there`,
+  );
 
   heading('Bring the test cluster up (scripts/k8s-testbed up) and a registry on 127.0.0.1');
   const t0 = Date.now();
@@ -124,7 +126,9 @@ async function main() {
     }),
   );
 
-  heading('Workspace, key, secret, build hello v1; start the control plane (no local gateway: it is in the cluster)');
+  heading(
+    'Workspace, key, secret, build hello v1; start the control plane (no local gateway: it is in the cluster)',
+  );
   await cairn(['validate']);
   await cairn(['init']);
   await cairn(['keygen'], { allowFail: true });
@@ -144,7 +148,7 @@ async function main() {
   heading("Steady load on v1 through cairn's gateway in the cluster");
   await phase('steady v1', () => sleep(3000));
 
-  heading('Canary v1 → v2 under load: 20 %, analysis of the gateway pods\' metrics, 100 %; v1 kept warm');
+  heading("Canary v1 → v2 under load: 20 %, analysis of the gateway pods' metrics, 100 %; v1 kept warm");
   useVariant('v2');
   await cairn(['build', 'hello'], { quiet: true });
   await phase('canary v1 → v2', () =>

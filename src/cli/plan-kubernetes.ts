@@ -44,7 +44,14 @@ export async function planClusters(
       });
     }
     const policies = admissionPolicies(loaded, env);
-    const base = { env, namespace: ns, policies: policies.map((p) => p.name), services };
+    const gwns = target.gatewayNamespace;
+    const base = {
+      env,
+      namespace: ns,
+      ...(gwns ? { gatewayNamespace: gwns } : {}),
+      policies: policies.map((p) => p.name),
+      services,
+    };
     try {
       const cluster = await k8s.Cluster.open({ env, target, specDir: loaded.dir });
       await cluster.version();
@@ -65,7 +72,19 @@ export async function planClusters(
           }),
         ),
       ];
-      const live = await k8s.readLiveObjects(cluster, env, door);
+      const gateway = gwns
+        ? [
+            ...k8s.gatewayManifests({
+              env,
+              namespace: ns,
+              gatewayNamespace: gwns,
+              image: '',
+              listen: loaded.spec.environments[env]!.gateway.listen,
+            }),
+            k8s.gatewayConfigMap(ns, env, { version: 0, config: {} as never, pools: {} }),
+          ]
+        : [];
+      const live = await k8s.readLiveObjects(cluster, env, door, gateway);
       out.push(k8s.planClusterObjects({ ...base, live }));
     } catch (error) {
       if (!(error instanceof CairnError)) throw error;

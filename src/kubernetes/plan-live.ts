@@ -15,7 +15,13 @@ const VAP_API = 'admissionregistration.k8s.io/v1';
 const name = (o: { metadata?: Record<string, unknown> }) => String(o.metadata?.name);
 
 /** The live state of what cairn would write in `env`; `door` are the door objects cairn would apply. */
-export async function readLiveObjects(cluster: Cluster, env: string, door: Manifest[]): Promise<LiveObjects> {
+export async function readLiveObjects(
+  cluster: Cluster,
+  env: string,
+  door: Manifest[],
+  /** Objects only looked for (the in-cluster gateway's: its image is known at deploy time only). */
+  present: Manifest[] = [],
+): Promise<LiveObjects> {
   const existing = new Set<string>();
   const differs = new Map<string, string>();
   const policyObjects: string[] = [];
@@ -63,6 +69,8 @@ export async function readLiveObjects(cluster: Cluster, env: string, door: Manif
         `a dry-run apply changes ${diff.slice(0, 3).join(', ')}${diff.length > 3 ? ', …' : ''}`,
       );
   }
+  for (const want of present)
+    if (await cluster.read(want)) existing.add(`${want.kind}/${String(want.metadata.name)}`);
   return { existing, differs, admitted, policyObjects };
 }
 

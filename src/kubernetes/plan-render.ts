@@ -17,7 +17,8 @@ const VERB: Record<ObjectAction, string> = {
 };
 
 export function renderClusterPlan(plan: ClusterPlan): string {
-  const lines = [`Kubernetes objects in environment ${plan.env} (namespace ${plan.namespace}):`];
+  const gateway = plan.gatewayNamespace ? `, its gateway in namespace ${plan.gatewayNamespace}` : '';
+  const lines = [`Kubernetes objects in environment ${plan.env} (namespace ${plan.namespace}${gateway}):`];
   if (!plan.reachable)
     lines.push(
       `  (the cluster is not reachable: ${plan.unreachable ?? 'no answer'}; what would be created is computed from cairn.yaml, nothing was compared with live objects)`,

@@ -176,4 +176,23 @@ describe('changedPaths', () => {
     const other = { ...same, spec: { ...same.spec, ingress: [{ ports: [{ port: 9090 }] }] } };
     expect(changedPaths(liveObject, other)).toEqual(['spec.ingress']);
   });
+
+  it("lists the in-cluster gateway's objects, created when the cluster lacks them, and names its namespace", () => {
+    const gw = input({ gatewayNamespace: 'hello-prod-gw', live: live([...DOOR_V1, 'Role/cairn-gateway']) });
+    const r = rows(gw);
+    expect(r).toEqual(
+      expect.arrayContaining([
+        'create Namespace/hello-prod-gw',
+        'create ServiceAccount/cairn-gateway',
+        'unchanged Role/cairn-gateway',
+        'create RoleBinding/cairn-gateway',
+        'create DaemonSet/cairn-gateway',
+        'create ConfigMap/cairn-gateway',
+      ]),
+    );
+    expect(renderClusterPlan(planClusterObjects(gw))).toContain(
+      'Kubernetes objects in environment prod (namespace hello-prod, its gateway in namespace hello-prod-gw):',
+    );
+    expect(rows(input()).filter((x) => x.includes('cairn-gateway') || x.includes('-gw'))).toEqual([]);
+  });
 });

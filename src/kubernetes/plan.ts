@@ -57,6 +57,8 @@ export interface LiveObjects {
 export interface ClusterPlanInput {
   env: string;
   namespace: string;
+  /** Where the environment's gateway runs in the cluster (`kubernetes.gatewayNamespace`), if it does. */
+  gatewayNamespace?: string;
   /** The environment's cairn policies that match `admission` (their names). */
   policies: string[];
   services: ServicePlanInput[];
@@ -68,6 +70,7 @@ export interface ClusterPlanInput {
 export interface ClusterPlan {
   env: string;
   namespace: string;
+  gatewayNamespace?: string;
   reachable: boolean;
   unreachable?: string;
   objects: PlannedObject[];
@@ -75,6 +78,15 @@ export interface ClusterPlan {
 }
 
 const VAP = 'ValidatingAdmissionPolicy';
+/** The in-cluster gateway's objects besides its namespace, all named `cairn-gateway`. */
+const GATEWAY_KINDS = ['ServiceAccount', 'Role', 'RoleBinding', 'DaemonSet', 'ConfigMap'] as const;
+const GATEWAY_NOTES: Record<(typeof GATEWAY_KINDS)[number], string> = {
+  ServiceAccount: "the gateway pods' identity",
+  Role: 'reads the ConfigMap cairn-gateway, nothing else',
+  RoleBinding: 'the Role, to the ServiceAccount',
+  DaemonSet: 'one hardened host-network gateway pod per node, at gateway.listen',
+  ConfigMap: 'what the gateway pods serve (routes, weights, endpoints), written at every change',
+};
 const BINDING = 'ValidatingAdmissionPolicyBinding';
 const key = (kind: string, name: string) => `${kind}/${name}`;
 
@@ -109,12 +121,22 @@ export function planClusterObjects(input: ClusterPlanInput): ClusterPlan {
     const [kind, name] = stale.split('/') as [string, string];
     objects.push({ action: 'delete', kind, name, note: 'its policy is no longer in the environment' });
   }
+  if (input.gatewayNamespace) {
+    door(
+      'Namespace',
+      input.gatewayNamespace,
+      undefined,
+      "Pod Security privileged: the gateway pods use the node's network",
+    );
+    for (const kind of GATEWAY_KINDS) door(kind, 'cairn-gateway', undefined, GATEWAY_NOTES[kind]);
+  }
   for (const s of input.services) objects.push(...serviceObjects(input, nothingServes, s));
   const summary = { create: 0, replace: 0, delete: 0, 'delete-later': 0, unchanged: 0 };
   for (const o of objects) summary[o.action] += 1;
   return {
     env: input.env,
     namespace: input.namespace,
+    ...(input.gatewayNamespace ? { gatewayNamespace: input.gatewayNamespace } : {}),
     reachable: input.live !== undefined,
     ...(input.unreachable ? { unreachable: input.unreachable } : {}),
     objects,

@@ -409,10 +409,10 @@ export class ControlPlane {
       ...(log ? { log } : {}),
     });
     gateway.start();
-    keeper
-      .ensure()
+    gateway
+      .open()
       .catch((error: unknown) =>
-        log?.({ level: 'warn', msg: 'applying the in-cluster gateway', env, error: String(error) }),
+        log?.({ level: 'warn', msg: 'opening the in-cluster gateway', env, error: String(error) }),
       );
     return gateway;
   }
@@ -422,7 +422,7 @@ export class ControlPlane {
     const file = defaultSigningKeyFile(this.options.specFile);
     if (!file)
       throw new NotFoundError('building the in-cluster gateway image: the workspace has no signing key', {
-        hint: 'run `cairn init` (it makes the key the gateway image is signed with)',
+        hint: 'run `cairn keygen`: the gateway image is signed with the workspace key, like every build',
       });
     const built = await buildGatewayImage({ store: this.images, key: loadSigningKey(file).key });
     return built.digest;

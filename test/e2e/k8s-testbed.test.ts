@@ -5,7 +5,7 @@
  * Ready through its readiness probe and answers over the pod network; Secrets are encrypted in etcd;
  * Pod Security Admission refuses a pod on the host network. `down` leaves no process, mount, link,
  * iptables chain, cgroup or changed sysctl behind. In between, cairn deploys into it
- * (k8s-driver.scenario.ts).
+ * (k8s-driver.scenario.ts) and runs a canary through its gateway in the cluster (k8s-gateway.scenario.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,6 +25,7 @@ import {
 import { type LocalRegistry, startLocalRegistry } from '../helpers/registry.js';
 import { kubernetesDriverScenario } from './k8s-driver.scenario.js';
 import { gatewayPodScenario } from './k8s-gateway-pod.scenario.js';
+import { inClusterGatewayScenario } from './k8s-gateway.scenario.js';
 
 const usable = testbedUsable();
 if (!usable.ok) console.warn(`Kubernetes testbed e2e skipped: ${usable.why}`);
@@ -150,6 +151,8 @@ describe.runIf(usable.ok)('the Kubernetes testbed: a real node, cleaned up by do
   kubernetesDriverScenario(() => registry.address);
   // cairn's in-cluster gateway pod program and image.
   gatewayPodScenario(() => registry.address);
+  // cairn's gateway in the cluster (a canary through it), on the same cluster.
+  inClusterGatewayScenario(() => registry.address);
 
   it(
     'down leaves no process, mount, link, iptables chain, cgroup or sysctl behind',
