@@ -17,7 +17,7 @@ import { configFileManifest } from './config-files.js';
 import { repairDoor } from './door.js';
 import { LABEL, type Manifest } from './manifests.js';
 import { hostCidr, type NetworkPaths, releaseNetworkPolicy } from './network-policy.js';
-import { judgeDoor, type LiveDoorObject, type WorkloadFinding } from './workload-drift.js';
+import { type DoorRepair, judgeDoor, type LiveDoorObject, type WorkloadFinding } from './workload-drift.js';
 
 const VAP_API = 'admissionregistration.k8s.io/v1';
 const ALLOW_LIST = `ConfigMap/${ADMITTED_CONFIGMAP}`;
@@ -61,12 +61,27 @@ export async function checkDoor(cluster: Cluster, input: DoorDriftInput): Promis
       // Which policies held for each release is the gates' verdict, which only `cairn up` holds.
       found.push({ ...finding, left: 'cairn up (or the next deploy) writes it again' });
     } else {
-      const started = Date.now();
-      await repairDoor(cluster, repair, async () => {});
-      found.push({ ...finding, repairMs: Date.now() - started });
+      found.push({ ...finding, ...(await putBack(cluster, repair)) });
     }
   }
   return found;
+}
+
+/**
+ * One repair, timed. A failure (a permission missing, the apiserver gone) is said on its finding,
+ * not thrown: the repairs already made are still reported and audited, and the rest still tried.
+ */
+async function putBack(
+  cluster: Cluster,
+  repair: DoorRepair,
+): Promise<Pick<DoorFinding, 'repairMs' | 'left'>> {
+  const started = Date.now();
+  try {
+    await repairDoor(cluster, repair, async () => {});
+    return { repairMs: Date.now() - started };
+  } catch (error) {
+    return { left: `not put back (${(error as Error).message}); cairn up puts it back from its watch` };
+  }
 }
 
 /** What cairn's converge keeps at the door for the releases that serve, by `Kind/name`. */
