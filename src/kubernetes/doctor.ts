@@ -21,9 +21,19 @@ export const NEEDED: ReadonlyArray<readonly [string, string, string, boolean]> =
   ['', 'pods', 'get list watch delete', false],
   ['', 'pods/log', 'get', false],
   ['', 'events', 'list watch', false],
-  ['networking.k8s.io', 'networkpolicies', 'get create patch', false],
-  ['admissionregistration.k8s.io', 'validatingadmissionpolicies', 'get list create patch delete', true],
-  ['admissionregistration.k8s.io', 'validatingadmissionpolicybindings', 'get list create patch delete', true],
+  ['networking.k8s.io', 'networkpolicies', 'get list watch create patch update', false],
+  [
+    'admissionregistration.k8s.io',
+    'validatingadmissionpolicies',
+    'get list watch create patch update delete',
+    true,
+  ],
+  [
+    'admissionregistration.k8s.io',
+    'validatingadmissionpolicybindings',
+    'get list watch create patch update delete',
+    true,
+  ],
 ];
 
 /**
