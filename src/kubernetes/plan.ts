@@ -38,7 +38,6 @@ export interface ServicePlanInput {
   };
   /** Whether the service's plan item replaces or creates its release (a deploy is due). */
   changed: boolean;
-  /** Releases with replicas in the environment now, with the secret versions each pins. */
   /** Releases with replicas in the environment now, with the secret versions and files (path → digest) each pins. */
   serving: Array<{ releaseId: string; secrets: SecretVersion[]; files?: Record<string, string> }>;
   scaleDownDelayMs: number;
