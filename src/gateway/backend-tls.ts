@@ -54,7 +54,8 @@ export function tlsOptions(
 
 /**
  * Request options (node:https) for a client that presents `client`'s certificate and accepts only
- * a server whose SVID names `serverId`: the health probe's and the identity hop's, per request.
+ * a server whose SVID names `serverId`: the identity hop's, per request (the health probe, like the
+ * gateway, loads the identity once and uses `tlsOptions`).
  */
 export function spiffeClientOptions(
   client: { certPem: string; keyPem: string },

@@ -1,5 +1,11 @@
 /** The gateway: a reverse proxy that routes by host and path and shifts traffic between release pools without losing a request. */
-export { checkSpiffeId, type GatewayIdentity, spiffeClientOptions } from './backend-tls.js';
+export {
+  checkSpiffeId,
+  type GatewayIdentity,
+  loadBackendIdentity,
+  spiffeClientOptions,
+  tlsOptions,
+} from './backend-tls.js';
 export { createGateway, DEFAULT_LIMITS } from './builtin-gateway.js';
 export { DEFAULT_DRAIN_TIMEOUT_MS } from './endpoint-registry.js';
 export { PIN_HEADER } from './forward-headers.js';
