@@ -118,7 +118,7 @@ async function unknownContainers(
   driverFor: (kind: string) => RuntimeDriver,
 ): Promise<DriftReport[]> {
   const known = new Set(input.instances.map((i) => i.id));
-  const kinds = new Set([...input.instances.map((i) => i.driver), chooseDriver(detectDrivers())]);
+  const kinds = new Set([...input.instances.map((i) => i.driver), machineDriver()]);
   const reports: DriftReport[] = [];
   for (const kind of kinds) {
     let handles: InstanceHandle[];
@@ -144,6 +144,16 @@ async function unknownContainers(
     }
   }
   return reports;
+}
+
+let machineDriverKind: RuntimeKind | undefined;
+/**
+ * The driver `auto` chooses on this machine, found once per process: finding it spawns
+ * `runc --version` and `bwrap --version`, blocking, and the control plane checks every minute.
+ */
+function machineDriver(): RuntimeKind {
+  machineDriverKind ??= chooseDriver(detectDrivers());
+  return machineDriverKind;
 }
 
 function memoDrivers(input: CheckInput): (kind: string) => RuntimeDriver {
