@@ -46,9 +46,7 @@ export class RolloutController {
 
   /** Rollouts that still have work: progressing, paused, rolling back, or keeping a release warm. */
   unfinished(): DeploymentRecord[] {
-    return this.deps.store
-      .listDeployments()
-      .filter((d) => (d.state as unknown as RolloutState).stage !== 'done');
+    return this.deps.store.listDeployments({ unfinished: true });
   }
 
   tickAll(): DeploymentRecord[] {

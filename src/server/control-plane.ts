@@ -259,14 +259,12 @@ export class ControlPlane {
     const out = new Map<string, RolloutSample>();
     // Rollouts with work left (progressing, paused, keeping the old release warm), and the ones that
     // just ended, so the series shows where the traffic ended up.
-    const recent = this.store
-      .listDeployments()
-      .filter(
-        (d) =>
-          (d.state as { stage?: string }).stage !== 'done' ||
-          (d.finishedAt !== undefined && now - Date.parse(d.finishedAt) < SAMPLE_WINDOW_MS),
-      );
-    for (const d of recent) {
+    const unfinished = this.store.listDeployments({ unfinished: true });
+    const ended = this.store.listDeployments({
+      finishedSince: new Date(now - SAMPLE_WINDOW_MS + 1).toISOString(),
+    });
+    const recent = new Map([...unfinished, ...ended].map((d) => [d.id, d]));
+    for (const d of recent.values()) {
       const gateway = this.routerOf(d.env);
       const releases: RolloutSample['releases'] = {};
       for (const { release, weight } of this.store.getServing(d.env, d.service)?.weights ?? []) {

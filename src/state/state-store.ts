@@ -5,6 +5,7 @@
  */
 import type {
   AttestationRecord,
+  DeploymentFilter,
   DeploymentRecord,
   EventRecord,
   InstanceFilter,
@@ -20,7 +21,7 @@ export interface StateReader {
   listReleases(service?: string): ReleaseRecord[];
   listAttestations(releaseId: string): AttestationRecord[];
   getDeployment(id: string): DeploymentRecord | undefined;
-  listDeployments(filter?: { env?: string; service?: string; active?: boolean }): DeploymentRecord[];
+  listDeployments(filter?: DeploymentFilter): DeploymentRecord[];
   getInstance(id: string): InstanceRecord | undefined;
   listInstances(filter?: InstanceFilter): InstanceRecord[];
   getTarget(env: string, service: string): TargetRecord | undefined;

@@ -97,6 +97,20 @@ export interface EventRecord {
 
 export type NewEvent = Omit<EventRecord, 'seq' | 'time'> & { time?: string };
 
+export interface DeploymentFilter {
+  env?: string;
+  service?: string;
+  /** Only rollouts whose phase is pending, progressing or paused. */
+  active?: boolean;
+  /**
+   * Only rollouts with work left: the stage of their state is not `done` (still progressing or
+   * paused, rolling back, or keeping the previous release warm).
+   */
+  unfinished?: boolean;
+  /** Only rollouts that finished at or after this time (ISO 8601). */
+  finishedSince?: string;
+}
+
 export interface InstanceFilter {
   env?: string;
   service?: string;

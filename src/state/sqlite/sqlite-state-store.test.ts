@@ -88,6 +88,72 @@ describe('SqliteStateStore', () => {
     ).toThrow(/start a new instance instead/);
   });
 
+  it('lists instances as they are now, whoever wrote them and however often they are listed', () => {
+    store.transaction((tx) => {
+      tx.putRelease(release());
+      tx.putInstance(instance());
+    });
+    const live = () => store.listInstances({ env: 'dev', live: true }).map((i) => `${i.id} ${i.state}`);
+    expect(live()).toEqual(['ins-1 starting']);
+    store.transaction((tx) => tx.putInstance(instance({ state: 'healthy' })));
+    expect(live()).toEqual(['ins-1 healthy']);
+
+    // A caller changing what it got changes nothing for the next one.
+    const got = store.listInstances({ env: 'dev', live: true });
+    got.pop();
+    expect(() => Object.assign(store.listInstances()[0]!, { state: 'failed' })).toThrow();
+    expect(live()).toEqual(['ins-1 healthy']);
+
+    // Another connection (another process) stops it.
+    const other = createSqliteStateStore({ path: join(dir, 'state.db') });
+    try {
+      other.transaction((tx) => tx.putInstance(instance({ state: 'stopped', stoppedAt: T0 })));
+    } finally {
+      other.close();
+    }
+    expect(live()).toEqual([]);
+    expect(store.listInstances().map((i) => i.state)).toEqual(['stopped']);
+
+    // A write that is rolled back is never listed, not even after a list inside its transaction.
+    expect(() =>
+      store.transaction((tx) => {
+        tx.putInstance(instance({ id: 'ins-2' }));
+        expect(tx.listInstances({ env: 'dev', live: true }).map((i) => i.id)).toEqual(['ins-2']);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(live()).toEqual([]);
+  });
+
+  it('lists the rollouts with work left, and those that finished since a time', () => {
+    const rollout = (id: string, stage: string | undefined, finishedAt?: string) => ({
+      id,
+      service: 'hello',
+      env: 'dev',
+      toRelease: 'rel-000000000001',
+      strategy: 'rolling',
+      phase: finishedAt ? ('succeeded' as const) : ('progressing' as const),
+      step: 0,
+      state: stage === undefined ? {} : { stage },
+      createdAt: `2026-11-26T10:00:0${id.at(-1)}.000Z`,
+      updatedAt: T0,
+      ...(finishedAt ? { finishedAt } : {}),
+    });
+    store.transaction((tx) => {
+      tx.putRelease(release());
+      tx.putDeployment(rollout('dep-1', 'done', '2026-11-26T10:00:00.000Z'));
+      tx.putDeployment(rollout('dep-2', 'warm', '2026-11-26T10:05:00.000Z'));
+      tx.putDeployment(rollout('dep-3', 'scaling'));
+      tx.putDeployment(rollout('dep-4', undefined));
+      tx.putDeployment(rollout('dep-5', 'done', '2026-11-26T10:05:00.000Z'));
+    });
+    const ids = (f: Parameters<SqliteStateStore['listDeployments']>[0]) =>
+      store.listDeployments(f).map((d) => d.id);
+    expect(ids({ unfinished: true })).toEqual(['dep-2', 'dep-3', 'dep-4']);
+    expect(ids({ finishedSince: '2026-11-26T10:05:00.000Z' })).toEqual(['dep-2', 'dep-5']);
+    expect(ids({ env: 'prod', unfinished: true })).toEqual([]);
+  });
+
   it('moves targets and remembers the previous release', () => {
     store.transaction((tx) => {
       tx.putRelease(release('rel-000000000001'));

@@ -5,6 +5,7 @@ import { ConflictError, diskFullError } from '../../lib/index.js';
 import type { StateStore, StateWriter } from '../state-store.js';
 import type {
   AttestationRecord,
+  DeploymentFilter,
   DeploymentRecord,
   EventRecord,
   InstanceFilter,
@@ -34,6 +35,8 @@ export interface SqliteStateStoreConfig {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/** Instance lists kept at once (one per filter asked for); more: all are read again. */
+const INSTANCE_LIST_CACHE_ENTRIES = 256;
 
 export function createSqliteStateStore(config: SqliteStateStoreConfig): SqliteStateStore {
   return new SqliteStateStore(config);
@@ -50,6 +53,15 @@ export class SqliteStateStore implements StateStore, StateWriter {
    * one after each health probe, and compiling the SQL again each time cost more than running it.
    */
   private readonly statements = new Map<string, Database.Statement>();
+  /**
+   * Instance lists by filter, as last read. Supervision and the drift loop list the live instances
+   * several times a second and they rarely change (at 128 instances the query and the JSON parse
+   * of every row were a sixth of the idle control plane), so a list is kept until an instance is
+   * written: by this connection (`putInstance`), or by another one (SQLite's `data_version`
+   * changes). The records in it are frozen: every caller gets the same objects.
+   */
+  private readonly instanceLists = new Map<string, readonly InstanceRecord[]>();
+  private instanceListsVersion: unknown;
 
   constructor(config: SqliteStateStoreConfig) {
     this.path = config.path;
@@ -137,11 +149,15 @@ export class SqliteStateStore implements StateStore, StateWriter {
     return row ? rows.toDeployment(row) : undefined;
   }
 
-  listDeployments(filter: { env?: string; service?: string; active?: boolean } = {}): DeploymentRecord[] {
+  listDeployments(filter: DeploymentFilter = {}): DeploymentRecord[] {
     const where: string[] = [];
     if (filter.env) where.push('env = @env');
     if (filter.service) where.push('service = @service');
     if (filter.active) where.push(`phase IN ('pending', 'progressing', 'paused')`);
+    // In SQL: the rollout controller asks five times a second, and parsing every finished
+    // rollout's state in JavaScript to drop it grew with the workspace's whole history.
+    if (filter.unfinished) where.push(`json_extract(state_json, '$.stage') IS NOT 'done'`);
+    if (filter.finishedSince) where.push('finished_at >= @finishedSince');
     const sql = `SELECT * FROM deployments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
     return this.statement(sql).all(filter).map(rows.toDeployment);
   }
@@ -156,6 +172,24 @@ export class SqliteStateStore implements StateStore, StateWriter {
   }
 
   listInstances(filter: InstanceFilter = {}): InstanceRecord[] {
+    // Inside a transaction the list may hold writes that a rollback undoes: never kept.
+    if (this.db.inTransaction) return this.queryInstances(filter);
+    const version = this.statement('PRAGMA data_version').pluck().get();
+    if (version !== this.instanceListsVersion) {
+      this.instanceLists.clear();
+      this.instanceListsVersion = version;
+    }
+    const key = `${filter.env ?? ''}\0${filter.service ?? ''}\0${filter.releaseId ?? ''}\0${filter.live === true}`;
+    let list = this.instanceLists.get(key);
+    if (!list) {
+      list = this.queryInstances(filter).map((i) => Object.freeze(i));
+      if (this.instanceLists.size >= INSTANCE_LIST_CACHE_ENTRIES) this.instanceLists.clear();
+      this.instanceLists.set(key, list);
+    }
+    return [...list];
+  }
+
+  private queryInstances(filter: InstanceFilter): InstanceRecord[] {
     const where: string[] = [];
     if (filter.env) where.push('env = @env');
     if (filter.service) where.push('service = @service');
@@ -167,6 +201,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
   }
 
   putInstance(i: InstanceRecord): void {
+    this.instanceLists.clear();
     this.statement(rows.UPSERT_INSTANCE).run(rows.fromInstance(i));
   }
 
