@@ -160,7 +160,8 @@ async function measure(n, drv) {
     const digest = JSON.stringify(built).match(/sha256:[0-9a-f]{64}/)?.[0];
     if (!digest) throw new Error(`no image digest in: ${JSON.stringify(built).slice(0, 200)}`);
     // SCALE_BENCH_PROFILE_DIR: the control plane runs in the foreground under --cpu-prof and
-    // writes its profile there when `cairn down` stops it.
+    // writes its profile there when `cairn down` stops it; the result names the idle window in
+    // the profile's clock (`profileIdleWindowUs`), for `node scripts/profile-top.mjs PROFILE FROM TO`.
     const prof = process.env.SCALE_BENCH_PROFILE_DIR;
     if (prof) {
       spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${prof}`, CAIRN, 'up', '--driver', drv], {
@@ -199,7 +200,10 @@ async function measure(n, drv) {
       throw new Error(`${failed} of ${n} deploys failed: ${deploys.find((d) => d.code)?.error}`);
 
     await sleep(SETTLE_MS);
+    // In the profile's clock (CLOCK_MONOTONIC, µs), so the idle window can be cut out of it.
+    const idleFromUs = Number(process.hrtime.bigint() / 1000n);
     const idle = await idleCpuPct(pid, IDLE_MS);
+    const idleWindowUs = [idleFromUs, Number(process.hrtime.bigint() / 1000n)];
     const rssMb = procStats(pid).rssMb;
 
     const statusRuns = [];
@@ -242,6 +246,7 @@ async function measure(n, drv) {
         p99Ms: round(summary.p99Ms, 2),
         statuses,
       },
+      ...(prof && { profileIdleWindowUs: idleWindowUs }),
       driftFullCheckMs: Math.round(drift.ms),
       driftInSync: driftReport.inSync === true,
       statusMs: Math.round(median(statusRuns.map((s) => s.ms))),
