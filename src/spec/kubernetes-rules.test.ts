@@ -126,4 +126,18 @@ describe('environments.<name>.kubernetes.gatewayNamespace', () => {
       diags(WITH_GW.replace('listen: "127.0.0.1:9000"', 'listen: "127.0.0.1:9000", engine: haproxy')),
     ).toEqual([expect.stringContaining('remove gateway.engine: haproxy')]);
   });
+
+  it('refuses a service that serves TLS with its SVID where the gateway is in the cluster', () => {
+    const tls = (env: string) =>
+      `identity: {}\n${SPEC(env).replace('run: { port: 8080 }', 'run: { port: 8080, tls: true }')}`;
+    const out = parseSpec(tls(WITH_GW), 'cairn.yaml', exists).diagnostics.map(
+      (d) => `${d.line}:${d.message}`,
+    );
+    expect(out).toEqual([
+      expect.stringMatching(
+        /^6:environment k8s runs its gateway in the cluster \(gatewayNamespace\), which has no SVID/,
+      ),
+    ]);
+    expect(parseSpec(tls(GOOD), 'cairn.yaml', exists).diagnostics).toEqual([]);
+  });
 });

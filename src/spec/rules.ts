@@ -119,13 +119,21 @@ function checkTls(name: string, service: Obj, spec: Obj, ctx: RuleContext): void
       at,
       `${name} serves TLS with its SVID, which needs workload identity: add a top-level \`identity: {}\``,
     );
-  for (const [env, environment] of Object.entries(asObj(spec.environments)))
+  for (const [env, environment] of Object.entries(asObj(spec.environments))) {
     if (asObj(asObj(environment).gateway).engine === 'haproxy')
       ctx.error(
         at,
         `environment ${env} uses gateway.engine: haproxy, which cannot check an instance's SPIFFE ID; ` +
           'use the builtin engine there, or drop run.tls',
       );
+    // Its pods have no SVID to connect with: they refuse a whole configuration with a tls pool.
+    if (typeof asObj(asObj(environment).kubernetes).gatewayNamespace === 'string')
+      ctx.error(
+        at,
+        `environment ${env} runs its gateway in the cluster (gatewayNamespace), which has no SVID to reach TLS instances yet; ` +
+          'drop run.tls, or remove gatewayNamespace',
+      );
+  }
 }
 
 /** run.network.allow names other services of the spec. */
