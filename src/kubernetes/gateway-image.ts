@@ -23,14 +23,13 @@ import { LayerCache } from '../artifact/layer-cache.js';
 import type { LayerEntry } from '../artifact/tar-layer.js';
 import { NotFoundError } from '../lib/index.js';
 import { type AttestResult, attestImage, type SigningKey } from '../trust/index.js';
+import { DEFAULT_ADMIN_PORT } from './gateway-manifests.js';
 
 /** The name the gateway image goes by in signatures, provenance and the store (`cairn-gateway:latest`). */
 export const GATEWAY_IMAGE_NAME = 'cairn-gateway';
 /** Where the program is in the image, and how it is started. */
 export const GATEWAY_IMAGE_MAIN = '/gateway/main.js';
 export const GATEWAY_IMAGE_ENTRYPOINT = ['node', GATEWAY_IMAGE_MAIN];
-/** The admin listener's default port, recorded as the image's exposed port. */
-const ADMIN_PORT = 9464;
 
 /** `dist/gateway-pod/main.js` of this package (`npm run build` makes it); the same path from src/ and dist/. */
 export const GATEWAY_BUNDLE = join(
@@ -119,7 +118,8 @@ export async function buildGatewayImage(opts: GatewayImageOptions): Promise<Gate
     env: { NODE_ENV: 'production' },
     workdir: '/gateway',
     user: NONROOT_UID,
-    port: ADMIN_PORT,
+    // The admin listener's default port, recorded as the image's exposed port.
+    port: DEFAULT_ADMIN_PORT,
     createdSec: mtimeSec,
     annotations: {},
   });

@@ -34,8 +34,9 @@ export {
 } from './doctor.js';
 export type { DoorFinding } from './door-drift.js';
 export {
-  /** Scales releases (Deployment replicas) and mirrors pods into instance records: the reconciler's seam. */
+  /** The name the in-cluster gateway's entries on the allow-list are filed under. */
   GATEWAY_SERVICE,
+  /** Scales releases (Deployment replicas) and mirrors pods into instance records: the reconciler's seam. */
   KubernetesEnvironment,
   type KubernetesEnvironmentDeps,
 } from './environment.js';
