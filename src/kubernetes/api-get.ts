@@ -21,7 +21,8 @@ export class ApiGetter {
 
   /** The JSON `path` answers; a status other than 200 or a timeout is thrown, with the status as `code`. */
   async json(path: string, timeoutMs: number): Promise<unknown> {
-    const url = new URL(path, this.server);
+    // Appended, not resolved: a server behind a proxy has a path of its own (https://host/k8s/clusters/c1).
+    const url = new URL(`${this.server.replace(/\/+$/, '')}${path}`);
     const opts = await this.settings();
     const isHttps = url.protocol === 'https:';
     if (isHttps)
