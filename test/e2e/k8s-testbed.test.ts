@@ -24,8 +24,8 @@ import {
 } from '../helpers/k8s-testbed.js';
 import { type LocalRegistry, startLocalRegistry } from '../helpers/registry.js';
 import { kubernetesDriverScenario } from './k8s-driver.scenario.js';
-import { gatewayPodScenario } from './k8s-gateway-pod.scenario.js';
 import { inClusterGatewayScenario } from './k8s-gateway.scenario.js';
+import { gatewayPodScenario } from './k8s-gateway-pod.scenario.js';
 
 const usable = testbedUsable();
 if (!usable.ok) console.warn(`Kubernetes testbed e2e skipped: ${usable.why}`);
