@@ -11,7 +11,7 @@ import { Cluster } from './cluster.js';
  * An apiserver that knows pod `web-1`: its log answers 400 (still starting) until `ready`, then two
  * lines and the end of the stream (never, with `hold`).
  */
-function scriptedApiserver(state: { ready: boolean; hold: boolean; logReads: number }) {
+function scriptedApiserver(state: { ready: boolean; hold: boolean; logReads: number; status?: object }) {
   return createServer((req, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const json = (status: number, body: unknown) => {
@@ -24,6 +24,7 @@ function scriptedApiserver(state: { ready: boolean; hold: boolean; logReads: num
         kind: 'Pod',
         metadata: { name: 'web-1', namespace: 'ns' },
         spec: { containers: [{ name: 'app' }] },
+        ...(state.status ? { status: state.status } : {}),
       });
     if (url.pathname === '/api/v1/namespaces/ns/pods/web-1/log') {
       state.logReads++;
@@ -48,12 +49,17 @@ function scriptedApiserver(state: { ready: boolean; hold: boolean; logReads: num
 describe('following a pod log', () => {
   let dir: string;
   let server: Server;
-  const state = { ready: false, hold: false, logReads: 0 };
+  const state: { ready: boolean; hold: boolean; logReads: number; status?: object } = {
+    ready: false,
+    hold: false,
+    logReads: 0,
+  };
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cairn-follow-'));
     state.ready = false;
     state.hold = false;
+    state.status = undefined;
     state.logReads = 0;
     server = scriptedApiserver(state);
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -117,5 +123,34 @@ current-context: x
     // The stream never ends by itself: an abort that came first must not be missed.
     await cluster.followPodLog('web-1', () => {}, controller.signal);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('says why a pod whose container never ran has no log to follow, without asking for it', async () => {
+    state.status = {
+      phase: 'Pending',
+      containerStatuses: [{ restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }],
+    };
+    const cluster = await Cluster.open({
+      env: 'k8s',
+      target: { kubeconfig: 'kubeconfig', namespace: 'ns', registry: '127.0.0.1:5000' },
+      specDir: dir,
+    });
+    await expect(cluster.followPodLog('web-1', () => {}, new AbortController().signal)).rejects.toMatchObject(
+      {
+        message:
+          'following the log of pod web-1 in environment k8s: its container has not started yet (ContainerCreating)',
+        hint: expect.stringContaining('cairn logs SERVICE --env ENV -f'),
+      },
+    );
+    expect(state.logReads).toBe(0);
+    // A crash-looping container has run: its log is followed as it is.
+    state.status = {
+      phase: 'Running',
+      containerStatuses: [{ restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff' } } }],
+    };
+    state.ready = true;
+    let out = '';
+    await cluster.followPodLog('web-1', (t) => (out += t), new AbortController().signal);
+    expect(out).toBe('listening\nstopping\n');
   });
 });

@@ -16,6 +16,7 @@ import {
   type KubeConfigLike,
   type KubeObject,
   type ObjectWatch,
+  type Pod,
   type PodWatch,
 } from './client.js';
 import { FIELD_MANAGER, LABEL, type Manifest } from './manifests.js';
@@ -204,9 +205,20 @@ export class Cluster {
     tailLines?: number,
   ): Promise<void> {
     const stub = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: this.namespace } };
-    const pod = (await this.read(stub)) as { spec?: { containers?: Array<{ name?: string }> } } | undefined;
+    const pod = (await this.read(stub)) as
+      | (Pod & { spec?: { containers?: Array<{ name?: string }> } })
+      | undefined;
     if (!pod)
       throw clusterError(this.config.env, this.server, `following the log of pod ${name}`, { code: 404 });
+    // The apiserver answers a bare 400 for a container that never ran: say why instead.
+    const waiting = notStartedReason(pod);
+    if (waiting)
+      throw new DriverError(
+        `following the log of pod ${name} in environment ${this.config.env}: its container has not started yet (${waiting})`,
+        {
+          hint: 'try again once it runs (`cairn ps`); `cairn logs SERVICE --env ENV -f` picks pods up as they start',
+        },
+      );
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         write(chunk.toString('utf8'));
@@ -345,6 +357,14 @@ export class Cluster {
       clearTimeout(timer);
     }
   }
+}
+
+/** Why a pod's container has never run (so it has no log yet), or undefined once it has. */
+function notStartedReason(pod: Pod): string | undefined {
+  const status = pod.status?.containerStatuses?.[0];
+  if (!status) return pod.status?.phase === 'Pending' ? 'Pending' : undefined;
+  const waiting = status.state?.waiting;
+  return waiting && !status.restartCount ? (waiting.reason ?? 'waiting') : undefined;
 }
 
 /** Ends a streamed request; the library re-emits the abort on the response body, which nobody needs. */
