@@ -108,11 +108,15 @@ try {
   const rollbackMs = [];
   const rollbackWaitMs = [];
   const undoMs = [];
+  /** The version the gateway serves: a rollback goes back to the one served before the round's deploy. */
+  let serving;
   for (let round = 0; round < RUNS; round++) {
+    const previous = serving;
     // A release of its own each round (a config change), deployed and Ready.
     writeFileSync(join(ws, 'config', 'v1.json'), JSON.stringify({ version: `r${round}` }));
     cairn(['build', 'hello']);
     deployMs.push(timed(() => cairn(['deploy', 'hello', '--env', 'k8s', '--image', 'hello', '--wait'])));
+    serving = `r${round}`;
     const listed = kubectl(['-n', NS, 'get', 'deployments', '-l', 'cairn.dev/service=hello', '-o', 'json']);
     const newest = JSON.parse(listed).items.sort((x, y) =>
       y.metadata.creationTimestamp.localeCompare(x.metadata.creationTimestamp),
@@ -130,12 +134,13 @@ try {
     const commanded = performance.now();
     cairn(['rollback', 'hello', '--env', 'k8s', '--wait']);
     rollbackWaitMs.push(Math.round(performance.now() - commanded));
-    while ((await answerVersion(port)) !== `r${round - 1}`) {
+    while ((await answerVersion(port)) !== previous) {
       if (performance.now() - commanded > 30_000)
         throw new Error('the gateway did not serve the previous release');
       await new Promise((r) => setTimeout(r, 5));
     }
     rollbackMs.push(Math.round(performance.now() - commanded));
+    serving = previous;
     // The plain Deployment: its image changed to the release cairn rolled back to (admitted), then undone.
     const back = kubectl(['-n', NS, 'get', 'deployments', '-l', 'cairn.dev/service=hello', '-o', 'name'])
       .trim()

@@ -137,6 +137,11 @@ export function inClusterGatewayScenario(registry: () => string): void {
             verbs: ['get', 'list', 'watch'],
           },
         ]);
+        // cairn doctor asks the apiserver for the gateway's permissions too (the admin has them all).
+        const doctor = await cairn(['doctor', '--env', 'k8s']);
+        expect(doctor.stdout).toContain(
+          `every verb cairn needs in namespace ${NS} and gateway namespace ${GATEWAY_NS}`,
+        );
         // The door admits the gateway's digest (and nothing else) in the gateway namespace too.
         const unknown = `${registry()}/cairn/cairn-gateway@sha256:${'0'.repeat(64)}`;
         expect(() => kubectl(['-n', GATEWAY_NS, 'run', 'intruder', `--image=${unknown}`])).toThrow(
