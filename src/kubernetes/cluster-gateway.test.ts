@@ -120,5 +120,8 @@ describe('ClusterGateway.open', () => {
     await gateway.open(5_000);
     expect(cluster.writes.map((w) => [w.version, w.pools])).toEqual([[4, live.pools]]);
     expect(cluster.applied.get('gw-a')).toBe(4);
+    // Once it serves, a later open (each deploy's) writes nothing.
+    await gateway.open(5_000);
+    expect(cluster.writes).toHaveLength(1);
   });
 });

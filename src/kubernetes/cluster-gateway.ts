@@ -69,6 +69,8 @@ export class ClusterGateway implements TrafficRouter {
   private mirror = new MetricsRecorder();
   private timer: NodeJS.Timeout | undefined;
   private syncing = false;
+  /** A Ready pod applied what `open` wrote once. */
+  private opened = false;
 
   constructor(private readonly c: ClusterGatewayConfig) {}
 
@@ -86,11 +88,14 @@ export class ClusterGateway implements TrafficRouter {
    */
   open(timeoutMs = OPEN_TIMEOUT_MS): Promise<void> {
     const opened = this.writes.then(async () => {
+      // Served and watched already: nothing to wait for (the objects are applied again only when lost).
+      if (this.opened && this.c.api.readyPods().length > 0) return this.c.ensure?.();
       const doc = await this.current();
       const next = { ...doc, version: doc.version + 1, config: this.c.config };
       await this.c.api.writeConfig(next);
       this.doc = next;
       await this.settle(next.version, timeoutMs);
+      this.opened = true;
     });
     this.writes = opened.catch(() => {});
     return opened;
