@@ -55,6 +55,19 @@ export interface RuncConfig extends RuntimeConfig {
   binary?: string;
 }
 
+/**
+ * The init process recorded at start (the pid runc wrote, and its start time read then): while that
+ * same process lives, the container runs — the test `runc state` itself makes — so a driver that
+ * has not seen the container yet (the drift check's, after a deploy) need not spawn runc to know.
+ */
+function startedInit(
+  handle: InstanceHandle,
+): { pid: number; startTicks: number; created: string } | undefined {
+  return handle.pid > 0 && handle.pidStartTicks > 0
+    ? { pid: handle.pid, startTicks: handle.pidStartTicks, created: handle.startedAt }
+    : undefined;
+}
+
 class RuncDriver implements RuntimeDriver {
   readonly kind = 'runc' as const;
   private readonly runc: RuncCli;
@@ -189,9 +202,11 @@ class RuncDriver implements RuntimeDriver {
   }
 
   async inspect(handle: InstanceHandle): Promise<ObservedInstance> {
-    const known = this.running.get(handle.id);
-    if (known && isAlive(known.pid, known.startTicks))
+    const known = this.running.get(handle.id) ?? startedInit(handle);
+    if (known && isAlive(known.pid, known.startTicks)) {
+      this.running.set(handle.id, known);
       return { id: handle.id, status: 'running', pid: known.pid, startedAt: known.created };
+    }
     this.running.delete(handle.id);
     const state = await this.runc.state(handle.id);
     if (!state) return { id: handle.id, status: 'missing' };
