@@ -31,11 +31,20 @@ export interface GatewayKeeperDeps {
   /** The objects just applied, so the watch holds the live ones to them (drift). */
   applied: (objects: Manifest[]) => void;
   log?: (line: Record<string, unknown>) => void;
+  /** First delay before a failed pod watch is started again (doubled up to 30 s). */
+  rewatchMs?: number;
 }
+
+const REWATCH_MS = 1000;
+const REWATCH_MAX_MS = 30_000;
 
 export class GatewayKeeper {
   private ensured: Promise<void> | undefined;
   private watch: PodWatch | undefined;
+  private watching: Promise<void> | undefined;
+  private rewatch: NodeJS.Timeout | undefined;
+  private rewatchDelay: number | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: GatewayKeeperDeps) {}
 
@@ -81,24 +90,59 @@ export class GatewayKeeper {
     };
   }
 
-  private async startWatch(cluster: Cluster): Promise<void> {
-    if (this.watch) return;
+  private startWatch(cluster: Cluster): Promise<void> {
+    if (this.watch) return Promise.resolve();
+    this.watching ??= this.openWatch(cluster).finally(() => {
+      this.watching = undefined;
+    });
+    return this.watching;
+  }
+
+  private async openWatch(cluster: Cluster): Promise<void> {
     const selector = `${COMPONENT_LABEL}=${GATEWAY_COMPONENT},${LABEL.env}=${this.deps.env}`;
     const watch = cluster.watch<Pod>('v1', 'Pod', selector, false, this.deps.gatewayNamespace);
     watch.on('error', (error) => {
-      this.deps.log?.({
-        level: 'warn',
-        msg: 'gateway pod watch failed',
-        env: this.deps.env,
-        error: String(error),
-      });
-      // Started again by the next ensure (the next write of pools).
+      if (this.watch !== watch) return;
       this.watch = undefined;
-      this.ensured = undefined;
       void watch.stop().catch(() => {});
+      this.restartWatch(error);
     });
     await watch.start();
+    if (this.stopped) {
+      await watch.stop().catch(() => {});
+      return;
+    }
     this.watch = watch;
+  }
+
+  /**
+   * The pod watch failed (apiserver restart, network blip): started again with backoff, so the
+   * router keeps seeing the Ready pods without waiting for the next deploy.
+   */
+  private restartWatch(error: unknown): void {
+    if (this.stopped || this.rewatch) return;
+    const first = this.deps.rewatchMs ?? REWATCH_MS;
+    const delay = this.rewatchDelay ?? first;
+    this.rewatchDelay = Math.min(delay * 2, REWATCH_MAX_MS);
+    this.deps.log?.({
+      level: 'warn',
+      msg: 'gateway pod watch failed',
+      env: this.deps.env,
+      error: String(error),
+      retryMs: delay,
+    });
+    this.rewatch = setTimeout(() => {
+      this.rewatch = undefined;
+      if (this.stopped) return;
+      void this.deps
+        .connect()
+        .then((cluster) => this.startWatch(cluster))
+        .then(() => {
+          if (this.watch) this.rewatchDelay = undefined;
+        })
+        .catch((failed: unknown) => this.restartWatch(failed));
+    }, delay);
+    this.rewatch.unref();
   }
 
   /** The router's view of the cluster. */
@@ -138,6 +182,9 @@ export class GatewayKeeper {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.rewatch);
+    this.rewatch = undefined;
     await this.watch?.stop().catch(() => {});
     this.watch = undefined;
   }
