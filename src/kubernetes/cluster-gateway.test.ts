@@ -125,3 +125,19 @@ describe('ClusterGateway.open', () => {
     expect(cluster.writes).toHaveLength(1);
   });
 });
+
+describe('ClusterGateway.stop', () => {
+  it('ends a pending open and setPools at once with a "stopping" error', async () => {
+    const cluster = fakeCluster({});
+    const gateway = new ClusterGateway({ env: 'prod', gatewayNamespace: 'gw', config, api: cluster.api });
+    const opening = gateway.open(180_000);
+    const writing = gateway.setPools('hello', pools('rel-1'));
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    gateway.stop();
+    await expect(opening).rejects.toThrow(/environment prod: the control plane is stopping/);
+    await expect(writing).rejects.toThrow(/the control plane is stopping/);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect(gateway.drain('pod-x', 5_000)).rejects.toThrow(/stopping/);
+  });
+});

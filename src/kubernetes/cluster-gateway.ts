@@ -71,12 +71,18 @@ export class ClusterGateway implements TrafficRouter {
   private syncing = false;
   /** A Ready pod applied what `open` wrote once. */
   private opened = false;
+  private stopped = false;
+  /** The waits in progress (settle, open, drain polling): `stop` ends each. */
+  private readonly waits = new Set<{ timer: NodeJS.Timeout; reject: (error: Error) => void }>();
 
   constructor(private readonly c: ClusterGatewayConfig) {}
 
   /** Replaces a service's pools in the ConfigMap; resolves when every Ready gateway pod serves them. */
   setPools(service: string, pools: Pool[]): Promise<void> {
-    const write = this.writes.then(() => this.write(service, pools));
+    const write = this.writes.then(() => {
+      this.checkRunning();
+      return this.write(service, pools);
+    });
     this.writes = write.catch(() => {});
     return write;
   }
@@ -88,6 +94,7 @@ export class ClusterGateway implements TrafficRouter {
    */
   open(timeoutMs = OPEN_TIMEOUT_MS): Promise<void> {
     const opened = this.writes.then(async () => {
+      this.checkRunning();
       // Served and watched already: nothing to wait for (the objects are applied again only when lost).
       if (this.opened && this.c.api.readyPods().length > 0) return this.c.ensure?.();
       const doc = await this.current();
@@ -137,7 +144,7 @@ export class ClusterGateway implements TrafficRouter {
       behind = pods.filter((_, i) => !((statuses[i]?.version ?? -1) >= version));
       if (pods.length > 0 && behind.length === 0) return;
       if (this.now() >= deadline) break;
-      await sleep(SETTLE_POLL_MS);
+      await this.pause(SETTLE_POLL_MS);
     }
     const ns = this.c.gatewayNamespace;
     throw new DriverError(
@@ -160,9 +167,10 @@ export class ClusterGateway implements TrafficRouter {
   async drain(endpointId: string, timeoutMs = DEFAULT_DRAIN_MS): Promise<void> {
     const deadline = this.now() + timeoutMs;
     while (this.now() < deadline) {
+      this.checkRunning();
       const statuses = await Promise.all(this.c.api.readyPods().map((p) => this.status(p)));
       if (statuses.every((s) => !(s?.inflight?.[endpointId] ?? 0))) return;
-      await sleep(DRAIN_POLL_MS);
+      await this.pause(DRAIN_POLL_MS);
     }
   }
 
@@ -182,9 +190,41 @@ export class ClusterGateway implements TrafficRouter {
     this.timer.unref();
   }
 
+  /** Stops the mirror and ends every wait in progress (each rejects: the control plane is stopping). */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
+    for (const wait of this.waits) {
+      clearTimeout(wait.timer);
+      wait.reject(this.stoppingError());
+    }
+    this.waits.clear();
+  }
+
+  private stoppingError(): DriverError {
+    return new DriverError(
+      `waiting for the in-cluster gateway of environment ${this.c.env}: the control plane is stopping`,
+    );
+  }
+
+  private checkRunning(): void {
+    if (this.stopped) throw this.stoppingError();
+  }
+
+  /** A poll interval that `stop` ends at once. */
+  private pause(ms: number): Promise<void> {
+    this.checkRunning();
+    return new Promise<void>((resolve, reject) => {
+      const wait = {
+        timer: setTimeout(() => {
+          this.waits.delete(wait);
+          resolve();
+        }, ms),
+        reject,
+      };
+      this.waits.add(wait);
+    });
   }
 
   /** One refresh of the mirror: each Ready pod's slots since its last read, then all merged. */
@@ -227,5 +267,3 @@ export class ClusterGateway implements TrafficRouter {
     return (this.c.now ?? Date.now)();
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
