@@ -141,3 +141,17 @@ describe('ClusterGateway.stop', () => {
     await expect(gateway.drain('pod-x', 5_000)).rejects.toThrow(/stopping/);
   });
 });
+
+describe('ClusterGateway versions', () => {
+  it('writes a version above what the pods report when the live document cannot be read', async () => {
+    const cluster = fakeCluster({ 'gw-a': 150 });
+    cluster.applied.set('gw-a', 57);
+    const gateway = new ClusterGateway({ env: 'prod', gatewayNamespace: 'gw', config, api: cluster.api });
+    const started = Date.now();
+    await gateway.setPools('hello', pools('rel-1'));
+    expect(cluster.writes.map((w) => w.version)).toEqual([58]);
+    // Resolved only once the pod applied the write, not at once on its older version.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(cluster.applied.get('gw-a')).toBe(58);
+  });
+});

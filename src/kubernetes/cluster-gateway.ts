@@ -113,8 +113,16 @@ export class ClusterGateway implements TrafficRouter {
     if (!this.doc) {
       await this.c.ensure?.();
       const live = await this.c.api.readConfig();
-      // Continue the live version (pods ignore an older one) and keep the other services' pools.
-      this.doc = { version: live?.version ?? 0, config: this.c.config, pools: { ...(live?.pools ?? {}) } };
+      // The next write must be above every version a pod reports, or `settle` would take a pod's
+      // older document for the new one: the live document's version may be lost (unreadable,
+      // deleted) while the pods still serve a later one.
+      const reported = await Promise.all(this.c.api.readyPods().map((p) => this.status(p)));
+      const version = Math.max(
+        live?.version ?? 0,
+        ...reported.map((s) => (typeof s?.version === 'number' ? s.version : 0)),
+      );
+      // Keep the other services' pools.
+      this.doc = { version, config: this.c.config, pools: { ...(live?.pools ?? {}) } };
     }
     return this.doc;
   }
