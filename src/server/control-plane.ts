@@ -204,6 +204,7 @@ export class ControlPlane {
       vulnDbFile: join(ws.root, VULN_DB_FILE),
       pinSecrets: (service, refs) => this.secrets.pin(service, refs),
       pinFiles: (files) => configFiles.pin(files),
+      hasClusterGateway: (env) => this.clusterGateways.has(env),
       preflight: async (env, release, isKubernetes) => {
         await this.clusters.preflight(env, release, isKubernetes);
         // Its gateway in the cluster serves before the rollout starts (the first one pulls its image).

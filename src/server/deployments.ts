@@ -65,6 +65,8 @@ export interface DeploymentsDeps {
   vulnDbFile: string;
   /** Before a deploy to `env` writes anything: its cluster answers and has the image (Kubernetes). */
   preflight?: (env: string, release: ReleaseRecord, isKubernetes: boolean) => Promise<void>;
+  /** The running control plane routes the environment through its gateway in the cluster. */
+  hasClusterGateway?: (env: string) => boolean;
   /** The workspace key decisions and scans are signed with, when there is one. */
   signingKey: () => SigningKey | undefined;
 }
@@ -120,8 +122,11 @@ export class Deployments {
     envOf(loaded, req.env);
     const cluster = loaded.spec.environments[req.env]!.kubernetes;
     const inCluster = cluster !== undefined;
-    if (inCluster && !cluster.gatewayNamespace)
-      refuseClusterCanary(req, settingsFor(service, req.strategy).strategy);
+    if (inCluster)
+      refuseClusterCanary(req, settingsFor(service, req.strategy).strategy, {
+        inSpec: cluster.gatewayNamespace !== undefined,
+        running: this.deps.hasClusterGateway?.(req.env) ?? false,
+      });
     const release = req.release
       ? this.existingRelease(req.release, req.service)
       : await this.newRelease(loaded, req.service, req.image!, req.env);
@@ -492,18 +497,25 @@ function serviceOf(loaded: LoadedSpec, name: string): ServiceSpec {
 }
 
 /**
- * A canary's weights and analysis need cairn's gateway in the cluster: without a gatewayNamespace
- * the environment is served by the gateway of `cairn up`, which is not the cluster's front door.
+ * A canary's weights and analysis need cairn's gateway in the cluster: without one the
+ * environment is served by the gateway of `cairn up`, which is not the cluster's front door. What
+ * decides is the running control plane (it opened the cluster gateway when it started), not the
+ * spec file: a gatewayNamespace added since takes effect at the next `cairn up`.
  */
-function refuseClusterCanary(req: DeployRequest, strategy: string): void {
-  if (strategy !== 'canary') return;
-  throw new ValidationError(
-    `deploying ${req.service} to ${req.env}: a canary in a Kubernetes environment needs cairn's gateway in the cluster`,
-    [],
-    {
-      hint: `set environments.${req.env}.kubernetes.gatewayNamespace (and restart \`cairn up\`), or deploy.strategy bluegreen or rolling for this service (docs/kubernetes.md)`,
-    },
-  );
+export function refuseClusterCanary(
+  req: Pick<DeployRequest, 'service' | 'env'>,
+  strategy: string,
+  gateway: { inSpec: boolean; running: boolean },
+): void {
+  if (strategy !== 'canary' || gateway.running) return;
+  const message = `deploying ${req.service} to ${req.env}: a canary in a Kubernetes environment needs cairn's gateway in the cluster`;
+  if (gateway.inSpec)
+    throw new ValidationError(`${message}, and the running control plane has none for ${req.env}`, [], {
+      hint: `environments.${req.env}.kubernetes.gatewayNamespace was added after \`cairn up\` started: restart \`cairn up\` so it opens the gateway in the cluster, then deploy again`,
+    });
+  throw new ValidationError(message, [], {
+    hint: `set environments.${req.env}.kubernetes.gatewayNamespace (and restart \`cairn up\`), or deploy.strategy bluegreen or rolling for this service (docs/kubernetes.md)`,
+  });
 }
 
 function envOf(loaded: LoadedSpec, name: string): void {
