@@ -38,8 +38,9 @@ export const NEEDED: ReadonlyArray<readonly [string, string, string, boolean]> =
 
 /**
  * What cairn does more when the environment's gateway runs in the cluster, as `[group, resource,
- * verbs, in the gateway namespace]` (else in the environment's namespace). A Role can only grant
- * what its maker holds, so cairn itself needs `list` and `watch` on ConfigMaps.
+ * verbs, in the gateway namespace]` (else in the environment's namespace). Nothing `NEEDED` already
+ * checks: the gateway's Role grants `get`, `list`, `watch` on ConfigMaps (a Role can only grant
+ * what its maker holds), which `NEEDED` covers in the environment's namespace.
  */
 export const NEEDED_FOR_GATEWAY: ReadonlyArray<readonly [string, string, string, boolean]> = [
   ['apps', 'daemonsets', 'get list watch create patch update', true],
@@ -48,7 +49,6 @@ export const NEEDED_FOR_GATEWAY: ReadonlyArray<readonly [string, string, string,
   ['', 'pods/proxy', 'get', true],
   ['rbac.authorization.k8s.io', 'roles', 'get list watch create patch update', false],
   ['rbac.authorization.k8s.io', 'rolebindings', 'get list watch create patch update', false],
-  ['', 'configmaps', 'list watch update', false],
 ];
 
 /** Runs every check; a check that cannot run is a failed check saying why, never a throw. */
