@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { Pod } from './client.js';
 import type { Cluster } from './cluster.js';
-import { GatewayKeeper } from './gateway-keeper.js';
+import { GatewayKeeper, gatewayApiServer } from './gateway-keeper.js';
 
 const readyPod = (name: string): Pod =>
   ({
@@ -86,5 +86,40 @@ describe('GatewayKeeper', () => {
     await keeper.stop();
     await new Promise((r) => setTimeout(r, 60));
     expect(watches).toHaveLength(1);
+  });
+});
+
+describe("the gateway pods' apiserver", () => {
+  it('is the kubeconfig server, path prefix kept; plain http is refused with a hint', () => {
+    expect(gatewayApiServer('prod', 'https://rancher.example/k8s/clusters/c1')).toBe(
+      'https://rancher.example/k8s/clusters/c1',
+    );
+    expect(gatewayApiServer('prod', 'https://127.0.0.1:16443')).toBe('https://127.0.0.1:16443');
+    expect(() => gatewayApiServer('prod', 'http://127.0.0.1:8080')).toThrow(
+      /starting the in-cluster gateway of environment prod: the kubeconfig's server "http:\/\/127.0.0.1:8080" is not an https URL/,
+    );
+  });
+
+  it('refuses an http server before it pushes or applies anything', async () => {
+    const { cluster, watches } = fakeCluster();
+    const applied: unknown[] = [];
+    const calls: string[] = [];
+    Object.assign(cluster, { server: 'http://127.0.0.1:8080', apply: async () => void calls.push('apply') });
+    const keeper = new GatewayKeeper({
+      env: 'prod',
+      gatewayNamespace: 'gw',
+      listen: '127.0.0.1:8443',
+      connect: async () => cluster,
+      image: async () => {
+        calls.push('image');
+        return { ref: 'r', digest: 'sha256:1', uid: 65532 } as never;
+      },
+      admit: async () => {},
+      applied: (objects) => applied.push(...objects),
+    });
+    await expect(keeper.ensure()).rejects.toThrow(/is not an https URL/);
+    expect(applied).toEqual([]);
+    expect(calls).toEqual([]);
+    expect(watches).toEqual([]);
   });
 });

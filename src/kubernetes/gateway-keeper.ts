@@ -4,6 +4,8 @@
  * needs of the cluster — the ConfigMap written by server-side apply, the Ready pods, and reads of
  * their admin listeners through the apiserver's pod proxy.
  */
+import { apiserverBase } from '../gateway/cluster/pod-env.js';
+import { ValidationError } from '../lib/index.js';
 import type { Pod, PodWatch } from './client.js';
 import type { Cluster } from './cluster.js';
 import type { GatewayPodsApi } from './cluster-gateway.js';
@@ -59,12 +61,14 @@ export class GatewayKeeper {
 
   private async applyAll(): Promise<void> {
     const cluster = await this.deps.connect();
+    // The pods reach the apiserver where this control plane does (a cluster may have no kube-proxy).
+    const apiServer = gatewayApiServer(this.deps.env, cluster.server);
     const started = Date.now();
     // The Role and the ConfigMap live in the environment's namespace.
     await cluster.apply([namespaceManifest(cluster.namespace)]);
     const image = await this.deps.image();
     await this.deps.admit(image.digest);
-    const objects = gatewayManifests(this.workload(cluster, image));
+    const objects = gatewayManifests(this.workload(cluster, image, apiServer));
     this.deps.applied(objects);
     await cluster.apply(objects);
     await this.startWatch(cluster);
@@ -77,16 +81,15 @@ export class GatewayKeeper {
     });
   }
 
-  private workload(cluster: Cluster, image: PushedImage): GatewayWorkload {
+  private workload(cluster: Cluster, image: PushedImage, apiServer: string): GatewayWorkload {
     return {
+      apiServer,
       env: this.deps.env,
       namespace: cluster.namespace,
       gatewayNamespace: this.deps.gatewayNamespace,
       image: image.ref,
       uid: image.uid,
       listen: this.deps.listen,
-      // The pods reach the apiserver where this control plane does (a cluster may have no kube-proxy).
-      apiServer: cluster.server,
     };
   }
 
@@ -188,6 +191,24 @@ export class GatewayKeeper {
     await this.watch?.stop().catch(() => {});
     this.watch = undefined;
   }
+}
+
+/**
+ * The kubeconfig's server as the gateway pods get it (`CAIRN_KUBE_APISERVER`): https, with any
+ * path prefix. Anything else is refused here, before the DaemonSet is applied, rather than seen
+ * as pods that crash-loop (the pod sends its token only over TLS).
+ */
+export function gatewayApiServer(env: string, server: string): string {
+  const base = apiserverBase(server);
+  if (base === undefined)
+    throw new ValidationError(
+      `starting the in-cluster gateway of environment ${env}: the kubeconfig's server ${JSON.stringify(server)} is not an https URL`,
+      [],
+      {
+        hint: 'the gateway pods reach the apiserver where cairn does, over https only: use a kubeconfig whose server is https://host[:port][/path], or remove kubernetes.gatewayNamespace',
+      },
+    );
+  return base;
 }
 
 const isReady = (pod: Pod): boolean =>

@@ -189,7 +189,7 @@ export class ConfigMapWatch {
     const dir = this.target.serviceAccountDir;
     const token = readFileSync(join(dir, 'token'), 'utf8').trim();
     const ca = readFileSync(join(dir, 'ca.crt'));
-    const url = new URL(path, this.target.apiserver);
+    const url = apiUrl(this.target.apiserver, path);
     const req = request(
       url,
       { ca, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } },
@@ -200,6 +200,11 @@ export class ConfigMapWatch {
     this.current = req;
     return req;
   }
+}
+
+/** `path` under the apiserver's URL, keeping its path prefix (`new URL(path, base)` would drop it). */
+export function apiUrl(apiserver: string, path: string): URL {
+  return new URL(`${apiserver.replace(/\/+$/, '')}${path}`);
 }
 
 /** Rejects with the apiserver's status and message (a Status object's `message` when there is one). */

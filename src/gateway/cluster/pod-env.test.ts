@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ADMIN_PORT, parsePodEnv } from './pod-env.js';
+import { apiUrl } from './configmap-watch.js';
+import { apiserverBase, DEFAULT_ADMIN_PORT, parsePodEnv } from './pod-env.js';
 
 const env = {
   CAIRN_GATEWAY_LISTEN: '127.0.0.1:8443',
@@ -30,5 +31,24 @@ describe('the gateway pod contract', () => {
     expect(() => parsePodEnv({ CAIRN_GATEWAY_ADMIN_PORT: '99999', CAIRN_GATEWAY_LISTEN: 'nope' })).toThrow(
       /CAIRN_GATEWAY_LISTEN "nope" is not host:port; CAIRN_POD_IP is not set; CAIRN_GATEWAY_ADMIN_PORT "99999".*CAIRN_GATEWAY_NAMESPACE is not set; neither CAIRN_KUBE_APISERVER/,
     );
+  });
+});
+
+describe('CAIRN_KUBE_APISERVER', () => {
+  it('accepts a kubeconfig server with a path prefix (an apiserver behind a proxy)', () => {
+    const parsed = parsePodEnv({ ...env, CAIRN_KUBE_APISERVER: 'https://rancher.example/k8s/clusters/c1/' });
+    expect(parsed.apiserver).toBe('https://rancher.example/k8s/clusters/c1');
+    // The list and watch requests keep the prefix.
+    expect(apiUrl(parsed.apiserver, '/api/v1/namespaces/ns/configmaps?watch=1').href).toBe(
+      'https://rancher.example/k8s/clusters/c1/api/v1/namespaces/ns/configmaps?watch=1',
+    );
+    expect(apiUrl('https://127.0.0.1:6443', '/api/v1/x').href).toBe('https://127.0.0.1:6443/api/v1/x');
+  });
+
+  it('refuses plain http and what is not a URL', () => {
+    expect(() => parsePodEnv({ ...env, CAIRN_KUBE_APISERVER: 'http://127.0.0.1:8080' })).toThrow(
+      /CAIRN_KUBE_APISERVER "http:\/\/127.0.0.1:8080" is not https:\/\/host\[:port\]\[\/path\]/,
+    );
+    expect(apiserverBase('127.0.0.1:6443')).toBeUndefined();
   });
 });

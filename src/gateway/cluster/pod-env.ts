@@ -22,7 +22,7 @@ export interface PodEnv {
   /** The environment's namespace, which holds the ConfigMap. */
   namespace: string;
   configMap: string;
-  /** `https://host:port` of the apiserver. */
+  /** `https://host:port` of the apiserver, with the path prefix of a proxied one (no trailing slash). */
   apiserver: string;
   /** Folder of `token` and `ca.crt`. */
   serviceAccountDir: string;
@@ -71,9 +71,10 @@ function portOf(raw: string | undefined, problems: string[]): number {
 function apiserverOf(env: NodeJS.ProcessEnv, problems: string[]): string {
   const explicit = env.CAIRN_KUBE_APISERVER?.trim();
   if (explicit) {
-    if (!/^https:\/\/[^/]+\/?$/.test(explicit))
-      problems.push(`CAIRN_KUBE_APISERVER ${JSON.stringify(explicit)} is not https://host[:port]`);
-    return explicit.replace(/\/$/, '');
+    const base = apiserverBase(explicit);
+    if (base === undefined)
+      problems.push(`CAIRN_KUBE_APISERVER ${JSON.stringify(explicit)} is not https://host[:port][/path]`);
+    return base ?? '';
   }
   const host = env.KUBERNETES_SERVICE_HOST?.trim();
   const port = env.KUBERNETES_SERVICE_PORT?.trim() || '443';
@@ -82,4 +83,22 @@ function apiserverOf(env: NodeJS.ProcessEnv, problems: string[]): string {
     return '';
   }
   return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * An apiserver URL as a kubeconfig's `server` may give it: https, a host, an optional port and an
+ * optional path prefix (an apiserver behind a proxy, e.g. `https://rancher.example/k8s/clusters/c1`).
+ * Returns it without a trailing slash, or undefined when it is not such a URL (plain http included:
+ * the pod sends its token only over TLS).
+ */
+export function apiserverBase(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' || !url.hostname || url.username || url.password || url.search || url.hash)
+    return undefined;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
