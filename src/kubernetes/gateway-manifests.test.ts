@@ -25,6 +25,7 @@ type Container = {
   env: Array<{ name: string; value?: string; valueFrom?: unknown }>;
   securityContext: Record<string, unknown>;
   readinessProbe: { httpGet: { path: string; port: number } };
+  livenessProbe: { httpGet: { path: string; port: number } };
   ports: Array<{ containerPort: number }>;
 };
 const podOf = (m: Record<string, unknown>) =>
@@ -85,6 +86,8 @@ describe('the in-cluster gateway objects', () => {
       CAIRN_KUBE_APISERVER: 'https://127.0.0.1:16443',
     });
     expect(c!.readinessProbe.httpGet).toEqual({ path: '/healthz', port: DEFAULT_ADMIN_PORT });
+    // Liveness does not depend on the config: a pod waiting for its first ConfigMap is not restarted.
+    expect(c!.livenessProbe.httpGet).toEqual({ path: '/livez', port: DEFAULT_ADMIN_PORT });
     expect(c!.ports.map((p) => p.containerPort)).toEqual([8443, DEFAULT_ADMIN_PORT]);
   });
 

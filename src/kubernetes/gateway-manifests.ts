@@ -186,8 +186,10 @@ export function gatewayDaemonSet(w: GatewayWorkload): Manifest {
                 periodSeconds: 1,
                 failureThreshold: 3,
               },
+              // Liveness asks only that the process answers: /healthz is 503 until the first
+              // ConfigMap is applied, and a pod waiting for it must not be restarted for that.
               livenessProbe: {
-                httpGet: { path: '/healthz', port: admin },
+                httpGet: { path: '/livez', port: admin },
                 initialDelaySeconds: 30,
                 periodSeconds: 5,
                 failureThreshold: 6,

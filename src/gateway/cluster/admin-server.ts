@@ -1,6 +1,6 @@
 /**
  * The gateway pod's admin listener (plain HTTP on the pod IP, read by the control plane through
- * the apiserver's pod proxy): readiness, the applied version with in-flight requests per
+ * the apiserver's pod proxy): readiness, liveness, the applied version with in-flight requests per
  * endpoint, the window metrics the rollout analysis reads, and Prometheus text.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
@@ -39,6 +39,9 @@ export function answerAdmin(view: AdminView, method: string, target: string): Ad
   switch (url.pathname) {
     case '/healthz':
       return view.ready() ? text(200, 'ok\n') : text(503, 'not ready\n');
+    // Liveness: the process answers, whatever its config (a pod waiting for its first ConfigMap lives).
+    case '/livez':
+      return text(200, 'alive\n');
     case '/_cairn/status':
       return json(200, { version: view.version(), ready: view.ready(), inflight: view.inflight() });
     case '/_cairn/metrics': {
@@ -51,7 +54,7 @@ export function answerAdmin(view: AdminView, method: string, target: string): Ad
       return text(200, renderPrometheus(view.snapshot()), 'text/plain; version=0.0.4');
     default:
       return json(404, {
-        error: `no ${url.pathname}; try /healthz, /_cairn/status, /_cairn/metrics?since=, /metrics`,
+        error: `no ${url.pathname}; try /healthz, /livez, /_cairn/status, /_cairn/metrics?since=, /metrics`,
       });
   }
 }

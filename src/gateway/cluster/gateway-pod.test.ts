@@ -73,6 +73,8 @@ describe('the gateway pod applies each version of its ConfigMap', () => {
 
   it('is not ready, and does not listen, before the first version', async () => {
     expect(answerAdmin(pod, 'GET', '/healthz').status).toBe(503);
+    // Alive all the same: the kubelet must not restart a pod that waits for its ConfigMap.
+    expect(answerAdmin(pod, 'GET', '/livez').status).toBe(200);
     await expect(get(listen)).rejects.toThrow(/ECONNREFUSED/);
   });
 
