@@ -127,6 +127,16 @@ describe('environments.<name>.kubernetes.gatewayNamespace', () => {
     ).toEqual([expect.stringContaining('remove gateway.engine: haproxy')]);
   });
 
+  it('refuses a gateway.listen port below 1024 where the gateway is in the cluster, at its line and column', () => {
+    expect(diags(WITH_GW.replace('127.0.0.1:9000', '0.0.0.0:443'))).toEqual([
+      expect.stringMatching(
+        /^8:24 error: environment k8s runs its gateway in the cluster \(gatewayNamespace\), whose pods drop every capability and cannot bind port 443; give gateway.listen a port from 1024 up, e.g. 0.0.0.0:8443/,
+      ),
+    ]);
+    // The gateway of `cairn up` on this machine may (it runs with the user's rights).
+    expect(diags(GOOD.replace('127.0.0.1:9000', '0.0.0.0:443'))).toEqual([]);
+  });
+
   it('refuses a service that serves TLS with its SVID where the gateway is in the cluster', () => {
     const tls = (env: string) =>
       `identity: {}\n${SPEC(env).replace('run: { port: 8080 }', 'run: { port: 8080, tls: true }')}`;

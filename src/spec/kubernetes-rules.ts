@@ -55,6 +55,13 @@ export function checkKubernetes(name: string, env: Obj, ctx: Ctx): void {
       [...at, 'gateway', 'engine'],
       `environment ${name} runs its gateway in the cluster (gatewayNamespace), which is cairn's builtin engine; remove gateway.engine: haproxy`,
     );
+  const listen = asObj(env.gateway).listen;
+  const port = typeof listen === 'string' ? Number(/:(\d{1,5})$/.exec(listen)?.[1]) : Number.NaN;
+  if (typeof gatewayNamespace === 'string' && port < 1024)
+    ctx.error(
+      [...at, 'gateway', 'listen'],
+      `environment ${name} runs its gateway in the cluster (gatewayNamespace), whose pods drop every capability and cannot bind port ${port}; give gateway.listen a port from 1024 up, e.g. ${String(listen).replace(/:\d+$/, ':8443')}`,
+    );
   if (typeof registry === 'string' && !REGISTRY.test(registry)) {
     ctx.error(
       [...at, 'kubernetes', 'registry'],
