@@ -34,8 +34,8 @@ export interface ClustersDeps {
   changed: (env: string, service: string) => void;
   /** The environment's gates at the `admission` door: the policies that held, or a throw. */
   admit: (release: ReleaseRecord, env: string) => Promise<string[]>;
-  /** Builds (or finds) cairn's gateway image in the image store and returns its digest. */
-  gatewayImage?: () => Promise<string>;
+  /** Builds (or finds) cairn's gateway image, asks `env`'s gates about it, and returns its digest. */
+  gatewayImage?: (env: string) => Promise<string>;
   log?: (line: Record<string, unknown>) => void;
 }
 
@@ -58,7 +58,7 @@ export class Clusters {
       const build = deps.gatewayImage;
       const gatewayImage = build
         ? async () => {
-            const digest = await build();
+            const digest = await build(env);
             const pushed = await pushReleaseImage(deps.images, digest, GATEWAY_SERVICE, target.registry, env);
             return { ...pushed, digest };
           }

@@ -326,7 +326,7 @@ export class ControlPlane {
       configFiles: new ConfigFilePins(join(this.options.workspace.root, CONFIG_FILES_DIR)),
       changed: (env, service) => void this.reconciler.applyPools(env, service),
       admit: (release, env) => this.deployments.admit(release, env),
-      gatewayImage: () => this.gatewayImage(),
+      gatewayImage: (env) => this.gatewayImage(env),
       log: this.options.log ?? (() => {}),
     });
     await this.clusters.start();
@@ -417,13 +417,15 @@ export class ControlPlane {
   }
 
   /** cairn's gateway image for the clusters, in the image store, signed with the workspace key. */
-  private async gatewayImage(): Promise<string> {
+  private async gatewayImage(env: string): Promise<string> {
     const file = defaultSigningKeyFile(this.options.specFile);
     if (!file)
       throw new NotFoundError('building the in-cluster gateway image: the workspace has no signing key', {
         hint: 'run `cairn keygen`: the gateway image is signed with the workspace key, like every build',
       });
     const built = await buildGatewayImage({ store: this.images, key: loadSigningKey(file).key });
+    // The gateway's pods pass the environment's door like a release's: its gates first.
+    await this.deployments.admitGatewayImage(env, built.digest);
     return built.digest;
   }
 

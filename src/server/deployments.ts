@@ -22,6 +22,7 @@ import {
   recordDenial,
   scanGate,
 } from '../gates/index.js';
+import { GATEWAY_SERVICE } from '../kubernetes/index.js';
 import {
   CairnError,
   ConflictError,
@@ -194,6 +195,36 @@ export class Deployments {
       }
     }
     if (outcome.allowed || this.wasForced(release.id, env)) return heldPolicies(outcome);
+    throw denialError(request, outcome);
+  }
+
+  /**
+   * The in-cluster gateway's image at an environment's door: the same gates as a release (a
+   * signature by a key the environment trusts, the scan, the policies that match service
+   * `cairn-gateway` at `admission`), asked again at least every ten minutes. A refusal is audited
+   * (`admission.denied`) and throws, naming every failed rule. Returns the policies that held.
+   */
+  async admitGatewayImage(env: string, imageDigest: string): Promise<string[]> {
+    const loaded = loadSpec(this.deps.specFile);
+    const period = Math.floor(Date.now() / 600_000);
+    const key = `${GATEWAY_SERVICE} ${imageDigest} ${env} ${loaded.digest} ${dbStamp(this.deps.vulnDbFile)} ${period}`;
+    const request: GateRequest = {
+      service: GATEWAY_SERVICE,
+      env,
+      stage: 'admission',
+      releaseId: GATEWAY_SERVICE,
+      imageDigest,
+      run: {},
+      actor: ADMISSION_ACTOR,
+    };
+    let outcome = this.admitted.get(key);
+    if (!outcome) {
+      outcome = await this.gatekeeper.evaluate(loaded, request);
+      if (this.admitted.size > 1_000) this.admitted.clear();
+      this.admitted.set(key, outcome);
+      if (!outcome.allowed) recordDenial(this.recordDeps(), request, outcome, 'admission.denied');
+    }
+    if (outcome.allowed) return heldPolicies(outcome);
     throw denialError(request, outcome);
   }
 

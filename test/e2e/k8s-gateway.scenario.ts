@@ -7,7 +7,7 @@
  * v3 fails the analysis and is rolled back by itself; a manual rollback is one write of the
  * gateway's ConfigMap (no pod made), timed from the command to the first answer of the old release.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helloOnKubernetes } from '../../scripts/k8s-lib.mjs';
@@ -52,6 +52,8 @@ export function inClusterGatewayScenario(registry: () => string): void {
   describe("cairn's gateway in the cluster: canary with analysis, rollback as a weight flip", () => {
     let ws: HelloWorkspace;
     let port: number;
+    let specWithoutPolicy = '';
+    const specFile = () => join(ws.dir, 'cairn.yaml');
     const cairn = (args: string[]) => ws.runAsync(args, STEP_MS);
     const deploy = () =>
       cairn(['deploy', 'hello', '--env', 'k8s', '--image', 'hello', '--wait', '--timeout', '300s']);
@@ -80,6 +82,23 @@ export function inClusterGatewayScenario(registry: () => string): void {
       // The gateway image is signed with the workspace key, like every build.
       expect((await cairn(['keygen'])).code).toBe(0);
       expect((await cairn(['build', 'hello'])).code).toBe(0);
+      // The gateway's image passes the environment's gates like a release: until the first step
+      // takes it out, a policy of the environment refuses it.
+      writeFileSync(
+        join(ws.dir, 'policies', 'gateway.yaml'),
+        `policies:
+  - name: reviewed-gateway
+    match: { services: [cairn-gateway] }
+    validations:
+      - expression: 'image.config.user == "0"'
+        message: this gateway build is not reviewed yet
+`,
+      );
+      specWithoutPolicy = readFileSync(specFile(), 'utf8');
+      writeFileSync(
+        specFile(),
+        specWithoutPolicy.replace(/(\n {4}kubernetes: .*)\n/, '$1\n    policies: [policies/gateway.yaml]\n'),
+      );
       const up = await cairn(['up', '--detach']);
       expect(up.code, up.stderr).toBe(0);
     }, STEP_MS);
@@ -94,6 +113,26 @@ export function inClusterGatewayScenario(registry: () => string): void {
       for (const ns of [NS, GATEWAY_NS])
         await testbed(['kubectl', 'delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     }, STEP_MS);
+
+    it(
+      "Given a policy that refuses cairn's gateway image, When v1 is deployed, Then the deploy fails naming the gateway and the policy, and no gateway pod runs",
+      async () => {
+        try {
+          const refused = await deploy();
+          expect(refused.code).not.toBe(0);
+          expect(refused.stderr).toMatch(
+            /admitting cairn-gateway \([0-9a-f]{12}\) to k8s: 1 gate rule\(s\) failed/,
+          );
+          expect(refused.stderr).toMatch(/reviewed-gateway.*this gateway build is not reviewed yet/);
+          expect(podsOf(GATEWAY_NS)).toEqual([]);
+          const audit = (await cairn(['audit', 'log'])).stdout;
+          expect(audit).toMatch(/admission\.denied.*cairn-gateway/);
+        } finally {
+          writeFileSync(specFile(), specWithoutPolicy);
+        }
+      },
+      STEP_MS,
+    );
 
     it(
       'When v1 is deployed, Then a hardened host-network gateway pod serves it at the environment address',
