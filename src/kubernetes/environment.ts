@@ -12,6 +12,7 @@ import { Cluster, type ClusterConfig } from './cluster.js';
 import { configFileManifest, type PinnedConfigFile } from './config-files.js';
 import { collectUnpinned, keepDoor } from './door.js';
 import { GatewayKeeper } from './gateway-keeper.js';
+import { GATEWAY_NAME } from './gateway-manifests.js';
 import { startGuardWatches } from './guard-watches.js';
 import {
   deploymentManifest,
@@ -62,7 +63,7 @@ export interface KubernetesEnvironmentDeps extends ClusterConfig {
 }
 
 /** The allow-list entries of the gateway image are filed under this name. */
-export const GATEWAY_SERVICE = 'cairn-gateway';
+export const GATEWAY_SERVICE = GATEWAY_NAME;
 
 export class KubernetesEnvironment {
   readonly kind = 'kubernetes';

@@ -23,10 +23,10 @@ import { LayerCache } from '../artifact/layer-cache.js';
 import type { LayerEntry } from '../artifact/tar-layer.js';
 import { NotFoundError } from '../lib/index.js';
 import { type AttestResult, attestImage, type SigningKey } from '../trust/index.js';
-import { DEFAULT_ADMIN_PORT } from './gateway-manifests.js';
+import { DEFAULT_ADMIN_PORT, GATEWAY_NAME } from './gateway-manifests.js';
 
 /** The name the gateway image goes by in signatures, provenance and the store (`cairn-gateway:latest`). */
-export const GATEWAY_IMAGE_NAME = 'cairn-gateway';
+export const GATEWAY_IMAGE_NAME = GATEWAY_NAME;
 /** Where the program is in the image, and how it is started. */
 export const GATEWAY_IMAGE_MAIN = '/gateway/main.js';
 export const GATEWAY_IMAGE_ENTRYPOINT = ['node', GATEWAY_IMAGE_MAIN];

@@ -13,6 +13,7 @@ import {
   DEFAULT_ADMIN_PORT,
   type GatewayWorkload,
   gatewayConfigMap,
+  gatewayConfigMapRef,
   gatewayManifests,
   readGatewayDocument,
 } from './gateway-manifests.js';
@@ -150,7 +151,6 @@ export class GatewayKeeper {
 
   /** The router's view of the cluster. */
   api(): GatewayPodsApi {
-    const namespaced = async () => (await this.deps.connect()).namespace;
     return {
       writeConfig: async (doc) => {
         const cluster = await this.deps.connect();
@@ -160,12 +160,7 @@ export class GatewayKeeper {
       },
       readConfig: async () => {
         const cluster = await this.deps.connect();
-        const stub = gatewayConfigMap(await namespaced(), this.deps.env, {
-          version: 0,
-          config: {} as never,
-          pools: {},
-        });
-        return readGatewayDocument(await cluster.read(stub));
+        return readGatewayDocument(await cluster.read(gatewayConfigMapRef(cluster.namespace)));
       },
       readyPods: () => (this.watch?.list() ?? []).filter(isReady).map((p) => p.metadata?.name ?? ''),
       podGet: async (pod, path, timeoutMs) =>

@@ -120,6 +120,31 @@ describe('the in-cluster gateway objects', () => {
     expect(readGatewayDocument(undefined)).toBeUndefined();
   });
 
+  it('reads and writes only documents the gateway pods accept (their own parser)', () => {
+    const doc: GatewayDocument = {
+      version: 2,
+      config: {
+        engine: 'builtin',
+        listen: '127.0.0.1:8443',
+        routes: [{ host: '*', path: '/', service: 'hello' }],
+      },
+      pools: {
+        hello: [{ release: 'rel-1', weight: 100, endpoints: [{ id: 'pod-a', address: '10.244.0.5:8080' }] }],
+      },
+    };
+    // A pool with tls is refused by the pods (no SVID): never written.
+    const tls = {
+      ...doc,
+      pools: { hello: [{ ...doc.pools.hello![0]!, tls: { serverName: 'x' } }] },
+    } as never;
+    expect(() => gatewayConfigMap('hello-prod', 'prod', tls)).toThrow(
+      /writing the in-cluster gateway's config of environment prod: the gateway pods would refuse it \(reading gateway.json: pools.hello\[0\] has tls/,
+    );
+    // A live document the pods would refuse (no config) is not taken for a good one.
+    const noConfig = { data: { 'gateway.json': JSON.stringify({ version: 9, pools: {} }) } };
+    expect(readGatewayDocument(noConfig)).toBeUndefined();
+  });
+
   it("puts the gateway namespace under the allow-list's Binding, and only there", () => {
     const selector = (m: Record<string, unknown>) =>
       (m.spec as { matchResources: { namespaceSelector: unknown } }).matchResources.namespaceSelector;

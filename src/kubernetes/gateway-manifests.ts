@@ -6,27 +6,25 @@
  * host-network pods serve the environment at its `gateway.listen` on every node.
  * Pure: no client, no I/O.
  */
-import type { Pool, WireConfig } from '../gateway/index.js';
+import {
+  DOCUMENT_KEY,
+  documentOf,
+  GATEWAY_NAME,
+  type GatewayDocument,
+  parseDocument,
+} from '../gateway/cluster/gateway-document.js';
+import { ValidationError } from '../lib/index.js';
 import { LABEL, type Manifest } from './manifests.js';
 import { COMPONENT_LABEL, GATEWAY_COMPONENT } from './network-policy.js';
 
 /** The name of every gateway object (ServiceAccount, Role, RoleBinding, ConfigMap, DaemonSet). */
-export const GATEWAY_NAME = 'cairn-gateway';
+export { GATEWAY_NAME, type GatewayDocument };
 /** The ConfigMap's data key the gateway pods read. */
-export const GATEWAY_CONFIG_KEY = 'gateway.json';
+export const GATEWAY_CONFIG_KEY = DOCUMENT_KEY;
 /** The admin listener's port on the pod's (node's) address: /healthz, /_cairn/status, /_cairn/metrics. */
 export const DEFAULT_ADMIN_PORT = 9464;
 /** The uid the gateway image runs as (cairn's images run as 65532). */
 export const GATEWAY_UID = 65532;
-
-/** What the gateway pods read from their ConfigMap (the contract with the pod's program). */
-export interface GatewayDocument {
-  /** +1 at every write: a pod reports the version it applied. */
-  version: number;
-  /** The routes and limits; `listen`, `accessLogFile` and `stateDir` are the pod's own. */
-  config: WireConfig;
-  pools: Record<string, Pool[]>;
-}
 
 export interface GatewayWorkload {
   env: string;
@@ -108,22 +106,38 @@ export function gatewayRoleBinding(
   };
 }
 
+/** The ConfigMap `cairn-gateway` of the environment's namespace, without its document (to read it). */
+export function gatewayConfigMapRef(namespace: string): Manifest {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: GATEWAY_NAME, namespace } };
+}
+
+/**
+ * The ConfigMap holding `doc`, checked first with the pods' own parser: a version cairn writes is
+ * never one the pods refuse (they would keep serving the last good one while `setPools` waits).
+ */
 export function gatewayConfigMap(namespace: string, env: string, doc: GatewayDocument): Manifest {
+  const text = JSON.stringify(doc);
+  try {
+    parseDocument(text);
+  } catch (error) {
+    throw new ValidationError(
+      `writing the in-cluster gateway's config of environment ${env}: the gateway pods would refuse it (${(error as Error).message})`,
+      [],
+      { hint: 'this is a bug in cairn: please report it with the message above' },
+    );
+  }
   return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
+    ...gatewayConfigMapRef(namespace),
     metadata: { name: GATEWAY_NAME, namespace, labels: { ...managed, ...gatewayLabels(env) } },
-    data: { [GATEWAY_CONFIG_KEY]: JSON.stringify(doc) },
+    data: { [GATEWAY_CONFIG_KEY]: text },
   };
 }
 
-/** The gateway document a ConfigMap holds, or undefined when it holds none that parses. */
+/** The gateway document a ConfigMap holds, or undefined when it holds none the pods would accept. */
 export function readGatewayDocument(configMap: object | undefined): GatewayDocument | undefined {
-  const text = (configMap as { data?: Record<string, string> } | undefined)?.data?.[GATEWAY_CONFIG_KEY];
-  if (!text) return undefined;
+  if (!configMap) return undefined;
   try {
-    const doc = JSON.parse(text) as GatewayDocument;
-    return Number.isInteger(doc.version) && doc.pools && typeof doc.pools === 'object' ? doc : undefined;
+    return documentOf(configMap);
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@
  */
 import { admittedKey, gatesPolicyName, policyObjectName } from './admission.js';
 import { configFileName } from './config-files.js';
+import { GATEWAY_NAME } from './gateway-manifests.js';
 import { deploymentName, secretName } from './manifests.js';
 import { networkPolicyName } from './network-policy.js';
 
@@ -127,7 +128,7 @@ export function planClusterObjects(input: ClusterPlanInput): ClusterPlan {
       undefined,
       "Pod Security privileged: the gateway pods use the node's network",
     );
-    for (const kind of GATEWAY_KINDS) door(kind, 'cairn-gateway', undefined, GATEWAY_NOTES[kind]);
+    for (const kind of GATEWAY_KINDS) door(kind, GATEWAY_NAME, undefined, GATEWAY_NOTES[kind]);
   }
   for (const s of input.services) objects.push(...serviceObjects(input, nothingServes, s));
   const summary = { create: 0, replace: 0, delete: 0, 'delete-later': 0, unchanged: 0 };

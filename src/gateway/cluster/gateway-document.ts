@@ -8,6 +8,11 @@ import type { WireConfig, WireRoute } from '../process/protocol.js';
 import { validatePools } from '../service-pools.js';
 import type { Pool } from '../types.js';
 
+/**
+ * The name of everything of cairn's in-cluster gateway: its ConfigMap, ServiceAccount, Role,
+ * RoleBinding, DaemonSet, image repository and allow-list entry.
+ */
+export const GATEWAY_NAME = 'cairn-gateway';
 /** The ConfigMap data key that holds the document. */
 export const DOCUMENT_KEY = 'gateway.json';
 

@@ -4,13 +4,14 @@
  */
 import { ValidationError } from '../../lib/index.js';
 import { parseListen } from '../listen-address.js';
+import { GATEWAY_NAME } from './gateway-document.js';
 
 /** The admin listener's port when `CAIRN_GATEWAY_ADMIN_PORT` is not set. */
 export const DEFAULT_ADMIN_PORT = 9464;
 /** Where the kubelet mounts the pod's ServiceAccount token and the cluster's CA. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** The ConfigMap the gateway watches when `CAIRN_GATEWAY_CONFIGMAP` is not set. */
-export const DEFAULT_CONFIGMAP = 'cairn-gateway';
+export const DEFAULT_CONFIGMAP = GATEWAY_NAME;
 
 /** What the gateway pod needs to know, from its environment. */
 export interface PodEnv {
