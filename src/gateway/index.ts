@@ -14,6 +14,8 @@ export { parseListen } from './listen-address.js';
 export { GATEWAY_MAIN } from './process/gateway-launch.js';
 export { leftGateways, stopLeftGateways } from './process/left-gateways.js';
 export {
+  /** A gateway config from its JSON form. */
+  fromWire,
   PROTOCOL_VERSION as GATEWAY_PROTOCOL_VERSION,
   /** The gateway config as JSON (what crosses a process or cluster boundary). */
   toWire,

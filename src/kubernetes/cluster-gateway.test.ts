@@ -49,6 +49,24 @@ describe('ClusterGateway (the in-cluster gateway as a TrafficRouter)', () => {
     ]);
   });
 
+  it('setRoutes (cairn apply) writes the new routes with the pools kept, once every pod serves them; a route secret never reaches the ConfigMap', async () => {
+    const live = { version: 7, config, pools: { hello: pools('rel-1') } };
+    const cluster = fakeCluster({ 'gw-a': 30 }, live);
+    const gateway = new ClusterGateway({ env: 'prod', gatewayNamespace: 'gw', config, api: cluster.api });
+    const route = { host: '*', path: '/small', service: 'hello', maxBodyBytes: 16 };
+    await gateway.setRoutes([route]);
+    expect(cluster.applied.get('gw-a')).toBe(8);
+    expect(cluster.writes.map((w) => [w.version, w.config.routes, Object.keys(w.pools)])).toEqual([
+      [8, [route], ['hello']],
+    ]);
+    expect(gateway.served.routes).toEqual([route]);
+    await gateway.setPools('hello', pools('rel-2'));
+    expect(cluster.writes.at(-1)!.config.routes).toEqual([route]);
+    const secret = { ...route, auth: { secretBase64: 'c2VjcmV0' } };
+    await expect(gateway.setRoutes([secret])).rejects.toThrow(/HS256 secret/);
+    expect(JSON.stringify(cluster.writes)).not.toContain('c2VjcmV0');
+  });
+
   it('writes one service after another in order, each a version of its own', async () => {
     const cluster = fakeCluster({ 'gw-a': 5 });
     const gateway = new ClusterGateway({ env: 'prod', gatewayNamespace: 'gw', config, api: cluster.api });

@@ -14,7 +14,7 @@ import {
   type WindowMetrics,
   type WireConfig,
 } from '../gateway/index.js';
-import { DriverError } from '../lib/index.js';
+import { DriverError, ValidationError } from '../lib/index.js';
 import type { GatewayDocument } from './gateway-manifests.js';
 import { mergeExports } from './merge-metrics.js';
 
@@ -75,7 +75,46 @@ export class ClusterGateway implements TrafficRouter {
   /** The waits in progress (settle, open, drain polling): `stop` ends each. */
   private readonly waits = new Set<{ timer: NodeJS.Timeout; reject: (error: Error) => void }>();
 
-  constructor(private readonly c: ClusterGatewayConfig) {}
+  /** Routes and limits the pods get; `setRoutes` replaces the routes (`cairn apply`). */
+  private config: WireConfig;
+
+  constructor(private readonly c: ClusterGatewayConfig) {
+    this.config = c.config;
+  }
+
+  /** What the gateway pods are told to serve now, for `cairn apply`'s plan. */
+  get served(): WireConfig {
+    return this.config;
+  }
+
+  /**
+   * New routes (`cairn apply`): one write of the document with them, the pools kept; resolves
+   * once every Ready gateway pod serves them. A route with a shared secret is refused: a secret
+   * never goes in a ConfigMap (validate refuses it for such an environment first).
+   */
+  setRoutes(routes: WireConfig['routes']): Promise<void> {
+    const secret = routes.find((r) => r.auth?.secretBase64 !== undefined);
+    if (secret)
+      return Promise.reject(
+        new ValidationError(
+          `applying the routes of environment ${this.c.env}: route ${secret.host}${secret.path} has an HS256 secret, which the gateway in the cluster cannot hold`,
+          [],
+          { hint: 'use auth.jwks (public keys) for routes served by the gateway in the cluster' },
+        ),
+      );
+    const write = this.writes.then(async () => {
+      this.checkRunning();
+      const current = await this.current();
+      const config = { ...this.config, routes };
+      const doc: GatewayDocument = { version: current.version + 1, config, pools: current.pools };
+      await this.c.api.writeConfig(doc);
+      this.config = config;
+      this.doc = doc;
+      await this.settle(doc.version);
+    });
+    this.writes = write.catch(() => {});
+    return write;
+  }
 
   /** Replaces a service's pools in the ConfigMap; resolves when every Ready gateway pod serves them. */
   setPools(service: string, pools: Pool[]): Promise<void> {
@@ -98,7 +137,7 @@ export class ClusterGateway implements TrafficRouter {
       // Served and watched already: nothing to wait for (the objects are applied again only when lost).
       if (this.opened && this.c.api.readyPods().length > 0) return this.c.ensure?.();
       const doc = await this.current();
-      const next = { ...doc, version: doc.version + 1, config: this.c.config };
+      const next = { ...doc, version: doc.version + 1, config: this.config };
       await this.c.api.writeConfig(next);
       this.doc = next;
       await this.settle(next.version, timeoutMs);
@@ -122,7 +161,7 @@ export class ClusterGateway implements TrafficRouter {
         ...reported.map((s) => (typeof s?.version === 'number' ? s.version : 0)),
       );
       // Keep the other services' pools.
-      this.doc = { version, config: this.c.config, pools: { ...(live?.pools ?? {}) } };
+      this.doc = { version, config: this.config, pools: { ...(live?.pools ?? {}) } };
     }
     return this.doc;
   }
@@ -131,7 +170,7 @@ export class ClusterGateway implements TrafficRouter {
     const current = await this.current();
     const doc: GatewayDocument = {
       version: current.version + 1,
-      config: this.c.config,
+      config: this.config,
       pools: { ...current.pools, [service]: pools },
     };
     await this.c.api.writeConfig(doc);

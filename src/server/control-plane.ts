@@ -194,6 +194,7 @@ export class ControlPlane {
       resolveSecret: (name) => this.secrets.value(name),
       openGateway: (loaded, env) => this.listenGateway(loaded, env),
       applyPools: (env, service) => this.reconciler.applyPools(env, service),
+      clusterGateways: this.clusterGateways,
     });
     this.deployments = new Deployments({
       specFile: options.specFile,

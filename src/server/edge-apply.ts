@@ -7,10 +7,14 @@
  */
 import type { AuditEvent } from '../audit/index.js';
 import {
+  fromWire,
+  type GatewayConfig,
   type GatewayRoute,
   loadGatewayRoutes,
   type SecretResolver,
   type SupervisedGateway,
+  toWire,
+  type WireConfig,
 } from '../gateway/index.js';
 import { ConflictError } from '../lib/index.js';
 import { type LoadedSpec, loadSpec } from '../spec/index.js';
@@ -27,6 +31,14 @@ export interface EdgeDeps {
   openGateway: (loaded: LoadedSpec, env: string) => Promise<SupervisedGateway>;
   /** Pushes the pools of a service that now has a route. */
   applyPools: (env: string, service: string) => Promise<void>;
+  /** The gateways that run in a cluster (`kubernetes.gatewayNamespace`): their routes change by one write. */
+  clusterGateways?: Map<string, ClusterRoutes>;
+}
+
+/** What `cairn apply` needs of a gateway in a cluster. */
+export interface ClusterRoutes {
+  readonly served: WireConfig;
+  setRoutes(routes: WireConfig['routes']): Promise<void>;
 }
 
 export interface Applied extends EdgePlan {
@@ -70,6 +82,13 @@ export class EdgeApplier {
     env: string,
     plan: EdgePlan,
   ): Promise<void> {
+    const inCluster = this.deps.clusterGateways?.get(env);
+    if (inCluster) {
+      await inCluster.setRoutes(toWire({ listen: inCluster.served.listen, routes }, undefined).routes);
+      for (const serving of this.deps.store.listServing(env))
+        await this.deps.applyPools(env, serving.service);
+      return;
+    }
     const gateway = this.deps.gateways.get(env);
     if (plan.changes.some((c) => c.env === env && c.what === 'gateway' && c.action === 'destroy')) {
       await gateway?.close(10_000);
@@ -90,14 +109,26 @@ export class EdgeApplier {
     const routes = await loadGatewayRoutes(loaded.spec.routes, loaded, this.deps.resolveSecret);
     const wanted = routes.map(routeView);
     const running: Record<string, EdgeView> = {};
-    for (const [env, g] of this.deps.gateways) {
-      const { listen, engine = 'builtin', pinHeader = true, routes } = g.served;
+    const served: ReadonlyArray<readonly [string, Omit<GatewayConfig, 'accessLog' | 'now'>]> = [
+      ...[...this.deps.gateways].map(([env, g]) => [env, g.served] as const),
+      ...[...(this.deps.clusterGateways ?? [])].map(([env, g]) => [env, fromWire(g.served)] as const),
+    ];
+    for (const [env, config] of served) {
+      const { listen, engine = 'builtin', pinHeader = true, routes } = config;
       running[env] = { listen, engine, pinHeader, routes: routes.map(routeView) };
     }
     const desired: Record<string, EdgeView> = {};
+    const refusals: EdgePlan['refusals'] = [];
     for (const [env, e] of Object.entries(loaded.spec.environments)) {
-      // Its gateway runs in the cluster: no gateway process here to open or change.
-      if (e.kubernetes?.gatewayNamespace) continue;
+      // Its gateway runs in the cluster, opened by `cairn up`: only its routes change here.
+      if (e.kubernetes?.gatewayNamespace && !this.deps.clusterGateways?.has(env)) {
+        refusals.push({
+          env,
+          message: `environment ${env}'s gateway moved into the cluster (kubernetes.gatewayNamespace) since cairn up started`,
+          hint: 'restart the control plane to take it (`cairn down --keep-instances`, then `cairn up --detach`)',
+        });
+        continue;
+      }
       desired[env] = {
         listen: e.gateway.listen,
         engine: e.gateway.engine,
@@ -106,6 +137,7 @@ export class EdgeApplier {
       };
     }
     const busy = (env: string) => this.deps.store.listInstances({ env, live: true }).length > 0;
-    return { plan: planEdge(running, desired, busy), loaded, routes };
+    const plan = planEdge(running, desired, busy);
+    return { plan: { ...plan, refusals: [...refusals, ...plan.refusals] }, loaded, routes };
   }
 }

@@ -35,6 +35,7 @@ const gatewayDocument = () =>
     kubectl(['-n', NS, 'get', 'configmap', 'cairn-gateway', '-o', 'jsonpath={.data.gateway\\.json}']),
   ) as {
     version: number;
+    config: { routes: Array<{ path: string; maxBodyBytes?: number }> };
     pools: Record<string, Array<{ release: string; weight: number }>>;
   };
 
@@ -273,6 +274,33 @@ export function inClusterGatewayScenario(registry: () => string): void {
         // No pod was made: v1's were kept warm (v3's may still be going away).
         expect(podsBefore).toEqual(expect.arrayContaining(podsOf(NS).map((p) => p.metadata.name)));
         expect(gatewayDocument().version).toBeGreaterThan(versionBefore);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'When a route changes in cairn.yaml, Then cairn apply writes it to the gateway pods, which serve it (no restart of cairn up)',
+      async () => {
+        const spec = readFileSync(specFile(), 'utf8');
+        writeFileSync(
+          specFile(),
+          spec.replace(
+            /routes:\n/,
+            'routes:\n  - { host: "*", path: /small, service: hello, maxBodyBytes: 16 }\n',
+          ),
+        );
+        const plan = await cairn(['apply', '--dry-run']);
+        expect(plan.stdout, plan.stderr).toMatch(/\+ +route \(k8s\) \*\/small → hello \{"maxBodyBytes":16\}/);
+        const r = await cairn(['apply']);
+        expect(r.code, r.stderr).toBe(0);
+        expect(
+          gatewayDocument().config.routes.map((route) => `${route.path} ${route.maxBodyBytes ?? ''}`),
+        ).toContain('/small 16');
+        const big = await fetch(`http://127.0.0.1:${port}/small`, { method: 'POST', body: 'x'.repeat(64) });
+        expect(big.status).toBe(413);
+        expect((await answer()).version).toBe('v1');
+        const log = (await cairn(['audit', 'log'])).stdout;
+        expect(log).toMatch(/edge\.applied/);
       },
       STEP_MS,
     );
