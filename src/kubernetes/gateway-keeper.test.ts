@@ -45,19 +45,25 @@ const until = async (ok: () => boolean, ms = 2000) => {
   while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 };
 
+/** A keeper of a fake cluster whose pod watch starts again 10 ms after it fails. */
+function watchedKeeper() {
+  const { cluster, watches } = fakeCluster();
+  const keeper = new GatewayKeeper({
+    env: 'prod',
+    gatewayNamespace: 'gw',
+    listen: '127.0.0.1:8443',
+    connect: async () => cluster,
+    image: async () => ({ ref: 'reg/cairn-gateway@sha256:1', digest: 'sha256:1', uid: 65532 }) as never,
+    admit: async () => {},
+    applied: () => {},
+    rewatchMs: 10,
+  });
+  return { keeper, watches };
+}
+
 describe('GatewayKeeper', () => {
   it('starts the gateway pod watch again after it fails, without waiting for a deploy', async () => {
-    const { cluster, watches } = fakeCluster();
-    const keeper = new GatewayKeeper({
-      env: 'prod',
-      gatewayNamespace: 'gw',
-      listen: '127.0.0.1:8443',
-      connect: async () => cluster,
-      image: async () => ({ ref: 'reg/cairn-gateway@sha256:1', digest: 'sha256:1', uid: 65532 }) as never,
-      admit: async () => {},
-      applied: () => {},
-      rewatchMs: 10,
-    });
+    const { keeper, watches } = watchedKeeper();
     await keeper.ensure();
     expect(keeper.api().readyPods()).toEqual(['gw-a']);
     watches[0]!.emit('error', new Error('apiserver restarted'));
@@ -70,17 +76,7 @@ describe('GatewayKeeper', () => {
   });
 
   it('starts no watch again once stopped', async () => {
-    const { cluster, watches } = fakeCluster();
-    const keeper = new GatewayKeeper({
-      env: 'prod',
-      gatewayNamespace: 'gw',
-      listen: '127.0.0.1:8443',
-      connect: async () => cluster,
-      image: async () => ({ ref: 'r', digest: 'sha256:1', uid: 65532 }) as never,
-      admit: async () => {},
-      applied: () => {},
-      rewatchMs: 10,
-    });
+    const { keeper, watches } = watchedKeeper();
     await keeper.ensure();
     watches[0]!.emit('error', new Error('blip'));
     await keeper.stop();

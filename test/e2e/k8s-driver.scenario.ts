@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helloOnKubernetes } from '../../scripts/k8s-lib.mjs';
 import { CAIRN_BIN, type CliResult } from '../helpers/cli.js';
-import { BIN, kubectl, STATE, testbed } from '../helpers/k8s-testbed.js';
+import { BIN, kubectl, printControlPlaneWarnings, STATE, testbed } from '../helpers/k8s-testbed.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
 const STEP_MS = 600_000;
@@ -172,12 +172,7 @@ export function kubernetesDriverScenario(registry: () => string): void {
     }, STEP_MS);
 
     afterAll(async () => {
-      // What the control plane said went wrong, for whoever reads a failed run.
-      try {
-        const log = readFileSync(join(ws.dir, '.cairn', 'logs', 'control-plane.log'), 'utf8');
-        const bad = log.split('\n').filter((l) => /"level":(40|50)|"level":"(warn|error)"/.test(l));
-        if (bad.length > 0) console.warn(`control plane warnings and errors:\n${bad.slice(-30).join('\n')}`);
-      } catch {}
+      if (ws) printControlPlaneWarnings(ws.dir);
       ws?.cleanup();
       // The cluster goes down with the testbed; the namespace goes now so a failure leaves less behind.
       await testbed(['kubectl', 'delete', 'namespace', NS, '--wait=false', '--ignore-not-found']);

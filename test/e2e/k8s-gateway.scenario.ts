@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helloOnKubernetes } from '../../scripts/k8s-lib.mjs';
 import { Load } from '../../scripts/load.mjs';
-import { kubectl, testbed } from '../helpers/k8s-testbed.js';
+import { kubectl, printControlPlaneWarnings, testbed } from '../helpers/k8s-testbed.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
 const STEP_MS = 600_000;
@@ -105,11 +105,7 @@ export function inClusterGatewayScenario(registry: () => string): void {
     }, STEP_MS);
 
     afterAll(async () => {
-      try {
-        const log = readFileSync(join(ws.dir, '.cairn', 'logs', 'control-plane.log'), 'utf8');
-        const bad = log.split('\n').filter((l) => /"level":(40|50)|"level":"(warn|error)"/.test(l));
-        if (bad.length > 0) console.warn(`control plane warnings and errors:\n${bad.slice(-30).join('\n')}`);
-      } catch {}
+      if (ws) printControlPlaneWarnings(ws.dir);
       ws?.cleanup();
       for (const ns of [NS, GATEWAY_NS])
         await testbed(['kubectl', 'delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);

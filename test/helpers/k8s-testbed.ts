@@ -124,3 +124,12 @@ export const isTestbedThing = (item: string): boolean =>
 /** Items of `after` not in `before` that are the testbed's. */
 export const leftBehind = (before: Set<string>, after: Set<string>): string[] =>
   [...after].filter((i) => !before.has(i) && isTestbedThing(i));
+
+/** Prints the last warnings and errors of a workspace's control plane, for whoever reads a failed run. */
+export function printControlPlaneWarnings(workspaceDir: string): void {
+  try {
+    const log = readFileSync(join(workspaceDir, '.cairn', 'logs', 'control-plane.log'), 'utf8');
+    const bad = log.split('\n').filter((l) => /"level":(40|50)|"level":"(warn|error)"/.test(l));
+    if (bad.length > 0) console.warn(`control plane warnings and errors:\n${bad.slice(-30).join('\n')}`);
+  } catch {}
+}
