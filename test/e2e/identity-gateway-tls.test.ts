@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSvid, loadWorkloadCa } from '../../src/identity/index.js';
 import { detectDrivers } from '../../src/runtime/index.js';
+import { requestText } from '../helpers/http.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
 const STEP_MS = 240_000;
@@ -54,16 +55,7 @@ function viaGateway(
   path: string,
   agent: boolean | import('node:http').Agent = false,
 ) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+  return requestText(request, { host: '127.0.0.1', port, path, headers: { host }, agent }, 10_000);
 }
 
 describe.each(DRIVERS)('gateway → instance mutual TLS (run.tls, %s)', (driver) => {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkloadCa, issueSvid, loadWorkloadCa } from '../../src/identity/index.js';
 import { detectDrivers } from '../../src/runtime/index.js';
+import { requestText } from '../helpers/http.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
 const STEP_MS = 240_000;
@@ -47,32 +48,16 @@ ${['a', 'b', 'c'].map((name) => `  - { host: ${name}.test, path: /, service: ${n
 
 /** GET through the gateway with a Host header (fetch cannot set one). */
 function viaGateway(port: number, host: string, path: string, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, path, headers: { host, ...headers }, agent: false },
-      (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+  return requestText(
+    httpRequest,
+    { host: '127.0.0.1', port, path, headers: { host, ...headers }, agent: false },
+    10_000,
+  );
 }
 
 /** Calls the hop directly as the holder of `cert`/`key`. */
 function viaHop(hopPort: number, path: string, cert: string, key: string, ca: string) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: hopPort, path, cert, key, ca, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return requestText(request, { host: '127.0.0.1', port: hopPort, path, cert, key, ca, agent: false });
 }
 
 describe.each(DRIVERS)('workload identity: calls between services by SPIFFE ID (%s)', (driver) => {
