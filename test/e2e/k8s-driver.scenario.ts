@@ -8,13 +8,13 @@
  * a canary to the cluster is refused as not yet supported. A configuration file of the
  * environment reaches the pods from an immutable ConfigMap named by its digest.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helloOnKubernetes } from '../../scripts/k8s-lib.mjs';
-import { CAIRN_BIN, type CliResult } from '../helpers/cli.js';
+import { type CliResult, cairnFollow } from '../helpers/cli.js';
 import { BIN, kubectl, printControlPlaneWarnings, STATE, testbed } from '../helpers/k8s-testbed.js';
 import { freePort, HelloWorkspace } from '../helpers/workspace.js';
 
@@ -69,40 +69,6 @@ interface Pod {
   };
 }
 
-/**
- * A long-running `cairn` (like `logs -f`) in `cwd`: its output so far, Ctrl-C (SIGINT), and its end
- * (killed after 120 s at the latest, so a follow that never ends fails the test instead of hanging it).
- */
-function followIn(cwd: string, args: string[]) {
-  const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
-    cwd,
-    env: { ...process.env, CAIRN_HOME: undefined },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    }),
-  );
-  return {
-    out: () => stdout,
-    done,
-    interrupt: () => {
-      child.kill('SIGINT');
-      return done;
-    },
-  };
-}
-
 /** Polls `check` every 200 ms for up to `ms`; its last truthy value, or undefined. */
 async function waitFor<T>(check: () => Promise<T>, ms = 60_000): Promise<T | undefined> {
   const deadline = Date.now() + ms;
@@ -151,7 +117,8 @@ export function kubernetesDriverScenario(registry: () => string): void {
       const c = doc.kubernetes[0]!;
       return { ...c, rows: c.objects.map((o) => `${o.action} ${o.kind}/${o.name}`) };
     };
-    const follow = (args: string[]) => followIn(ws.dir, args);
+    // Killed after 120 s at the latest: a follow that never ends fails the test instead of hanging it.
+    const follow = (args: string[]) => cairnFollow(args, { cwd: ws.dir, timeoutMs: 120_000 });
     const status = async (env: string) =>
       JSON.parse((await cairn(['status', '--env', env, '-o', 'json'])).stdout) as {
         services: Array<{ instances: Array<{ id: string; state: string }> }>;

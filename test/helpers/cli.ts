@@ -29,27 +29,46 @@ export function cairnAsync(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string | Buffer } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
-      cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, CAIRN_HOME: undefined, ...options.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    // A child that exits before reading its input (killed, or one that never reads) closes the
-    // pipe: EPIPE here is not the test's failure; the exit code and stderr say what happened.
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.input ?? '');
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+  return cairnFollow(args, options).done;
+}
+
+/**
+ * Starts the CLI and follows it while it runs (`cairn logs -f`): its output so far, its result once
+ * it ends, and Ctrl-C. Killed after `timeoutMs` (default 300 s).
+ */
+export function cairnFollow(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string | Buffer } = {},
+): { out: () => string; done: Promise<CliResult>; interrupt: () => Promise<CliResult> } {
+  const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, CAIRN_HOME: undefined, ...options.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  // A child that exits before reading its input (killed, or one that never reads) closes the
+  // pipe: EPIPE here is not the test's failure; the exit code and stderr say what happened.
+  child.stdin.on('error', () => {});
+  child.stdin.end(options.input ?? '');
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+  const done = new Promise<CliResult>((resolve) =>
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+    }),
+  );
+  return {
+    out: () => stdout,
+    done,
+    interrupt: () => {
+      child.kill('SIGINT');
+      return done;
+    },
+  };
 }
